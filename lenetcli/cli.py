@@ -1,0 +1,168 @@
+"""The `lenet` command: parses options and hands them to the modules that do the work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from lenetcli import __version__
+from lenetcli.config import TrainConfig
+from lenetcli.errors import LenetError
+
+app = typer.Typer(
+    help="Train and study LeNet-5 on MNIST, Fashion-MNIST, CIFAR-10 and scikit-learn digits.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"lenet {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=version_callback, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Train and study LeNet-5 from the shell; every command writes CSV tables and PNG figures."""
+
+
+def fail(message: str) -> None:
+    """One line on stderr, exit code 2: how every bad input ends."""
+    Console(stderr=True).print(f"[bold red]Error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+# Options shared by every command that trains. Defaults come from TrainConfig.
+D = TrainConfig()
+Dataset_ = Annotated[
+    str, typer.Option("--dataset", help="mnist, fashion-mnist, cifar10 or digits.")
+]
+Epochs = Annotated[int, typer.Option(help="Training epochs.")]
+Lr = Annotated[float, typer.Option("--lr", help="Learning rate.")]
+BatchSize = Annotated[int, typer.Option(help="Training batch size.")]
+Optimizer = Annotated[str, typer.Option(help="adam, or sgd (momentum 0.9).")]
+WeightDecay = Annotated[float, typer.Option(help="L2 weight decay.")]
+Loss = Annotated[str, typer.Option(help="cross-entropy, mse or l1 (softmax against one-hot).")]
+Activation = Annotated[str, typer.Option(help="relu, tanh, sigmoid, leakyrelu or elu.")]
+Pool = Annotated[str, typer.Option(help="max or avg pooling.")]
+Seed = Annotated[int, typer.Option(help="Random seed; repeats use seed, seed+1, ...")]
+Repeats = Annotated[int, typer.Option(help="Models trained with consecutive seeds.")]
+TrainSubset = Annotated[
+    int | None, typer.Option(help="Train on a class-stratified subset of N images.")
+]
+TestSubset = Annotated[
+    int | None, typer.Option(help="Test on a class-stratified subset of N images.")
+]
+Device = Annotated[
+    str, typer.Option(help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N, mps.")
+]
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        help="Dataset folder (torchvision layout). Default: $LENET_DATA_DIR, else ~/.cache/lenetcli/data."
+    ),
+]
+NoDownload = Annotated[bool, typer.Option("--no-download", help="Never download missing files.")]
+Out = Annotated[
+    Path | None, typer.Option(help="Output folder. Default: runs/<command>-<dataset>-<time>.")
+]
+Overwrite = Annotated[bool, typer.Option(help="Write into a non-empty output folder.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+GroupSize = Annotated[
+    int | None,
+    typer.Option(help="Most models trained at once as one group (default: as memory allows)."),
+]
+NoGraph = Annotated[
+    bool,
+    typer.Option(
+        "--no-graph", help="On CUDA, run steps eagerly instead of replaying a CUDA graph."
+    ),
+]
+
+
+@app.command("train")
+def train_command(
+    dataset: Dataset_ = D.dataset,
+    epochs: Epochs = D.epochs,
+    lr: Lr = D.lr,
+    batch_size: BatchSize = D.batch_size,
+    optimizer: Optimizer = D.optimizer,
+    weight_decay: WeightDecay = D.weight_decay,
+    loss: Loss = D.loss,
+    activation: Activation = D.activation,
+    pool: Pool = D.pool,
+    seed: Seed = D.seed,
+    repeats: Repeats = D.repeats,
+    train_subset: TrainSubset = None,
+    test_subset: TestSubset = None,
+    device: Device = "auto",
+    data_dir: DataDir = None,
+    no_download: NoDownload = False,
+    out: Out = None,
+    overwrite: Overwrite = False,
+    quiet: Quiet = False,
+    group_size: GroupSize = None,
+    no_graph: NoGraph = False,
+) -> None:
+    """Train LeNet-5 and write config, metrics, predictions, curves and the model to --out."""
+    config = TrainConfig(
+        dataset, epochs, lr, batch_size, optimizer, weight_decay, loss, activation, pool,
+        seed, repeats, train_subset, test_subset,
+    )  # fmt: skip
+    try:
+        run_train(
+            config,
+            data_dir,
+            not no_download,
+            device,
+            group_size,
+            not no_graph,
+            out,
+            overwrite,
+            quiet,
+        )
+    except LenetError as exc:
+        fail(str(exc))
+
+
+def run_train(config, data_dir, download, device, group_size, graph, out, overwrite, quiet):
+    # Imported here so that `lenet --help` answers without loading torch.
+    from lenetcli import runs
+    from lenetcli.outputs import check_output_dir, create_output_dir, timestamp
+    from lenetcli.progress import make_reporter, results_table
+
+    options = runs.RunOptions(data_dir, download, device, group_size, graph)
+    config.validate()
+    out = check_output_dir(out or Path("runs") / f"train-{config.dataset}-{timestamp()}", overwrite)
+    torch_device, data = runs.prepare(config, options)
+    create_output_dir(out)
+    console = Console()
+    if not quiet:
+        console.print(
+            f"LeNet-5 on {data.spec.title}: {len(data.train)} train / {len(data.test)} test images, "
+            f"{runs.parameter_count(config, data)} parameters, device {torch_device}",
+            highlight=False,
+        )
+    with make_reporter(console, quiet) as reporter:
+        results = runs.run_training(config, data, options, torch_device, out, reporter)
+    if not quiet:
+        rows = [
+            [r.seed, r.metrics[-1]["train_acc"], r.metrics[-1]["test_acc"],
+             max(m["test_acc"] for m in r.metrics), sum(m["seconds"] for m in r.metrics)]
+            for r in results
+        ]  # fmt: skip
+        columns = ["seed", "train acc (%)", "test acc (%)", "best test acc (%)", "seconds"]
+        console.print(results_table(f"Final epoch ({config.epochs})", columns, rows))
+        console.print(f"Wrote {out}/", highlight=False)

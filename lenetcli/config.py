@@ -1,0 +1,74 @@
+"""The one typed object that says how to train: `TrainConfig`, validated before anything runs."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+from lenetcli.errors import LenetError
+from lenetcli.model import ACTIVATIONS, POOLS
+
+OPTIMIZERS = ("adam", "sgd")
+LOSSES = ("cross-entropy", "mse", "l1")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyperparameters of one training configuration (repeats share all but the seed)."""
+
+    dataset: str = "mnist"
+    epochs: int = 15
+    lr: float = 0.001
+    batch_size: int = 32
+    optimizer: str = "adam"
+    weight_decay: float = 0.0
+    loss: str = "cross-entropy"
+    activation: str = "relu"
+    pool: str = "max"
+    seed: int = 42
+    repeats: int = 1
+    train_subset: int | None = None
+    test_subset: int | None = None
+
+    @property
+    def seeds(self) -> list[int]:
+        """Repeats use seeds seed, seed+1, ..., seed+repeats-1."""
+        return [self.seed + i for i in range(self.repeats)]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+    def validate(self) -> TrainConfig:
+        """Raise LenetError naming the first bad value; return self so calls can chain."""
+        from lenetcli.data import DATASETS  # late: data imports torchvision
+
+        choices = {
+            "dataset": DATASETS,
+            "optimizer": OPTIMIZERS,
+            "loss": LOSSES,
+            "activation": ACTIVATIONS,
+            "pool": POOLS,
+        }
+        for name, allowed in choices.items():
+            value = getattr(self, name)
+            if value not in allowed:
+                raise LenetError(f"unknown {name} '{value}'; choose one of: {', '.join(allowed)}")
+        for name in ("epochs", "batch_size", "repeats"):
+            if getattr(self, name) < 1:
+                option = "--" + name.replace("_", "-")
+                raise LenetError(
+                    f"{option} must be a positive whole number, got {getattr(self, name)}"
+                )
+        if not self.lr > 0:
+            raise LenetError(f"--lr must be positive, got {self.lr}")
+        if not self.weight_decay >= 0:
+            raise LenetError(f"--weight-decay must be zero or positive, got {self.weight_decay}")
+        for name in ("train_subset", "test_subset"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                option = "--" + name.replace("_", "-")
+                raise LenetError(f"{option} must be a positive whole number, got {value}")
+        return self

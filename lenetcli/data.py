@@ -1,0 +1,381 @@
+"""Datasets: where they live, how they are read, and how they are fetched when missing.
+
+Each split is read once into a uint8 tensor of shape (N, C, H, W) plus int64 labels. Nothing
+here transforms single samples: normalisation happens on the device, a whole batch at a time
+(see `normalize`).
+
+The folder layout is torchvision's, so a data root that torchvision has already filled is
+reused as it is:
+
+    ROOT/MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]
+    ROOT/FashionMNIST/raw/...            (same names)
+    ROOT/cifar-10-batches-py/{data_batch_1..5,test_batch,batches.meta}
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torchvision.datasets as tvd
+from torchvision.datasets.utils import download_and_extract_archive
+
+from lenetcli.errors import LenetError
+
+DATA_DIR_ENV = "LENET_DATA_DIR"
+
+FASHION_CLASSES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)  # fmt: skip
+CIFAR_CLASSES = (
+    "airplane", "automobile", "bird", "cat", "deer",
+    "dog", "frog", "horse", "ship", "truck",
+)  # fmt: skip
+DIGIT_CLASSES = tuple(str(d) for d in range(10))
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """What the tool knows about one dataset: its shape, classes, statistics and sources."""
+
+    name: str
+    title: str
+    folder: str  # torchvision's folder under the data root
+    channels: int
+    size: int
+    classes: tuple[str, ...]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    train_size: int
+    test_size: int
+    # Official sources, taken from torchvision so that URLs and MD5 sums stay theirs.
+    mirrors: tuple[str, ...] = ()
+    resources: tuple[tuple[str, str], ...] = ()  # (archive file name, md5)
+
+
+DATASETS: dict[str, DatasetSpec] = {
+    "mnist": DatasetSpec(
+        "mnist", "MNIST", "MNIST", 1, 28, DIGIT_CLASSES, (0.1307,), (0.3081,), 60000, 10000,
+        tuple(tvd.MNIST.mirrors), tuple(tuple(r) for r in tvd.MNIST.resources),
+    ),
+    "fashion-mnist": DatasetSpec(
+        "fashion-mnist", "Fashion-MNIST", "FashionMNIST", 1, 28, FASHION_CLASSES,
+        (0.2860,), (0.3530,), 60000, 10000,
+        tuple(tvd.FashionMNIST.mirrors), tuple(tuple(r) for r in tvd.FashionMNIST.resources),
+    ),
+    "cifar10": DatasetSpec(
+        "cifar10", "CIFAR-10", tvd.CIFAR10.base_folder, 3, 32, CIFAR_CLASSES,
+        (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616), 50000, 10000,
+        (tvd.CIFAR10.url.rsplit("/", 1)[0] + "/",),
+        ((tvd.CIFAR10.filename, tvd.CIFAR10.tgz_md5),),
+    ),
+    # scikit-learn's bundled 8x8 digits, upscaled to 28x28: runs with no download at all.
+    "digits": DatasetSpec(
+        "digits", "Digits (scikit-learn 8x8)", "", 1, 28, DIGIT_CLASSES,
+        (0.3054,), (0.3247,), 1437, 360,
+    ),
+}  # fmt: skip
+
+IDX_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+CIFAR_FILES = {
+    "train": tuple(f"data_batch_{i}" for i in range(1, 6)),
+    "test": ("test_batch",),
+}
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split of a dataset, held whole in memory."""
+
+    images: torch.Tensor  # uint8, (N, C, H, W)
+    labels: torch.Tensor  # int64, (N,)
+    indices: torch.Tensor  # int64, (N,): positions in the full split (differ under subsets)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def to(self, device: torch.device) -> Split:
+        return Split(self.images.to(device), self.labels.to(device), self.indices.to(device))
+
+
+@dataclass(frozen=True)
+class Dataset:
+    spec: DatasetSpec
+    train: Split
+    test: Split
+    source: str  # the folder the files were read from ("scikit-learn" for digits)
+
+
+def get_spec(name: str) -> DatasetSpec:
+    if name not in DATASETS:
+        raise LenetError(f"unknown dataset '{name}'; choose one of: {', '.join(DATASETS)}")
+    return DATASETS[name]
+
+
+def default_data_dir() -> Path:
+    """--data-dir is absent: use $LENET_DATA_DIR, else the per-user cache folder."""
+    if os.environ.get(DATA_DIR_ENV):
+        return Path(os.environ[DATA_DIR_ENV]).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "lenetcli" / "data"
+
+
+def load_dataset(
+    name: str,
+    root: Path | None = None,
+    download: bool = True,
+    train_subset: int | None = None,
+    test_subset: int | None = None,
+) -> Dataset:
+    """Read both splits of a dataset (fetching missing files if allowed), then take subsets."""
+    spec = get_spec(name)
+    root = Path(root) if root is not None else default_data_dir()
+    if spec.name == "digits":
+        train, test = read_digits()
+        source = "scikit-learn (bundled)"
+    else:
+        ensure_files(spec, root, download)
+        read = read_cifar_split if spec.name == "cifar10" else read_idx_split
+        folder = root / spec.folder
+        train, test = read(spec, folder, "train"), read(spec, folder, "test")
+        source = str(folder.resolve())
+    train = stratified_subset(train, train_subset, "--train-subset")
+    test = stratified_subset(test, test_subset, "--test-subset")
+    return Dataset(spec, train, test, source)
+
+
+def normalize(images: torch.Tensor, spec: DatasetSpec) -> torch.Tensor:
+    """uint8 images (..., C, H, W) -> float32 with the dataset's per-channel mean and std."""
+    shape = (len(spec.mean), 1, 1)
+    mean = torch.tensor(spec.mean, device=images.device).view(shape)
+    std = torch.tensor(spec.std, device=images.device).view(shape)
+    return (images.float() / 255.0 - mean) / std
+
+
+# --------------------------------------------------------------------------- subsets
+
+
+def stratified_subset(split: Split, n: int | None, option: str) -> Split:
+    """A deterministic, class-stratified subset of n samples (the whole split when n is None)."""
+    if n is None or n == len(split):
+        return split
+    n_classes = int(split.labels.max()) + 1
+    if n < n_classes or n > len(split):
+        raise LenetError(
+            f"{option} {n} is out of range: this split has {len(split)} samples and "
+            f"{n_classes} classes; choose a size from {n_classes} to {len(split)}"
+        )
+    # Round-robin over the classes, each class in a fixed shuffled order: every class gets
+    # n/K samples (within one) whatever n is, and the same n always picks the same samples.
+    rng = np.random.default_rng(0)
+    labels = split.labels.numpy()
+    per_class = [rng.permutation(np.flatnonzero(labels == c)) for c in range(n_classes)]
+    rank = np.empty(len(labels), dtype=np.int64)
+    for members in per_class:
+        rank[members] = np.arange(len(members))
+    order = np.lexsort((labels, rank))  # by rank within class, then by class
+    chosen = torch.from_numpy(np.sort(order[:n]))
+    return Split(split.images[chosen], split.labels[chosen], split.indices[chosen])
+
+
+# --------------------------------------------------------------------------- finding files
+
+
+def expected_files(spec: DatasetSpec, root: Path) -> list[Path]:
+    folder = root / spec.folder
+    if spec.name == "cifar10":
+        names = [*CIFAR_FILES["train"], *CIFAR_FILES["test"]]
+    else:
+        names = [*IDX_FILES["train"], *IDX_FILES["test"]]
+        folder = folder / "raw"
+    return [folder / name for name in names]
+
+
+def missing_files(spec: DatasetSpec, root: Path) -> list[Path]:
+    def present(path: Path) -> bool:
+        # IDX files may be kept gzipped, as torchvision downloads them.
+        return path.is_file() or (
+            spec.name != "cifar10" and path.with_name(path.name + ".gz").is_file()
+        )
+
+    return [path for path in expected_files(spec, root) if not present(path)]
+
+
+def ensure_files(spec: DatasetSpec, root: Path, download: bool) -> None:
+    """Make sure every file of the dataset is under root, downloading them if allowed."""
+    missing = missing_files(spec, root)
+    if not missing:
+        return
+    reason = "downloads are off (--no-download)"
+    if download:
+        try:
+            download_dataset(spec, root)
+            missing = missing_files(spec, root)
+            reason = "the download did not provide them"
+        except Exception as exc:  # any network or checksum failure ends in the same advice
+            reason = f"the download failed ({one_line(exc)})"
+    if missing:
+        names = ", ".join(p.name for p in missing)
+        raise LenetError(
+            f"{spec.title} files missing in {missing[0].parent}: {names}; {reason}. Place the "
+            f"files there in torchvision's layout (IDX files may be .gz), or choose another "
+            f"folder with --data-dir or ${DATA_DIR_ENV}"
+        )
+
+
+def download_dataset(spec: DatasetSpec, root: Path) -> None:
+    """Fetch the official archives with torchvision's utilities, checking their MD5 sums."""
+    if spec.name == "cifar10":
+        target, extract = root, root  # the archive holds the folder cifar-10-batches-py
+    else:
+        target = extract = root / spec.folder / "raw"
+    for filename, md5 in spec.resources:
+        errors = []
+        for mirror in spec.mirrors:
+            try:
+                download_and_extract_archive(
+                    mirror + filename, download_root=target, extract_root=extract,
+                    filename=filename, md5=md5,
+                )  # fmt: skip
+                break
+            except Exception as exc:
+                errors.append(f"{mirror + filename}: {one_line(exc)}")
+        else:
+            raise OSError("; ".join(errors))
+
+
+def one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+# --------------------------------------------------------------------------- readers
+
+
+def read_idx_split(spec: DatasetSpec, folder: Path, split: str) -> Split:
+    image_file, label_file = (folder / "raw" / name for name in IDX_FILES[split])
+    images = read_idx(image_file, magic=2051)
+    labels = read_idx(label_file, magic=2049)
+    expected = spec.train_size if split == "train" else spec.test_size
+    if images.shape != (expected, spec.size, spec.size):
+        raise LenetError(
+            f"damaged file {image_file}: holds images of shape {tuple(images.shape)}, expected "
+            f"({expected}, {spec.size}, {spec.size}); delete it to download it again"
+        )
+    if labels.shape != (expected,) or labels.max() >= len(spec.classes):
+        raise LenetError(
+            f"damaged file {label_file}: expected {expected} labels below {len(spec.classes)}; "
+            f"delete it to download it again"
+        )
+    return make_split(images[:, None], labels)
+
+
+def read_idx(path: Path, magic: int) -> np.ndarray:
+    """Read an IDX file (plain or .gz): big-endian magic, dimension sizes, then uint8 data."""
+    if not path.is_file():
+        path = path.with_name(path.name + ".gz")
+    try:
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as exc:
+        raise LenetError(
+            f"damaged file {path}: {one_line(exc)}; delete it to download it again"
+        ) from None
+    header = np.frombuffer(raw[:4], dtype=">i4")
+    if len(header) != 1 or int(header[0]) != magic:
+        found = int(header[0]) if len(header) else "nothing"
+        raise LenetError(
+            f"damaged file {path}: magic number {found}, expected {magic}; "
+            f"delete it to download it again"
+        )
+    ndim = magic & 0xFF
+    dims = tuple(int(d) for d in np.frombuffer(raw[4 : 4 + 4 * ndim], dtype=">i4"))
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    if len(dims) != ndim or data.size != int(np.prod(dims)):
+        raise LenetError(
+            f"damaged file {path}: truncated ({data.size} bytes of data, header says "
+            f"{int(np.prod(dims)) if dims else '?'}); delete it to download it again"
+        )
+    return data.reshape(dims)
+
+
+class _BatchUnpickler(pickle.Unpickler):
+    """Reads CIFAR-10 batches without letting the file run code: only numpy arrays."""
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+    }
+
+    def find_class(self, module, name):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
+        return super().find_class(module, name)
+
+
+def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        with open(path, "rb") as f:
+            batch = _BatchUnpickler(f, encoding="bytes").load()
+        data = np.asarray(batch[b"data"], dtype=np.uint8)
+        labels = np.asarray(batch[b"labels"], dtype=np.int64)
+    except Exception as exc:
+        raise LenetError(
+            f"damaged file {path}: not a CIFAR-10 batch ({one_line(exc)}); "
+            f"delete it to download it again"
+        ) from None
+    if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(labels) != len(data):
+        raise LenetError(
+            f"damaged file {path}: data of shape {data.shape} with {len(labels)} labels, "
+            f"expected (N, 3072) with N labels; delete it to download it again"
+        )
+    return data.reshape(-1, 3, 32, 32), labels
+
+
+def read_cifar_split(spec: DatasetSpec, folder: Path, split: str) -> Split:
+    parts = [read_cifar_batch(folder / name) for name in CIFAR_FILES[split]]
+    images = np.concatenate([p[0] for p in parts])
+    labels = np.concatenate([p[1] for p in parts])
+    expected = spec.train_size if split == "train" else spec.test_size
+    if len(labels) != expected or labels.min() < 0 or labels.max() >= len(spec.classes):
+        raise LenetError(
+            f"damaged CIFAR-10 {split} files in {folder}: {len(labels)} samples, expected "
+            f"{expected} with labels 0-9; delete them to download them again"
+        )
+    return make_split(images, labels)
+
+
+def read_digits() -> tuple[Split, Split]:
+    """scikit-learn's 8x8 digits upscaled to 28x28 uint8, split 80/20, stratified, seed 0."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = load_digits()
+    small = torch.from_numpy(digits.images).float()[:, None] / 16.0
+    big = torch.nn.functional.interpolate(small, size=(28, 28), mode="bilinear", antialias=False)
+    images = (big.clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+    train_idx, test_idx = train_test_split(
+        np.arange(len(images)), test_size=360, stratify=digits.target, random_state=0
+    )
+    train_idx, test_idx = np.sort(train_idx), np.sort(test_idx)
+    return (
+        make_split(images[train_idx], digits.target[train_idx]),
+        make_split(images[test_idx], digits.target[test_idx]),
+    )
+
+
+def make_split(images: np.ndarray, labels: np.ndarray) -> Split:
+    images_t = torch.from_numpy(np.array(images, dtype=np.uint8))  # a writable copy
+    labels_t = torch.from_numpy(np.asarray(labels, dtype=np.int64))
+    return Split(images_t, labels_t, torch.arange(len(labels_t)))

@@ -1,0 +1,395 @@
+"""The training engine: a configuration and data in, per-epoch metrics and trained models out.
+
+Every run trains a *group*: the seeds of one configuration (or, for label noise, its noise
+draws) are stacked into one `LeNetGroup` and step together, each member with its own
+initialisation, its own shuffling and, optionally, its own training labels. A single model is a
+group of one. The engine knows nothing of the command line or of files; progress goes to an
+optional `Reporter`.
+
+On CUDA the whole training step (batch gather from the resident dataset, forward, backward,
+optimizer step) is captured once in a CUDA graph and replayed; the last, smaller batch of an
+epoch runs eagerly through the same model and optimizer.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from lenetcli.config import TrainConfig
+from lenetcli.data import Dataset, DatasetSpec, Split
+from lenetcli.errors import LenetError
+from lenetcli.model import Architecture, LeNet5, LeNetGroup
+
+EVAL_SAMPLES_PER_CALL = 20000  # images (summed over members) per evaluation forward pass
+LIVE_EVERY = 50  # batches between live metric updates (each one syncs with the device)
+
+
+# --------------------------------------------------------------------------- devices
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """'auto' picks cuda, then mps, then cpu; an explicit device must exist."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise LenetError(f"unknown device '{name}'; use auto, cpu, cuda, cuda:N or mps") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise LenetError(
+                f"device '{name}' asked for, but no CUDA GPU is available; use --device cpu or auto"
+            )
+        if device.index is not None and device.index >= count:
+            raise LenetError(
+                f"device '{name}' does not exist: this machine has {count} CUDA GPU(s), cuda:0 to cuda:{count - 1}"
+            )
+    elif device.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise LenetError(
+                f"device '{name}' asked for, but MPS is not available; use --device cpu or auto"
+            )
+    elif device.type != "cpu":
+        raise LenetError(f"unsupported device '{name}'; use auto, cpu, cuda, cuda:N or mps")
+    return device
+
+
+def device_description(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    if device.type == "mps":
+        return "Apple MPS"
+    import platform
+
+    return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class MemberResult:
+    """One trained model of a group: its seed, one metrics row per epoch, and the model."""
+
+    seed: int
+    metrics: list[dict] = field(default_factory=list)
+    model: LeNet5 | None = None
+
+
+class Reporter:
+    """Receives progress from the engine. The default does nothing; the CLI shows it.
+
+    Reporters are context managers so that a display can be closed even when training fails.
+    """
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None: ...
+
+    def start_group(self, seeds: list[int], epochs: int, batches: int) -> None: ...
+
+    def batch(self, epoch: int, done: int, loss: float, acc: float) -> None: ...
+
+    def epoch(self, epoch: int, rows: list[dict]) -> None: ...
+
+    def message(self, text: str) -> None: ...
+
+
+# --------------------------------------------------------------------------- training
+
+
+def architecture_for(config: TrainConfig, spec: DatasetSpec) -> Architecture:
+    return Architecture(spec.channels, spec.size, len(spec.classes), config.activation, config.pool)
+
+
+def init_model(arch: Architecture, seed: int) -> LeNet5:
+    """A freshly initialised LeNet-5 whose weights depend on the seed alone."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return LeNet5(arch)
+
+
+def train(
+    config: TrainConfig,
+    data: Dataset,
+    device: torch.device,
+    seeds: list[int] | None = None,
+    train_labels: torch.Tensor | None = None,
+    group_size: int | None = None,
+    use_graph: bool = True,
+    reporter: Reporter | None = None,
+) -> list[MemberResult]:
+    """Train one model per seed (default: config.seeds), in groups of at most group_size.
+
+    train_labels, if given, is (len(seeds), N): each member's own training labels (e.g. noisy
+    ones); the metrics then also hold train_acc_clean, accuracy against the true labels.
+    """
+    seeds = list(config.seeds if seeds is None else seeds)
+    if train_labels is not None and train_labels.shape != (len(seeds), len(data.train)):
+        raise ValueError("train_labels must have shape (len(seeds), training samples)")
+    cap = group_size or auto_group_size(
+        device, architecture_for(config, data.spec), config.batch_size
+    )
+    train_split, test_split = data.train.to(device), data.test.to(device)
+    results = []
+    for start in range(0, len(seeds), cap):
+        chunk = seeds[start : start + cap]
+        labels = None if train_labels is None else train_labels[start : start + cap].to(device)
+        results += train_group(
+            config, data.spec, train_split, test_split, device, chunk, labels, use_graph,
+            reporter or Reporter(),
+        )  # fmt: skip
+    return results
+
+
+def auto_group_size(device: torch.device, arch: Architecture, batch_size: int) -> int:
+    """How many members fit at once: a conservative quarter of free memory, at most 64."""
+    pixels = arch.image_size**2
+    # float32 activations and their gradients for one member: training batch and eval pass
+    per_member = 4 * 4 * 6 * pixels * (batch_size + EVAL_SAMPLES_PER_CALL // 64) + 4 * 8 * 62006
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+    else:
+        try:
+            import os
+
+            free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            free = 2**31
+    return max(1, min(64, int(free // 4 // per_member)))
+
+
+def train_group(
+    config: TrainConfig,
+    spec: DatasetSpec,
+    train_split: Split,
+    test_split: Split,
+    device: torch.device,
+    seeds: list[int],
+    train_labels: torch.Tensor | None,
+    use_graph: bool,
+    reporter: Reporter,
+) -> list[MemberResult]:
+    arch = architecture_for(config, spec)
+    group = LeNetGroup([init_model(arch, s) for s in seeds]).to(device)
+    optimizer = make_optimizer(
+        config, group, device, capturable=use_graph and device.type == "cuda"
+    )
+    stats = channel_stats(spec, device)
+    clean = train_split.labels.expand(len(seeds), -1)
+    targets = clean if train_labels is None else train_labels
+    shufflers = [torch.Generator().manual_seed(s) for s in seeds]
+    n, batch = len(train_split), config.batch_size
+    n_full, remainder = divmod(n, batch)
+
+    step = StepRunner(group, optimizer, config.loss, train_split.images, targets, clean, stats)
+    if use_graph and device.type == "cuda" and n_full > 0:
+        step.capture(batch, reporter)
+
+    results = [MemberResult(seed) for seed in seeds]
+    reporter.start_group(seeds, config.epochs, n_full + (remainder > 0))
+    for epoch in range(1, config.epochs + 1):
+        started = time.perf_counter()
+        order = torch.stack([torch.randperm(n, generator=g) for g in shufflers]).to(device)
+        step.reset_totals()
+        for i in range(n_full + (remainder > 0)):
+            step(order[:, i * batch : (i + 1) * batch])
+            if (i + 1) % LIVE_EVERY == 0:
+                loss, acc = step.running(min((i + 1) * batch, n))
+                reporter.batch(epoch, i + 1, loss, acc)
+        train_loss, train_acc, train_acc_clean = step.totals(n)
+        test_loss, test_acc, _ = evaluate(group, test_split, config.loss, stats)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        seconds = time.perf_counter() - started
+        rows = []
+        for m, result in enumerate(results):
+            row = {
+                "seed": result.seed,
+                "epoch": epoch,
+                "train_loss": train_loss[m],
+                "train_acc": train_acc[m],
+                "test_loss": test_loss[m],
+                "test_acc": test_acc[m],
+                "lr": config.lr,
+                "seconds": seconds,
+            }
+            if train_labels is not None:
+                row["train_acc_clean"] = train_acc_clean[m]
+            result.metrics.append(row)
+            rows.append(row)
+        reporter.epoch(epoch, rows)
+    for m, result in enumerate(results):
+        result.model = group.member(m).cpu().eval()
+    return results
+
+
+def make_optimizer(config: TrainConfig, group: LeNetGroup, device: torch.device, capturable: bool):
+    params = list(group.parameters())
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay)
+    # The fused kernel is the fastest Adam on CPU and CUDA, and it can be captured in a graph.
+    fused = device.type in ("cpu", "cuda")
+    return torch.optim.Adam(
+        params, lr=config.lr, weight_decay=config.weight_decay, fused=fused,
+        capturable=capturable,
+    )  # fmt: skip
+
+
+def channel_stats(spec: DatasetSpec, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    shape = (len(spec.mean), 1, 1)
+    mean = torch.tensor(spec.mean, device=device).view(shape)
+    std = torch.tensor(spec.std, device=device).view(shape)
+    return mean, std
+
+
+def normalize(images: torch.Tensor, stats: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """uint8 (..., C, H, W) -> float32 with the dataset's mean and std, on the images' device."""
+    mean, std = stats
+    return (images.float() / 255.0 - mean) / std
+
+
+def member_losses(logits: torch.Tensor, targets: torch.Tensor, loss: str) -> torch.Tensor:
+    """Per-member mean loss over the batch: logits (G, B, K), targets (G, B) -> (G,)."""
+    if loss == "cross-entropy":
+        per_sample = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), reduction="none")
+        return per_sample.view(targets.shape).mean(1)
+    probs = logits.softmax(-1)
+    # scatter_ rather than F.one_hot: one_hot checks its input on the host, which a graph forbids
+    onehot = torch.zeros_like(probs).scatter_(-1, targets.unsqueeze(-1), 1.0)
+    diff = probs - onehot
+    per_element = diff.square() if loss == "mse" else diff.abs()
+    return per_element.mean(dim=(1, 2))
+
+
+class StepRunner:
+    """One optimisation step over a batch of indices (G, B), eager or replayed from a graph.
+
+    Running totals (loss, correct answers against the training and the clean labels) stay on
+    the device so that a step never waits for the host.
+    """
+
+    def __init__(self, group, optimizer, loss, images, targets, clean, stats):
+        self.group, self.optimizer, self.loss = group, optimizer, loss
+        self.images, self.targets, self.clean, self.stats = images, targets, clean, stats
+        g, device = group.size, images.device
+        self.loss_sum = torch.zeros(g, device=device)
+        self.correct = torch.zeros(g, device=device)
+        self.correct_clean = torch.zeros(g, device=device)
+        self.graph = None
+        self.static_idx = None
+
+    def reset_totals(self) -> None:
+        for total in (self.loss_sum, self.correct, self.correct_clean):
+            total.zero_()
+
+    def _step(self, idx: torch.Tensor) -> None:
+        x = normalize(self.images[idx], self.stats)
+        y = self.targets.gather(1, idx)
+        logits = self.group(x)
+        losses = member_losses(logits, y, self.loss)
+        # Summing the members' mean losses gives each member exactly its own gradient.
+        losses.sum().backward()
+        self.optimizer.step()
+        with torch.no_grad():
+            predicted = logits.argmax(-1)
+            self.loss_sum.add_(losses.detach() * idx.shape[1])
+            self.correct.add_((predicted == y).sum(1))
+            self.correct_clean.add_((predicted == self.clean.gather(1, idx)).sum(1))
+
+    def __call__(self, idx: torch.Tensor) -> None:
+        if self.graph is not None and idx.shape == self.static_idx.shape:
+            self.static_idx.copy_(idx)
+            self.graph.replay()
+            return
+        # Eager: the default path, and the last partial batch of an epoch under a graph.
+        self.optimizer.zero_grad(set_to_none=self.graph is None)
+        self._step(idx)
+
+    def capture(self, batch: int, reporter: Reporter) -> None:
+        """Record the whole step in a CUDA graph; on failure, say so and stay eager."""
+        device = self.images.device
+        params = list(self.group.parameters())
+        initial = [p.detach().clone() for p in params]  # before the side stream starts
+        self.static_idx = torch.arange(batch, device=device).expand(self.group.size, -1).clone()
+        side = torch.cuda.Stream(device)
+        side.wait_stream(torch.cuda.current_stream(device))
+        try:
+            # Warm up on a side stream, then capture, touching nothing on the default stream
+            # in between (doing so makes the capture fail).
+            with torch.cuda.stream(side):
+                for _ in range(3):
+                    self.optimizer.zero_grad(set_to_none=True)
+                    self._step(self.static_idx)
+            torch.cuda.current_stream(device).wait_stream(side)
+            graph = torch.cuda.CUDAGraph()
+            self.optimizer.zero_grad(set_to_none=True)
+            with torch.cuda.graph(graph):
+                self._step(self.static_idx)
+            self.graph = graph
+        except RuntimeError as exc:
+            torch.cuda.synchronize(device)
+            reporter.message(f"CUDA graph capture failed, training eagerly instead: {exc}")
+            self.graph = None
+            self.optimizer.zero_grad(set_to_none=True)
+        # The warm-up steps changed weights and optimizer state: put both back as they were.
+        with torch.no_grad():
+            for p, p0 in zip(params, initial, strict=True):
+                p.copy_(p0)
+            for state in self.optimizer.state.values():
+                for value in state.values():
+                    if torch.is_tensor(value):
+                        value.zero_()
+        self.reset_totals()
+
+    def running(self, seen: int) -> tuple[float, float]:
+        """Mean loss and accuracy (percent) so far this epoch, averaged over members."""
+        return float(self.loss_sum.mean()) / seen, 100.0 * float(self.correct.mean()) / seen
+
+    def totals(self, n: int) -> tuple[list[float], list[float], list[float]]:
+        return (
+            (self.loss_sum / n).tolist(),
+            (100.0 * self.correct / n).tolist(),
+            (100.0 * self.correct_clean / n).tolist(),
+        )
+
+
+@torch.inference_mode()
+def predict_logits(group: LeNetGroup, images: torch.Tensor, stats) -> torch.Tensor:
+    """Logits (G, N, K) of every member over all images, in large batches, in eval mode."""
+    group.eval()
+    chunk = max(256, EVAL_SAMPLES_PER_CALL // group.size)
+    parts = []
+    for start in range(0, len(images), chunk):
+        x = normalize(images[start : start + chunk], stats)
+        parts.append(group(x.unsqueeze(0).expand(group.size, *x.shape)))
+    group.train()
+    return torch.cat(parts, dim=1)
+
+
+def evaluate(group: LeNetGroup, split: Split, loss: str, stats):
+    """Per-member test loss and accuracy (percent), and the logits they came from."""
+    logits = predict_logits(group, split.images, stats)
+    targets = split.labels.expand(group.size, -1)
+    losses = member_losses(logits, targets, loss)
+    acc = 100.0 * (logits.argmax(-1) == targets).float().mean(1)
+    return losses.tolist(), acc.tolist(), logits
+
+
+def predict(
+    model: LeNet5, images: torch.Tensor, spec: DatasetSpec, device: torch.device
+) -> torch.Tensor:
+    """Class probabilities (N, K) of one model over uint8 images, computed on device."""
+    group = LeNetGroup([model]).to(device)
+    logits = predict_logits(group, images.to(device), channel_stats(spec, device))[0]
+    return logits.softmax(-1).cpu()

@@ -1,0 +1,130 @@
+"""The output folder: checked before anything runs, and every file written whole or not at all.
+
+Each file is written to a temporary name beside its target and renamed into place, so an
+interrupted run never leaves a half-written CSV, figure or checkpoint behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from lenetcli import __version__
+from lenetcli.errors import LenetError
+
+
+def timestamp() -> str:
+    return datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+def check_output_dir(path: Path, overwrite: bool) -> Path:
+    """Refuse a non-empty folder (unless overwrite) or one that cannot be created; write nothing."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise LenetError(f"output folder {path} is a file; choose another --out")
+    if path.is_dir() and any(path.iterdir()) and not overwrite:
+        raise LenetError(
+            f"output folder {path} is not empty; choose another --out or add --overwrite"
+        )
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise LenetError(
+            f"output folder {path} cannot be written (no write permission in {existing}); choose another --out"
+        )
+    return path
+
+
+def create_output_dir(path: Path) -> Path:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LenetError(
+            f"cannot create output folder {path}: {exc.strerror}; choose another --out"
+        ) from None
+    return path
+
+
+def write_atomic(path: Path, write) -> Path:
+    """Call write(temporary_path), then rename the result to path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_text(path: Path, text: str) -> Path:
+    return write_atomic(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def write_json(path: Path, data: dict) -> Path:
+    return write_text(path, json.dumps(data, indent=2, default=str) + "\n")
+
+
+def write_csv(path: Path, rows: list[dict] | pd.DataFrame, float_digits: int = 6) -> Path:
+    """A spreadsheet-friendly CSV: header row, no index, plain numbers, UTF-8."""
+    frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
+    return write_atomic(
+        path,
+        lambda tmp: frame.to_csv(
+            tmp, index=False, float_format=f"%.{float_digits}g", encoding="utf-8"
+        ),
+    )
+
+
+def save_figure(fig, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    try:
+        return write_atomic(
+            path, lambda tmp: fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+        )
+    finally:
+        plt.close(fig)
+
+
+def save_checkpoint(path: Path, checkpoint: dict) -> Path:
+    return write_atomic(path, lambda tmp: torch.save(checkpoint, tmp))
+
+
+def environment(device: torch.device, device_name: str) -> dict:
+    """Versions and device: recorded in every config.json so results can be traced."""
+    import torchvision
+
+    return {
+        "lenetcli": __version__,
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "platform": platform.platform(),
+        "device": str(device),
+        "device_name": device_name,
+        "torch_threads": torch.get_num_threads(),
+    }
+
+
+def run_record(command: str, options: dict, env: dict, data: dict) -> dict:
+    return {
+        "command": command,
+        "argv": sys.argv,
+        "started_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "options": options,
+        "environment": env,
+        "data": data,
+    }

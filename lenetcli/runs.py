@@ -1,0 +1,170 @@
+"""A training run from start to finish: check inputs, load data, train, write the output folder.
+
+Shared by the commands: `lenet train` is one call of `run_training`; the studies call it once
+per setting. The order matters for "bad input writes nothing": every check that can fail runs
+before the output folder is created.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from lenetcli import __version__
+from lenetcli.config import TrainConfig
+from lenetcli.data import Dataset, load_dataset
+from lenetcli.engine import (
+    MemberResult,
+    Reporter,
+    architecture_for,
+    device_description,
+    predict,
+    resolve_device,
+    train,
+)
+from lenetcli.errors import LenetError
+from lenetcli.outputs import (
+    environment,
+    run_record,
+    save_checkpoint,
+    save_figure,
+    write_csv,
+    write_json,
+)
+from lenetcli.plots import curves_figure
+
+CHECKPOINT_FORMAT = "lenetcli.checkpoint/1"
+METRIC_COLUMNS = [
+    "seed", "epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run, as opposed to what to train (TrainConfig): never changes the numbers."""
+
+    data_dir: Path | None = None
+    download: bool = True
+    device: str = "auto"
+    group_size: int | None = None
+    graph: bool = True
+
+    def to_dict(self) -> dict:
+        return {
+            "data_dir": None if self.data_dir is None else str(self.data_dir),
+            "download": self.download,
+            "device": self.device,
+            "group_size": self.group_size,
+            "graph": self.graph,
+        }
+
+
+def load_data(config: TrainConfig, options: RunOptions) -> Dataset:
+    return load_dataset(
+        config.dataset, options.data_dir, options.download, config.train_subset, config.test_subset
+    )
+
+
+def data_record(data: Dataset) -> dict:
+    return {
+        "dataset": data.spec.name,
+        "source": data.source,
+        "train_size": len(data.train),
+        "test_size": len(data.test),
+        "classes": list(data.spec.classes),
+    }
+
+
+def metrics_frame(results: list[MemberResult]) -> pd.DataFrame:
+    rows = [row for result in results for row in result.metrics]
+    frame = pd.DataFrame(rows)
+    extra = [c for c in frame.columns if c not in METRIC_COLUMNS]
+    return frame[METRIC_COLUMNS + extra]
+
+
+def predictions_frame(results: list[MemberResult], data: Dataset, device) -> pd.DataFrame:
+    """One row per model and test image: the label, the prediction and its probability."""
+    frames = []
+    for result in results:
+        probs = predict(result.model, data.test.images, data.spec, device)
+        confidence, predicted = probs.max(dim=1)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "seed": result.seed,
+                    "index": data.test.indices.numpy(),
+                    "label": data.test.labels.numpy(),
+                    "predicted": predicted.numpy(),
+                    "confidence": confidence.numpy(),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def make_checkpoint(result: MemberResult, config: TrainConfig, data: Dataset) -> dict:
+    """Weights plus all that is needed to rebuild the model; plain types only (weights_only)."""
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "lenetcli_version": __version__,
+        "architecture": architecture_for(config, data.spec).to_dict(),
+        "dataset": data.spec.name,
+        "classes": list(data.spec.classes),
+        "config": config.to_dict(),
+        "seed": result.seed,
+        "final_test_acc": result.metrics[-1]["test_acc"],
+        "state_dict": {k: v.cpu() for k, v in result.model.state_dict().items()},
+    }
+
+
+def run_training(
+    config: TrainConfig,
+    data: Dataset,
+    options: RunOptions,
+    device: torch.device,
+    out: Path,
+    reporter: Reporter,
+    command: str = "train",
+) -> list[MemberResult]:
+    """Train config's seeds on data and write the run's files into out (which must exist)."""
+    record = run_record(
+        command,
+        {**config.to_dict(), **options.to_dict(), "out": str(out)},
+        environment(device, device_description(device)),
+        data_record(data),
+    )
+    write_json(out / "config.json", record)
+    results = train(
+        config, data, device, group_size=options.group_size, use_graph=options.graph,
+        reporter=reporter,
+    )  # fmt: skip
+    metrics = metrics_frame(results)
+    write_csv(out / "metrics.csv", metrics)
+    write_csv(out / "predictions.csv", predictions_frame(results, data, device))
+    save_checkpoint(out / "model.pt", make_checkpoint(results[0], config, data))
+    if len(results) > 1:
+        for result in results:
+            save_checkpoint(
+                out / "models" / f"seed-{result.seed}.pt", make_checkpoint(result, config, data)
+            )
+    title = f"LeNet-5 on {data.spec.title}"
+    save_figure(curves_figure(metrics, title), out / "curves.png")
+    return results
+
+
+def parameter_count(config: TrainConfig, data: Dataset) -> int:
+    from lenetcli.model import LeNet5, count_parameters
+
+    return count_parameters(LeNet5(architecture_for(config, data.spec)))
+
+
+def prepare(config: TrainConfig, options: RunOptions) -> tuple[torch.device, Dataset]:
+    """Every check that can fail before anything is written: configuration, device, data."""
+    config.validate()
+    device = resolve_device(options.device)
+    if options.group_size is not None and options.group_size < 1:
+        raise LenetError(f"--group-size must be a positive whole number, got {options.group_size}")
+    return device, load_data(config, options)
