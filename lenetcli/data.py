@@ -2,7 +2,7 @@
 
 Each split is read once into a uint8 tensor of shape (N, C, H, W) plus int64 labels. Nothing
 here transforms single samples: normalisation happens on the device, a whole batch at a time
-(see `normalize`).
+(see `engine.normalize`).
 
 The folder layout is torchvision's, so a data root that torchvision has already filled is
 reused as it is:
@@ -151,14 +151,6 @@ def load_dataset(
     train = stratified_subset(train, train_subset, "--train-subset")
     test = stratified_subset(test, test_subset, "--test-subset")
     return Dataset(spec, train, test, source)
-
-
-def normalize(images: torch.Tensor, spec: DatasetSpec) -> torch.Tensor:
-    """uint8 images (..., C, H, W) -> float32 with the dataset's per-channel mean and std."""
-    shape = (len(spec.mean), 1, 1)
-    mean = torch.tensor(spec.mean, device=images.device).view(shape)
-    std = torch.tensor(spec.std, device=images.device).view(shape)
-    return (images.float() / 255.0 - mean) / std
 
 
 # --------------------------------------------------------------------------- subsets
