@@ -1,0 +1,32 @@
+"""Shared fixtures. Real-dataset tests need $LENET_DATA_DIR; under CI its absence is a failure."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from lenetcli.data import expected_files, get_spec, missing_files
+
+
+def real_data_root(name: str) -> Path:
+    """The folder holding dataset `name`, or skip (locally) / fail (CI) when it is missing."""
+    root = os.environ.get("LENET_DATA_DIR")
+    problem = None
+    if not root:
+        problem = "LENET_DATA_DIR is not set"
+    elif missing_files(get_spec(name), Path(root)):
+        problem = f"{name} files missing under {root}: {[str(p) for p in expected_files(get_spec(name), Path(root))]}"
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(f"{problem}; .ci/run must prepare the offline datasets")
+        pytest.skip(
+            f"{problem} (run python ../shared/data/prepare.py DIR and export LENET_DATA_DIR=DIR)"
+        )
+    return Path(root)
+
+
+@pytest.fixture
+def mnist_root() -> Path:
+    return real_data_root("mnist")

@@ -1,0 +1,166 @@
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from lenetcli import __version__
+from lenetcli.cli import app
+from lenetcli.model import Architecture, LeNet5
+
+runner = CliRunner()
+QUICK = [
+    "--dataset",
+    "digits",
+    "--epochs",
+    "2",
+    "--train-subset",
+    "300",
+    "--test-subset",
+    "100",
+    "--quiet",
+]
+
+
+def lenet(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_version_and_help():
+    result = lenet("--version")
+    assert result.exit_code == 0 and result.output.strip() == f"lenet {__version__}"
+    help_text = lenet("--help").output
+    assert "train" in help_text
+
+
+def test_train_writes_every_output(tmp_path):
+    out = tmp_path / "run"
+    result = lenet("train", *QUICK, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "config.json", "curves.png", "metrics.csv", "model.pt", "predictions.csv",
+    ]  # fmt: skip
+
+    record = json.loads((out / "config.json").read_text())
+    assert record["command"] == "train"
+    assert record["options"]["epochs"] == 2 and record["options"]["dataset"] == "digits"
+    assert record["environment"]["torch"] == torch.__version__
+    assert record["environment"]["lenetcli"] == __version__
+    assert record["environment"]["device"] == "cpu"
+    assert record["data"]["train_size"] == 300 and record["data"]["test_size"] == 100
+
+    metrics = pd.read_csv(out / "metrics.csv")
+    assert list(metrics.columns) == [
+        "seed", "epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds",
+    ]  # fmt: skip
+    assert metrics["epoch"].tolist() == [1, 2] and (metrics["seed"] == 42).all()
+    assert metrics["test_acc"].between(0, 100).all()
+
+    predictions = pd.read_csv(out / "predictions.csv")
+    assert list(predictions.columns) == ["seed", "index", "label", "predicted", "confidence"]
+    assert len(predictions) == 100
+    accuracy = 100 * (predictions["label"] == predictions["predicted"]).mean()
+    assert accuracy == pytest.approx(metrics["test_acc"].iloc[-1], abs=1e-3)
+
+    checkpoint = torch.load(out / "model.pt", weights_only=True)
+    model = LeNet5(Architecture(**checkpoint["architecture"]))
+    model.load_state_dict(checkpoint["state_dict"])
+    assert checkpoint["dataset"] == "digits" and checkpoint["seed"] == 42
+    assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_repeats_write_one_model_per_seed(tmp_path):
+    out = tmp_path / "run"
+    assert lenet("train", *QUICK, "--repeats", "2", "--seed", "5", "--out", out).exit_code == 0
+    metrics = pd.read_csv(out / "metrics.csv")
+    assert sorted(metrics["seed"].unique()) == [5, 6]
+    assert sorted(p.name for p in (out / "models").iterdir()) == ["seed-5.pt", "seed-6.pt"]
+
+
+def test_non_empty_output_is_refused_then_overwritten(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    result = lenet("train", *QUICK, "--out", out)
+    assert result.exit_code == 2 and "--overwrite" in result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+    assert lenet("train", *QUICK, "--out", out, "--overwrite").exit_code == 0
+    assert (out / "metrics.csv").is_file() and (out / "keep.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--lr", "0"], "--lr must be positive"),
+        (["--lr", "-1"], "--lr must be positive"),
+        (["--batch-size", "0"], "--batch-size must be a positive"),
+        (["--epochs", "0"], "--epochs must be a positive"),
+        (["--dataset", "imagenet"], "unknown dataset 'imagenet'"),
+        (["--activation", "gelu"], "unknown activation 'gelu'"),
+        (["--optimizer", "rmsprop"], "unknown optimizer 'rmsprop'"),
+        (["--loss", "hinge"], "unknown loss 'hinge'"),
+        (["--device", "tpu"], "unknown device 'tpu'"),
+        (
+            ["--device", "cuda:7"] if not torch.cuda.is_available() else ["--device", "cuda:99"],
+            "cuda",
+        ),
+        (["--train-subset", "99999"], "--train-subset 99999 is out of range"),
+        (["--test-subset", "5000"], "--test-subset 5000 is out of range"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, args, message):
+    out = tmp_path / "run"
+    result = lenet("train", "--dataset", "digits", "--epochs", "1", "--out", out, *args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_unwritable_output_is_refused(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = lenet("train", *QUICK, "--out", blocker / "run")
+    assert result.exit_code == 2 and "cannot be written" in result.stderr
+
+
+def test_missing_data_without_download(tmp_path):
+    result = lenet(
+        "train",
+        "--dataset",
+        "mnist",
+        "--data-dir",
+        tmp_path / "empty",
+        "--no-download",
+        "--out",
+        tmp_path / "run",
+    )
+    assert result.exit_code == 2
+    assert "MNIST files missing" in result.stderr and "train-images-idx3-ubyte" in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_real_subprocess_prints_plain_lines(tmp_path):
+    """As a user runs it: a separate process, output piped (not a terminal) gives plain lines."""
+    out = tmp_path / "run"
+    args = [sys.executable, "-m", "lenetcli", "train", *QUICK[:-1], "--out", str(out)]
+    done = subprocess.run(
+        args, capture_output=True, text=True, env={**os.environ, "COLUMNS": "120"}, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert "seed 42 epoch 1/2:" in done.stdout and "seed 42 epoch 2/2:" in done.stdout
+    assert "\x1b[" not in done.stdout  # no terminal control codes in a pipe
+    assert (out / "metrics.csv").is_file()
+
+    bad = subprocess.run(
+        [*args[:-2], "--lr", "0", "--out", str(tmp_path / "bad")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert bad.returncode == 2 and bad.stderr.strip() == "Error: --lr must be positive, got 0.0"

@@ -1,0 +1,43 @@
+import pytest
+
+from lenetcli.config import TrainConfig
+from lenetcli.errors import LenetError
+
+
+def test_defaults_match_the_documented_ones():
+    c = TrainConfig()
+    assert (c.epochs, c.lr, c.batch_size, c.optimizer, c.loss, c.seed) == (
+        15,
+        0.001,
+        32,
+        "adam",
+        "cross-entropy",
+        42,
+    )
+    assert (c.activation, c.pool, c.weight_decay) == ("relu", "max", 0.0)
+
+
+def test_repeats_use_consecutive_seeds():
+    assert TrainConfig(seed=7, repeats=3).seeds == [7, 8, 9]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"lr": 0}, "--lr"),
+        ({"lr": -0.1}, "--lr"),
+        ({"batch_size": 0}, "--batch-size"),
+        ({"epochs": -1}, "--epochs"),
+        ({"repeats": 0}, "--repeats"),
+        ({"dataset": "imagenet"}, "dataset 'imagenet'"),
+        ({"activation": "gelu"}, "activation 'gelu'"),
+        ({"optimizer": "rmsprop"}, "optimizer 'rmsprop'"),
+        ({"loss": "hinge"}, "loss 'hinge'"),
+        ({"pool": "min"}, "pool 'min'"),
+        ({"weight_decay": -1.0}, "--weight-decay"),
+        ({"train_subset": 0}, "--train-subset"),
+    ],
+)
+def test_bad_values_name_the_problem(change, message):
+    with pytest.raises(LenetError, match=message):
+        TrainConfig(**change).validate()

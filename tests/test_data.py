@@ -1,0 +1,219 @@
+import functools
+import gzip
+import hashlib
+import http.server
+import pickle
+import shutil
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import real_data_root
+
+from lenetcli import data
+from lenetcli.data import DATASETS, load_dataset, read_cifar_batch, read_idx, stratified_subset
+from lenetcli.errors import LenetError
+
+
+@pytest.mark.parametrize(
+    ("name", "shape", "train", "test"),
+    [
+        ("mnist", (1, 28, 28), 60000, 10000),
+        ("fashion-mnist", (1, 28, 28), 60000, 10000),
+        ("cifar10", (3, 32, 32), 50000, 10000),
+    ],
+)
+def test_real_datasets_read_whole(name, shape, train, test):
+    ds = load_dataset(name, real_data_root(name), download=False)
+    assert ds.train.images.shape == (train, *shape) and ds.test.images.shape == (test, *shape)
+    assert ds.train.images.dtype == torch.uint8 and ds.train.labels.dtype == torch.int64
+    counts = torch.bincount(ds.train.labels, minlength=10)
+    assert len(counts) == 10 and counts.sum() == train
+    if name == "mnist":  # the published MNIST class counts
+        assert counts.tolist() == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+    else:  # Fashion-MNIST and CIFAR-10 are balanced
+        assert counts.tolist() == [train // 10] * 10
+    assert torch.bincount(ds.test.labels).sum() == test
+
+
+def test_digits_need_no_files(tmp_path):
+    ds = load_dataset("digits", tmp_path / "nothing-here")
+    assert ds.train.images.shape == (1437, 1, 28, 28) and ds.test.images.shape == (360, 1, 28, 28)
+    assert ds.train.images.dtype == torch.uint8
+    totals = torch.bincount(ds.train.labels) + torch.bincount(ds.test.labels)
+    # stratified: each digit's share of the test split is its share of the whole, within one
+    assert (torch.bincount(ds.test.labels) - totals * 360 / 1797).abs().max() <= 1
+    assert not (tmp_path / "nothing-here").exists()
+    again = load_dataset("digits", tmp_path)
+    assert torch.equal(ds.test.images, again.test.images)  # the split is deterministic
+
+
+def test_subsets_are_stratified_and_deterministic():
+    ds = load_dataset("digits")
+    sub = stratified_subset(ds.train, 200, "--train-subset")
+    assert len(sub) == 200
+    assert torch.bincount(sub.labels, minlength=10).tolist() == [20] * 10
+    assert torch.equal(sub.indices, stratified_subset(ds.train, 200, "--train-subset").indices)
+    # the subset's images are the full split's images at the recorded indices
+    assert torch.equal(sub.images, ds.train.images[sub.indices])
+
+
+def test_subset_larger_than_split_is_refused():
+    with pytest.raises(LenetError, match="--test-subset 500 is out of range.*360 samples"):
+        load_dataset("digits", test_subset=500)
+
+
+def test_default_data_dir_honours_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("LENET_DATA_DIR", str(tmp_path))
+    assert data.default_data_dir() == tmp_path
+    monkeypatch.delenv("LENET_DATA_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert data.default_data_dir() == tmp_path / "cache" / "lenetcli" / "data"
+
+
+def test_missing_files_without_download_say_where_they_belong(tmp_path):
+    with pytest.raises(LenetError) as err:
+        load_dataset("fashion-mnist", tmp_path, download=False)
+    text = str(err.value)
+    assert str(tmp_path / "FashionMNIST" / "raw") in text
+    assert "train-images-idx3-ubyte" in text and "--no-download" in text and "--data-dir" in text
+
+
+# --------------------------------------------------------------------------- damaged files
+
+
+def write_idx(path: Path, magic: int, dims: tuple, payload: bytes) -> None:
+    header = np.array([magic, *dims], dtype=">i4").tobytes()
+    path.write_bytes(header + payload)
+
+
+def test_idx_wrong_magic_names_the_file(tmp_path):
+    path = tmp_path / "train-labels-idx1-ubyte"
+    write_idx(path, 2051, (3,), b"\x00\x01\x02")
+    with pytest.raises(LenetError, match=f"damaged file {path}: magic number 2051, expected 2049"):
+        read_idx(path, magic=2049)
+
+
+def test_idx_truncated_names_the_file(tmp_path):
+    path = tmp_path / "t10k-images-idx3-ubyte"
+    write_idx(path, 2051, (10, 28, 28), bytes(100))
+    with pytest.raises(LenetError, match="damaged file .*t10k-images-idx3-ubyte: truncated"):
+        read_idx(path, magic=2051)
+
+
+def test_idx_corrupt_gzip_names_the_file(tmp_path):
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    path.write_bytes(b"not gzip at all")
+    with pytest.raises(LenetError, match="damaged file .*train-images-idx3-ubyte.gz"):
+        read_idx(tmp_path / "train-images-idx3-ubyte", magic=2051)
+
+
+def test_idx_wrong_shape_names_the_file(tmp_path, mnist_root):
+    raw = tmp_path / "MNIST" / "raw"
+    shutil.copytree(mnist_root / "MNIST" / "raw", raw)
+    for f in raw.glob("t10k-images*"):
+        f.unlink()
+    write_idx(raw / "t10k-images-idx3-ubyte", 2051, (10000, 14, 56), bytes(10000 * 14 * 56))
+    with pytest.raises(LenetError, match="t10k-images-idx3-ubyte: holds images of shape"):
+        load_dataset("mnist", tmp_path, download=False)
+
+
+def test_cifar_garbage_names_the_file(tmp_path):
+    path = tmp_path / "data_batch_1"
+    path.write_bytes(b"\x80\x02garbage")
+    with pytest.raises(LenetError, match=f"damaged file {path}"):
+        read_cifar_batch(path)
+
+
+class RunsCode:
+    def __reduce__(self):
+        return (print, ("this must never run",))
+
+
+def test_cifar_batch_cannot_run_code(tmp_path, capsys):
+    path = tmp_path / "data_batch_1"
+    path.write_bytes(pickle.dumps({b"data": RunsCode(), b"labels": [0]}))
+    with pytest.raises(LenetError, match="refusing to load builtins.print"):
+        read_cifar_batch(path)
+    assert "must never run" not in capsys.readouterr().out
+
+
+def test_cifar_wrong_shape_names_the_file(tmp_path):
+    path = tmp_path / "test_batch"
+    path.write_bytes(pickle.dumps({b"data": np.zeros((4, 100), np.uint8), b"labels": [0] * 4}))
+    with pytest.raises(LenetError, match="test_batch: data of shape"):
+        read_cifar_batch(path)
+
+
+# --------------------------------------------------------------------------- downloads
+
+
+@pytest.fixture
+def mnist_server(mnist_root):
+    """A local HTTP server standing in for the MNIST mirror: serves the four .gz archives."""
+    served = mnist_root / "served"
+    handler = functools.partial(
+        http.server.SimpleHTTPRequestHandler, directory=str(mnist_root / "MNIST" / "raw")
+    )
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/", mnist_root / "MNIST" / "raw", served
+    server.shutdown()
+
+
+def md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def test_download_fetches_checks_and_unpacks(tmp_path, monkeypatch, mnist_server):
+    url, source, _ = mnist_server
+    resources = tuple((name, md5(source / name)) for name, _ in DATASETS["mnist"].resources)
+    spec = replace(
+        DATASETS["mnist"], mirrors=("http://127.0.0.1:9/unreachable/", url), resources=resources
+    )
+    monkeypatch.setitem(DATASETS, "mnist", spec)
+    ds = load_dataset("mnist", tmp_path, test_subset=100)
+    raw = tmp_path / "MNIST" / "raw"
+    assert (raw / "train-images-idx3-ubyte.gz").is_file() and (
+        raw / "train-images-idx3-ubyte"
+    ).is_file()
+    assert ds.train.images.shape == (60000, 1, 28, 28) and len(ds.test) == 100
+
+
+def test_download_with_wrong_checksum_is_an_error(tmp_path, monkeypatch, mnist_server):
+    url, _, _ = mnist_server
+    resources = tuple((name, "0" * 32) for name, _ in DATASETS["mnist"].resources)
+    monkeypatch.setitem(
+        DATASETS, "mnist", replace(DATASETS["mnist"], mirrors=(url,), resources=resources)
+    )
+    with pytest.raises(LenetError, match="MNIST files missing in .*the download failed"):
+        load_dataset("mnist", tmp_path)
+
+
+def test_official_sources_are_torchvisions():
+    import torchvision.datasets as tvd
+
+    assert DATASETS["mnist"].mirrors == tuple(tvd.MNIST.mirrors)
+    assert DATASETS["fashion-mnist"].resources == tuple(
+        tuple(r) for r in tvd.FashionMNIST.resources
+    )
+    assert DATASETS["cifar10"].resources == ((tvd.CIFAR10.filename, tvd.CIFAR10.tgz_md5),)
+    assert DATASETS["cifar10"].mirrors[0] + tvd.CIFAR10.filename == tvd.CIFAR10.url
+
+
+def test_gzip_only_layout_is_read(tmp_path, mnist_root):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for gz in (mnist_root / "MNIST" / "raw").glob("*.gz"):
+        shutil.copy(gz, raw / gz.name)
+    ds = load_dataset("mnist", tmp_path, download=False, test_subset=50)
+    with gzip.open(raw / "t10k-labels-idx1-ubyte.gz") as f:
+        labels = np.frombuffer(f.read(), np.uint8, offset=8)
+    assert torch.equal(
+        ds.test.labels, torch.from_numpy(labels[ds.test.indices.numpy()].astype(np.int64))
+    )

@@ -1,0 +1,159 @@
+import math
+
+import pytest
+import torch
+
+from lenetcli.config import TrainConfig
+from lenetcli.data import load_dataset
+from lenetcli.engine import Reporter, member_losses, resolve_device, train
+from lenetcli.errors import LenetError
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_dataset("digits", train_subset=400, test_subset=200)
+
+
+def final(results, key="test_acc"):
+    return [r.metrics[-1][key] for r in results]
+
+
+def test_short_mnist_run_learns(mnist_root):
+    data = load_dataset("mnist", mnist_root, download=False, train_subset=2000, test_subset=1000)
+    (result,) = train(TrainConfig(epochs=2, train_subset=2000, test_subset=1000), data, CPU)
+    assert [row["epoch"] for row in result.metrics] == [1, 2]
+    assert result.metrics[-1]["test_acc"] > 85  # chance is 10%
+    assert result.metrics[-1]["train_loss"] < result.metrics[0]["train_loss"]
+
+
+def test_same_seed_same_numbers(digits):
+    config = TrainConfig(dataset="digits", epochs=2, batch_size=16)
+    first = train(config, digits, CPU)[0]
+    second = train(config, digits, CPU)[0]
+    assert [{k: v for k, v in r.items() if k != "seconds"} for r in first.metrics] == [
+        {k: v for k, v in r.items() if k != "seconds"} for r in second.metrics
+    ]
+    for a, b in zip(first.model.parameters(), second.model.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_different_seeds_differ(digits):
+    a, b = train(TrainConfig(dataset="digits", epochs=1, repeats=2), digits, CPU)
+    assert (a.seed, b.seed) == (42, 43)
+    assert not torch.equal(a.model.conv1.weight, b.model.conv1.weight)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_group_members_match_training_alone(digits, optimizer):
+    config = TrainConfig(
+        dataset="digits",
+        epochs=2,
+        batch_size=32,
+        optimizer=optimizer,
+        lr=0.01 if optimizer == "sgd" else 0.001,
+    )
+    together = train(config, digits, CPU, seeds=[3, 4])
+    alone = [train(config, digits, CPU, seeds=[s])[0] for s in (3, 4)]
+    for t, a in zip(together, alone, strict=True):
+        for rt, ra in zip(t.metrics, a.metrics, strict=True):
+            for key in ("train_loss", "test_loss"):
+                assert rt[key] == pytest.approx(ra[key], rel=1e-3, abs=1e-4)
+            for key in ("train_acc", "test_acc"):  # one image is 0.25-0.5 points here
+                assert abs(rt[key] - ra[key]) <= 0.6
+        for pt, pa in zip(t.model.parameters(), a.model.parameters(), strict=True):
+            torch.testing.assert_close(pt, pa, rtol=1e-3, atol=1e-4)
+
+
+def test_group_is_split_when_capped(digits):
+    config = TrainConfig(dataset="digits", epochs=1, repeats=3)
+
+    class Groups(Reporter):
+        def __init__(self):
+            self.groups = []
+
+        def start_group(self, seeds, epochs, batches):
+            self.groups.append(list(seeds))
+
+    seen = Groups()
+    split = train(config, digits, CPU, group_size=2, reporter=seen)
+    assert seen.groups == [[42, 43], [44]]
+    whole = train(config, digits, CPU, group_size=3)
+    assert [r.seed for r in split] == [42, 43, 44]
+    for s, w in zip(split, whole, strict=True):
+        assert s.metrics[-1]["test_loss"] == pytest.approx(w.metrics[-1]["test_loss"], rel=1e-4)
+
+
+def test_partial_last_batch_is_trained(digits):
+    # 400 samples in batches of 64: six full batches and one of 16, all counted
+    class Batches(Reporter):
+        def start_group(self, seeds, epochs, batches):
+            self.batches = batches
+
+    seen = Batches()
+    (result,) = train(
+        TrainConfig(dataset="digits", epochs=1, batch_size=64), digits, CPU, reporter=seen
+    )
+    assert seen.batches == math.ceil(400 / 64) == 7
+    # accuracy over the samples trained is a multiple of 1/400: every sample counted once
+    assert (result.metrics[0]["train_acc"] * 4) == pytest.approx(
+        round(result.metrics[0]["train_acc"] * 4)
+    )
+
+
+def test_own_training_labels_and_clean_accuracy(digits):
+    config = TrainConfig(dataset="digits", epochs=3, repeats=2)
+    clean = digits.train.labels
+    shuffled = clean[torch.randperm(len(clean), generator=torch.Generator().manual_seed(0))]
+    results = train(config, digits, CPU, train_labels=torch.stack([clean, shuffled]))
+    clean_run, noisy_run = results
+    assert clean_run.metrics[-1]["train_acc_clean"] == pytest.approx(
+        clean_run.metrics[-1]["train_acc"]
+    )
+    # a model trained on shuffled labels cannot generalise; the clean one can
+    assert noisy_run.metrics[-1]["test_acc"] < 40 < clean_run.metrics[-1]["test_acc"]
+    assert torch.equal(digits.train.labels, clean)  # the true labels are untouched
+
+
+@pytest.mark.parametrize("loss", ["cross-entropy", "mse", "l1"])
+def test_losses_train(digits, loss):
+    (result,) = train(TrainConfig(dataset="digits", epochs=3, loss=loss, lr=0.003), digits, CPU)
+    assert result.metrics[-1]["test_acc"] > 30
+
+
+def test_member_losses_compare_softmax_with_one_hot():
+    logits = torch.tensor([[[2.0, 0.0], [0.0, 0.0]]])  # one member, two samples, two classes
+    targets = torch.tensor([[0, 1]])
+    p0 = torch.softmax(torch.tensor([2.0, 0.0]), 0)
+    expected_mse = (((p0 - torch.tensor([1.0, 0.0])) ** 2).sum() + 2 * 0.25) / 4
+    assert member_losses(logits, targets, "mse").item() == pytest.approx(expected_mse.item())
+    expected_l1 = ((p0 - torch.tensor([1.0, 0.0])).abs().sum() + 1.0) / 4
+    assert member_losses(logits, targets, "l1").item() == pytest.approx(expected_l1.item())
+
+
+def test_devices():
+    assert resolve_device("cpu") == CPU
+    assert resolve_device("auto").type in ("cuda", "mps", "cpu")
+    with pytest.raises(LenetError, match="unknown device 'gpu7'"):
+        resolve_device("gpu7")
+    if not torch.cuda.is_available():
+        with pytest.raises(LenetError, match="no CUDA GPU is available"):
+            resolve_device("cuda")
+    else:
+        with pytest.raises(LenetError, match="does not exist"):
+            resolve_device(f"cuda:{torch.cuda.device_count()}")
+
+
+@pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="CUDA graphs need a CUDA GPU; CI has none"
+)
+def test_cuda_graph_matches_eager(digits):
+    cuda = torch.device("cuda")
+    config = TrainConfig(dataset="digits", epochs=2, repeats=2, batch_size=48)  # 400 % 48 != 0
+    graphed = train(config, digits, cuda, use_graph=True)
+    eager = train(config, digits, cuda, use_graph=False)
+    for g, e in zip(graphed, eager, strict=True):
+        for rg, re in zip(g.metrics, e.metrics, strict=True):
+            assert rg["train_loss"] == pytest.approx(re["train_loss"], rel=1e-3)
+            assert rg["test_acc"] == pytest.approx(re["test_acc"], abs=0.6)

@@ -1,0 +1,60 @@
+import pytest
+import torch
+
+from lenetcli.model import ACTIVATIONS, POOLS, Architecture, LeNet5, LeNetGroup, count_parameters
+
+GREY = Architecture(in_channels=1, image_size=28)
+RGB = Architecture(in_channels=3, image_size=32)
+
+
+@pytest.mark.parametrize(("arch", "params"), [(GREY, 61706), (RGB, 62006)])
+def test_parameter_counts(arch, params):
+    assert count_parameters(LeNet5(arch)) == params
+
+
+@pytest.mark.parametrize("arch", [GREY, RGB])
+def test_output_shape(arch):
+    x = torch.randn(4, arch.in_channels, arch.image_size, arch.image_size)
+    assert LeNet5(arch)(x).shape == (4, 10)
+
+
+def test_feature_map_sizes_follow_lenet5():
+    # both input kinds reach 16 maps of 5x5 before the first fully connected layer
+    for arch in (GREY, RGB):
+        assert LeNet5(arch).fc1.in_features == 16 * 5 * 5
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("pool", sorted(POOLS))
+def test_group_members_compute_what_they_would_alone(activation, pool):
+    arch = Architecture(activation=activation, pool=pool)
+    members = []
+    for seed in range(3):
+        torch.manual_seed(seed)
+        members.append(LeNet5(arch))
+    group = LeNetGroup(members)
+    x = torch.randn(3, 5, 1, 28, 28)
+    expected = torch.stack([m(x[i]) for i, m in enumerate(members)])
+    torch.testing.assert_close(group(x), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_group_member_round_trip():
+    torch.manual_seed(0)
+    members = [LeNet5(RGB), LeNet5(RGB)]
+    group = LeNetGroup(members)
+    for i, original in enumerate(members):
+        restored = group.member(i)
+        for (name, a), (_, b) in zip(
+            original.state_dict().items(), restored.state_dict().items(), strict=True
+        ):
+            assert torch.equal(a, b), name
+
+
+def test_members_do_not_share_gradients():
+    torch.manual_seed(0)
+    group = LeNetGroup([LeNet5(GREY), LeNet5(GREY)])
+    x = torch.randn(2, 4, 1, 28, 28)
+    group(x)[0].sum().backward()  # a loss that depends on member 0 only
+    for p in group.parameters():
+        assert p.grad[1].abs().max() == 0
+        assert p.grad[0].abs().max() > 0
