@@ -295,4 +295,65 @@ batch_size = 64
     assert (out / "tables" / "digits-small-batch.csv").is_file()
     record = json.loads((out / "config.json").read_text())
     assert "small-batch" in record["options"]["config_text"]
-    assert "Final accuracy over repeats" in result.output
+    assert "mean ± std over repeats" in result.output
+
+
+# --------------------------------------------------------------------------- the parts
+
+
+def fake_outcomes(setting, accuracies, loss=0.5):
+    """One RunOutcome per seed with the given final test accuracies, over 2 epochs."""
+    from lenetcli.engine import MemberResult
+    from lenetcli.study import RunOutcome
+
+    outcomes = []
+    for seed, acc in zip(setting.config.seeds, accuracies, strict=True):
+        rows = [
+            {"seed": seed, "epoch": e, "train_loss": loss, "train_acc": acc - 1.0,
+             "test_loss": loss, "test_acc": acc - 2.0 + e, "lr": 0.1, "seconds": 1.5}
+            for e in (1, 2)
+        ]  # fmt: skip
+        outcomes.append(RunOutcome(MemberResult(seed, rows)))
+    return outcomes
+
+
+def test_run_key_depends_on_the_numbers_only():
+    from lenetcli.config import TrainConfig
+    from lenetcli.study import run_key
+
+    config = TrainConfig(weight_decay=0, repeats=5)
+    assert run_key(config, 3) == run_key(TrainConfig(weight_decay=0.0, repeats=1), 3)
+    assert run_key(config, 3) != run_key(config, 4)
+    assert run_key(config, 3) != run_key(TrainConfig(epochs=14), 3)
+    assert run_key(config, 3) != run_key(config, 3, {"noise_rate": 0.2})
+
+
+def test_overlapping_seeds_of_two_settings_are_refused():
+    from lenetcli.errors import LenetError
+    from lenetcli.study import Study, check_study
+    from lenetcli.sweep import grid_plan, parse_lists
+
+    plan = grid_plan(parse_lists({"dataset": "digits", "seed": "42,43", "repeats": "2"}))
+    with pytest.raises(
+        LenetError, match="'seed42' and 'seed43' on digits would both train seed 43"
+    ):
+        check_study(Study("sweep", plan.settings()))
+
+
+def test_diverged_and_pending_runs_in_the_summary():
+    from lenetcli.study import Ledger, Study, summary_frame
+    from lenetcli.sweep import grid_plan, parse_lists
+
+    plan = grid_plan(parse_lists({"dataset": "digits", "lr": "0.1,0.2,0.3", "repeats": "2"}))
+    study = Study("sweep", plan.settings())
+    ledger = Ledger(study)
+    ledger.record(0, fake_outcomes(study.settings[0], [50.0, 60.0]))
+    ledger.record(1, fake_outcomes(study.settings[1], [60.0, 50.0], loss=float("nan")))
+    runs = ledger.runs_frame()
+    assert list(runs["status"]) == ["finished"] * 2 + ["diverged"] * 2 + ["pending"] * 2
+    assert list(runs["best_epoch"][:4]) == [2, 2, 2, 2]
+    summary = summary_frame(study, runs)
+    assert list(summary["setting"]) == ["lr0.1", "lr0.2"]  # nothing trained: no row
+    assert list(summary["final_test_acc_mean"]) == [55.0, 55.0]
+    assert list(summary["best"]) == [1, 1]  # a tie: both are the best
+    assert ledger.count() == 4
