@@ -217,6 +217,7 @@ def test_resume_with_more_repeats_trains_only_the_new_seeds(finished, tmp_path, 
     shutil.copytree(finished, out)
     result = sweep(out, "--resume", "--quiet", repeats=3)
     assert result.exit_code == 0, result.output
+    assert result.output == ""  # --quiet
     assert trained == [(0.001, [44]), (0.005, [44])]
     runs = read(out, "runs.csv")
     assert list(runs["seed"]) == [42, 43, 44, 42, 43, 44]
