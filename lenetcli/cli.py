@@ -166,3 +166,99 @@ def run_train(config, data_dir, download, device, group_size, graph, out, overwr
         columns = ["seed", "train acc (%)", "test acc (%)", "best test acc (%)", "seconds"]
         console.print(results_table(f"Final epoch ({config.epochs})", columns, rows))
         console.print(f"Wrote {out}/", highlight=False)
+
+
+# --------------------------------------------------------------------------- lenet sweep
+
+# The training options of `lenet sweep` take comma lists, so they arrive as text.
+ListHelp = "Comma list, e.g. {example}. Default: {default}."
+
+
+def list_option(example: str, default, what: str):
+    return typer.Option(help=f"{what} {ListHelp.format(example=example, default=default)}")
+
+
+@app.command("sweep")
+def sweep_command(
+    dataset: Annotated[
+        str | None,
+        typer.Option(
+            "--dataset",
+            help="Datasets: mnist, fashion-mnist, cifar10, digits. Comma list. Default: mnist.",
+        ),
+    ] = None,
+    epochs: Annotated[str | None, list_option("10,15", D.epochs, "Training epochs.")] = None,
+    lr: Annotated[
+        str | None,
+        typer.Option(
+            "--lr", help=f"Learning rates. Comma list, e.g. 0.001,0.005. Default: {D.lr}."
+        ),
+    ] = None,
+    batch_size: Annotated[str | None, list_option("32,8", D.batch_size, "Batch sizes.")] = None,
+    optimizer: Annotated[str | None, list_option("adam,sgd", D.optimizer, "adam, sgd.")] = None,
+    weight_decay: Annotated[
+        str | None, list_option("0,0.0005", D.weight_decay, "L2 weight decay.")
+    ] = None,
+    loss: Annotated[
+        str | None, list_option("cross-entropy,mse", D.loss, "cross-entropy, mse, l1.")
+    ] = None,
+    activation: Annotated[
+        str | None, list_option("relu,tanh", D.activation, "relu, tanh, sigmoid, leakyrelu, elu.")
+    ] = None,
+    pool: Annotated[str | None, list_option("max,avg", D.pool, "max, avg.")] = None,
+    seed: Annotated[
+        str | None, list_option("42", D.seed, "First seed; repeats use seed, seed+1, ...")
+    ] = None,
+    repeats: Annotated[
+        str | None, list_option("5", D.repeats, "Runs per setting, with consecutive seeds.")
+    ] = None,
+    train_subset: Annotated[
+        str | None, list_option("1000,5000", "all", "Class-stratified training subset sizes.")
+    ] = None,
+    test_subset: Annotated[
+        str | None, list_option("1000", "all", "Class-stratified test subset sizes.")
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="TOML study file with a list of settings (see docs/sweep.md). Options given beside it override it, one value each.",
+        ),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            help="Continue the sweep in --out: runs already finished there are kept, not trained again."
+        ),
+    ] = False,
+    device: Device = "auto",
+    data_dir: DataDir = None,
+    no_download: NoDownload = False,
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder. Default: runs/sweep-<time>.")
+    ] = None,
+    overwrite: Overwrite = False,
+    quiet: Quiet = False,
+    group_size: GroupSize = None,
+    no_graph: NoGraph = False,
+) -> None:
+    """Train every setting of a grid or study file over repeated seeds; write tables and curves."""
+    texts = {
+        "dataset": dataset, "epochs": epochs, "lr": lr, "batch_size": batch_size,
+        "optimizer": optimizer, "weight_decay": weight_decay, "loss": loss,
+        "activation": activation, "pool": pool, "seed": seed, "repeats": repeats,
+        "train_subset": train_subset, "test_subset": test_subset,
+    }  # fmt: skip
+    # Imported here so that `lenet --help` answers without loading torch.
+    from lenetcli.runs import RunOptions
+    from lenetcli.study import StudyInterrupted
+    from lenetcli.sweep import run_sweep
+
+    options = RunOptions(data_dir, not no_download, device, group_size, not no_graph)
+    try:
+        run_sweep(texts, config, options, out, overwrite, resume, quiet)
+    except LenetError as exc:
+        fail(str(exc))
+    except StudyInterrupted as exc:
+        Console(stderr=True).print(f"[bold yellow]{exc}[/]", highlight=False, soft_wrap=True)
+        raise typer.Exit(130) from None

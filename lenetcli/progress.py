@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -120,3 +122,110 @@ def results_table(title: str, columns: list[str], rows: list[list]) -> Table:
     for row in rows:
         table.add_row(*[f"{v:.2f}" if isinstance(v, float) else str(v) for v in row])
     return table
+
+
+# --------------------------------------------------------------------------- studies
+
+
+def make_study_reporter(console: Console, quiet: bool):
+    """A StudyReporter: an overall bar over runs plus the current group's bars, or lines."""
+    from lenetcli.study import StudyReporter
+
+    if quiet:
+        return StudyReporter()
+    if console.is_terminal:
+        return RichStudyReporter(console)
+    return LineStudyReporter(console)
+
+
+def clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+class StudyPace:
+    """Runs done and left, and the time left at the pace of the runs trained so far."""
+
+    def __init__(self):
+        self.total = self.done = self.trained = 0.0
+        self.started = time.perf_counter()
+
+    def start(self, total: int, finished: int) -> None:
+        self.total, self.done, self.trained = total, finished, 0.0
+        self.started = time.perf_counter()
+
+    def advance(self, runs: float) -> None:
+        self.done += runs
+        self.trained += runs
+
+    def eta(self) -> str:
+        if self.trained <= 0:
+            return "?"
+        elapsed = time.perf_counter() - self.started
+        return clock(elapsed / self.trained * (self.total - self.done))
+
+
+class LineStudyReporter(LineReporter):
+    """Plain lines: one when a setting starts, one per epoch, one with the ETA per setting."""
+
+    def __init__(self, console: Console):
+        super().__init__(console)
+        self.pace = StudyPace()
+        self.settings_started = 0
+
+    def start_study(self, total_runs, finished_runs):
+        self.pace.start(total_runs, finished_runs)
+
+    def start_setting(self, label, runs):
+        self.label = label
+        self.settings_started += 1
+        self.console.print(
+            f"[{int(self.pace.done)}/{int(self.pace.total)} runs] {label}: training {runs} run(s)",
+            highlight=False, soft_wrap=True,
+        )  # fmt: skip
+
+    def finish_setting(self, runs):
+        self.pace.advance(runs)
+        self.console.print(
+            f"[{int(self.pace.done)}/{int(self.pace.total)} runs] "
+            f"elapsed {clock(time.perf_counter() - self.pace.started)}, eta {self.pace.eta()}",
+            highlight=False, soft_wrap=True,
+        )  # fmt: skip
+
+
+class RichStudyReporter(RichReporter):
+    """RichReporter's epoch and batch bars under an overall bar over the study's runs.
+
+    The overall bar moves a fraction of a run per epoch, so its ETA is live from the first
+    epoch on rather than from the first finished setting.
+    """
+
+    def __init__(self, console: Console):
+        super().__init__(console)
+        # Epochs can take minutes: estimate speed over the whole study, not the last 30 s.
+        self.progress.speed_estimate_period = 24 * 3600
+        self.runs_task = None
+        self.runs_this_group = 0
+
+    def start_study(self, total_runs, finished_runs):
+        self.runs_task = self.progress.add_task(
+            "runs", total=total_runs, completed=finished_runs, metrics=""
+        )
+        self.progress.advance(self.runs_task, 0)  # the first sample: the pace counts from now
+
+    def start_setting(self, label, runs):
+        self.label = label
+
+    def start_group(self, seeds, epochs, batches):
+        super().start_group(seeds, epochs, batches)
+        self.runs_this_group = len(seeds)
+
+    def epoch(self, epoch, rows):
+        super().epoch(epoch, rows)
+        total = self.progress.tasks[self.epoch_task].total
+        self.progress.advance(self.runs_task, self.runs_this_group / total)
+
+    def finish_setting(self, runs):
+        # Whole runs again, whatever rounding the fractions left.
+        task = self.progress.tasks[self.runs_task]
+        self.progress.update(self.runs_task, completed=round(task.completed))

@@ -1,0 +1,725 @@
+"""Studies: settings trained over repeated seeds, resumable, summarised the way a report is.
+
+A *setting* is one training configuration on one dataset with a short, file-safe name: a
+`TrainConfig` whose seed and repeats give its *runs* (one per seed). A study trains each
+setting's runs together as one group (`engine.train`) and writes into its folder:
+
+    config.json                     the whole study, run options and environment
+    runs.csv                        one row per run: identity, hyperparameters, seed, results, status
+    metrics.csv                     one row per run and epoch
+    summary.csv                     one row per setting: n, best, mean, std, min, max of final values
+    tables/<dataset>-<setting>.csv  the per-setting table of a report: No. 1..n, Best, Mean, Std
+    summary.md                      all of those tables in one Markdown page
+    curves/<dataset>-<setting>.png  loss and accuracy, mean with a +-1 std band over the seeds
+    compare.png                     mean test accuracy per epoch of every setting
+    accuracy.png                    mean +- std final test accuracy per setting
+
+`lenet sweep` (sweep.py) builds its settings from comma lists or a TOML file. Other commands
+build theirs their own way and plug in through these hooks:
+
+- `Setting.columns`: values that identify a setting beyond its TrainConfig (for label noise,
+  e.g. {"noise_type": "symmetric", "noise_rate": 0.2}). They are part of every run's key, are
+  written to every CSV and group summary.csv, the tables and the figures.
+- `Study.train`: how one setting's seeds are trained; the default, `train_setting`, is a plain
+  `engine.train`. It returns one `RunOutcome` per seed, whose `columns` hold per-run values
+  (e.g. the noise seed and achieved rate) named, in order, by `Study.run_columns`.
+- `Study.values`: the metric columns whose final value is summarised, with their table labels
+  (e.g. add "train_acc_clean"). Metric columns beyond `runs.METRIC_COLUMNS` reach metrics.csv
+  as they are.
+- `Study.curves`: the per-setting figure (default `plots.curves_figure`).
+
+`execute(study, out, ...)` does everything: checks (before anything is written), loads the
+data, trains what is not finished, writes the report. The parts are public for other uses:
+`check_study`, `Ledger` (the runs and their results), `summary_frame`, `setting_table`,
+`summary_markdown`, `compare_figure`, `accuracy_figure`, `write_report`.
+
+Resume: each run is keyed by a hash of its full configuration (`run_key`): dataset, every
+hyperparameter, seed, subsets and `Setting.columns`, but not the setting's name, so renamed
+settings still match and changed ones never do. runs.csv is the record of what finished; it and
+metrics.csv are rewritten atomically after every setting, so an interruption loses at most the
+setting in progress, and `resume=True` trains only the runs not finished.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pandas as pd
+import torch
+from rich.console import Console
+
+from lenetcli import engine
+from lenetcli.config import TrainConfig
+from lenetcli.data import DATASETS, Dataset
+from lenetcli.engine import MemberResult, Reporter
+from lenetcli.errors import LenetError
+from lenetcli.outputs import (
+    check_output_dir,
+    create_output_dir,
+    environment,
+    run_record,
+    save_figure,
+    write_csv,
+    write_json,
+    write_text,
+)
+from lenetcli.plots import TEST_COLOR, curves_figure, mean_std_by_epoch
+from lenetcli.runs import METRIC_COLUMNS, RunOptions, data_record, load_data
+
+# TrainConfig fields that a setting shares by all its runs (seed and repeats make the runs).
+HYPERPARAMETERS = [f for f in TrainConfig.field_names() if f not in ("dataset", "seed", "repeats")]
+FINISHED, DIVERGED, PENDING = "finished", "diverged", "pending"
+TRAINED = (FINISHED, DIVERGED)  # both ran every epoch; a diverged run's loss is not finite
+DEFAULT_VALUES = {"train_acc": "Training accuracy", "test_acc": "Testing accuracy"}
+
+
+# --------------------------------------------------------------------------- the study
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration on one dataset: config.seeds are its runs."""
+
+    name: str  # file-safe, unique per dataset; the setting's id in every output
+    config: TrainConfig
+    columns: dict = field(default_factory=dict)  # extra identity, e.g. noise type and rate
+
+    @property
+    def stem(self) -> str:
+        """The file name (without suffix) of this setting's table and curves."""
+        return f"{self.config.dataset}-{self.name}"
+
+
+@dataclass
+class RunOutcome:
+    """One trained run: the engine's result and the per-run values for Study.run_columns."""
+
+    result: MemberResult
+    columns: dict = field(default_factory=dict)
+
+
+class StudyReporter(Reporter):
+    """Progress of a whole study: the engine's calls for each group, plus these. Silent."""
+
+    def start_study(self, total_runs: int, finished_runs: int) -> None: ...
+
+    def start_setting(self, label: str, runs: int) -> None: ...
+
+    def finish_setting(self, runs: int) -> None: ...
+
+
+def train_setting(
+    setting: Setting,
+    data: Dataset,
+    seeds: list[int],
+    device: torch.device,
+    options: RunOptions,
+    reporter: Reporter,
+) -> list[RunOutcome]:
+    """The default `Study.train`: the seeds of one setting as one group, nothing added."""
+    results = engine.train(
+        setting.config, data, device, seeds=seeds, group_size=options.group_size,
+        use_graph=options.graph, reporter=reporter,
+    )  # fmt: skip
+    return [RunOutcome(result) for result in results]
+
+
+TrainSetting = Callable[
+    [Setting, Dataset, list[int], torch.device, RunOptions, Reporter], list[RunOutcome]
+]
+
+
+@dataclass(frozen=True)
+class Study:
+    """What to run and how to report it. See the module docstring for the hooks."""
+
+    command: str  # "sweep", "noise": names the study in config.json and in messages
+    settings: list[Setting]
+    options: RunOptions = field(default_factory=RunOptions)
+    train: TrainSetting = train_setting
+    run_columns: tuple[str, ...] = ()
+    values: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_VALUES))
+    curves: Callable = curves_figure
+    record: dict = field(default_factory=dict)  # anything else config.json should hold
+
+    @property
+    def keys(self) -> list[str]:
+        """The columns that identify a setting: group by these in summaries."""
+        return ["dataset", "setting", *self.setting_columns]
+
+    @property
+    def setting_columns(self) -> list[str]:
+        names: list[str] = []
+        for setting in self.settings:
+            names += [c for c in setting.columns if c not in names]
+        return names
+
+
+class StudyInterrupted(Exception):
+    """Ctrl-C during a study: the message says what was saved and how to continue."""
+
+
+# --------------------------------------------------------------------------- keys and checks
+
+
+def run_key(config: TrainConfig, seed: int, columns: dict | None = None) -> str:
+    """A hash of everything that decides one run's numbers (never its name or run options)."""
+    identity = replace(config, seed=seed, repeats=1).to_dict()
+    defaults = TrainConfig().to_dict()
+    for name, default in defaults.items():
+        # 0 and 0.0 are the same weight decay: hash the value, not how it was written.
+        if isinstance(default, float) and identity[name] is not None:
+            identity[name] = float(identity[name])
+    identity.update(columns or {})
+    text = json.dumps(identity, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def check_study(study: Study) -> None:
+    """Raise LenetError for anything wrong with the plan, before anything is loaded or written."""
+    if not study.settings:
+        raise LenetError(f"the {study.command} has no settings; give at least one")
+    if "test_acc" not in study.values:
+        raise ValueError("Study.values must include test_acc: the best setting is chosen by it")
+    reserved = set(TrainConfig.field_names()) | {"setting", "status", "run_key"}
+    for setting in study.settings:
+        setting.config.validate()
+        clash = reserved & (set(setting.columns) | set(study.run_columns))
+        if clash:
+            raise LenetError(f"setting column '{sorted(clash)[0]}' clashes with a built-in column")
+    names: dict[tuple[str, str], Setting] = {}
+    for setting in study.settings:
+        ident = (setting.config.dataset, setting.name)
+        if ident in names:
+            raise LenetError(
+                f"two settings are named '{setting.name}' on {setting.config.dataset}; give each setting its own name"
+            )
+        names[ident] = setting
+    seen: dict[str, tuple[Setting, int]] = {}
+    for setting in study.settings:
+        for seed in setting.config.seeds:
+            key = run_key(setting.config, seed, setting.columns)
+            if key in seen:
+                other, _ = seen[key]
+                raise LenetError(
+                    f"settings '{other.name}' and '{setting.name}' on {setting.config.dataset} "
+                    f"would both train seed {seed} with the same configuration; make them differ "
+                    f"or drop one"
+                )
+            seen[key] = (setting, seed)
+    if study.options.group_size is not None and study.options.group_size < 1:
+        raise LenetError(
+            f"--group-size must be a positive whole number, got {study.options.group_size}"
+        )
+
+
+def data_key(config: TrainConfig) -> tuple:
+    return (config.dataset, config.train_subset, config.test_subset)
+
+
+def load_study_data(study: Study) -> dict[tuple, Dataset]:
+    """Every dataset (and subset) the study needs, each read once, all before anything runs."""
+    datasets: dict[tuple, Dataset] = {}
+    for setting in study.settings:
+        key = data_key(setting.config)
+        if key not in datasets:
+            datasets[key] = load_data(setting.config, study.options)
+    return datasets
+
+
+# --------------------------------------------------------------------------- the runs
+
+
+class Ledger:
+    """Every run of the study in plan order: its plan, its results once trained, its metrics.
+
+    runs.csv and metrics.csv are written from here; on resume they are read back into it.
+    """
+
+    def __init__(self, study: Study):
+        self.study = study
+        self.rows: dict[str, dict] = {}  # run_key -> runs.csv row
+        self.metrics: dict[str, pd.DataFrame] = {}  # run_key -> that run's metrics.csv rows
+        self.keys: dict[tuple[int, int], str] = {}  # (setting index, seed) -> run_key
+        self.settings: dict[str, Setting] = {}  # run_key -> its setting
+        for index, setting in enumerate(study.settings):
+            for seed in setting.config.seeds:
+                key = run_key(setting.config, seed, setting.columns)
+                self.keys[(index, seed)] = key
+                self.settings[key] = setting
+                self.rows[key] = self.plan_row(setting, seed, key)
+
+    def result_columns(self) -> list[str]:
+        finals = [f"final_{value}" for value in self.study.values]
+        return [*self.study.run_columns, *finals, "best_test_acc", "best_epoch", "seconds"]
+
+    def plan_row(self, setting: Setting, seed: int, key: str) -> dict:
+        config = setting.config.to_dict()
+        row = {"setting": setting.name, "dataset": setting.config.dataset}
+        row |= {c: setting.columns.get(c) for c in self.study.setting_columns}
+        row |= {h: config[h] for h in HYPERPARAMETERS}
+        row["seed"] = seed
+        row |= {c: None for c in self.result_columns()}
+        row |= {"status": PENDING, "run_key": key}
+        return row
+
+    def pending_seeds(self, index: int) -> list[int]:
+        setting = self.study.settings[index]
+        return [
+            seed
+            for seed in setting.config.seeds
+            if self.rows[self.keys[(index, seed)]]["status"] == PENDING
+        ]
+
+    def count(self, statuses=TRAINED) -> int:
+        return sum(row["status"] in statuses for row in self.rows.values())
+
+    def record(self, index: int, outcomes: list[RunOutcome]) -> None:
+        """Store the results of one setting's freshly trained runs."""
+        setting = self.study.settings[index]
+        for outcome in outcomes:
+            key = self.keys[(index, outcome.result.seed)]
+            metrics = outcome.result.metrics
+            last = metrics[-1]
+            best = max(metrics, key=lambda row: row["test_acc"])  # the first epoch at the best
+            finite = math.isfinite(last["train_loss"]) and math.isfinite(last["test_loss"])
+            row = self.rows[key]
+            row |= {c: outcome.columns.get(c) for c in self.study.run_columns}
+            row |= {f"final_{value}": last[value] for value in self.study.values}
+            row |= {
+                "best_test_acc": best["test_acc"],
+                "best_epoch": best["epoch"],
+                "seconds": sum(m["seconds"] for m in metrics),
+                "status": FINISHED if finite else DIVERGED,
+            }
+            frame = pd.DataFrame(metrics)
+            extra = [c for c in frame.columns if c not in METRIC_COLUMNS]
+            self.metrics[key] = self.label_metrics(setting, key, frame[METRIC_COLUMNS + extra])
+
+    def label_metrics(self, setting: Setting, key: str, frame: pd.DataFrame) -> pd.DataFrame:
+        """A run's metric rows with the setting's identity in front and its key at the end."""
+        identity = {"setting": setting.name, "dataset": setting.config.dataset}
+        identity |= {c: setting.columns.get(c) for c in self.study.setting_columns}
+        body = frame.drop(columns=[c for c in [*identity, "run_key"] if c in frame.columns])
+        labelled = pd.DataFrame({c: [v] * len(body) for c, v in identity.items()})
+        labelled = pd.concat([labelled, body.reset_index(drop=True)], axis=1)
+        labelled["run_key"] = key
+        return labelled
+
+    def runs_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(list(self.rows.values()))
+
+    def metrics_frame(self) -> pd.DataFrame:
+        frames = [self.metrics[key] for key in self.rows if key in self.metrics]
+        if not frames:
+            return pd.DataFrame(columns=["setting", "dataset", *METRIC_COLUMNS, "run_key"])
+        return pd.concat(frames, ignore_index=True)
+
+    def save(self, out: Path) -> None:
+        # metrics first: runs.csv says what finished, so a run is never listed without its rows
+        write_csv(out / "metrics.csv", self.metrics_frame())
+        write_csv(out / "runs.csv", self.runs_frame())
+
+    def restore(self, out: Path) -> int:
+        """Take back the finished runs of a previous study in out; return how many."""
+        runs_path, metrics_path = out / "runs.csv", out / "metrics.csv"
+        if not runs_path.is_file():
+            return 0
+        previous = read_study_csv(runs_path, ["run_key", "status", "setting", "seed"])
+        if not metrics_path.is_file():
+            return 0
+        metrics = read_study_csv(metrics_path, ["run_key", "epoch"])
+        trained = previous[previous["status"].isin(TRAINED)]
+        unknown = trained[~trained["run_key"].isin(self.rows)]
+        if len(unknown):
+            first = unknown.iloc[0]
+            raise LenetError(
+                f"cannot resume in {out}: its runs.csv holds {len(unknown)} finished run(s) that "
+                f"this {self.study.command} does not include (e.g. setting '{first['setting']}', "
+                f"seed {first['seed']}); run the same {self.study.command} again, or start over "
+                f"with --overwrite or another --out"
+            )
+        restored = 0
+        for _, old in trained.iterrows():
+            key = old["run_key"]
+            setting = self.settings[key]
+            rows = metrics[metrics["run_key"] == key].sort_values("epoch")
+            results = [old.get(c) for c in self.result_columns()[len(self.study.run_columns) :]]
+            if len(rows) != setting.config.epochs or any(pd.isna(v) for v in results):
+                continue  # damaged or partly written: train it again
+            row = self.rows[key]
+            for column in [*self.result_columns(), "status"]:
+                value = old.get(column)
+                row[column] = None if pd.isna(value) else value
+            row["best_epoch"] = int(row["best_epoch"])
+            self.metrics[key] = self.label_metrics(setting, key, rows)
+            restored += 1
+        return restored
+
+
+def read_study_csv(path: Path, required: list[str]) -> pd.DataFrame:
+    try:
+        # Names and keys stay text: a key of digits only must not become a number.
+        frame = pd.read_csv(path, dtype={"run_key": str, "setting": str, "status": str})
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise LenetError(
+            f"cannot resume from {path}: {' '.join(str(exc).split())}; start over with --overwrite or another --out"
+        ) from None
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise LenetError(
+            f"cannot resume from {path}: no column '{missing[0]}' (not a study's file); start over with --overwrite or another --out"
+        )
+    return frame
+
+
+# --------------------------------------------------------------------------- running
+
+
+def run_study(
+    study: Study,
+    ledger: Ledger,
+    datasets: dict[tuple, Dataset],
+    device: torch.device,
+    out: Path,
+    reporter: StudyReporter,
+) -> None:
+    """Train every setting that has pending runs, saving runs.csv and metrics.csv after each."""
+    reporter.start_study(len(ledger.rows), ledger.count())
+    ledger.save(out)  # at once, so the folder lists the whole plan from the start
+    for index, setting in enumerate(study.settings):
+        seeds = ledger.pending_seeds(index)
+        if not seeds:
+            continue
+        reporter.start_setting(f"{setting.config.dataset} {setting.name}", len(seeds))
+        data = datasets[data_key(setting.config)]
+        outcomes = study.train(setting, data, seeds, device, study.options, reporter)
+        ledger.record(index, outcomes)
+        ledger.save(out)
+        reporter.finish_setting(len(seeds))
+
+
+def resume_folder(study: Study, out: Path, ledger: Ledger) -> int:
+    """Check that out holds this kind of study (or nothing) and restore its finished runs."""
+    if out.exists() and not out.is_dir():
+        raise LenetError(f"output folder {out} is a file; choose another --out")
+    if not out.is_dir() or not any(out.iterdir()):
+        return 0
+    record_path = out / "config.json"
+    try:
+        command = json.loads(record_path.read_text(encoding="utf-8")).get("command")
+    except (OSError, ValueError, AttributeError):
+        raise LenetError(
+            f"cannot resume in {out}: it holds no readable config.json of a {study.command}; choose the folder of the {study.command} to continue, or another --out"
+        ) from None
+    if command != study.command:
+        raise LenetError(
+            f"cannot resume in {out}: it holds the output of `lenet {command}`, not of a {study.command}; choose another --out"
+        )
+    return ledger.restore(out)
+
+
+def study_record(study: Study, out: Path, resume: bool, device, datasets) -> dict:
+    settings = [
+        {"name": s.name, **s.config.to_dict(), **s.columns, "seeds": s.config.seeds}
+        for s in study.settings
+    ]
+    options = {
+        **study.record,
+        "settings": settings,
+        **study.options.to_dict(),
+        "out": str(out),
+        "resume": resume,
+    }
+    env = environment(device, engine.device_description(device))
+    return run_record(study.command, options, env, {"datasets": [data_record(d) for d in datasets]})
+
+
+def execute(
+    study: Study,
+    out: Path,
+    *,
+    overwrite: bool = False,
+    resume: bool = False,
+    console: Console | None = None,
+    quiet: bool = False,
+) -> pd.DataFrame:
+    """Check, load, train what is not finished, write every output; return summary.csv's frame.
+
+    Every check that can fail runs before the output folder is touched. Ctrl-C raises
+    StudyInterrupted once the finished settings are saved.
+    """
+    from lenetcli import progress  # late: progress imports this module
+
+    console = console or Console()
+    out = Path(out)
+    check_study(study)
+    if resume and overwrite:
+        raise LenetError(
+            "--resume continues the study in --out and --overwrite starts it again; give only one"
+        )
+    ledger = Ledger(study)
+    if resume:
+        restored = resume_folder(study, out, ledger)
+        check_output_dir(out, overwrite=True)  # still: can it be written?
+    else:
+        restored = 0
+        check_output_dir(out, overwrite)
+    device = engine.resolve_device(study.options.device)
+    datasets = load_study_data(study)
+    create_output_dir(out)
+    write_json(out / "config.json", study_record(study, out, resume, device, datasets.values()))
+    if not quiet:
+        console.print(describe_plan(study, ledger, restored, device, out), highlight=False)
+    try:
+        with progress.make_study_reporter(console, quiet) as reporter:
+            run_study(study, ledger, datasets, device, out, reporter)
+    except KeyboardInterrupt:
+        raise StudyInterrupted(
+            f"interrupted: {ledger.count()} of {len(ledger.rows)} runs are finished and saved in "
+            f"{out}; run the same command with --resume --out {out} to continue"
+        ) from None
+    summary = write_report(study, out, ledger.runs_frame(), ledger.metrics_frame())
+    if not quiet:
+        console.print(summary_table(study, summary))
+        console.print(f"Wrote {out}/", highlight=False)
+    return summary
+
+
+def describe_plan(study: Study, ledger: Ledger, restored: int, device, out: Path) -> str:
+    datasets = {s.config.dataset for s in study.settings}
+    names = {s.name for s in study.settings}
+    text = (
+        f"{study.command.capitalize()}: {len(names)} setting(s) x {len(datasets)} dataset(s), "
+        f"{len(ledger.rows)} runs, device {device}"
+    )
+    if restored:
+        text += f"; {restored} finished run(s) in {out} are kept, {len(ledger.rows) - restored} to train"
+    return text
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def trained_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    return runs[runs["status"].isin(TRAINED)]
+
+
+def summary_frame(study: Study, runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per setting: its hyperparameters, then n and best/mean/std/min/max per value.
+
+    std is the sample standard deviation (n-1), empty for a single run. `best` is 1 for the
+    setting(s) with the highest mean final test accuracy on their dataset.
+    """
+    trained = trained_runs(runs)
+    groups = trained.groupby(study.keys, sort=False, dropna=False)
+    parts = [groups[HYPERPARAMETERS].first(), groups.size().rename("n")]
+    for value in study.values:
+        column = f"final_{value}"
+        stats = groups[column].agg(best="max", mean="mean", std="std", min="min", max="max")
+        parts.append(stats.add_prefix(f"{column}_"))
+    summary = pd.concat(parts, axis=1).reset_index()
+    top = summary.groupby("dataset")["final_test_acc_mean"].transform("max")
+    summary["best"] = (summary["final_test_acc_mean"] == top).astype(int)
+    return summary
+
+
+def setting_table(study: Study, runs: pd.DataFrame) -> pd.DataFrame:
+    """The table a report shows for one setting: rows No. 1..n by seed, then Best, Mean, Std."""
+    ordered = runs.sort_values("seed")
+    finals = {label: ordered[f"final_{value}"].tolist() for value, label in study.values.items()}
+    rows = [
+        {"No.": str(i + 1), **{label: values[i] for label, values in finals.items()}}
+        for i in range(len(ordered))
+    ]
+    series = {label: pd.Series(values, dtype=float) for label, values in finals.items()}
+    for name, stat in (("Best", "max"), ("Mean", "mean"), ("Std", "std")):
+        rows.append({"No.": name, **{label: getattr(s, stat)() for label, s in series.items()}})
+    return pd.DataFrame(rows)
+
+
+def describe_setting(setting: Setting) -> str:
+    """'lr 0.001, batch size 32, 15 epochs, adam, ...': every value, for the Markdown page."""
+    c = setting.config
+    parts = [
+        f"lr {c.lr}", f"batch size {c.batch_size}", f"{c.epochs} epochs", c.optimizer,
+        f"weight decay {c.weight_decay}", f"{c.loss} loss", c.activation, f"{c.pool} pooling",
+    ]  # fmt: skip
+    if c.train_subset is not None:
+        parts.append(f"{c.train_subset} training images")
+    if c.test_subset is not None:
+        parts.append(f"{c.test_subset} test images")
+    parts += [f"{k} {v}" for k, v in setting.columns.items()]
+    seeds = c.seeds
+    parts.append(f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}-{seeds[-1]}")
+    return ", ".join(parts)
+
+
+def fmt(value) -> str:
+    return "–" if value is None or pd.isna(value) else f"{value:.2f}"
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    align = ["---"] + ["--:"] * (len(header) - 1)
+    lines = [header, align, *rows]
+    return "\n".join("| " + " | ".join(str(cell) for cell in line) + " |" for line in lines)
+
+
+def summary_markdown(study: Study, runs: pd.DataFrame, summary: pd.DataFrame) -> str:
+    """summary.md: per dataset an overview of all settings, then each setting's table."""
+    lines = [f"# LeNet-5 {study.command}: summary", ""]
+    lines.append(
+        "Accuracies in percent, after the last epoch. Std is the sample standard deviation "
+        "(n-1) over the repeats; **best** marks the highest mean testing accuracy per dataset."
+    )
+    trained = trained_runs(runs)
+    for dataset, rows in summary.groupby("dataset", sort=False):
+        lines += ["", f"## {DATASETS[dataset].title}", ""]
+        header = ["Setting", *study.setting_columns, "n"]
+        header += [f"{label} (mean ± std)" for label in study.values.values()]
+        header += ["Best testing", ""]
+        body = []
+        for _, row in rows.iterrows():
+            cells = [row["setting"], *[row[c] for c in study.setting_columns], int(row["n"])]
+            cells += [
+                f"{fmt(row[f'final_{v}_mean'])} ± {fmt(row[f'final_{v}_std'])}"
+                for v in study.values
+            ]
+            cells += [fmt(row["final_test_acc_max"]), "**best**" if row["best"] else ""]
+            body.append(cells)
+        lines.append(markdown_table(header, body))
+        for setting in study.settings:
+            if setting.config.dataset != dataset:
+                continue
+            own = trained[setting_mask(trained, setting)]
+            if own.empty:
+                continue
+            table = setting_table(study, own)
+            lines += ["", f"### {setting.name}", "", describe_setting(setting), ""]
+            lines.append(
+                markdown_table(
+                    list(table.columns),
+                    [[r.iloc[0], *[fmt(v) for v in r.iloc[1:]]] for _, r in table.iterrows()],
+                )
+            )
+    return "\n".join(lines) + "\n"
+
+
+def setting_mask(frame: pd.DataFrame, setting: Setting) -> pd.Series:
+    return (frame["dataset"] == setting.config.dataset) & (frame["setting"] == setting.name)
+
+
+def describe_metric(column: str) -> str:
+    """'test_acc' -> 'test accuracy', for axis labels."""
+    return column.replace("_acc", " accuracy").replace("_", " ")
+
+
+def compare_figure(study: Study, metrics: pd.DataFrame, value: str = "test_acc"):
+    """Mean `value` per epoch of every setting, one panel per dataset."""
+    import matplotlib.pyplot as plt
+
+    datasets = list(dict.fromkeys(s.config.dataset for s in study.settings))
+    fig, axes = plt.subplots(1, len(datasets), figsize=(7 * len(datasets), 4.8), squeeze=False)
+    colors = plt.get_cmap("tab10" if len(study.settings) <= 10 else "tab20").colors
+    for ax, dataset in zip(axes[0], datasets, strict=True):
+        settings = [s for s in study.settings if s.config.dataset == dataset]
+        for i, setting in enumerate(settings):
+            own = metrics[setting_mask(metrics, setting)]
+            if own.empty:
+                continue
+            stats = mean_std_by_epoch(own, value)
+            ax.plot(
+                stats["epoch"], stats["mean"], marker="o", markersize=3,
+                color=colors[i % len(colors)], label=setting.name,
+            )  # fmt: skip
+        ax.set_title(DATASETS[dataset].title)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(f"mean {describe_metric(value)} (%)")
+        ax.grid(alpha=0.3)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        # Many settings: the legend goes beside the plot, where it hides no curve.
+        if len(settings) > 5:
+            ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
+        else:
+            ax.legend(fontsize="small", loc="lower right")
+    fig.suptitle(f"Mean {describe_metric(value)} per epoch of every setting")
+    fig.tight_layout()
+    return fig
+
+
+def accuracy_figure(study: Study, runs: pd.DataFrame, summary: pd.DataFrame):
+    """Final test accuracy per setting: every run as a dot, the mean with a +-1 std bar."""
+    import matplotlib.pyplot as plt
+
+    datasets = list(summary["dataset"].drop_duplicates())
+    heights = [int((summary["dataset"] == d).sum()) for d in datasets]
+    fig, axes = plt.subplots(
+        len(datasets), 1, figsize=(8, sum(0.55 * h + 1.3 for h in heights)), squeeze=False,
+        gridspec_kw={"height_ratios": [h + 1.3 for h in heights]},
+    )  # fmt: skip
+    trained = trained_runs(runs)
+    for ax, dataset in zip(axes[:, 0], datasets, strict=True):
+        rows = summary[summary["dataset"] == dataset].reset_index(drop=True)
+        for y, row in rows.iterrows():
+            color = TEST_COLOR if row["best"] else "tab:blue"
+            mean, std = row["final_test_acc_mean"], row["final_test_acc_std"]
+            std = 0.0 if pd.isna(std) else std
+            own = trained[(trained["dataset"] == dataset) & (trained["setting"] == row["setting"])]
+            ax.scatter(own["final_test_acc"], [y] * len(own), s=14, color="0.55", zorder=2)
+            ax.errorbar(mean, y, xerr=std, fmt="o", color=color, capsize=5, markersize=7, zorder=3)
+            ax.annotate(
+                f"{mean:.2f} ± {std:.2f}", (mean + std, y), xytext=(8, 0),
+                textcoords="offset points", va="center", fontsize="small", color=color,
+            )  # fmt: skip
+        ax.set_yticks(range(len(rows)), rows["setting"])
+        ax.set_ylim(len(rows) - 0.5, -0.5)  # first setting on top
+        ax.margins(x=0.25)
+        ax.set_xlabel("final test accuracy (%)")
+        ax.set_title(DATASETS[dataset].title)
+        ax.grid(axis="x", alpha=0.3)
+    fig.suptitle("Final test accuracy: mean ± std over repeats (dots: single runs)")
+    fig.tight_layout()
+    return fig
+
+
+def write_report(study: Study, out: Path, runs: pd.DataFrame, metrics: pd.DataFrame):
+    """summary.csv, tables/, summary.md and the figures, from the trained runs; return summary."""
+    summary = summary_frame(study, runs)
+    write_csv(out / "summary.csv", summary)
+    trained = trained_runs(runs)
+    for setting in study.settings:
+        own = trained[setting_mask(trained, setting)]
+        if own.empty:
+            continue
+        write_csv(out / "tables" / f"{setting.stem}.csv", setting_table(study, own))
+        title = f"LeNet-5 on {DATASETS[setting.config.dataset].title}, {setting.name}"
+        curves = study.curves(metrics[setting_mask(metrics, setting)], title)
+        save_figure(curves, out / "curves" / f"{setting.stem}.png")
+    write_text(out / "summary.md", summary_markdown(study, runs, summary))
+    save_figure(compare_figure(study, metrics), out / "compare.png")
+    save_figure(accuracy_figure(study, runs, summary), out / "accuracy.png")
+    return summary
+
+
+def summary_table(study: Study, summary: pd.DataFrame):
+    """The summary as a rich table, for the end of the command."""
+    from lenetcli.progress import results_table
+
+    columns = ["dataset", "setting", *study.setting_columns, "n"]
+    columns += [f"{label} (%)" for label in study.values.values()]
+    columns += ["best test (%)", ""]
+    rows = []
+    for _, row in summary.iterrows():
+        cells = [row["dataset"], row["setting"], *[row[c] for c in study.setting_columns]]
+        cells.append(int(row["n"]))
+        cells += [
+            f"{fmt(row[f'final_{v}_mean'])} ± {fmt(row[f'final_{v}_std'])}" for v in study.values
+        ]
+        cells += [fmt(row["final_test_acc_max"]), "best" if row["best"] else ""]
+        rows.append(cells)
+    return results_table(f"Final accuracy over repeats ({study.command})", columns, rows)

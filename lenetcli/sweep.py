@@ -1,0 +1,343 @@
+"""`lenet sweep`: the settings of a study from comma lists (a grid) or from a TOML file.
+
+Grid form: every training option takes a comma list (`--lr 0.001,0.005`); the settings are the
+cartesian product of all lists but --dataset's, and each runs on every dataset listed.
+
+File form (`--config study.toml`, documented in docs/sweep.md):
+
+    datasets = ["mnist"]          # optional, default ["mnist"]
+    seed = 42                     # optional: runs use seed, seed+1, ..., seed+repeats-1
+    repeats = 5                   # optional
+    [defaults]                    # optional: shared by every setting
+    epochs = 15
+    [[settings]]                  # one table per setting, at least one
+    name = "lr0.001-bs32"         # optional: made from the values that vary otherwise
+    lr = 0.001
+    batch_size = 32
+
+Options given on the command line next to --config (one value each) override the file for
+every setting, e.g. `--epochs 1 --train-subset 500` for a quick trial of a long study.
+
+Setting ids name the values that vary between settings (`lr0.001-bs32`); the dataset is a
+separate column, and file names are `<dataset>-<setting>`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from lenetcli.config import TrainConfig
+from lenetcli.errors import LenetError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+DEFAULTS = TrainConfig()
+FIELDS = TrainConfig.field_names()
+INT_FIELDS = {"epochs", "batch_size", "seed", "repeats", "train_subset", "test_subset"}
+FLOAT_FIELDS = {"lr", "weight_decay"}
+# Per-setting keys of the file; dataset, seed and repeats are the study's, at the top level.
+SETTING_KEYS = [f for f in FIELDS if f not in ("dataset", "seed", "repeats")]
+TOP_KEYS = ["datasets", "seed", "repeats", "defaults", "settings"]
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
+
+# How a value that varies appears in a setting id, in this order: lr0.001-bs32-ep15-sgd.
+ID_PARTS = {
+    "lr": lambda v: f"lr{v!r}",
+    "batch_size": lambda v: f"bs{v}",
+    "epochs": lambda v: f"ep{v}",
+    "optimizer": str,
+    "weight_decay": lambda v: f"wd{v!r}",
+    "loss": str,
+    "activation": str,
+    "pool": lambda v: f"{v}pool",
+    "seed": lambda v: f"seed{v}",
+    "repeats": lambda v: f"rep{v}",
+    "train_subset": lambda v: f"train{'all' if v is None else v}",
+    "test_subset": lambda v: f"test{'all' if v is None else v}",
+}
+
+
+def option_name(field: str) -> str:
+    return "--" + field.replace("_", "-")
+
+
+# --------------------------------------------------------------------------- comma lists
+
+
+def parse_value(field: str, text: str, where: str):
+    """One value of a field from text; where names it in the error ('--lr', 'study.toml')."""
+    if field in INT_FIELDS:
+        try:
+            return int(text)
+        except ValueError:
+            raise LenetError(f"{where}: '{text}' is not a whole number") from None
+    if field in FLOAT_FIELDS:
+        try:
+            value = float(text)
+        except ValueError:
+            raise LenetError(f"{where}: '{text}' is not a number") from None
+        if not math.isfinite(value):
+            raise LenetError(f"{where}: '{text}' is not a finite number")
+        return value
+    return text
+
+
+def parse_list(field: str, text: str) -> list:
+    """The values of one option's comma list, typed; raise LenetError naming a bad item."""
+    option = option_name(field)
+    if not text.strip():
+        raise LenetError(f"{option} is empty; give a value or a comma list such as 1,2")
+    items = [item.strip() for item in text.split(",")]
+    if "" in items:
+        raise LenetError(
+            f"{option} '{text}' has an empty item; separate values by single commas, e.g. 1,2"
+        )
+    values = [parse_value(field, item, option) for item in items]
+    for i, value in enumerate(values):
+        if value in values[:i]:
+            raise LenetError(f"{option} '{text}' lists {items[i]} twice; give each value once")
+    return values
+
+
+def parse_lists(texts: dict[str, str | None]) -> dict[str, list]:
+    """Typed lists of the options given (None: not given), in TrainConfig's field order."""
+    unknown = [f for f in texts if f not in FIELDS]
+    if unknown:
+        raise ValueError(f"not a TrainConfig field: {unknown[0]}")
+    return {f: parse_list(f, texts[f]) for f in FIELDS if texts.get(f) is not None}
+
+
+# --------------------------------------------------------------------------- setting ids
+
+
+def setting_ids(configs: list[TrainConfig]) -> list[str]:
+    """Short ids from the values that vary between configs (datasets aside).
+
+    With nothing varying, the id names learning rate, batch size and epochs.
+    """
+    varying = [f for f in ID_PARTS if len({getattr(c, f) for c in configs}) > 1] or [
+        "lr",
+        "batch_size",
+        "epochs",
+    ]
+    return ["-".join(ID_PARTS[f](getattr(c, f)) for f in varying) for c in configs]
+
+
+def check_name(name, where: str) -> str:
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+        raise LenetError(
+            f"{where}: name {name!r} cannot be a file name; use up to 100 letters, digits, "
+            f"'.', '_', '+' or '-', starting with a letter or digit"
+        )
+    return name
+
+
+# --------------------------------------------------------------------------- the two forms
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """Settings (without dataset) with their ids, and the datasets each one runs on."""
+
+    datasets: list[str]
+    names: list[str]
+    configs: list[TrainConfig]  # dataset left at its default: see settings()
+
+    def settings(self):
+        """The study's settings: every dataset, then every setting on it."""
+        from lenetcli.study import Setting  # late: the study pulls in torch and pandas
+
+        return [
+            Setting(name, replace(config, dataset=dataset))
+            for dataset in self.datasets
+            for name, config in zip(self.names, self.configs, strict=True)
+        ]
+
+
+def grid_plan(lists: dict[str, list]) -> SweepPlan:
+    """The cartesian product of the lists given; the other fields keep their defaults."""
+    datasets = lists.get("dataset", [DEFAULTS.dataset])
+    axes = {f: values for f, values in lists.items() if f != "dataset"}
+    configs = [
+        replace(DEFAULTS, **dict(zip(axes, combo, strict=True)))
+        for combo in itertools.product(*axes.values())
+    ]
+    return SweepPlan(list(datasets), setting_ids(configs), configs)
+
+
+@dataclass(frozen=True)
+class StudyFile:
+    """A study file as read, checked key by key but not yet merged."""
+
+    path: Path
+    datasets: list[str]
+    seed: int
+    repeats: int
+    defaults: dict
+    settings: list[dict]
+
+
+def read_study_file(path: Path) -> StudyFile:
+    """Parse and check a TOML study file; raise LenetError naming the file and the key."""
+    path = Path(path)
+    if not path.is_file():
+        what = "is a folder" if path.is_dir() else "does not exist"
+        raise LenetError(f"config file {path} {what}; give the path of a TOML study file")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LenetError(f"cannot read config file {path}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise LenetError(f"config file {path} is not valid TOML: {exc}") from None
+    check_keys(raw, TOP_KEYS, path, "")
+    datasets = raw.get("datasets", [DEFAULTS.dataset])
+    if (
+        not isinstance(datasets, list)
+        or not datasets
+        or not all(isinstance(d, str) for d in datasets)
+    ):
+        raise LenetError(
+            f'config file {path}: datasets must be a non-empty list of names, e.g. datasets = ["mnist"]'
+        )
+    seed = checked_value("seed", raw.get("seed", DEFAULTS.seed), path, "seed")
+    repeats = checked_value("repeats", raw.get("repeats", DEFAULTS.repeats), path, "repeats")
+    defaults = raw.get("defaults", {})
+    if not isinstance(defaults, dict):
+        raise LenetError(f"config file {path}: defaults must be a table, [defaults]")
+    check_keys(defaults, SETTING_KEYS, path, "defaults.")
+    defaults = {k: checked_value(k, v, path, f"defaults.{k}") for k, v in defaults.items()}
+    settings = raw.get("settings")
+    if not isinstance(settings, list) or not settings:
+        raise LenetError(f"config file {path} has no settings; add at least one [[settings]] table")
+    checked = []
+    for number, table in enumerate(settings, start=1):
+        where = f"settings #{number}"
+        if not isinstance(table, dict):
+            raise LenetError(f"config file {path}: {where} must be a [[settings]] table")
+        check_keys(table, ["name", *SETTING_KEYS], path, f"{where}: ")
+        entry = {
+            k: checked_value(k, v, path, f"{where}: {k}") for k, v in table.items() if k != "name"
+        }
+        if "name" in table:
+            entry["name"] = check_name(table["name"], f"config file {path}, {where}")
+        checked.append(entry)
+    return StudyFile(path, datasets, seed, repeats, defaults, checked)
+
+
+def check_keys(table: dict, allowed: list[str], path: Path, prefix: str) -> None:
+    for key in table:
+        if key not in allowed:
+            hint = ""
+            if key == "dataset":
+                hint = ' (list datasets at the top: datasets = ["mnist"])'
+            elif key in ("seed", "repeats"):
+                hint = f" ({key} is set once, at the top of the file)"
+            raise LenetError(
+                f"config file {path}: unknown key '{prefix}{key}'{hint}; allowed: {', '.join(allowed)}"
+            )
+
+
+def checked_value(field: str, value, path: Path, where: str):
+    """A file value of the type the field needs (an integer is a fine learning rate)."""
+    location = f"config file {path}: {where}"
+    if field in INT_FIELDS:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise LenetError(f"{location} must be a whole number, got {value!r}")
+        return value
+    if field in FLOAT_FIELDS:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise LenetError(f"{location} must be a number, got {value!r}")
+        if not math.isfinite(value):
+            raise LenetError(f"{location} must be a finite number, got {value!r}")
+        return float(value)
+    if not isinstance(value, str):
+        raise LenetError(f"{location} must be a text value in quotes, got {value!r}")
+    return value
+
+
+def file_plan(study_file: StudyFile, overrides: dict) -> SweepPlan:
+    """The file's settings: defaults, then the setting's own values, then the overrides."""
+    datasets = [overrides["dataset"]] if "dataset" in overrides else study_file.datasets
+    top = {"seed": study_file.seed, "repeats": study_file.repeats}
+    top |= {k: v for k, v in overrides.items() if k in ("seed", "repeats")}
+    changes = {k: v for k, v in overrides.items() if k not in ("dataset", "seed", "repeats")}
+    configs = [
+        replace(
+            DEFAULTS,
+            **top,
+            **study_file.defaults,
+            **{k: v for k, v in entry.items() if k != "name"},
+            **changes,
+        )  # fmt: skip
+        for entry in study_file.settings
+    ]
+    made = setting_ids(configs)
+    names = [entry.get("name", made[i]) for i, entry in enumerate(study_file.settings)]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise LenetError(
+                f"config file {study_file.path}: two settings are named '{name}'; give each its own name"
+            )
+    return SweepPlan(list(datasets), names, configs)
+
+
+def single_values(lists: dict[str, list]) -> dict:
+    """Options beside --config: one value each, applied to every setting of the file."""
+    for field, values in lists.items():
+        if len(values) > 1:
+            raise LenetError(
+                f"{option_name(field)} takes one value with --config (it overrides the file); "
+                f"put lists of settings in the file"
+            )
+    return {field: values[0] for field, values in lists.items()}
+
+
+def sweep_plan(texts: dict[str, str | None], config_path: Path | None) -> SweepPlan:
+    """The plan from the command line: a grid, or a file with single-value overrides."""
+    lists = parse_lists(texts)
+    if config_path is None:
+        if not lists:
+            raise LenetError(
+                "nothing to sweep: give --config FILE, or training options with comma lists such as --lr 0.001,0.005"
+            )
+        return grid_plan(lists)
+    return file_plan(read_study_file(config_path), single_values(lists))
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def run_sweep(
+    texts: dict[str, str | None],
+    config_path: Path | None,
+    options,
+    out: Path | None,
+    overwrite: bool,
+    resume: bool,
+    quiet: bool,
+) -> None:
+    """`lenet sweep`: build the plan, then run it as a study (see study.execute)."""
+    from lenetcli import study
+    from lenetcli.outputs import timestamp
+
+    plan = sweep_plan(texts, config_path)
+    if out is None:
+        if resume:
+            raise LenetError("--resume needs --out: the folder of the sweep to continue")
+        out = Path("runs") / f"sweep-{timestamp()}"
+    record = {
+        "config_file": None if config_path is None else str(Path(config_path).resolve()),
+        "lists": {f: t for f, t in texts.items() if t is not None},
+    }
+    if config_path is not None:
+        record["config_text"] = Path(config_path).read_text(encoding="utf-8")
+    sweep = study.Study("sweep", plan.settings(), options, record=record)
+    study.execute(sweep, out, overwrite=overwrite, resume=resume, quiet=quiet)
