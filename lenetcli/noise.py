@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,8 @@ import torch
 from lenetcli.errors import LenetError
 
 NOISE_TYPES = ("symmetric", "pair")
+DEFAULT_RATES = (0.0, 0.2, 0.4, 0.6, 0.8)
+CLEAN, CUSTOM = "none", "transition"  # the noise_type of the clean baseline and of --transition
 ROW_SUM_TOLERANCE = 1e-6
 
 
@@ -129,9 +132,11 @@ def validate_transition(matrix, k: int) -> np.ndarray:
 
 
 def read_transition_csv(path: Path, k: int) -> np.ndarray:
-    """Read and validate a K x K matrix from CSV; a first row that is not numbers is a header.
+    """Read and validate a K x K matrix from CSV, with or without a header row.
 
-    The files this tool writes (transition-*.csv, with class numbers as the header) read back.
+    A first row is a header if it is not all numbers, or if it lists the class numbers 0 to
+    K-1 above K more rows (as pandas writes a bare matrix). The files this tool writes
+    (transition-*.csv, headed noisy_0, noisy_1, ...) read back.
     """
     path = Path(path)
     try:
@@ -142,7 +147,7 @@ def read_transition_csv(path: Path, k: int) -> np.ndarray:
         raise LenetError(
             f"cannot read transition matrix {path}: {reason}; check the --transition path"
         ) from None
-    if cells and not all(is_number(cell) for cell in cells[0]):
+    if cells and is_header(cells[0], len(cells), k):
         cells = cells[1:]
     rows = []
     for i, row in enumerate(cells):
@@ -156,6 +161,12 @@ def read_transition_csv(path: Path, k: int) -> np.ndarray:
         return validate_transition(rows, k)
     except LenetError as exc:
         raise LenetError(f"{path}: {exc}") from None
+
+
+def is_header(row: list[str], rows: int, k: int) -> bool:
+    if not all(is_number(cell) for cell in row):
+        return True
+    return rows == k + 1 and [float(cell) for cell in row] == list(range(k))
 
 
 def is_number(text: str) -> bool:
@@ -237,3 +248,78 @@ def noisy_confusion(true, noisy, k: int) -> np.ndarray:
         labels=list(range(k)),
         normalize="true",
     )
+
+
+# --------------------------------------------------------------------------- the settings of a study
+
+
+@dataclass(frozen=True, eq=False)
+class NoiseSetting:
+    """One noise setting of a study: its type, its rate and the matrix that realises them.
+
+    noise_type is "symmetric", "pair", "none" (rate 0: the clean baseline, trained once however
+    many types are listed) or "transition" (a user's matrix; rate is then the mean over classes
+    of 1 - T[i][i], the expected share of changed labels when the classes are balanced).
+    """
+
+    noise_type: str
+    rate: float
+    transition: np.ndarray
+
+    @property
+    def label(self) -> str:
+        """The setting's name in file names: 'symmetric-0.2', 'none-0' or 'transition'."""
+        return CUSTOM if self.noise_type == CUSTOM else f"{self.noise_type}-{self.rate:g}"
+
+
+def parse_noise_types(text: str) -> list[str]:
+    """'symmetric,pair' -> ['symmetric', 'pair']: known types, each once."""
+    types = [part.strip() for part in text.split(",")]
+    for noise_type in types:
+        if noise_type not in NOISE_TYPES:
+            raise LenetError(
+                f"unknown --noise-type '{noise_type}'; choose one or more of: {', '.join(NOISE_TYPES)} (comma-separated)"
+            )
+    if len(set(types)) != len(types):
+        raise LenetError(f"--noise-type '{text}' lists a type twice; give each type once")
+    return types
+
+
+def parse_rates(text: str) -> list[float]:
+    """'0,0.2,0.4' -> [0.0, 0.2, 0.4]: fractions in [0, 1), each once, in increasing order."""
+    rates = []
+    for part in (p.strip() for p in text.split(",")):
+        try:
+            rate = float(part)
+        except ValueError:
+            raise LenetError(
+                f"--noise-rate '{part}' is not a number; write fractions such as --noise-rate 0,0.2,0.4"
+            ) from None
+        rates.append(check_rate(rate))
+    if len(set(rates)) != len(rates):
+        raise LenetError(f"--noise-rate '{text}' lists a rate twice; give each rate once")
+    return sorted(rates)
+
+
+def noise_settings(
+    k: int, types: list[str], rates: list[float], pairs: dict[int, int] | None = None
+) -> list[NoiseSetting]:
+    """Every (type, rate) of a study, with rate 0 once, as the shared clean baseline, first."""
+    if pairs is not None:
+        if "pair" not in types:
+            raise LenetError("--pairs sets the mapping of pair noise; add pair to --noise-type")
+        check_pairs(pairs, k)
+    settings = [NoiseSetting(CLEAN, 0.0, np.eye(k))] if 0.0 in rates else []
+    makers = {"symmetric": symmetric_transition, "pair": lambda k, r: pair_transition(k, r, pairs)}
+    for noise_type in types:
+        settings += [
+            NoiseSetting(noise_type, rate, makers[noise_type](k, rate))
+            for rate in rates
+            if rate > 0
+        ]
+    return settings
+
+
+def custom_setting(transition: np.ndarray) -> NoiseSetting:
+    """The one setting of --transition; its rate is the mean over classes of 1 - T[i][i]."""
+    return NoiseSetting(CUSTOM, float(np.mean(1.0 - np.diag(transition))), transition)

@@ -88,6 +88,13 @@ class Setting:
     name: str  # file-safe, unique per dataset; the setting's id in every output
     config: TrainConfig
     columns: dict = field(default_factory=dict)  # extra identity, e.g. noise type and rate
+    # Identity hashed into the run keys but never written, e.g. a noise seed and matrix.
+    hidden: dict = field(default_factory=dict)
+
+    @property
+    def identity(self) -> dict:
+        """Everything beyond config and seed that decides a run's numbers: for run_key."""
+        return {**self.columns, **self.hidden}
 
     @property
     def stem(self) -> str:
@@ -203,7 +210,7 @@ def check_study(study: Study) -> None:
     seen: dict[str, tuple[Setting, int]] = {}
     for setting in study.settings:
         for seed in setting.config.seeds:
-            key = run_key(setting.config, seed, setting.columns)
+            key = run_key(setting.config, seed, setting.identity)
             if key in seen:
                 other, _ = seen[key]
                 raise LenetError(
@@ -249,7 +256,7 @@ class Ledger:
         self.settings: dict[str, Setting] = {}  # run_key -> its setting
         for index, setting in enumerate(study.settings):
             for seed in setting.config.seeds:
-                key = run_key(setting.config, seed, setting.columns)
+                key = run_key(setting.config, seed, setting.identity)
                 self.keys[(index, seed)] = key
                 self.settings[key] = setting
                 self.rows[key] = self.plan_row(setting, seed, key)

@@ -245,6 +245,9 @@ def test_read_transition_csv_reads_with_or_without_a_header(tmp_path):
     headed.write_text(headed.read_text().replace("0,1,2", "a,b,c", 1))
     np.testing.assert_allclose(read_transition_csv(plain, K), matrix)
     np.testing.assert_allclose(read_transition_csv(headed, K), matrix)
+    numbered = tmp_path / "numbered.csv"  # as pandas writes a bare matrix
+    write_rows(numbered, [list(range(K)), *matrix.tolist()])
+    np.testing.assert_allclose(read_transition_csv(numbered, K), matrix)
 
 
 def test_read_transition_csv_reports_file_row_and_column(tmp_path):
