@@ -105,14 +105,18 @@ class RichReporter(Reporter):
         )  # fmt: skip
 
     def epoch(self, epoch, rows):
-        task = self.progress.tasks[self.batch_task]
+        task = self.task(self.batch_task)
         self.progress.update(self.batch_task, completed=task.total)
         self.progress.update(self.epoch_task, completed=epoch, metrics=epoch_summary(rows))
-        if epoch < self.progress.tasks[self.epoch_task].total:
+        if epoch < self.task(self.epoch_task).total:
             self.progress.reset(self.batch_task, description=f"  epoch {epoch + 1}", metrics="")
 
     def message(self, text):
         self.progress.console.print(text, highlight=False)
+
+    def task(self, task_id):
+        # Progress.tasks is a list, not indexed by id: ids keep growing as groups replace tasks.
+        return next(t for t in self.progress.tasks if t.id == task_id)
 
 
 def results_table(title: str, columns: list[str], rows: list[list]) -> Table:
@@ -222,10 +226,10 @@ class RichStudyReporter(RichReporter):
 
     def epoch(self, epoch, rows):
         super().epoch(epoch, rows)
-        total = self.progress.tasks[self.epoch_task].total
+        total = self.task(self.epoch_task).total
         self.progress.advance(self.runs_task, self.runs_this_group / total)
 
     def finish_setting(self, runs):
         # Whole runs again, whatever rounding the fractions left.
-        task = self.progress.tasks[self.runs_task]
+        task = self.task(self.runs_task)
         self.progress.update(self.runs_task, completed=round(task.completed))

@@ -632,17 +632,20 @@ def compare_figure(study: Study, metrics: pd.DataFrame, value: str = "test_acc")
 
     datasets = list(dict.fromkeys(s.config.dataset for s in study.settings))
     fig, axes = plt.subplots(1, len(datasets), figsize=(7 * len(datasets), 4.8), squeeze=False)
-    colors = plt.get_cmap("tab10" if len(study.settings) <= 10 else "tab20").colors
+    # One color per setting name, the same in every panel.
+    names = list(dict.fromkeys(s.name for s in study.settings))
+    palette = plt.get_cmap("tab10" if len(names) <= 10 else "tab20").colors
+    colors = {name: palette[i % len(palette)] for i, name in enumerate(names)}
     for ax, dataset in zip(axes[0], datasets, strict=True):
         settings = [s for s in study.settings if s.config.dataset == dataset]
-        for i, setting in enumerate(settings):
+        for setting in settings:
             own = metrics[setting_mask(metrics, setting)]
             if own.empty:
                 continue
             stats = mean_std_by_epoch(own, value)
             ax.plot(
                 stats["epoch"], stats["mean"], marker="o", markersize=3,
-                color=colors[i % len(colors)], label=setting.name,
+                color=colors[setting.name], label=setting.name,
             )  # fmt: skip
         ax.set_title(DATASETS[dataset].title)
         ax.set_xlabel("epoch")
@@ -679,8 +682,10 @@ def accuracy_figure(study: Study, runs: pd.DataFrame, summary: pd.DataFrame):
             own = trained[(trained["dataset"] == dataset) & (trained["setting"] == row["setting"])]
             ax.scatter(own["final_test_acc"], [y] * len(own), s=14, color="0.55", zorder=2)
             ax.errorbar(mean, y, xerr=std, fmt="o", color=color, capsize=5, markersize=7, zorder=3)
+            # The label goes right of everything drawn on its row, the std bar or a single run.
+            right = max(mean + std, own["final_test_acc"].max())
             ax.annotate(
-                f"{mean:.2f} ± {std:.2f}", (mean + std, y), xytext=(8, 0),
+                f"{mean:.2f} ± {std:.2f}", (right, y), xytext=(8, 0),
                 textcoords="offset points", va="center", fontsize="small", color=color,
             )  # fmt: skip
         ax.set_yticks(range(len(rows)), rows["setting"])
@@ -689,7 +694,9 @@ def accuracy_figure(study: Study, runs: pd.DataFrame, summary: pd.DataFrame):
         ax.set_xlabel("final test accuracy (%)")
         ax.set_title(DATASETS[dataset].title)
         ax.grid(axis="x", alpha=0.3)
-    fig.suptitle("Final test accuracy: mean ± std over repeats (dots: single runs)")
+    fig.suptitle(
+        "Final test accuracy: mean ± std over repeats\n(grey dots: single runs; orange: best mean)"
+    )
     fig.tight_layout()
     return fig
 
@@ -714,13 +721,17 @@ def write_report(study: Study, out: Path, runs: pd.DataFrame, metrics: pd.DataFr
 
 
 def summary_table(study: Study, summary: pd.DataFrame):
-    """The summary as a rich table, for the end of the command."""
-    from lenetcli.progress import results_table
+    """The summary as a rich table, for the end of the command; setting names never wrap."""
+    from rich.table import Table
 
-    columns = ["dataset", "setting", *study.setting_columns, "n"]
-    columns += [f"{label} (%)" for label in study.values.values()]
-    columns += ["best test (%)", ""]
-    rows = []
+    table = Table(title="Final accuracy (%): mean ± std over repeats")
+    for column in ["dataset", "setting", *study.setting_columns]:
+        table.add_column(column, no_wrap=True)
+    table.add_column("n", justify="right")
+    for label in study.values.values():
+        table.add_column(label.replace(" accuracy", "").lower(), justify="right", no_wrap=True)
+    table.add_column("best test", justify="right")
+    table.add_column("")
     for _, row in summary.iterrows():
         cells = [row["dataset"], row["setting"], *[row[c] for c in study.setting_columns]]
         cells.append(int(row["n"]))
@@ -728,5 +739,5 @@ def summary_table(study: Study, summary: pd.DataFrame):
             f"{fmt(row[f'final_{v}_mean'])} ± {fmt(row[f'final_{v}_std'])}" for v in study.values
         ]
         cells += [fmt(row["final_test_acc_max"]), "best" if row["best"] else ""]
-        rows.append(cells)
-    return results_table(f"Final accuracy over repeats ({study.command})", columns, rows)
+        table.add_row(*[str(cell) for cell in cells])
+    return table

@@ -270,13 +270,7 @@ def file_plan(study_file: StudyFile, overrides: dict) -> SweepPlan:
     top |= {k: v for k, v in overrides.items() if k in ("seed", "repeats")}
     changes = {k: v for k, v in overrides.items() if k not in ("dataset", "seed", "repeats")}
     configs = [
-        replace(
-            DEFAULTS,
-            **top,
-            **study_file.defaults,
-            **{k: v for k, v in entry.items() if k != "name"},
-            **changes,
-        )  # fmt: skip
+        replace(DEFAULTS, **(top | study_file.defaults | own_values(entry) | changes))
         for entry in study_file.settings
     ]
     made = setting_ids(configs)
@@ -287,6 +281,10 @@ def file_plan(study_file: StudyFile, overrides: dict) -> SweepPlan:
                 f"config file {study_file.path}: two settings are named '{name}'; give each its own name"
             )
     return SweepPlan(list(datasets), names, configs)
+
+
+def own_values(entry: dict) -> dict:
+    return {k: v for k, v in entry.items() if k != "name"}
 
 
 def single_values(lists: dict[str, list]) -> dict:

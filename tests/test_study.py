@@ -1,0 +1,359 @@
+"""A small sweep end to end: every output checked against the runs trained, and resume.
+
+The sweep: scikit-learn digits (no files needed), subsets of 120 training and 60 test images,
+2 learning rates x 2 repeats x 2 epochs, on the CPU.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from lenetcli import engine, progress
+from lenetcli.cli import app
+from lenetcli.study import StudyReporter
+
+
+def sweep_args(repeats: int = 2, epochs: int = 2) -> list[str]:
+    return [
+        "sweep", "--dataset", "digits", "--lr", "0.001,0.005", "--repeats", str(repeats),
+        "--epochs", str(epochs), "--train-subset", "120", "--test-subset", "60", "--device", "cpu",
+    ]  # fmt: skip
+
+
+SETTINGS = ["lr0.001", "lr0.005"]
+SEEDS = [42, 43]
+VALUES = {"train_acc": "Training accuracy", "test_acc": "Testing accuracy"}
+
+
+def sweep(out: Path, *args: str, repeats: int = 2, epochs: int = 2):
+    return CliRunner().invoke(app, [*sweep_args(repeats, epochs), "--out", str(out), *args])
+
+
+def read(out: Path, name: str) -> pd.DataFrame:
+    return pd.read_csv(out / name, dtype={"run_key": str, "setting": str})
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny models on a shared CPU: one thread is faster and steadier than several."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory) -> Path:
+    """One uninterrupted sweep, shared by the tests that only read it."""
+    out = tmp_path_factory.mktemp("sweep") / "out"
+    result = sweep(out)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture
+def trained(monkeypatch) -> list[tuple[float, list[int]]]:
+    """Records (lr, seeds) of every engine.train call the study makes."""
+    calls = []
+    original = engine.train
+
+    def spy(config, data, device, seeds=None, **kwargs):
+        calls.append((config.lr, list(seeds)))
+        return original(config, data, device, seeds=seeds, **kwargs)
+
+    monkeypatch.setattr(engine, "train", spy)
+    return calls
+
+
+# --------------------------------------------------------------------------- the outputs
+
+
+def test_sweep_writes_every_output(finished):
+    names = {p.relative_to(finished).as_posix() for p in finished.rglob("*") if p.is_file()}
+    stems = [f"digits-{s}" for s in SETTINGS]
+    assert names == {
+        "config.json", "runs.csv", "metrics.csv", "summary.csv", "summary.md",
+        "compare.png", "accuracy.png",
+        *(f"tables/{s}.csv" for s in stems), *(f"curves/{s}.png" for s in stems),
+    }  # fmt: skip
+    for png in finished.rglob("*.png"):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert png.stat().st_size > 10_000
+    record = json.loads((finished / "config.json").read_text())
+    assert record["command"] == "sweep"
+    assert [s["name"] for s in record["options"]["settings"]] == SETTINGS
+    assert record["options"]["settings"][1]["lr"] == 0.005
+    assert "torch" in record["environment"]
+
+
+def test_runs_csv_matches_the_metrics_of_each_run(finished):
+    runs, metrics = read(finished, "runs.csv"), read(finished, "metrics.csv")
+    assert len(runs) == len(SETTINGS) * len(SEEDS)
+    assert list(zip(runs["setting"], runs["seed"], strict=True)) == [
+        (s, seed) for s in SETTINGS for seed in SEEDS
+    ]
+    assert set(runs["status"]) == {"finished"}
+    assert runs["run_key"].is_unique
+    assert list(runs["lr"]) == [0.001, 0.001, 0.005, 0.005]
+    assert set(runs["epochs"]) == {2} and set(runs["batch_size"]) == {32}
+    assert set(runs["train_subset"]) == {120} and set(runs["test_subset"]) == {60}
+    assert len(metrics) == len(runs) * 2
+    for _, run in runs.iterrows():
+        own = metrics[metrics["run_key"] == run["run_key"]].sort_values("epoch")
+        assert list(own["epoch"]) == [1, 2]
+        assert set(own["setting"]) == {run["setting"]} and set(own["seed"]) == {run["seed"]}
+        last = own.iloc[-1]
+        assert run["final_train_acc"] == pytest.approx(last["train_acc"])
+        assert run["final_test_acc"] == pytest.approx(last["test_acc"])
+        best = own.loc[own["test_acc"].idxmax()]
+        assert run["best_test_acc"] == pytest.approx(best["test_acc"])
+        assert run["best_epoch"] == best["epoch"]
+        assert run["seconds"] == pytest.approx(own["seconds"].sum(), rel=1e-4)
+
+
+def test_summary_csv_recomputed_from_runs(finished):
+    runs, summary = read(finished, "runs.csv"), read(finished, "summary.csv")
+    assert list(summary["setting"]) == SETTINGS
+    assert set(summary["dataset"]) == {"digits"}
+    for _, row in summary.iterrows():
+        own = runs[runs["setting"] == row["setting"]]
+        assert row["n"] == len(own) == len(SEEDS)
+        assert row["lr"] == own["lr"].iloc[0]
+        for value in VALUES:
+            finals = list(own[f"final_{value}"])
+            column = f"final_{value}"
+            assert row[f"{column}_best"] == pytest.approx(max(finals))
+            assert row[f"{column}_mean"] == pytest.approx(statistics.mean(finals), rel=1e-5)
+            assert row[f"{column}_std"] == pytest.approx(
+                statistics.stdev(finals), rel=1e-5, abs=1e-6
+            )
+            assert row[f"{column}_min"] == pytest.approx(min(finals))
+            assert row[f"{column}_max"] == pytest.approx(max(finals))
+    means = list(summary["final_test_acc_mean"])
+    assert list(summary["best"]) == [int(m == max(means)) for m in means]
+
+
+def test_tables_and_markdown_recomputed_from_runs(finished):
+    runs = read(finished, "runs.csv")
+    markdown = (finished / "summary.md").read_text()
+    for setting in SETTINGS:
+        own = runs[runs["setting"] == setting].sort_values("seed")
+        table = pd.read_csv(finished / "tables" / f"digits-{setting}.csv", dtype={"No.": str})
+        assert list(table.columns) == ["No.", *VALUES.values()]
+        assert list(table["No."]) == ["1", "2", "Best", "Mean", "Std"]
+        for value, label in VALUES.items():
+            finals = list(own[f"final_{value}"])
+            expected = [*finals, max(finals), statistics.mean(finals), statistics.stdev(finals)]
+            assert list(table[label]) == pytest.approx(expected, rel=1e-5, abs=1e-6)
+        assert f"### {setting}" in markdown
+        mean_row = f"| Mean | {statistics.mean(own['final_train_acc']):.2f} | "
+        assert mean_row in markdown
+    assert markdown.count("| **best** |") == 1
+
+
+# --------------------------------------------------------------------------- resume
+
+
+class InterruptInSecondSetting(StudyReporter):
+    """Ctrl-C at the end of the first epoch of the second setting."""
+
+    def __init__(self):
+        self.settings = 0
+
+    def start_setting(self, label, runs):
+        self.settings += 1
+
+    def epoch(self, epoch, rows):
+        if self.settings == 2:
+            raise KeyboardInterrupt
+
+
+def comparable(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.drop(columns=["seconds"], errors="ignore").reset_index(drop=True)
+
+
+def test_resume_after_interruption_trains_only_missing_runs(
+    finished, tmp_path, monkeypatch, trained
+):
+    out = tmp_path / "out"
+    real_reporter = progress.make_study_reporter
+    monkeypatch.setattr(
+        progress, "make_study_reporter", lambda console, quiet: InterruptInSecondSetting()
+    )
+    result = sweep(out)
+    assert result.exit_code == 130
+    assert "--resume" in result.stderr
+    runs = read(out, "runs.csv")
+    assert list(runs["status"]) == ["finished", "finished", "pending", "pending"]
+    assert set(read(out, "metrics.csv")["setting"]) == {"lr0.001"}
+    assert not (out / "summary.csv").exists()
+
+    assert trained == [(0.001, SEEDS), (0.005, SEEDS)]
+
+    monkeypatch.setattr(progress, "make_study_reporter", real_reporter)
+    trained.clear()
+    result = sweep(out, "--resume")
+    assert result.exit_code == 0, result.output
+    assert trained == [(0.005, SEEDS)]
+    for name in ("runs.csv", "metrics.csv", "summary.csv"):
+        pd.testing.assert_frame_equal(
+            comparable(read(out, name)), comparable(read(finished, name)), rtol=1e-4
+        )
+    for setting in SETTINGS:
+        table = f"tables/digits-{setting}.csv"
+        pd.testing.assert_frame_equal(read(out, table), read(finished, table), rtol=1e-4)
+
+
+def test_resume_with_more_repeats_trains_only_the_new_seeds(finished, tmp_path, trained):
+    out = tmp_path / "out"
+    shutil.copytree(finished, out)
+    result = sweep(out, "--resume", "--quiet", repeats=3)
+    assert result.exit_code == 0, result.output
+    assert trained == [(0.001, [44]), (0.005, [44])]
+    runs = read(out, "runs.csv")
+    assert list(runs["seed"]) == [42, 43, 44, 42, 43, 44]
+    assert list(read(out, "summary.csv")["n"]) == [3, 3]
+    old = read(finished, "runs.csv")
+    kept = runs[runs["seed"] != 44].reset_index(drop=True)
+    pd.testing.assert_frame_equal(kept, old)
+
+
+def test_resume_refuses_a_folder_with_other_finished_runs(finished, tmp_path, trained):
+    out = tmp_path / "out"
+    shutil.copytree(finished, out)
+    before = (out / "runs.csv").read_bytes()
+    # Same names (lr0.001, lr0.005) but 3 epochs: a different study, not a continuation.
+    result = sweep(out, "--resume", "--quiet", epochs=3)
+    assert result.exit_code == 2
+    assert "holds 4 finished run(s) that this sweep does not include" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert trained == []
+    assert (out / "runs.csv").read_bytes() == before
+
+
+def test_non_empty_out_is_refused_without_resume_or_overwrite(finished, trained):
+    result = sweep(finished)
+    assert result.exit_code == 2
+    assert "is not empty" in result.stderr
+    result = sweep(finished, "--resume", "--overwrite")
+    assert result.exit_code == 2
+    assert "give only one" in result.stderr
+    assert trained == []
+
+
+def test_resume_refuses_a_folder_of_another_command(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "config.json").write_text(json.dumps({"command": "train"}))
+    result = sweep(out, "--resume")
+    assert result.exit_code == 2
+    assert "output of `lenet train`, not of a sweep" in result.stderr
+
+
+# --------------------------------------------------------------------------- study files
+
+
+def test_sweep_from_a_study_file(tmp_path):
+    config = tmp_path / "study.toml"
+    config.write_text(
+        """
+datasets = ["digits"]
+repeats = 1
+seed = 3
+[defaults]
+epochs = 1
+train_subset = 100
+test_subset = 50
+[[settings]]
+name = "small-batch"
+batch_size = 16
+[[settings]]
+batch_size = 64
+""",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, ["sweep", "--config", str(config), "--device", "cpu", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    runs = read(out, "runs.csv")
+    assert list(runs["setting"]) == ["small-batch", "bs64"]
+    assert list(runs["batch_size"]) == [16, 64]
+    assert list(runs["seed"]) == [3, 3]
+    summary = read(out, "summary.csv")
+    assert list(summary["n"]) == [1, 1]
+    assert summary["final_test_acc_std"].isna().all()  # one run: no sample std
+    assert (out / "tables" / "digits-small-batch.csv").is_file()
+    record = json.loads((out / "config.json").read_text())
+    assert "small-batch" in record["options"]["config_text"]
+    assert "mean ± std over repeats" in result.output
+
+
+# --------------------------------------------------------------------------- the parts
+
+
+def fake_outcomes(setting, accuracies, loss=0.5):
+    """One RunOutcome per seed with the given final test accuracies, over 2 epochs."""
+    from lenetcli.engine import MemberResult
+    from lenetcli.study import RunOutcome
+
+    outcomes = []
+    for seed, acc in zip(setting.config.seeds, accuracies, strict=True):
+        rows = [
+            {"seed": seed, "epoch": e, "train_loss": loss, "train_acc": acc - 1.0,
+             "test_loss": loss, "test_acc": acc - 2.0 + e, "lr": 0.1, "seconds": 1.5}
+            for e in (1, 2)
+        ]  # fmt: skip
+        outcomes.append(RunOutcome(MemberResult(seed, rows)))
+    return outcomes
+
+
+def test_run_key_depends_on_the_numbers_only():
+    from lenetcli.config import TrainConfig
+    from lenetcli.study import run_key
+
+    config = TrainConfig(weight_decay=0, repeats=5)
+    assert run_key(config, 3) == run_key(TrainConfig(weight_decay=0.0, repeats=1), 3)
+    assert run_key(config, 3) != run_key(config, 4)
+    assert run_key(config, 3) != run_key(TrainConfig(epochs=14), 3)
+    assert run_key(config, 3) != run_key(config, 3, {"noise_rate": 0.2})
+
+
+def test_overlapping_seeds_of_two_settings_are_refused():
+    from lenetcli.errors import LenetError
+    from lenetcli.study import Study, check_study
+    from lenetcli.sweep import grid_plan, parse_lists
+
+    plan = grid_plan(parse_lists({"dataset": "digits", "seed": "42,43", "repeats": "2"}))
+    with pytest.raises(
+        LenetError, match="'seed42' and 'seed43' on digits would both train seed 43"
+    ):
+        check_study(Study("sweep", plan.settings()))
+
+
+def test_diverged_and_pending_runs_in_the_summary():
+    from lenetcli.study import Ledger, Study, summary_frame
+    from lenetcli.sweep import grid_plan, parse_lists
+
+    plan = grid_plan(parse_lists({"dataset": "digits", "lr": "0.1,0.2,0.3", "repeats": "2"}))
+    study = Study("sweep", plan.settings())
+    ledger = Ledger(study)
+    ledger.record(0, fake_outcomes(study.settings[0], [50.0, 60.0]))
+    ledger.record(1, fake_outcomes(study.settings[1], [60.0, 50.0], loss=float("nan")))
+    runs = ledger.runs_frame()
+    assert list(runs["status"]) == ["finished"] * 2 + ["diverged"] * 2 + ["pending"] * 2
+    assert list(runs["best_epoch"][:4]) == [2, 2, 2, 2]
+    summary = summary_frame(study, runs)
+    assert list(summary["setting"]) == ["lr0.1", "lr0.2"]  # nothing trained: no row
+    assert list(summary["final_test_acc_mean"]) == [55.0, 55.0]
+    assert list(summary["best"]) == [1, 1]  # a tie: both are the best
+    assert ledger.count() == 4

@@ -1,0 +1,229 @@
+"""lenet sweep's inputs: comma lists, grids, setting ids, TOML study files, and bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from lenetcli.cli import app
+from lenetcli.config import TrainConfig
+from lenetcli.errors import LenetError
+from lenetcli.sweep import (
+    file_plan,
+    grid_plan,
+    parse_list,
+    parse_lists,
+    read_study_file,
+    setting_ids,
+    sweep_plan,
+)
+
+EXAMPLE = Path(__file__).parent.parent / "docs" / "examples" / "mnist-study.toml"
+
+
+# --------------------------------------------------------------------------- comma lists
+
+
+def test_parse_list_types_each_item():
+    assert parse_list("lr", "0.001, 5e-3") == [0.001, 0.005]
+    assert parse_list("batch_size", "32,8") == [32, 8]
+    assert parse_list("dataset", "mnist,fashion-mnist") == ["mnist", "fashion-mnist"]
+    assert parse_list("train_subset", "500") == [500]
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "expected"),
+    [
+        ("lr", "0.1,,0.2", "--lr '0.1,,0.2' has an empty item"),
+        ("lr", "0.1,", "--lr '0.1,' has an empty item"),
+        ("lr", ",", "--lr ',' has an empty item"),
+        ("lr", "abc", "--lr: 'abc' is not a number"),
+        ("lr", "nan", "--lr: 'nan' is not a finite number"),
+        ("batch_size", "32,1.5", "--batch-size: '1.5' is not a whole number"),
+        ("epochs", "", "--epochs is empty"),
+        ("lr", "0.1,0.1", "--lr '0.1,0.1' lists 0.1 twice"),
+    ],
+)
+def test_malformed_lists_name_option_and_value(field, text, expected):
+    with pytest.raises(LenetError, match="^" + expected.replace("(", r"\(")):
+        parse_list(field, text)
+
+
+def test_parse_lists_keeps_only_given_options_in_field_order():
+    lists = parse_lists({"batch_size": "32,8", "lr": "0.001", "epochs": None})
+    assert list(lists) == ["lr", "batch_size"]
+
+
+# --------------------------------------------------------------------------- grids and ids
+
+
+def test_grid_is_the_cartesian_product_on_every_dataset():
+    lists = parse_lists(
+        {"dataset": "mnist,fashion-mnist", "lr": "0.001,0.005", "batch_size": "32,8",
+         "epochs": "15", "repeats": "5"}
+    )  # fmt: skip
+    settings = grid_plan(lists).settings()
+    assert len(settings) == 8
+    assert [s.config.dataset for s in settings] == ["mnist"] * 4 + ["fashion-mnist"] * 4
+    assert [s.name for s in settings[:4]] == [
+        "lr0.001-bs32", "lr0.001-bs8", "lr0.005-bs32", "lr0.005-bs8",
+    ]  # fmt: skip
+    first = settings[0].config
+    assert (first.lr, first.batch_size, first.epochs, first.repeats) == (0.001, 32, 15, 5)
+    assert first.seeds == [42, 43, 44, 45, 46]
+    assert settings[0].stem == "mnist-lr0.001-bs32"
+    assert all(s.config.optimizer == TrainConfig().optimizer for s in settings)
+
+
+def test_setting_ids_name_only_what_varies():
+    configs = [
+        TrainConfig(optimizer="sgd", pool="avg", weight_decay=0.0005),
+        TrainConfig(optimizer="adam", pool="max", weight_decay=1e-05),
+    ]
+    assert setting_ids(configs) == ["sgd-wd0.0005-avgpool", "adam-wd1e-05-maxpool"]
+    # Nothing varies: the id still says what ran.
+    assert setting_ids([TrainConfig(lr=0.01, epochs=3)]) == ["lr0.01-bs32-ep3"]
+
+
+def test_sweep_without_any_list_or_file_is_refused():
+    with pytest.raises(LenetError, match="nothing to sweep"):
+        sweep_plan({"lr": None}, None)
+
+
+# --------------------------------------------------------------------------- study files
+
+
+def test_example_study_file_holds_the_three_mnist_settings():
+    settings = file_plan(read_study_file(EXAMPLE), {}).settings()
+    described = [
+        (s.name, s.config.dataset, s.config.lr, s.config.batch_size, s.config.epochs,
+         s.config.repeats, s.config.seed)
+        for s in settings
+    ]  # fmt: skip
+    assert described == [
+        ("lr0.001-bs32-ep15", "mnist", 0.001, 32, 15, 5, 42),
+        ("lr0.005-bs32-ep15", "mnist", 0.005, 32, 15, 5, 42),
+        ("lr0.001-bs8-ep10", "mnist", 0.001, 8, 10, 5, 42),
+    ]
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "study.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_study_file_merges_defaults_settings_and_overrides(tmp_path):
+    path = write(
+        tmp_path,
+        """
+datasets = ["digits", "mnist"]
+repeats = 3
+seed = 7
+[defaults]
+epochs = 4
+lr = 1          # an integer is a fine learning rate
+[[settings]]
+batch_size = 16
+[[settings]]
+batch_size = 64
+epochs = 2
+[[settings]]
+name = "tanh"
+activation = "tanh"
+""",
+    )
+    plan = file_plan(read_study_file(path), {"train_subset": 300, "repeats": 2})
+    settings = plan.settings()
+    assert [s.name for s in settings[:3]] == ["bs16-ep4-relu", "bs64-ep2-relu", "tanh"]
+    assert [s.config.dataset for s in settings] == ["digits"] * 3 + ["mnist"] * 3
+    first = settings[0].config
+    assert (first.lr, first.epochs, first.seed, first.repeats, first.train_subset) == (
+        1.0, 4, 7, 2, 300,
+    )  # fmt: skip
+    assert isinstance(first.lr, float)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("color = 1\n[[settings]]\nlr = 0.1", "unknown key 'color'"),
+        (
+            "[defaults]\nlearning_rate = 0.1\n[[settings]]\nlr = 0.1",
+            "unknown key 'defaults.learning_rate'",
+        ),
+        (
+            "[[settings]]\nlr = 0.1\n[[settings]]\nbatchsize = 8",
+            "unknown key 'settings #2: batchsize'",
+        ),
+        (
+            "[[settings]]\ndataset = 'mnist'",
+            "unknown key 'settings #1: dataset' (list datasets at the top",
+        ),
+        ("datasets = ['mnist']\n", "has no settings"),
+        ("settings = []\n", "has no settings"),
+        ("datasets = []\n[[settings]]\nlr = 0.1", "datasets must be a non-empty list"),
+        ("[[settings]]\nlr = 'fast'", "settings #1: lr must be a number, got 'fast'"),
+        ("[[settings]]\nbatch_size = 8.5", "settings #1: batch_size must be a whole number"),
+        ("repeats = true\n[[settings]]\nlr = 0.1", "repeats must be a whole number, got True"),
+        ("[[settings]]\nname = 'a/b'\nlr = 0.1", "name 'a/b' cannot be a file name"),
+        (
+            "[[settings]]\nname = 'x'\nlr = 0.1\n[[settings]]\nname = 'x'\nlr = 0.2",
+            "two settings are named 'x'",
+        ),
+        ("[[settings]\nlr = 0.1", "is not valid TOML"),
+    ],
+)
+def test_bad_study_files_name_the_file_and_key(tmp_path, text, expected):
+    path = write(tmp_path, text)
+    with pytest.raises(LenetError) as caught:
+        file_plan(read_study_file(path), {})
+    message = str(caught.value)
+    assert str(path) in message
+    assert expected in message
+    assert "\n" not in message
+
+
+def test_missing_study_file(tmp_path):
+    with pytest.raises(LenetError, match="does not exist"):
+        read_study_file(tmp_path / "nope.toml")
+
+
+def test_lists_beside_a_study_file_are_refused():
+    with pytest.raises(LenetError, match="--lr takes one value with --config"):
+        sweep_plan({"lr": "0.1,0.2"}, EXAMPLE)
+
+
+# --------------------------------------------------------------------------- the command
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--lr", "0.1,,0.2"], "--lr '0.1,,0.2' has an empty item"),
+        (["--batch-size", "abc"], "--batch-size: 'abc' is not a whole number"),
+        (["--lr", ""], "--lr is empty"),
+        ([], "nothing to sweep"),
+        (["--dataset", "mnist,imagenet", "--lr", "0.1"], "unknown dataset 'imagenet'"),
+        (["--epochs", "2,0"], "--epochs must be a positive whole number, got 0"),
+        (["--config", "missing.toml"], "config file missing.toml does not exist"),
+        (["--config", "bad.toml"], "unknown key 'settings #1: momentum'"),
+        (["--config", "bad.toml", "--resume"], "unknown key"),
+        (["--lr", "0.1", "--resume"], "--resume needs --out"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, monkeypatch, args, expected):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.toml").write_text("[[settings]]\nmomentum = 0.9\n", encoding="utf-8")
+    out = tmp_path / "out"
+    extra = [] if "--resume" in args and "--config" not in args else ["--out", str(out)]
+    result = CliRunner().invoke(app, ["sweep", *args, *extra, "--device", "cpu"])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("Error: ")
+    assert expected in lines[0]
+    assert not out.exists()
+    assert not (tmp_path / "runs").exists()
