@@ -367,8 +367,9 @@ def run_noise(
         )
     k = len(get_spec(config.dataset).classes)
     if transition is None:
-        types = noise.parse_noise_types(noise_type or noise.NOISE_TYPES[0])
-        rates = noise.parse_rates(noise_rate or ",".join(f"{r:g}" for r in noise.DEFAULT_RATES))
+        types = noise.parse_noise_types(noise.NOISE_TYPES[0] if noise_type is None else noise_type)
+        default_rates = ",".join(f"{r:g}" for r in noise.DEFAULT_RATES)
+        rates = noise.parse_rates(default_rates if noise_rate is None else noise_rate)
         pair_map = None if pairs is None else noise.parse_pairs(pairs)
         settings = noise.noise_settings(k, types, rates, pair_map)
     else:

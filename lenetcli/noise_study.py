@@ -35,8 +35,8 @@ from lenetcli.study import RunOutcome, Setting, Study, execute
 
 RUN_COLUMNS = ("noise_seed", "achieved_noise_rate")
 VALUES = {
-    "train_acc": "Training accuracy (noisy labels)",
-    "train_acc_clean": "Training accuracy (true labels)",
+    "train_acc": "Training accuracy (noisy)",
+    "train_acc_clean": "Training accuracy (true)",
     "test_acc": "Testing accuracy",
 }
 

@@ -20,6 +20,8 @@ build theirs their own way and plug in through these hooks:
 - `Setting.columns`: values that identify a setting beyond its TrainConfig (for label noise,
   e.g. {"noise_type": "symmetric", "noise_rate": 0.2}). They are part of every run's key, are
   written to every CSV and group summary.csv, the tables and the figures.
+- `Setting.hidden`: values that decide a run's numbers but are not columns (for label
+  noise, the noise seed and the matrix): hashed into the run keys, never written.
 - `Study.train`: how one setting's seeds are trained; the default, `train_setting`, is a plain
   `engine.train`. It returns one `RunOutcome` per seed, whose `columns` hold per-run values
   (e.g. the noise seed and achieved rate) named, in order, by `Study.run_columns`.

@@ -221,6 +221,7 @@ BAD_ROW[4][4] = 0.8
         (["--noise-rate", "0,x"], "--noise-rate 'x' is not a number"),
         (["--noise-rate", "0.2,0.2"], "lists a rate twice"),
         (["--noise-type", "uniform"], "unknown --noise-type 'uniform'"),
+        (["--noise-type", ""], "unknown --noise-type ''"),
         (["--pairs", "0:1"], "add pair to --noise-type"),
         (["--noise-type", "pair", "--pairs", "3:3"], "maps a class to itself"),
         (["--noise-type", "pair", "--pairs", "0:10"], "names class 10"),
@@ -229,6 +230,7 @@ BAD_ROW[4][4] = 0.8
         (["--transition", "bad-row.csv"], "row 4 (columns 0 to 9) sums to 0.8"),
         (["--transition", "small.csv"], "has 3 rows, expected 10"),
         (["--epochs", "0"], "--epochs must be a positive whole number"),
+        (["--dataset", "imagenet"], "unknown dataset 'imagenet'"),
         (["--resume"], "--resume needs --out"),
     ],
 )
