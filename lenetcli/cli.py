@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from lenetcli import __version__
 from lenetcli.config import TrainConfig
@@ -40,7 +41,10 @@ def main(
 
 def fail(message: str) -> None:
     """One line on stderr, exit code 2: how every bad input ends."""
-    Console(stderr=True).print(f"[bold red]Error:[/] {message}", highlight=False, soft_wrap=True)
+    # escape: a message may quote text in brackets ([[settings]]) that is not rich markup
+    Console(stderr=True).print(
+        f"[bold red]Error:[/] {escape(message)}", highlight=False, soft_wrap=True
+    )
     raise typer.Exit(2)
 
 
@@ -170,30 +174,20 @@ def run_train(config, data_dir, download, device, group_size, graph, out, overwr
 
 # --------------------------------------------------------------------------- lenet sweep
 
-# The training options of `lenet sweep` take comma lists, so they arrive as text.
-ListHelp = "Comma list, e.g. {example}. Default: {default}."
-
 
 def list_option(example: str, default, what: str):
-    return typer.Option(help=f"{what} {ListHelp.format(example=example, default=default)}")
+    """A training option of `lenet sweep`: text, since it may hold a comma list."""
+    return typer.Option(help=f"{what} Comma list, e.g. {example}. Default: {default}.")
 
 
 @app.command("sweep")
 def sweep_command(
     dataset: Annotated[
         str | None,
-        typer.Option(
-            "--dataset",
-            help="Datasets: mnist, fashion-mnist, cifar10, digits. Comma list. Default: mnist.",
-        ),
+        list_option("mnist,fashion-mnist", D.dataset, "mnist, fashion-mnist, cifar10, digits."),
     ] = None,
     epochs: Annotated[str | None, list_option("10,15", D.epochs, "Training epochs.")] = None,
-    lr: Annotated[
-        str | None,
-        typer.Option(
-            "--lr", help=f"Learning rates. Comma list, e.g. 0.001,0.005. Default: {D.lr}."
-        ),
-    ] = None,
+    lr: Annotated[str | None, list_option("0.001,0.005", D.lr, "Learning rates.")] = None,
     batch_size: Annotated[str | None, list_option("32,8", D.batch_size, "Batch sizes.")] = None,
     optimizer: Annotated[str | None, list_option("adam,sgd", D.optimizer, "adam, sgd.")] = None,
     weight_decay: Annotated[
@@ -207,10 +201,10 @@ def sweep_command(
     ] = None,
     pool: Annotated[str | None, list_option("max,avg", D.pool, "max, avg.")] = None,
     seed: Annotated[
-        str | None, list_option("42", D.seed, "First seed; repeats use seed, seed+1, ...")
+        str | None, list_option("42,1000", D.seed, "First seed; repeats use seed, seed+1, ...")
     ] = None,
     repeats: Annotated[
-        str | None, list_option("5", D.repeats, "Runs per setting, with consecutive seeds.")
+        str | None, list_option("3,5", D.repeats, "Runs per setting, with consecutive seeds.")
     ] = None,
     train_subset: Annotated[
         str | None, list_option("1000,5000", "all", "Class-stratified training subset sizes.")
@@ -249,7 +243,7 @@ def sweep_command(
         "activation": activation, "pool": pool, "seed": seed, "repeats": repeats,
         "train_subset": train_subset, "test_subset": test_subset,
     }  # fmt: skip
-    # Imported here so that `lenet --help` answers without loading torch.
+    # Imported here, as in train: the modules that do the work load when a command runs.
     from lenetcli.runs import RunOptions
     from lenetcli.study import StudyInterrupted
     from lenetcli.sweep import run_sweep
@@ -260,7 +254,9 @@ def sweep_command(
     except LenetError as exc:
         fail(str(exc))
     except StudyInterrupted as exc:
-        Console(stderr=True).print(f"[bold yellow]{exc}[/]", highlight=False, soft_wrap=True)
+        Console(stderr=True).print(
+            f"[bold yellow]{escape(str(exc))}[/]", highlight=False, soft_wrap=True
+        )
         raise typer.Exit(130) from None
 
 

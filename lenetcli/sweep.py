@@ -134,7 +134,7 @@ def setting_ids(configs: list[TrainConfig]) -> list[str]:
 def check_name(name, where: str) -> str:
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         raise LenetError(
-            f"{where}: name {name!r} cannot be a file name; use up to 100 letters, digits, "
+            f"{where} {name!r} cannot be a file name; use up to 100 letters, digits, "
             f"'.', '_', '+' or '-', starting with a letter or digit"
         )
     return name
@@ -197,7 +197,7 @@ def read_study_file(path: Path) -> StudyFile:
         raise LenetError(f"cannot read config file {path}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise LenetError(f"config file {path} is not valid TOML: {exc}") from None
-    check_keys(raw, TOP_KEYS, path, "")
+    check_keys(raw, TOP_KEYS, path, " at the top level")
     datasets = raw.get("datasets", [DEFAULTS.dataset])
     if (
         not isinstance(datasets, list)
@@ -207,32 +207,30 @@ def read_study_file(path: Path) -> StudyFile:
         raise LenetError(
             f'config file {path}: datasets must be a non-empty list of names, e.g. datasets = ["mnist"]'
         )
-    seed = checked_value("seed", raw.get("seed", DEFAULTS.seed), path, "seed")
-    repeats = checked_value("repeats", raw.get("repeats", DEFAULTS.repeats), path, "repeats")
+    seed = checked_value("seed", raw.get("seed", DEFAULTS.seed), path, "")
+    repeats = checked_value("repeats", raw.get("repeats", DEFAULTS.repeats), path, "")
     defaults = raw.get("defaults", {})
     if not isinstance(defaults, dict):
         raise LenetError(f"config file {path}: defaults must be a table, [defaults]")
-    check_keys(defaults, SETTING_KEYS, path, "defaults.")
-    defaults = {k: checked_value(k, v, path, f"defaults.{k}") for k, v in defaults.items()}
+    check_keys(defaults, SETTING_KEYS, path, " in [defaults]")
+    defaults = {k: checked_value(k, v, path, " in [defaults]") for k, v in defaults.items()}
     settings = raw.get("settings")
     if not isinstance(settings, list) or not settings:
         raise LenetError(f"config file {path} has no settings; add at least one [[settings]] table")
     checked = []
     for number, table in enumerate(settings, start=1):
-        where = f"settings #{number}"
+        where = f" in [[settings]] #{number}"
         if not isinstance(table, dict):
-            raise LenetError(f"config file {path}: {where} must be a [[settings]] table")
-        check_keys(table, ["name", *SETTING_KEYS], path, f"{where}: ")
-        entry = {
-            k: checked_value(k, v, path, f"{where}: {k}") for k, v in table.items() if k != "name"
-        }
+            raise LenetError(f"config file {path}: settings #{number} must be a [[settings]] table")
+        check_keys(table, ["name", *SETTING_KEYS], path, where)
+        entry = {k: checked_value(k, v, path, where) for k, v in table.items() if k != "name"}
         if "name" in table:
-            entry["name"] = check_name(table["name"], f"config file {path}, {where}")
+            entry["name"] = check_name(table["name"], f"config file {path}: name{where}")
         checked.append(entry)
     return StudyFile(path, datasets, seed, repeats, defaults, checked)
 
 
-def check_keys(table: dict, allowed: list[str], path: Path, prefix: str) -> None:
+def check_keys(table: dict, allowed: list[str], path: Path, where: str) -> None:
     for key in table:
         if key not in allowed:
             hint = ""
@@ -241,13 +239,13 @@ def check_keys(table: dict, allowed: list[str], path: Path, prefix: str) -> None
             elif key in ("seed", "repeats"):
                 hint = f" ({key} is set once, at the top of the file)"
             raise LenetError(
-                f"config file {path}: unknown key '{prefix}{key}'{hint}; allowed: {', '.join(allowed)}"
+                f"config file {path}: unknown key '{key}'{where}{hint}; allowed: {', '.join(allowed)}"
             )
 
 
 def checked_value(field: str, value, path: Path, where: str):
     """A file value of the type the field needs (an integer is a fine learning rate)."""
-    location = f"config file {path}: {where}"
+    location = f"config file {path}: {field}{where}"
     if field in INT_FIELDS:
         if isinstance(value, bool) or not isinstance(value, int):
             raise LenetError(f"{location} must be a whole number, got {value!r}")

@@ -149,26 +149,29 @@ activation = "tanh"
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("color = 1\n[[settings]]\nlr = 0.1", "unknown key 'color'"),
+        ("color = 1\n[[settings]]\nlr = 0.1", "unknown key 'color' at the top level"),
         (
             "[defaults]\nlearning_rate = 0.1\n[[settings]]\nlr = 0.1",
-            "unknown key 'defaults.learning_rate'",
+            "unknown key 'learning_rate' in [defaults]",
         ),
         (
             "[[settings]]\nlr = 0.1\n[[settings]]\nbatchsize = 8",
-            "unknown key 'settings #2: batchsize'",
+            "unknown key 'batchsize' in [[settings]] #2",
         ),
         (
             "[[settings]]\ndataset = 'mnist'",
-            "unknown key 'settings #1: dataset' (list datasets at the top",
+            "unknown key 'dataset' in [[settings]] #1 (list datasets at the top",
         ),
         ("datasets = ['mnist']\n", "has no settings"),
         ("settings = []\n", "has no settings"),
         ("datasets = []\n[[settings]]\nlr = 0.1", "datasets must be a non-empty list"),
-        ("[[settings]]\nlr = 'fast'", "settings #1: lr must be a number, got 'fast'"),
-        ("[[settings]]\nbatch_size = 8.5", "settings #1: batch_size must be a whole number"),
+        ("[[settings]]\nlr = 'fast'", "lr in [[settings]] #1 must be a number, got 'fast'"),
+        ("[[settings]]\nbatch_size = 8.5", "batch_size in [[settings]] #1 must be a whole number"),
         ("repeats = true\n[[settings]]\nlr = 0.1", "repeats must be a whole number, got True"),
-        ("[[settings]]\nname = 'a/b'\nlr = 0.1", "name 'a/b' cannot be a file name"),
+        (
+            "[[settings]]\nname = 'a/b'\nlr = 0.1",
+            "name in [[settings]] #1 'a/b' cannot be a file name",
+        ),
         (
             "[[settings]]\nname = 'x'\nlr = 0.1\n[[settings]]\nname = 'x'\nlr = 0.2",
             "two settings are named 'x'",
@@ -209,7 +212,7 @@ def test_lists_beside_a_study_file_are_refused():
         (["--dataset", "mnist,imagenet", "--lr", "0.1"], "unknown dataset 'imagenet'"),
         (["--epochs", "2,0"], "--epochs must be a positive whole number, got 0"),
         (["--config", "missing.toml"], "config file missing.toml does not exist"),
-        (["--config", "bad.toml"], "unknown key 'settings #1: momentum'"),
+        (["--config", "bad.toml"], "unknown key 'momentum' in [[settings]] #1"),
         (["--config", "bad.toml", "--resume"], "unknown key"),
         (["--lr", "0.1", "--resume"], "--resume needs --out"),
     ],
