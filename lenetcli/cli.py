@@ -258,3 +258,137 @@ def sweep_command(
             f"[bold yellow]{escape(str(exc))}[/]", highlight=False, soft_wrap=True
         )
         raise typer.Exit(130) from None
+
+
+# --------------------------------------------------------------------------- lenet noise
+
+NoiseType = Annotated[
+    str | None,
+    typer.Option(help="symmetric, pair, or both as a comma list. Default: symmetric."),
+]
+NoiseRate = Annotated[
+    str | None,
+    typer.Option(help="Noise rates: fractions in [0, 1), comma list. Default: 0,0.2,0.4,0.6,0.8."),
+]
+Pairs = Annotated[
+    str | None,
+    typer.Option(
+        help="Pair noise mapping TRUE:NOISY,..., e.g. 0:1,1:2. Default: i -> (i+1) mod K."
+    ),
+]
+Transition = Annotated[
+    Path | None,
+    typer.Option(
+        help="CSV of a K x K row-stochastic matrix (row i: P(noisy label | true label i)); replaces --noise-type and --noise-rate."
+    ),
+]
+NoiseSeed = Annotated[
+    int, typer.Option(help="Seed of the noise draws; repeat r uses noise-seed + r.")
+]
+
+
+@app.command("noise")
+def noise_command(
+    dataset: Dataset_ = D.dataset,
+    noise_type: NoiseType = None,
+    noise_rate: NoiseRate = None,
+    pairs: Pairs = None,
+    transition: Transition = None,
+    noise_seed: NoiseSeed = 0,
+    epochs: Epochs = D.epochs,
+    lr: Lr = D.lr,
+    batch_size: BatchSize = D.batch_size,
+    optimizer: Optimizer = D.optimizer,
+    weight_decay: WeightDecay = D.weight_decay,
+    loss: Loss = D.loss,
+    activation: Activation = D.activation,
+    pool: Pool = D.pool,
+    seed: Seed = D.seed,
+    repeats: Repeats = D.repeats,
+    train_subset: TrainSubset = None,
+    test_subset: TestSubset = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            help="Continue the noise study in --out: runs already finished there are kept, not trained again."
+        ),
+    ] = False,
+    device: Device = "auto",
+    data_dir: DataDir = None,
+    no_download: NoDownload = False,
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder. Default: runs/noise-<dataset>-<time>.")
+    ] = None,
+    overwrite: Overwrite = False,
+    quiet: Quiet = False,
+    group_size: GroupSize = None,
+    no_graph: NoGraph = False,
+) -> None:
+    """Train under label noise, over noise types and rates and repeated seeds; write the study."""
+    config = TrainConfig(
+        dataset, epochs, lr, batch_size, optimizer, weight_decay, loss, activation, pool,
+        seed, repeats, train_subset, test_subset,
+    )  # fmt: skip
+    # Imported here so that `lenet --help` answers without loading torch.
+    from lenetcli.runs import RunOptions
+    from lenetcli.study import StudyInterrupted
+
+    options = RunOptions(data_dir, not no_download, device, group_size, not no_graph)
+    try:
+        run_noise(
+            config, noise_type, noise_rate, pairs, transition, noise_seed,
+            options, out, overwrite, resume, quiet,
+        )  # fmt: skip
+    except LenetError as exc:
+        fail(str(exc))
+    except StudyInterrupted as exc:
+        Console(stderr=True).print(f"[bold yellow]{exc}[/]", highlight=False, soft_wrap=True)
+        raise typer.Exit(130) from None
+
+
+def run_noise(
+    config, noise_type, noise_rate, pairs, transition, noise_seed,
+    options, out, overwrite, resume, quiet,
+):  # fmt: skip
+    from lenetcli import noise
+    from lenetcli.data import get_spec
+    from lenetcli.noise_study import run_noise_study
+    from lenetcli.outputs import timestamp
+
+    # Every check of the noise options runs here, before the study checks the rest and
+    # before anything is written.
+    if transition is not None and (noise_type is not None or noise_rate is not None):
+        raise LenetError(
+            "--transition replaces --noise-type and --noise-rate; give the matrix or the types and rates, not both"
+        )
+    k = len(get_spec(config.dataset).classes)
+    if transition is None:
+        types = noise.parse_noise_types(noise.NOISE_TYPES[0] if noise_type is None else noise_type)
+        default_rates = ",".join(f"{r:g}" for r in noise.DEFAULT_RATES)
+        rates = noise.parse_rates(default_rates if noise_rate is None else noise_rate)
+        pair_map = None if pairs is None else noise.parse_pairs(pairs)
+        settings = noise.noise_settings(k, types, rates, pair_map)
+    else:
+        if pairs is not None:
+            raise LenetError(
+                "--pairs sets pair noise, which --transition replaces; give one of the two"
+            )
+        settings = [noise.custom_setting(noise.read_transition_csv(transition, k))]
+    if out is None:
+        if resume:
+            raise LenetError("--resume needs --out: the folder of the noise study to continue")
+        out = Path("runs") / f"noise-{config.dataset}-{timestamp()}"
+    record = {
+        "noise_type": noise_type,
+        "noise_rate": noise_rate,
+        "pairs": pairs,
+        "transition_file": None if transition is None else str(Path(transition).resolve()),
+        "noise_seed": noise_seed,
+        "noise_seeds": "repeat r (model seed seed + r) draws with noise seed noise_seed + r",
+        "noise_settings": [
+            {"setting": s.label, "noise_type": s.noise_type, "noise_rate": s.rate,
+             "transition": s.transition.tolist()}
+            for s in settings
+        ],
+    }  # fmt: skip
+    run_noise_study(config, settings, noise_seed, options, out, record, overwrite, resume, quiet)

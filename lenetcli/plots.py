@@ -9,7 +9,7 @@ matplotlib.use("Agg")  # files only: no display is needed or wanted
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-TRAIN_COLOR, TEST_COLOR = "tab:blue", "tab:orange"
+TRAIN_COLOR, TEST_COLOR, CLEAN_COLOR = "tab:blue", "tab:orange", "tab:green"
 
 
 def mean_std_by_epoch(metrics: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -29,11 +29,19 @@ def plot_band(ax, metrics: pd.DataFrame, column: str, label: str, color: str) ->
 
 
 def curves_figure(metrics: pd.DataFrame, title: str):
-    """Loss and accuracy per epoch, train and test; a +-1 std band when several seeds ran."""
+    """Loss and accuracy per epoch, train and test; a +-1 std band when several seeds ran.
+
+    When the models trained on noisy labels (metrics has train_acc_clean), the accuracy panel
+    also shows training accuracy against the true labels.
+    """
     seeds = metrics["seed"].nunique()
+    noisy = "train_acc_clean" in metrics
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(11, 4.2))
     for ax, kind in ((loss_ax, "loss"), (acc_ax, "acc")):
-        plot_band(ax, metrics, f"train_{kind}", "train", TRAIN_COLOR)
+        train_label = "train (noisy labels)" if noisy else "train"
+        plot_band(ax, metrics, f"train_{kind}", train_label, TRAIN_COLOR)
+        if noisy and kind == "acc":
+            plot_band(ax, metrics, "train_acc_clean", "train (true labels)", CLEAN_COLOR)
         plot_band(ax, metrics, f"test_{kind}", "test", TEST_COLOR)
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
@@ -43,5 +51,61 @@ def curves_figure(metrics: pd.DataFrame, title: str):
     acc_ax.set_ylabel("accuracy (%)")
     spread = f" (mean ± std over {seeds} seeds)" if seeds > 1 else ""
     fig.suptitle(title + spread)
+    fig.tight_layout()
+    return fig
+
+
+def matrix_figure(matrix, title: str, classes, xlabel: str, ylabel: str):
+    """A K x K probability matrix as an annotated heatmap, rows top to bottom."""
+    k = len(matrix)
+    fig, ax = plt.subplots(figsize=(1.5 + 0.55 * k, 1.0 + 0.5 * k))
+    image = ax.imshow(matrix, cmap="Blues", vmin=0.0, vmax=1.0)
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="probability")
+    if k <= 20:  # beyond that the numbers no longer fit their cells
+        for i in range(k):
+            for j in range(k):
+                value = matrix[i][j]
+                ax.text(
+                    j, i, "0" if value == 0 else f"{value:.2f}".lstrip("0"),
+                    ha="center", va="center", fontsize=7,
+                    color="white" if value > 0.6 else "black",
+                )  # fmt: skip
+    ticks = list(range(k))
+    names = [str(c) for c in classes]
+    slanted = max(map(len, names)) > 2  # class names rather than digits
+    ax.set_xticks(ticks, names, rotation=40 if slanted else 0, ha="right" if slanted else "center")
+    ax.set_yticks(ticks, names)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def accuracy_vs_noise_figure(summary: pd.DataFrame, title: str, baseline_type: str = "none"):
+    """Final test accuracy (mean +- std over repeats) against noise rate, one line per type.
+
+    summary is a noise study's summary.csv: noise_type, noise_rate, final_test_acc_mean and
+    final_test_acc_std. The baseline_type row (the clean runs at rate 0, trained once for all
+    types) starts every type's line.
+    """
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    baseline = summary[summary["noise_type"] == baseline_type]
+    types = [t for t in summary["noise_type"].unique() if t != baseline_type]
+    for noise_type in types or [baseline_type]:
+        rows = summary[summary["noise_type"] == noise_type]
+        if noise_type != baseline_type:
+            rows = pd.concat([baseline, rows])
+        rows = rows.sort_values("noise_rate")
+        rate, mean = rows["noise_rate"], rows["final_test_acc_mean"]
+        std = rows["final_test_acc_std"].fillna(0.0)  # empty for a single run
+        line = ax.errorbar(rate, mean, yerr=std, marker="o", capsize=4, label=noise_type)
+        color = line.lines[0].get_color()
+        ax.fill_between(rate, mean - std, mean + std, color=color, alpha=0.15, linewidth=0)
+    ax.set_xlabel("noise rate (share of training labels changed)")
+    ax.set_ylabel("final test accuracy (%)")
+    ax.grid(alpha=0.3)
+    ax.legend(title="noise type")
+    ax.set_title(title)
     fig.tight_layout()
     return fig

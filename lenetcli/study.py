@@ -20,6 +20,8 @@ build theirs their own way and plug in through these hooks:
 - `Setting.columns`: values that identify a setting beyond its TrainConfig (for label noise,
   e.g. {"noise_type": "symmetric", "noise_rate": 0.2}). They are part of every run's key, are
   written to every CSV and group summary.csv, the tables and the figures.
+- `Setting.hidden`: values that decide a run's numbers but are not columns (for label
+  noise, the noise seed and the matrix): hashed into the run keys, never written.
 - `Study.train`: how one setting's seeds are trained; the default, `train_setting`, is a plain
   `engine.train`. It returns one `RunOutcome` per seed, whose `columns` hold per-run values
   (e.g. the noise seed and achieved rate) named, in order, by `Study.run_columns`.
@@ -88,6 +90,13 @@ class Setting:
     name: str  # file-safe, unique per dataset; the setting's id in every output
     config: TrainConfig
     columns: dict = field(default_factory=dict)  # extra identity, e.g. noise type and rate
+    # Identity hashed into the run keys but never written, e.g. a noise seed and matrix.
+    hidden: dict = field(default_factory=dict)
+
+    @property
+    def identity(self) -> dict:
+        """Everything beyond config and seed that decides a run's numbers: for run_key."""
+        return {**self.columns, **self.hidden}
 
     @property
     def stem(self) -> str:
@@ -203,7 +212,7 @@ def check_study(study: Study) -> None:
     seen: dict[str, tuple[Setting, int]] = {}
     for setting in study.settings:
         for seed in setting.config.seeds:
-            key = run_key(setting.config, seed, setting.columns)
+            key = run_key(setting.config, seed, setting.identity)
             if key in seen:
                 other, _ = seen[key]
                 raise LenetError(
@@ -249,7 +258,7 @@ class Ledger:
         self.settings: dict[str, Setting] = {}  # run_key -> its setting
         for index, setting in enumerate(study.settings):
             for seed in setting.config.seeds:
-                key = run_key(setting.config, seed, setting.columns)
+                key = run_key(setting.config, seed, setting.identity)
                 self.keys[(index, seed)] = key
                 self.settings[key] = setting
                 self.rows[key] = self.plan_row(setting, seed, key)

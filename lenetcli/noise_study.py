@@ -1,0 +1,173 @@
+"""`lenet noise`: label-noise settings run as a study (lenetcli.study) with noisy labels.
+
+Each noise setting (a type and a rate, or a user's matrix) is one study `Setting` whose
+repeats train as one group: repeat r has model seed `seed + r` and its own noisy training
+labels, drawn with noise seed `noise_seed + r` (see lenetcli.noise). Test labels are never
+touched. The study machinery does the rest (resume, runs.csv, metrics.csv, summary.csv,
+tables, curves); this module adds the noise: the training hook that draws the labels, the
+per-run columns noise_seed and achieved_noise_rate, the matrices written per setting, and
+accuracy_vs_noise.png.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from lenetcli import engine
+from lenetcli.config import TrainConfig
+from lenetcli.data import DATASETS, Dataset
+from lenetcli.engine import Reporter
+from lenetcli.noise import (
+    NoiseSetting,
+    achieved_noise_rate,
+    noisy_confusion,
+    sample_noisy_labels,
+)
+from lenetcli.outputs import save_figure, write_csv
+from lenetcli.plots import accuracy_vs_noise_figure, matrix_figure
+from lenetcli.runs import RunOptions
+from lenetcli.study import RunOutcome, Setting, Study, execute
+
+RUN_COLUMNS = ("noise_seed", "achieved_noise_rate")
+VALUES = {
+    "train_acc": "Training accuracy (noisy)",
+    "train_acc_clean": "Training accuracy (true)",
+    "test_acc": "Testing accuracy",
+}
+
+
+def run_noise_seed(setting: Setting, seed: int, noise_seed: int) -> int:
+    """Repeat r (model seed seed + r) draws its labels with noise seed noise_seed + r."""
+    return noise_seed + (seed - setting.config.seed)
+
+
+def study_setting(config: TrainConfig, noise: NoiseSetting, noise_seed: int) -> Setting:
+    """A study setting whose run keys also cover what decides the draws: seed and matrix."""
+    return Setting(
+        noise.label,
+        config,
+        columns={"noise_type": noise.noise_type, "noise_rate": noise.rate},
+        hidden={"noise_seed": noise_seed, "transition": noise.transition.tolist()},
+    )
+
+
+def matrix_frame(matrix: np.ndarray) -> pd.DataFrame:
+    """Row i is true label i, column noisy_j noisy label j: a layout --transition reads back.
+
+    The header is not numeric, so that a reader can tell it from the first row of numbers.
+    """
+    return pd.DataFrame(np.asarray(matrix), columns=[f"noisy_{j}" for j in range(len(matrix))])
+
+
+def write_noise_files(
+    out: Path, noise: NoiseSetting, true: torch.Tensor, noisy: torch.Tensor, data: Dataset
+) -> None:
+    """The matrix asked for and the one realised, over all repeats' draws together."""
+    k = len(data.spec.classes)
+    write_csv(out / f"transition-{noise.label}.csv", matrix_frame(noise.transition), 10)
+    realised = noisy_confusion(true.repeat(len(noisy)), noisy.flatten(), k)
+    write_csv(out / f"noisy-confusion-{noise.label}.csv", matrix_frame(realised))
+    changed = achieved_noise_rate(true.expand_as(noisy), noisy)
+    title = (
+        f"Training labels under {describe(noise)}\n"
+        f"{data.spec.title}: {len(noisy)} draw(s) of {noisy.shape[1]} labels, "
+        f"{100 * changed:.1f}% changed"
+    )
+    figure = matrix_figure(realised, title, data.spec.classes, "noisy label", "true label")
+    save_figure(figure, out / f"noisy-confusion-{noise.label}.png")
+
+
+def describe(noise: NoiseSetting) -> str:
+    """'symmetric noise at rate 0.2', for titles."""
+    if noise.noise_type == "none":
+        return "no noise (clean baseline)"
+    if noise.noise_type == "transition":
+        return f"the --transition matrix (mean flip rate {noise.rate:.3g})"
+    return f"{noise.noise_type} noise at rate {noise.rate:g}"
+
+
+@dataclass(frozen=True)
+class NoisyTraining:
+    """Study.train for label noise: draw each repeat's labels, record them, train the group.
+
+    The draws of all the setting's repeats are made (and their matrices written) even when only
+    some repeats are pending on resume: a draw depends on its noise seed alone, so the pending
+    ones get exactly the labels they would have had.
+    """
+
+    noise: dict[str, NoiseSetting]  # by setting name
+    noise_seed: int
+    out: Path
+
+    def __call__(
+        self,
+        setting: Setting,
+        data: Dataset,
+        seeds: list[int],
+        device: torch.device,
+        options: RunOptions,
+        reporter: Reporter,
+    ) -> list[RunOutcome]:
+        noise = self.noise[setting.name]
+        true = data.train.labels
+        noise_seeds = {s: run_noise_seed(setting, s, self.noise_seed) for s in setting.config.seeds}
+        draws = {s: sample_noisy_labels(true, noise.transition, n) for s, n in noise_seeds.items()}
+        write_noise_files(self.out, noise, true, torch.stack(list(draws.values())), data)
+        results = engine.train(
+            setting.config, data, device, seeds=seeds,
+            train_labels=torch.stack([draws[s] for s in seeds]),
+            group_size=options.group_size, use_graph=options.graph, reporter=reporter,
+        )  # fmt: skip
+        return [
+            RunOutcome(
+                result,
+                {
+                    "noise_seed": noise_seeds[result.seed],
+                    "achieved_noise_rate": achieved_noise_rate(true, draws[result.seed]),
+                },
+            )
+            for result in results
+        ]
+
+
+def noise_study(
+    config: TrainConfig,
+    settings: list[NoiseSetting],
+    noise_seed: int,
+    options: RunOptions,
+    out: Path,
+    record: dict,
+) -> Study:
+    return Study(
+        "noise",
+        [study_setting(config, noise, noise_seed) for noise in settings],
+        options,
+        train=NoisyTraining({noise.label: noise for noise in settings}, noise_seed, out),
+        run_columns=RUN_COLUMNS,
+        values=dict(VALUES),
+        record=record,
+    )
+
+
+def run_noise_study(
+    config: TrainConfig,
+    settings: list[NoiseSetting],
+    noise_seed: int,
+    options: RunOptions,
+    out: Path,
+    record: dict,
+    overwrite: bool = False,
+    resume: bool = False,
+    quiet: bool = False,
+) -> pd.DataFrame:
+    """Run the study (see study.execute), then plot accuracy against rate; return the summary."""
+    study = noise_study(config, settings, noise_seed, options, out, record)
+    summary = execute(study, out, overwrite=overwrite, resume=resume, quiet=quiet)
+    title = f"LeNet-5 on {DATASETS[config.dataset].title}: final test accuracy under label noise"
+    save_figure(accuracy_vs_noise_figure(summary, title), out / "accuracy_vs_noise.png")
+    return summary
