@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 from lenetcli.data import expected_files, get_spec, missing_files
 
@@ -30,3 +31,13 @@ def real_data_root(name: str) -> Path:
 @pytest.fixture
 def mnist_root() -> Path:
     return real_data_root("mnist")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_thread():
+    """The tests train tiny models: one thread is as fast as two, and on a busy two-core
+    machine two threads per process spin against each other and run many times slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

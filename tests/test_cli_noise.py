@@ -33,15 +33,6 @@ STUDY = [*SMALL, "--noise-type", "symmetric,pair", "--noise-rate", "0,0.4", "--r
 SETTINGS = ["none-0", "symmetric-0.4", "pair-0.4"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Two threads on a busy two-core machine are many times slower than one."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 class TrainSpy:
     """Wraps engine.train to see what the study hands it."""
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from lenetcli import engine, progress
@@ -39,15 +38,6 @@ def sweep(out: Path, *args: str, repeats: int = 2, epochs: int = 2):
 
 def read(out: Path, name: str) -> pd.DataFrame:
     return pd.read_csv(out / name, dtype={"run_key": str, "setting": str})
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models on a shared CPU: one thread is faster and steadier than several."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
