@@ -392,3 +392,207 @@ def run_noise(
         ],
     }  # fmt: skip
     run_noise_study(config, settings, noise_seed, options, out, record, overwrite, resume, quiet)
+
+
+# Options of the commands that study a model: it comes from a checkpoint, or is trained first.
+Datasets_ = Annotated[
+    str | None,
+    typer.Option(
+        "--dataset",
+        help="mnist, fashion-mnist, cifar10 or digits; several separated by commas are handled in turn. Default: the checkpoint's dataset, else mnist.",
+    ),
+]
+Checkpoint = Annotated[
+    str | None,
+    typer.Option(
+        help="A model.pt written by `lenet train`; with several datasets, one per dataset, comma-separated, in the same order. Without it (or --from) a model is trained first."
+    ),
+]
+FromDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--from",
+        help="A run folder of `lenet train`: uses its model.pt (or <folder>/<dataset>/model.pt).",
+    ),
+]
+Top = Annotated[int, typer.Option(help="How many of the most confused pairs to show.")]
+
+
+@app.command("confusion")
+def confusion_command(
+    dataset: Datasets_ = None,
+    checkpoint: Checkpoint = None,
+    from_dir: FromDir = None,
+    normalize: Annotated[
+        str,
+        typer.Option(
+            help="true (each row sums to 1), pred (each column), all (the whole matrix) or none (counts)."
+        ),
+    ] = "true",
+    top: Top = 3,
+    unordered: Annotated[
+        bool,
+        typer.Option(
+            "--unordered", help="Rank pairs of classes {i, j} with both directions added."
+        ),
+    ] = False,
+    epochs: Epochs = D.epochs,
+    lr: Lr = D.lr,
+    batch_size: BatchSize = D.batch_size,
+    optimizer: Optimizer = D.optimizer,
+    weight_decay: WeightDecay = D.weight_decay,
+    loss: Loss = D.loss,
+    activation: Activation = D.activation,
+    pool: Pool = D.pool,
+    seed: Seed = D.seed,
+    train_subset: TrainSubset = None,
+    test_subset: TestSubset = None,
+    device: Device = "auto",
+    data_dir: DataDir = None,
+    no_download: NoDownload = False,
+    out: Out = None,
+    overwrite: Overwrite = False,
+    quiet: Quiet = False,
+    no_graph: NoGraph = False,
+) -> None:
+    """Confusion matrix, most confused pairs and per-class precision, recall and F1 of a model."""
+    from lenetcli.reports import ConfusionSettings  # late: keeps `lenet --help` free of torch
+
+    config = TrainConfig(
+        dataset or D.dataset, epochs, lr, batch_size, optimizer, weight_decay, loss, activation,
+        pool, seed, 1, train_subset, test_subset,
+    )  # fmt: skip
+    try:
+        settings = ConfusionSettings(normalize, top, unordered)
+        run_analysis(
+            "confusion", settings, config, dataset, checkpoint, from_dir, data_dir,
+            not no_download, device, not no_graph, out, overwrite, quiet,
+        )  # fmt: skip
+    except LenetError as exc:
+        fail(str(exc))
+
+
+@app.command("hardsamples")
+def hardsamples_command(
+    dataset: Datasets_ = None,
+    checkpoint: Checkpoint = None,
+    from_dir: FromDir = None,
+    top: Top = 3,
+    per_pair: Annotated[
+        int, typer.Option(help="Most images shown for each confused pair (or class).")
+    ] = 16,
+    per_class: Annotated[
+        bool,
+        typer.Option(
+            "--per-class",
+            help="Also show each class's least confident correct and most confident wrong images.",
+        ),
+    ] = False,
+    epochs: Epochs = D.epochs,
+    lr: Lr = D.lr,
+    batch_size: BatchSize = D.batch_size,
+    optimizer: Optimizer = D.optimizer,
+    weight_decay: WeightDecay = D.weight_decay,
+    loss: Loss = D.loss,
+    activation: Activation = D.activation,
+    pool: Pool = D.pool,
+    seed: Seed = D.seed,
+    train_subset: TrainSubset = None,
+    test_subset: TestSubset = None,
+    device: Device = "auto",
+    data_dir: DataDir = None,
+    no_download: NoDownload = False,
+    out: Out = None,
+    overwrite: Overwrite = False,
+    quiet: Quiet = False,
+    no_graph: NoGraph = False,
+) -> None:
+    """Galleries of the test images behind the most confused pairs, hardest first."""
+    from lenetcli.reports import HardSettings
+
+    config = TrainConfig(
+        dataset or D.dataset, epochs, lr, batch_size, optimizer, weight_decay, loss, activation,
+        pool, seed, 1, train_subset, test_subset,
+    )  # fmt: skip
+    try:
+        settings = HardSettings(top, per_pair, per_class)
+        run_analysis(
+            "hardsamples", settings, config, dataset, checkpoint, from_dir, data_dir,
+            not no_download, device, not no_graph, out, overwrite, quiet,
+        )  # fmt: skip
+    except LenetError as exc:
+        fail(str(exc))
+
+
+def run_analysis(
+    command, settings, config, dataset, checkpoint, from_dir, data_dir, download, device, graph,
+    out, overwrite, quiet,
+):  # fmt: skip
+    """Check every input, then per dataset: train if asked, predict, write the files, report."""
+    from lenetcli import reports, runs
+    from lenetcli.outputs import create_output_dir
+    from lenetcli.progress import make_reporter
+
+    options = runs.RunOptions(data_dir, download, device, None, graph)
+    settings.validate()
+    datasets = reports.parse_datasets(dataset)
+    paths = reports.checkpoint_paths(datasets, checkpoint, from_dir)
+    torch_device, jobs = reports.prepare_jobs(
+        command, datasets, paths, config, options, out, overwrite
+    )
+    console = Console(quiet=quiet)
+    for job in jobs:
+        create_output_dir(job.out)
+        label = job.data.spec.name if len(jobs) > 1 else ""
+        if job.model is None:
+            console.print(
+                f"Training LeNet-5 on {job.data.spec.title}: {len(job.data.train)} train / "
+                f"{len(job.data.test)} test images, device {torch_device}",
+                highlight=False,
+            )
+        with make_reporter(console, quiet, label) as reporter:
+            reports.train_if_needed(job, options, torch_device, reporter, command)
+        evaluation = reports.evaluate(job, torch_device)
+        reports.write_record(command, job, options, settings, torch_device)
+        console.print(
+            f"{reports.figure_title(evaluation)} (model {job.checkpoint_path})",
+            highlight=False,
+            soft_wrap=True,
+        )
+        if command == "confusion":
+            pairs = reports.write_confusion(evaluation, settings)
+            console.print(confused_pairs_table(pairs, settings.unordered))
+        else:
+            groups = reports.write_hardsamples(evaluation, settings)
+            console.print(hard_samples_table(groups))
+        console.print(f"Wrote {job.out}/", highlight=False)
+
+
+def confused_pairs_table(pairs, unordered: bool):
+    from lenetcli.progress import results_table
+
+    if unordered:
+        columns = ["rank", "classes", "images", "a as b", "b as a", "share of both (%)"]
+        rows = [
+            [p.rank, f"{p.class_a_name} ↔ {p.class_b_name}", p.count, p.a_as_b, p.b_as_a,
+             100.0 * p.rate]
+            for p in pairs.itertuples()
+        ]  # fmt: skip
+    else:
+        columns = ["rank", "true class", "predicted as", "images", "share of true class (%)"]
+        rows = [
+            [p.rank, p.true_class, p.predicted_class, p.count, 100.0 * p.rate]
+            for p in pairs.itertuples()
+        ]
+    return results_table("Most confused pairs", columns, rows)
+
+
+def hard_samples_table(groups):
+    from lenetcli.progress import results_table
+
+    columns = ["gallery", "images of", "images", "shown"]
+    rows = [
+        [f"hard/{g.name}.png" if len(g.positions) else "(none)", g.title, g.total, len(g.positions)]
+        for g in groups
+    ]
+    return results_table("Hard samples", columns, rows)

@@ -109,3 +109,86 @@ def accuracy_vs_noise_figure(summary: pd.DataFrame, title: str, baseline_type: s
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+# --------------------------------------------------------------------------- confusion matrix
+
+NORMALIZE_LABELS = {
+    "true": "share of the true class",
+    "pred": "share of the predicted class",
+    "all": "share of all test images",
+    "none": "images",
+}
+
+
+def cell_text(value: float, counts: bool) -> str:
+    if counts or value == 0:
+        return f"{value:.0f}"
+    # A single image in a class of 1000 must not read as an empty cell.
+    return "<0.01" if value < 0.005 else f"{value:.2f}"
+
+
+def confusion_figure(matrix, classes: list[str], normalize: str, title: str):
+    """Heatmap of a confusion matrix: true classes down, predicted across, values in the cells."""
+    import numpy as np
+
+    matrix = np.asarray(matrix, dtype=float)
+    k = len(classes)
+    counts = normalize == "none"
+    side = max(6.0, 0.75 * k + 2.5)
+    fig, ax = plt.subplots(figsize=(side + 1.2, side))
+    top = 1.0 if normalize == "true" else max(float(matrix.max()), 1e-12)
+    image = ax.imshow(matrix, cmap="Blues", vmin=0, vmax=top)
+    colorbar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    colorbar.set_label(NORMALIZE_LABELS[normalize])
+    fontsize = 9 if k <= 10 else max(5, 9 - (k - 10) // 3)
+    for i in range(k):
+        for j in range(k):
+            value = matrix[i, j]
+            # white on the dark cells, black on the light ones, grey for the empty ones
+            color = "white" if value > 0.55 * top else "black" if value > 0 else "0.6"
+            ax.text(
+                j, i, cell_text(value, counts), ha="center", va="center", color=color,
+                fontsize=fontsize,
+            )  # fmt: skip
+    if max(len(name) for name in classes) > 3:  # long names would overlap side by side
+        ax.set_xticks(range(k), classes, rotation=40, ha="right", rotation_mode="anchor")
+    else:
+        ax.set_xticks(range(k), classes)
+    ax.set_yticks(range(k), classes)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------- image galleries
+
+
+def gallery_figure(images, captions: list[str], colors: list[str], title: str, columns: int = 4):
+    """Test images in a grid, each upscaled with its caption above; grey or colour as stored.
+
+    images: uint8 (N, C, H, W) with C 1 or 3. Pixels are shown as blocks (no smoothing) so that
+    what the model saw is what the reader sees.
+    """
+    import numpy as np
+
+    n = len(images)
+    columns = max(1, min(columns, n))
+    rows = max(1, -(-n // columns))
+    fig, axes = plt.subplots(
+        rows, columns, figsize=(2.3 * columns, 2.55 * rows + 0.6), squeeze=False
+    )
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, image, caption, color in zip(axes.flat, images, captions, colors, strict=False):
+        pixels = np.asarray(image)
+        if pixels.shape[0] == 1:
+            ax.imshow(pixels[0], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+        else:
+            ax.imshow(pixels.transpose(1, 2, 0), interpolation="nearest")
+        ax.set_title(caption, fontsize=9, color=color)
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,175 @@
+"""Reading the checkpoints `lenet train` writes, safely, and checking they fit the dataset.
+
+torch.load runs with weights_only=True: the file may hold tensors and plain values only, so a
+checkpoint from anywhere can never run code when it is read. Every problem ends in one
+LenetError that names the file and what to do.
+"""
+
+from __future__ import annotations
+
+import pickle
+import re
+import warnings
+from pathlib import Path
+
+import torch
+
+from lenetcli.data import DatasetSpec, get_spec
+from lenetcli.errors import LenetError
+from lenetcli.model import ACTIVATIONS, POOLS, Architecture, LeNet5
+from lenetcli.runs import CHECKPOINT_FORMAT
+
+CHECKPOINT_NAME = "model.pt"
+REQUIRED_KEYS = ("format", "architecture", "dataset", "classes", "state_dict")
+
+
+def find_checkpoint(run_dir: Path, dataset: str | None = None) -> Path:
+    """The model.pt of a run folder: <run_dir>/<dataset>/model.pt first, then <run_dir>/model.pt."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise LenetError(
+            f"run folder {run_dir} does not exist; give a folder written by `lenet train` to --from"
+        )
+    candidates = [run_dir / CHECKPOINT_NAME]
+    if dataset is not None:
+        candidates.insert(0, run_dir / dataset / CHECKPOINT_NAME)
+    for path in candidates:
+        if path.is_file():
+            return path
+    looked = " or ".join(str(p) for p in candidates)
+    raise LenetError(
+        f"no checkpoint in run folder {run_dir} (looked for {looked}); give a folder written by "
+        f"`lenet train`, or a checkpoint file with --checkpoint"
+    )
+
+
+def load_checkpoint(path: Path, dataset: str | None = None) -> tuple[LeNet5, dict]:
+    """The model (on the CPU, in eval mode) and the checkpoint dict, checked against dataset.
+
+    dataset None accepts the checkpoint's own dataset, as long as the tool knows it.
+    """
+    path = Path(path)
+    checkpoint = read_checkpoint_file(path)
+    check_keys(path, checkpoint)
+    spec = get_spec(dataset) if dataset is not None else known_spec(path, checkpoint)
+    if checkpoint["dataset"] != spec.name:
+        raise LenetError(
+            f"checkpoint {path} is a model of {checkpoint['dataset']}, not {spec.name}; give a "
+            f"{spec.name} checkpoint or change --dataset"
+        )
+    arch = architecture_of(path, checkpoint)
+    check_fits(path, arch, list(checkpoint["classes"]), spec)
+    model = LeNet5(arch)
+    try:
+        model.load_state_dict(checkpoint["state_dict"])
+    except (RuntimeError, TypeError, AttributeError) as exc:
+        raise LenetError(
+            f"checkpoint {path} holds weights that do not fit LeNet-5 ({first_lines(exc, 2)}); "
+            f"retrain with `lenet train`"
+        ) from None
+    return model.eval(), checkpoint
+
+
+def read_checkpoint_file(path: Path) -> dict:
+    if not path.exists():
+        raise LenetError(
+            f"checkpoint {path} does not exist; give the model.pt written by `lenet train`"
+        )
+    if path.is_dir():
+        raise LenetError(f"checkpoint {path} is a folder; give its model.pt, or use --from {path}")
+    try:
+        with warnings.catch_warnings():
+            # torch warns about pickle protocols on foreign files; the error below says enough
+            warnings.simplefilter("ignore")
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        blocked = re.search(r"unsupported GLOBAL (\S+)", str(exc))
+        if blocked:
+            raise LenetError(
+                f"checkpoint {path} refers to {blocked.group(1)}, which could run code when "
+                f"loaded; refused. Use a checkpoint written by `lenet train`"
+            ) from None
+        raise damaged(path, exc) from None
+    except Exception as exc:  # zip, pickle and I/O errors of a damaged file all end here
+        raise damaged(path, exc) from None
+    if not isinstance(checkpoint, dict):
+        raise LenetError(
+            f"checkpoint {path} holds a {type(checkpoint).__name__}, not a lenet checkpoint; "
+            f"give the model.pt written by `lenet train`"
+        )
+    return checkpoint
+
+
+def damaged(path: Path, exc: BaseException) -> LenetError:
+    return LenetError(
+        f"checkpoint {path} is damaged or not a checkpoint ({first_lines(exc)}); "
+        f"give the model.pt written by `lenet train`, or retrain"
+    )
+
+
+def first_lines(exc: BaseException, n: int = 1) -> str:
+    """The first n non-empty lines of an exception message, as one line: torch's run long."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return " ".join(lines[:n]) or type(exc).__name__
+
+
+def check_keys(path: Path, checkpoint: dict) -> None:
+    if checkpoint.get("format") != CHECKPOINT_FORMAT:
+        found = str(checkpoint.get("format", "none"))[:60]
+        raise LenetError(
+            f"checkpoint {path} has format '{found}', expected '{CHECKPOINT_FORMAT}'; give the "
+            f"model.pt written by `lenet train`"
+        )
+    missing = [key for key in REQUIRED_KEYS if key not in checkpoint]
+    if missing:
+        raise LenetError(
+            f"checkpoint {path} is incomplete (no {', '.join(missing)}); retrain with `lenet train`"
+        )
+
+
+def known_spec(path: Path, checkpoint: dict) -> DatasetSpec:
+    try:
+        return get_spec(str(checkpoint["dataset"]))
+    except LenetError:
+        raise LenetError(
+            f"checkpoint {path} is a model of an unknown dataset '{checkpoint['dataset']}'; "
+            f"give a checkpoint of mnist, fashion-mnist, cifar10 or digits"
+        ) from None
+
+
+def architecture_of(path: Path, checkpoint: dict) -> Architecture:
+    fields = checkpoint["architecture"]
+    try:
+        arch = Architecture(**fields)
+    except TypeError:
+        raise LenetError(
+            f"checkpoint {path} describes an unknown architecture ({fields!r}); retrain with "
+            f"`lenet train`"
+        ) from None
+    known = isinstance(arch.activation, str) and isinstance(arch.pool, str)
+    if not known or arch.activation not in ACTIVATIONS or arch.pool not in POOLS:
+        raise LenetError(
+            f"checkpoint {path} uses activation '{arch.activation}' and pool '{arch.pool}', "
+            f"which this version does not know; retrain with `lenet train`"
+        )
+    return arch
+
+
+def check_fits(path: Path, arch: Architecture, classes: list, spec: DatasetSpec) -> None:
+    """The architecture must take the dataset's images and answer with its classes."""
+    expected = (spec.channels, spec.size, len(spec.classes))
+    found = (arch.in_channels, arch.image_size, arch.num_classes)
+    if found != expected:
+        raise LenetError(
+            f"checkpoint {path} is a LeNet-5 for {describe(*found)}, but {spec.title} has "
+            f"{describe(*expected)}; give a checkpoint trained on {spec.name}"
+        )
+    if classes != list(spec.classes):
+        raise LenetError(
+            f"checkpoint {path} names classes {classes}, not {spec.title}'s; give a checkpoint "
+            f"trained on {spec.name}"
+        )
+
+
+def describe(channels: int, size: int, classes: int) -> str:
+    return f"{channels}x{size}x{size} images and {classes} classes"

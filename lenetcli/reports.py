@@ -1,0 +1,317 @@
+"""`lenet confusion` and `lenet hardsamples`: from a model to the files that show where it fails.
+
+Each dataset is one `Job`. Its model comes from a checkpoint (--checkpoint, --from) or is
+trained first with the options of `lenet train`, its training files going into the same folder.
+As in runs.py, every check that can fail (options, checkpoints, data, the output folder) runs
+in `prepare_jobs`, before the first file is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from lenetcli import analysis, runs
+from lenetcli.checkpoint import find_checkpoint, load_checkpoint
+from lenetcli.config import TrainConfig
+from lenetcli.data import Dataset, get_spec, load_dataset
+from lenetcli.engine import Reporter, device_description, predict, resolve_device
+from lenetcli.errors import LenetError
+from lenetcli.model import LeNet5
+from lenetcli.outputs import (
+    check_output_dir,
+    environment,
+    run_record,
+    save_figure,
+    timestamp,
+    write_csv,
+    write_json,
+)
+from lenetcli.plots import confusion_figure, gallery_figure
+
+WRONG_COLOR, RIGHT_COLOR = "#b2182b", "#1b7837"
+
+
+@dataclass(frozen=True)
+class ConfusionSettings:
+    normalize: str = "true"
+    top: int = 3
+    unordered: bool = False
+
+    def validate(self) -> ConfusionSettings:
+        if self.normalize not in analysis.NORMALIZE_MODES:
+            raise LenetError(
+                f"unknown --normalize '{self.normalize}'; choose one of: "
+                f"{', '.join(analysis.NORMALIZE_MODES)}"
+            )
+        check_positive("--top", self.top)
+        return self
+
+    def to_dict(self) -> dict:
+        return {"normalize": self.normalize, "top": self.top, "unordered": self.unordered}
+
+
+@dataclass(frozen=True)
+class HardSettings:
+    top: int = 3
+    per_pair: int = 16
+    per_class: bool = False
+
+    def validate(self) -> HardSettings:
+        check_positive("--top", self.top)
+        check_positive("--per-pair", self.per_pair)
+        return self
+
+    def to_dict(self) -> dict:
+        return {"top": self.top, "per_pair": self.per_pair, "per_class": self.per_class}
+
+
+def check_positive(option: str, value: int) -> None:
+    if value < 1:
+        raise LenetError(f"{option} must be a positive whole number, got {value}")
+
+
+@dataclass
+class Job:
+    """One dataset to analyse: its data, where its files go, and its model (None: train it)."""
+
+    config: TrainConfig
+    data: Dataset
+    out: Path
+    model: LeNet5 | None = None
+    checkpoint: dict | None = None
+    checkpoint_path: Path | None = None
+    trained: bool = False  # trained by this command, its training files in out
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A model's answers over a test split: probabilities (N, K) and what follows from them."""
+
+    job: Job
+    probs: np.ndarray
+    labels: np.ndarray
+    indices: np.ndarray
+
+    @property
+    def predicted(self) -> np.ndarray:
+        return self.probs.argmax(axis=1)
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.job.data.spec.classes)
+
+    @property
+    def accuracy(self) -> float:
+        return analysis.accuracy(self.labels, self.predicted)
+
+
+# --------------------------------------------------------------------------- preparing
+
+
+def parse_datasets(text: str | None) -> list[str] | None:
+    """'mnist,cifar10' -> ['mnist', 'cifar10'], each one checked; None when not given."""
+    if text is None:
+        return None
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise LenetError("--dataset is empty; give one dataset or several separated by commas")
+    for name in names:
+        get_spec(name)
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise LenetError(f"--dataset lists {', '.join(repeated)} more than once; give each once")
+    return names
+
+
+def checkpoint_paths(
+    datasets: list[str] | None, checkpoints: str | None, from_dir: Path | None
+) -> list[Path] | None:
+    """One checkpoint per dataset, from --checkpoint or --from; None when the model is trained."""
+    if checkpoints is not None and from_dir is not None:
+        raise LenetError("--checkpoint and --from both given; give one of them")
+    if from_dir is not None:
+        if datasets is None:
+            return [find_checkpoint(from_dir)]
+        return [find_checkpoint(from_dir, name) for name in datasets]
+    if checkpoints is None:
+        return None
+    paths = [Path(p.strip()) for p in checkpoints.split(",") if p.strip()]
+    if not paths:
+        raise LenetError("--checkpoint is empty; give a model.pt written by `lenet train`")
+    if datasets is not None and len(paths) != len(datasets):
+        raise LenetError(
+            f"{len(paths)} checkpoint(s) for {len(datasets)} dataset(s); give one checkpoint per "
+            f"dataset, comma-separated, in the order of --dataset"
+        )
+    return paths
+
+
+def default_out(command: str, datasets: list[str]) -> Path:
+    return Path("runs") / f"{command}-{'+'.join(datasets)}-{timestamp()}"
+
+
+def prepare_jobs(
+    command: str,
+    datasets: list[str] | None,
+    paths: list[Path] | None,
+    config: TrainConfig,
+    options: runs.RunOptions,
+    out: Path | None,
+    overwrite: bool,
+) -> tuple[torch.device, list[Job]]:
+    """Check everything and load checkpoints and data; write nothing.
+
+    With several datasets each gets its own subfolder of the output folder.
+    """
+    device = resolve_device(options.device)
+    loaded = None
+    if paths is not None:
+        names = datasets or [None] * len(paths)
+        loaded = [load_checkpoint(path, name) for path, name in zip(paths, names, strict=True)]
+        datasets = [checkpoint["dataset"] for _, checkpoint in loaded]
+        if len(set(datasets)) < len(datasets):
+            raise LenetError("two checkpoints are models of the same dataset; give one per dataset")
+    datasets = datasets or [config.dataset]
+    out = check_output_dir(out or default_out(command, datasets), overwrite)
+    jobs = []
+    for i, name in enumerate(datasets):
+        job_out = out if len(datasets) == 1 else out / name
+        if loaded is None:
+            job_config = replace(config, dataset=name)
+            _, data = runs.prepare(job_config, options)
+            jobs.append(Job(job_config, data, job_out))
+        else:
+            model, checkpoint = loaded[i]
+            # Only the test split matters here; the training subset is the checkpoint's business.
+            data = load_dataset(name, options.data_dir, options.download, None, config.test_subset)
+            job_config = replace(config, dataset=name)
+            jobs.append(Job(job_config, data, job_out, model, checkpoint, paths[i]))
+    return device, jobs
+
+
+# --------------------------------------------------------------------------- running
+
+
+def train_if_needed(
+    job: Job, options: runs.RunOptions, device: torch.device, reporter: Reporter, command: str
+) -> LeNet5:
+    """The job's model: the checkpoint's, or one trained now (training files go to job.out)."""
+    if job.model is None:
+        job.out.mkdir(parents=True, exist_ok=True)
+        results = runs.run_training(
+            job.config, job.data, options, device, job.out, reporter, command
+        )
+        job.model = results[0].model
+        job.checkpoint = runs.make_checkpoint(results[0], job.config, job.data)
+        job.checkpoint_path = job.out / "model.pt"
+        job.trained = True
+    return job.model
+
+
+def evaluate(job: Job, device: torch.device) -> Evaluation:
+    """Probabilities of the job's model over its whole test split (large batches, on device)."""
+    probs = predict(job.model, job.data.test.images, job.data.spec, device).numpy()
+    return Evaluation(job, probs, job.data.test.labels.numpy(), job.data.test.indices.numpy())
+
+
+def write_record(
+    command: str, job: Job, options: runs.RunOptions, settings, device: torch.device
+) -> None:
+    """config.json: what was asked, where the model came from, the environment and the data."""
+    model = {
+        "checkpoint": str(job.checkpoint_path),
+        "trained_here": job.trained,
+        "seed": job.checkpoint.get("seed"),
+        "final_test_acc": job.checkpoint.get("final_test_acc"),
+        "training_config": job.checkpoint.get("config"),
+        "lenetcli_version": job.checkpoint.get("lenetcli_version"),
+    }
+    asked = {
+        **settings.to_dict(),
+        "dataset": job.data.spec.name,
+        "test_subset": job.config.test_subset,
+        **options.to_dict(),
+        "out": str(job.out),
+    }
+    if job.trained:
+        asked.update(job.config.to_dict())
+    record = run_record(
+        command,
+        asked,
+        environment(device, device_description(device)),
+        {**runs.data_record(job.data), "model": model},
+    )
+    write_json(job.out / "config.json", record)
+
+
+def figure_title(ev: Evaluation) -> str:
+    spec = ev.job.data.spec
+    return f"LeNet-5 on {spec.title}: accuracy {ev.accuracy:.2f}% on {len(ev.labels)} test images"
+
+
+def write_confusion(ev: Evaluation, settings: ConfusionSettings) -> pd.DataFrame:
+    """confusion.csv, confusion_counts.csv, per_class.csv, confused_pairs.csv, confusion.png.
+
+    Returns the top pairs, for the table the command prints.
+    """
+    out, classes, k = ev.job.out, ev.classes, len(ev.classes)
+    counts = analysis.confusion(ev.labels, ev.predicted, k)
+    matrix = analysis.confusion(ev.labels, ev.predicted, k, settings.normalize)
+    write_csv(out / "confusion.csv", analysis.confusion_frame(matrix, classes))
+    write_csv(out / "confusion_counts.csv", analysis.confusion_frame(counts, classes))
+    write_csv(out / "per_class.csv", analysis.per_class_metrics(ev.labels, ev.predicted, classes))
+    if settings.unordered:
+        pairs = analysis.ranked_unordered_pairs(counts, classes)
+    else:
+        pairs = analysis.ranked_pairs(counts, classes)
+    write_csv(out / "confused_pairs.csv", pairs)
+    title = f"{figure_title(ev)}\nconfusion matrix ({plot_normalize_label(settings.normalize)})"
+    save_figure(confusion_figure(matrix, classes, settings.normalize, title), out / "confusion.png")
+    return analysis.top_confused(pairs, settings.top)
+
+
+def plot_normalize_label(normalize: str) -> str:
+    return {
+        "true": "each row sums to 1",
+        "pred": "each column sums to 1",
+        "all": "all cells sum to 1",
+        "none": "image counts",
+    }[normalize]
+
+
+def write_hardsamples(ev: Evaluation, settings: HardSettings) -> list[analysis.SampleGroup]:
+    """hard_samples.csv and one gallery hard/<name>.png per group that has images."""
+    out, classes = ev.job.out, ev.classes
+    counts = analysis.confusion(ev.labels, ev.predicted, len(classes))
+    pairs = analysis.top_confused(analysis.ranked_pairs(counts, classes), settings.top)
+    groups = analysis.hard_sample_groups(
+        ev.probs, ev.labels, pairs, classes, settings.per_pair, settings.per_class
+    )
+    rows = analysis.hard_samples_frame(groups, ev.probs, ev.labels, ev.indices, classes)
+    write_csv(out / "hard_samples.csv", rows)
+    (out / "hard").mkdir(parents=True, exist_ok=True)
+    for group in groups:
+        if len(group.positions):
+            save_figure(gallery_for(ev, group), out / "hard" / f"{group.name}.png")
+    return groups
+
+
+def gallery_for(ev: Evaluation, group: analysis.SampleGroup):
+    """The figure of one group: each image with its test index, classes and probability."""
+    rows = analysis.sample_rows(group, ev.probs, ev.labels, ev.indices, ev.classes)
+    captions = [
+        f"#{r.index}  p={r.prob_predicted:.2f}\n{r.true_class} → {r.predicted_class}"
+        for r in rows.itertuples()
+    ]
+    colors = [RIGHT_COLOR if r.true == r.predicted else WRONG_COLOR for r in rows.itertuples()]
+    title = (
+        f"{ev.job.data.spec.title}: {group.title} "
+        f"({len(group.positions)} of {group.total}, {group.order})"
+    )
+    images = ev.job.data.test.images[torch.from_numpy(group.positions)].numpy()
+    return gallery_figure(images, captions, colors, title)
