@@ -83,7 +83,8 @@ def read_checkpoint_file(path: Path) -> dict:
             warnings.simplefilter("ignore")
             checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        blocked = re.search(r"unsupported GLOBAL (\S+)", str(exc))
+        # torch's safe unpickler met a class or function: something that could run code.
+        blocked = re.search(r"GLOBAL ([\w.]+)", str(exc))
         if blocked:
             raise LenetError(
                 f"checkpoint {path} refers to {blocked.group(1)}, which could run code when "

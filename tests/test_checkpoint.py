@@ -1,0 +1,189 @@
+"""Loading checkpoints: a round trip, and every way a file can be wrong ends in one LenetError."""
+
+import os
+import pickle
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from lenetcli.checkpoint import find_checkpoint, load_checkpoint
+from lenetcli.config import TrainConfig
+from lenetcli.data import DATASETS
+from lenetcli.engine import MemberResult, architecture_for, init_model
+from lenetcli.errors import LenetError
+from lenetcli.outputs import save_checkpoint
+from lenetcli.runs import make_checkpoint
+
+
+def checkpoint_for(dataset: str, seed: int = 3) -> dict:
+    """What `lenet train` saves, for an untrained model (the weights' values do not matter)."""
+    config = TrainConfig(dataset=dataset)
+    spec = DATASETS[dataset]
+    result = MemberResult(
+        seed, [{"test_acc": 12.5}], init_model(architecture_for(config, spec), seed)
+    )
+    return make_checkpoint(result, config, SimpleNamespace(spec=spec))
+
+
+@pytest.fixture
+def digits_checkpoint(tmp_path):
+    path = tmp_path / "model.pt"
+    save_checkpoint(path, checkpoint_for("digits"))
+    return path
+
+
+def assert_refused(path, dataset, *words):
+    with pytest.raises(LenetError) as info:
+        load_checkpoint(path, dataset)
+    message = str(info.value)
+    assert "\n" not in message
+    for word in words:
+        assert word in message
+    return message
+
+
+def test_round_trip_gives_back_the_same_weights(digits_checkpoint):
+    saved = checkpoint_for("digits")
+    model, checkpoint = load_checkpoint(digits_checkpoint, "digits")
+    assert not model.training
+    assert checkpoint["dataset"] == "digits" and checkpoint["seed"] == 3
+    for name, tensor in saved["state_dict"].items():
+        assert torch.equal(model.state_dict()[name], tensor)
+    # with no dataset asked for, the checkpoint's own is taken
+    _, same = load_checkpoint(digits_checkpoint)
+    assert same["dataset"] == "digits"
+
+
+def test_round_trip_cifar10(tmp_path):
+    path = tmp_path / "cifar.pt"
+    save_checkpoint(path, checkpoint_for("cifar10"))
+    model, _ = load_checkpoint(path, "cifar10")
+    assert model(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
+
+
+def test_checkpoint_of_another_dataset(digits_checkpoint, tmp_path):
+    assert_refused(digits_checkpoint, "mnist", "digits", "mnist", "--dataset")
+    cifar = tmp_path / "cifar.pt"
+    save_checkpoint(cifar, checkpoint_for("cifar10"))
+    assert_refused(cifar, "fashion-mnist", "cifar10", "fashion-mnist")
+
+
+def test_architecture_that_does_not_fit_the_dataset(tmp_path):
+    checkpoint = checkpoint_for("digits")
+    checkpoint["architecture"]["in_channels"] = 3
+    path = tmp_path / "rgb.pt"
+    save_checkpoint(path, checkpoint)
+    assert_refused(path, "digits", "3x28x28", "1x28x28")
+
+
+def test_weights_of_another_architecture(tmp_path):
+    checkpoint = checkpoint_for("digits")
+    checkpoint["state_dict"]["fc3.weight"] = torch.zeros(5, 84)
+    path = tmp_path / "five.pt"
+    save_checkpoint(path, checkpoint)
+    assert_refused(path, "digits", "do not fit LeNet-5", "fc3.weight")
+
+
+def test_unknown_activation_and_unknown_fields(tmp_path):
+    checkpoint = checkpoint_for("digits")
+    checkpoint["architecture"]["activation"] = "swish"
+    save_checkpoint(tmp_path / "swish.pt", checkpoint)
+    assert_refused(tmp_path / "swish.pt", "digits", "swish")
+    checkpoint = checkpoint_for("digits")
+    checkpoint["architecture"]["depth"] = 7
+    save_checkpoint(tmp_path / "deep.pt", checkpoint)
+    assert_refused(tmp_path / "deep.pt", "digits", "unknown architecture")
+
+
+def test_missing_file_and_folder(tmp_path):
+    assert_refused(tmp_path / "nothing.pt", "digits", "does not exist")
+    assert_refused(tmp_path, "digits", "is a folder", "--from")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"not a checkpoint at all\n" * 20, b"PK\x03\x04" + b"\x00" * 50],
+    ids=["empty", "text", "broken-zip"],
+)
+def test_damaged_files(tmp_path, content):
+    path = tmp_path / "model.pt"
+    path.write_bytes(content)
+    assert_refused(path, "digits", "damaged or not a checkpoint")
+
+
+def test_truncated_checkpoint(digits_checkpoint):
+    data = digits_checkpoint.read_bytes()
+    digits_checkpoint.write_bytes(data[: len(data) // 2])
+    assert_refused(digits_checkpoint, "digits", "damaged or not a checkpoint")
+
+
+def test_files_that_are_not_lenet_checkpoints(tmp_path):
+    torch.save(torch.zeros(3), tmp_path / "tensor.pt")
+    assert_refused(tmp_path / "tensor.pt", "digits", "holds a Tensor")
+    torch.save({"state_dict": {}}, tmp_path / "other.pt")
+    assert_refused(tmp_path / "other.pt", "digits", "format", "lenetcli.checkpoint/1")
+    incomplete = checkpoint_for("digits")
+    del incomplete["classes"]
+    torch.save(incomplete, tmp_path / "incomplete.pt")
+    assert_refused(tmp_path / "incomplete.pt", "digits", "incomplete", "classes")
+
+
+class RunsCode:
+    """Unpickling this calls exec: what a malicious checkpoint would do."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (exec, (f"open({self.marker!r}, 'w').close()",))
+
+
+@pytest.mark.parametrize(
+    "protocol, words",
+    [
+        (None, ("refers to", "exec", "could run code")),  # torch.save's own format
+        (2, ("refers to", "could run code")),  # a bare pickle: torch's own loader is named first
+        (5, ("damaged or not a checkpoint",)),  # refused before its code is even reached
+    ],
+    ids=["torch.save", "pickle-2", "pickle-5"],
+)
+def test_a_checkpoint_that_would_run_code_is_refused(tmp_path, protocol, words):
+    marker = tmp_path / "code-ran"
+    checkpoint = checkpoint_for("digits")
+    checkpoint["payload"] = RunsCode(marker)
+    path = tmp_path / "evil.pt"
+    if protocol is None:
+        torch.save(checkpoint, path)
+    else:
+        with open(path, "wb") as f:
+            pickle.dump(checkpoint, f, protocol=protocol)
+
+    assert_refused(path, "digits", *words)
+    assert not marker.exists()
+    # The file really is dangerous: an unsafe load runs its code.
+    if protocol is None:
+        torch.load(path, weights_only=False)
+    else:
+        with open(path, "rb") as f:
+            pickle.load(f)
+    assert marker.exists()
+
+
+def test_find_checkpoint(tmp_path, digits_checkpoint):
+    assert find_checkpoint(tmp_path) == digits_checkpoint
+    assert find_checkpoint(tmp_path, "digits") == digits_checkpoint
+    (tmp_path / "digits").mkdir()
+    nested = tmp_path / "digits" / "model.pt"
+    nested.write_bytes(digits_checkpoint.read_bytes())
+    assert find_checkpoint(tmp_path, "digits") == nested  # the dataset's own subfolder first
+
+
+def test_find_checkpoint_refuses_missing(tmp_path):
+    with pytest.raises(LenetError, match="does not exist"):
+        find_checkpoint(tmp_path / "absent")
+    with pytest.raises(LenetError, match="no checkpoint in run folder"):
+        find_checkpoint(tmp_path, "mnist")
+    os.mkdir(tmp_path / "mnist")
+    with pytest.raises(LenetError, match="mnist/model.pt"):
+        find_checkpoint(tmp_path, "mnist")
