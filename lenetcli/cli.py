@@ -394,6 +394,8 @@ def run_noise(
     run_noise_study(config, settings, noise_seed, options, out, record, overwrite, resume, quiet)
 
 
+# --------------------------------------------------------------------------- lenet confusion, hardsamples
+
 # Options of the commands that study a model: it comes from a checkpoint, or is trained first.
 Datasets_ = Annotated[
     str | None,

@@ -1,7 +1,6 @@
 """`lenet confusion` and `lenet hardsamples` end to end, on a small model of the digits set."""
 
 import json
-import os
 import re
 
 import numpy as np
@@ -15,7 +14,7 @@ from lenetcli import analysis, reports
 from lenetcli.checkpoint import load_checkpoint
 from lenetcli.cli import app
 from lenetcli.config import TrainConfig
-from lenetcli.data import DATASETS, default_data_dir, load_dataset, missing_files
+from lenetcli.data import load_dataset
 
 DIGITS = [str(d) for d in range(10)]
 # A model trained for a few batches: it confuses plenty of classes, which is what is tested.
@@ -190,21 +189,10 @@ def test_galleries_show_the_test_images_they_name(run_dir):
 # --------------------------------------------------------------------------- several datasets
 
 
-def require_dataset(name):
-    """Real-data tests fail under CI when the files are missing; elsewhere they wait for them."""
-    root = default_data_dir()
-    if missing_files(DATASETS[name], root):
-        message = f"{DATASETS[name].title} files missing under {root}; set LENET_DATA_DIR"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(message)
-        pytest.skip(message)
-
-
 @pytest.mark.slow
-def test_several_datasets_each_in_its_own_folder(tmp_path):
-    require_dataset("mnist")
+def test_several_datasets_each_in_its_own_folder(tmp_path, mnist_root):
     trained = tmp_path / "trained"
-    subset = [*QUICK, "--test-subset", 200, "--no-download", "--quiet"]
+    subset = [*QUICK, "--test-subset", 200, "--data-dir", mnist_root, "--no-download", "--quiet"]
     result = lenet("confusion", "--dataset", "digits,mnist", *subset, "--out", trained)
     assert result.exit_code == 0, result.output
     for name in ("digits", "mnist"):
