@@ -200,9 +200,8 @@ def prepare_jobs(
 def train_if_needed(
     job: Job, options: runs.RunOptions, device: torch.device, reporter: Reporter, command: str
 ) -> LeNet5:
-    """The job's model: the checkpoint's, or one trained now (training files go to job.out)."""
+    """The job's model: the checkpoint's, or one trained now into job.out (which must exist)."""
     if job.model is None:
-        job.out.mkdir(parents=True, exist_ok=True)
         results = runs.run_training(
             job.config, job.data, options, device, job.out, reporter, command
         )
