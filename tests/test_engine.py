@@ -39,6 +39,29 @@ def test_same_seed_same_numbers(digits):
         assert torch.equal(a, b)
 
 
+def test_grouped_runs_are_deterministic(digits):
+    config = TrainConfig(dataset="digits", epochs=2, repeats=2)
+    first = train(config, digits, CPU, group_size=2)
+    second = train(config, digits, CPU, group_size=2)
+    for a, b in zip(first, second, strict=True):
+        assert [r["test_loss"] for r in a.metrics] == [r["test_loss"] for r in b.metrics]
+        assert torch.equal(a.model.fc3.weight, b.model.fc3.weight)
+
+
+def test_cpu_trains_seeds_one_after_another_by_default(digits):
+    # measured faster on the CPU than one group (docs/performance.md)
+    class Groups(Reporter):
+        def __init__(self):
+            self.groups = []
+
+        def start_group(self, seeds, epochs, batches):
+            self.groups.append(list(seeds))
+
+    seen = Groups()
+    train(TrainConfig(dataset="digits", epochs=1, repeats=2), digits, CPU, reporter=seen)
+    assert seen.groups == [[42], [43]]
+
+
 def test_different_seeds_differ(digits):
     a, b = train(TrainConfig(dataset="digits", epochs=1, repeats=2), digits, CPU)
     assert (a.seed, b.seed) == (42, 43)
@@ -54,7 +77,7 @@ def test_group_members_match_training_alone(digits, optimizer):
         optimizer=optimizer,
         lr=0.01 if optimizer == "sgd" else 0.001,
     )
-    together = train(config, digits, CPU, seeds=[3, 4])
+    together = train(config, digits, CPU, seeds=[3, 4], group_size=2)
     alone = [train(config, digits, CPU, seeds=[s])[0] for s in (3, 4)]
     for t, a in zip(together, alone, strict=True):
         for rt, ra in zip(t.metrics, a.metrics, strict=True):
