@@ -145,14 +145,14 @@ def run_train(config, data_dir, download, device, group_size, graph, out, overwr
     # Imported here so that `lenet --help` answers without loading torch.
     from lenetcli import runs
     from lenetcli.outputs import check_output_dir, create_output_dir, timestamp
-    from lenetcli.progress import make_reporter, results_table
+    from lenetcli.progress import make_reporter, results_table, stdout_console
 
     options = runs.RunOptions(data_dir, download, device, group_size, graph)
     config.validate()
     out = check_output_dir(out or Path("runs") / f"train-{config.dataset}-{timestamp()}", overwrite)
     torch_device, data = runs.prepare(config, options)
     create_output_dir(out)
-    console = Console()
+    console = stdout_console()
     if not quiet:
         console.print(
             f"LeNet-5 on {data.spec.title}: {len(data.train)} train / {len(data.test)} test images, "
@@ -533,7 +533,7 @@ def run_analysis(
     """Check every input, then per dataset: train if asked, predict, write the files, report."""
     from lenetcli import reports, runs
     from lenetcli.outputs import create_output_dir
-    from lenetcli.progress import make_reporter
+    from lenetcli.progress import make_reporter, stdout_console
 
     options = runs.RunOptions(data_dir, download, device, None, graph)
     settings.validate()
@@ -542,7 +542,7 @@ def run_analysis(
     torch_device, jobs = reports.prepare_jobs(
         command, datasets, paths, config, options, out, overwrite
     )
-    console = Console(quiet=quiet)
+    console = stdout_console(quiet)
     for job in jobs:
         create_output_dir(job.out)
         label = job.data.spec.name if len(jobs) > 1 else ""

@@ -18,6 +18,15 @@ from rich.table import Table
 from lenetcli.engine import Reporter
 
 
+def stdout_console(quiet: bool = False) -> Console:
+    """The console for a command's output. A pipe or a log file has no width of its own:
+    rich then assumes 80 columns and squeezes the result tables, so give it room."""
+    console = Console(quiet=quiet)
+    if not console.is_terminal:
+        console = Console(quiet=quiet, width=max(console.width, 160))
+    return console
+
+
 def make_reporter(console: Console, quiet: bool, label: str = "") -> Reporter:
     if quiet:
         return Reporter()

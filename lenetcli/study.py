@@ -465,7 +465,7 @@ def execute(
     """
     from lenetcli import progress  # late: progress imports this module
 
-    console = console or Console()
+    console = console or progress.stdout_console()
     out = Path(out)
     check_study(study)
     if resume and overwrite:
