@@ -16,8 +16,14 @@ def digits():
     return load_dataset("digits", train_subset=400, test_subset=200)
 
 
-def final(results, key="test_acc"):
-    return [r.metrics[-1][key] for r in results]
+class GroupsSeen(Reporter):
+    """Records the seeds of every group the engine starts."""
+
+    def __init__(self):
+        self.groups = []
+
+    def start_group(self, seeds, epochs, batches):
+        self.groups.append(list(seeds))
 
 
 def test_short_mnist_run_learns(mnist_root):
@@ -50,14 +56,7 @@ def test_grouped_runs_are_deterministic(digits):
 
 def test_cpu_trains_seeds_one_after_another_by_default(digits):
     # measured faster on the CPU than one group (docs/performance.md)
-    class Groups(Reporter):
-        def __init__(self):
-            self.groups = []
-
-        def start_group(self, seeds, epochs, batches):
-            self.groups.append(list(seeds))
-
-    seen = Groups()
+    seen = GroupsSeen()
     train(TrainConfig(dataset="digits", epochs=1, repeats=2), digits, CPU, reporter=seen)
     assert seen.groups == [[42], [43]]
 
@@ -92,14 +91,7 @@ def test_group_members_match_training_alone(digits, optimizer):
 def test_group_is_split_when_capped(digits):
     config = TrainConfig(dataset="digits", epochs=1, repeats=3)
 
-    class Groups(Reporter):
-        def __init__(self):
-            self.groups = []
-
-        def start_group(self, seeds, epochs, batches):
-            self.groups.append(list(seeds))
-
-    seen = Groups()
+    seen = GroupsSeen()
     split = train(config, digits, CPU, group_size=2, reporter=seen)
     assert seen.groups == [[42, 43], [44]]
     whole = train(config, digits, CPU, group_size=3)
