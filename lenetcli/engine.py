@@ -157,15 +157,11 @@ def train(
 
 
 def auto_group_size(device: torch.device, arch: Architecture, batch_size: int) -> int:
-    """How many members train at once by default.
-
-    On the CPU, one: measured on 2 cores, five seeds one after another cost 7.8 s per
-    model-epoch on MNIST and a group of five 9.6 s (docs/performance.md), since a CPU step is
-    compute bound and grouped convolutions parallelise worse. Elsewhere, as many as fit in a
-    conservative quarter of free memory, at most 64.
+    """How many members train at once by default: as many as fit in a conservative quarter of
+    free memory, at most 64 on a GPU and 10 on the CPU (where groups of 5 and 10 measured
+    equally fast per model, 2.2-2.8x faster than one model at a time; docs/performance.md).
     """
-    if device.type == "cpu":
-        return 1
+    limit = 10 if device.type == "cpu" else 64
     pixels = arch.image_size**2
     # float32 activations and their gradients for one member: training batch and eval pass
     per_member = 4 * 4 * 6 * pixels * (batch_size + EVAL_IMAGES["cuda"] // 64) + 4 * 8 * 62006
@@ -176,7 +172,7 @@ def auto_group_size(device: torch.device, arch: Architecture, batch_size: int) -
             free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
         except (ValueError, OSError, AttributeError):
             free = 2**31
-    return max(1, min(64, int(free // 4 // per_member)))
+    return max(1, min(limit, int(free // 4 // per_member)))
 
 
 def train_group(

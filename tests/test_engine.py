@@ -54,11 +54,10 @@ def test_grouped_runs_are_deterministic(digits):
         assert torch.equal(a.model.fc3.weight, b.model.fc3.weight)
 
 
-def test_cpu_trains_seeds_one_after_another_by_default(digits):
-    # measured faster on the CPU than one group (docs/performance.md)
+def test_seeds_train_as_one_group_by_default(digits):
     seen = GroupsSeen()
-    train(TrainConfig(dataset="digits", epochs=1, repeats=2), digits, CPU, reporter=seen)
-    assert seen.groups == [[42], [43]]
+    train(TrainConfig(dataset="digits", epochs=1, repeats=3), digits, CPU, reporter=seen)
+    assert seen.groups == [[42, 43, 44]]
 
 
 def test_different_seeds_differ(digits):
