@@ -101,9 +101,9 @@ class LeNetGroup(nn.Module):
         g, b, c, h, w = x.shape
         # Members side by side as channel groups: (B, G*C, H, W), kept apart by groups=G.
         x = x.transpose(0, 1).reshape(b, g * c, h, w)
-        if x.device.type == "cpu":
+        if x.device.type == "cpu" and g > 1:
             # oneDNN's grouped convolutions run 1.6-2x faster channels-last on the CPU
-            # (measured with groups of 5 and 10; docs/performance.md)
+            # (measured with groups of 5 and 10; a single model gained nothing)
             x = x.contiguous(memory_format=torch.channels_last)
         x = pool(act(self._conv(x, self.conv1_weight, self.conv1_bias, self.arch.padding)), 2)
         x = pool(act(self._conv(x, self.conv2_weight, self.conv2_bias, 0)), 2)
