@@ -288,6 +288,7 @@ class StepRunner:
     def __init__(self, group, optimizer, loss, images, targets, clean, stats):
         self.group, self.optimizer, self.loss = group, optimizer, loss
         self.images, self.targets, self.clean, self.stats = images, targets, clean, stats
+        self.noisy = targets is not clean  # only then does accuracy on true labels differ
         g, device = group.size, images.device
         self.loss_sum = torch.zeros(g, device=device)
         self.correct = torch.zeros(g, device=device)
@@ -311,7 +312,8 @@ class StepRunner:
             predicted = logits.argmax(-1)
             self.loss_sum.add_(losses.detach() * idx.shape[1])
             self.correct.add_((predicted == y).sum(1))
-            self.correct_clean.add_((predicted == self.clean.gather(1, idx)).sum(1))
+            if self.noisy:
+                self.correct_clean.add_((predicted == self.clean.gather(1, idx)).sum(1))
 
     def __call__(self, idx: torch.Tensor) -> None:
         if self.graph is not None and idx.shape == self.static_idx.shape:
@@ -366,7 +368,7 @@ class StepRunner:
         return (
             (self.loss_sum / n).tolist(),
             (100.0 * self.correct / n).tolist(),
-            (100.0 * self.correct_clean / n).tolist(),
+            (100.0 * (self.correct_clean if self.noisy else self.correct) / n).tolist(),
         )
 
 
