@@ -458,7 +458,7 @@ def confusion_command(
     no_graph: NoGraph = False,
 ) -> None:
     """Confusion matrix, most confused pairs and per-class precision, recall and F1 of a model."""
-    from lenetcli.reports import ConfusionSettings  # late: keeps `lenet --help` free of torch
+    from lenetcli.diagnostics import ConfusionSettings  # late: keeps `lenet --help` free of torch
 
     config = TrainConfig(
         dataset or D.dataset, epochs, lr, batch_size, optimizer, weight_decay, loss, activation,
@@ -510,7 +510,7 @@ def hardsamples_command(
     no_graph: NoGraph = False,
 ) -> None:
     """Galleries of the test images behind the most confused pairs, hardest first."""
-    from lenetcli.reports import HardSettings
+    from lenetcli.diagnostics import HardSettings
 
     config = TrainConfig(
         dataset or D.dataset, epochs, lr, batch_size, optimizer, weight_decay, loss, activation,
@@ -531,15 +531,15 @@ def run_analysis(
     out, overwrite, quiet,
 ):  # fmt: skip
     """Check every input, then per dataset: train if asked, predict, write the files, report."""
-    from lenetcli import reports, runs
+    from lenetcli import diagnostics, runs
     from lenetcli.outputs import create_output_dir
     from lenetcli.progress import make_reporter, stdout_console
 
     options = runs.RunOptions(data_dir, download, device, None, graph)
     settings.validate()
-    datasets = reports.parse_datasets(dataset)
-    paths = reports.checkpoint_paths(datasets, checkpoint, from_dir)
-    torch_device, jobs = reports.prepare_jobs(
+    datasets = diagnostics.parse_datasets(dataset)
+    paths = diagnostics.checkpoint_paths(datasets, checkpoint, from_dir)
+    torch_device, jobs = diagnostics.prepare_jobs(
         command, datasets, paths, config, options, out, overwrite
     )
     console = stdout_console(quiet)
@@ -553,19 +553,19 @@ def run_analysis(
                 highlight=False,
             )
         with make_reporter(console, quiet, label) as reporter:
-            reports.train_if_needed(job, options, torch_device, reporter, command)
-        evaluation = reports.evaluate(job, torch_device)
-        reports.write_record(command, job, options, settings, torch_device)
+            diagnostics.train_if_needed(job, options, torch_device, reporter, command)
+        evaluation = diagnostics.evaluate(job, torch_device)
+        diagnostics.write_record(command, job, options, settings, torch_device)
         console.print(
-            f"{reports.figure_title(evaluation)} (model {job.checkpoint_path})",
+            f"{diagnostics.figure_title(evaluation)} (model {job.checkpoint_path})",
             highlight=False,
             soft_wrap=True,
         )
         if command == "confusion":
-            pairs = reports.write_confusion(evaluation, settings)
+            pairs = diagnostics.write_confusion(evaluation, settings)
             console.print(confused_pairs_table(pairs, settings.unordered))
         else:
-            groups = reports.write_hardsamples(evaluation, settings)
+            groups = diagnostics.write_hardsamples(evaluation, settings)
             console.print(hard_samples_table(groups))
         console.print(f"Wrote {job.out}/", highlight=False)
 
@@ -598,3 +598,56 @@ def hard_samples_table(groups):
         for g in groups
     ]
     return results_table("Hard samples", columns, rows)
+
+
+# --------------------------------------------------------------------------- lenet report
+
+
+@app.command("report")
+def report_command(
+    folders: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Output folders of lenet train, sweep, noise, confusion or hardsamples.",
+            show_default=False,
+        ),
+    ],
+    title: Annotated[str, typer.Option(help="The report's title.")] = "LeNet-5 report",
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder. Default: runs/report-<time>.")
+    ] = None,
+    overwrite: Overwrite = False,
+    quiet: Quiet = False,
+) -> None:
+    """Gather output folders into one report: results.csv, compare.png, report.md and .html."""
+    try:
+        run_report(folders, title, out, overwrite, quiet)
+    except LenetError as exc:
+        fail(str(exc))
+
+
+def run_report(folders, title, out, overwrite, quiet):
+    from lenetcli import report
+    from lenetcli.outputs import check_output_dir, create_output_dir, timestamp
+    from lenetcli.progress import results_table, stdout_console
+
+    out = check_output_dir(out or Path("runs") / f"report-{timestamp()}", overwrite)
+    gathered = report.gather(folders, title, out)
+    create_output_dir(out)
+    report.write_report(gathered, out, report.run_config(gathered, folders, out))
+    if quiet:
+        return
+    console = stdout_console()
+    if len(gathered.results):
+        rows = [
+            [r.source, r.dataset, r.setting or "–", r.n,
+             report.mean_std(r.final_test_acc_mean, r.final_test_acc_std)]
+            for r in gathered.results.itertuples()
+        ]  # fmt: skip
+        columns = ["source", "dataset", "setting", "n", "test acc (%)"]
+        title = "Final test accuracy: mean ± std over seeds"
+        console.print(results_table(title, columns, rows, left=3))
+    console.print(
+        f"Reported on {len(gathered.sources)} folder(s). Wrote {out}/ (open report.html)",
+        highlight=False,
+    )

@@ -192,3 +192,43 @@ def gallery_figure(images, captions: list[str], colors: list[str], title: str, c
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     return fig
+
+
+def comparison_figure(metrics: pd.DataFrame, column: str = "test_acc"):
+    """Mean `column` per epoch of every configuration (`line`), a panel per dataset.
+
+    metrics: one row per model and epoch, with `dataset`, `line`, `seed`, `epoch` and column.
+    """
+    from lenetcli.data import DATASETS
+
+    datasets = list(dict.fromkeys(metrics["dataset"]))
+    lines = list(dict.fromkeys(metrics["line"]))
+    palette = plt.get_cmap("tab10" if len(lines) <= 10 else "tab20").colors
+    colors = {line: palette[i % len(palette)] for i, line in enumerate(lines)}
+    fig, axes = plt.subplots(1, len(datasets), figsize=(7 * len(datasets), 4.8), squeeze=False)
+    for ax, dataset in zip(axes[0], datasets, strict=True):
+        own = metrics[metrics["dataset"] == dataset]
+        for line, rows in own.groupby("line", sort=False):
+            plot_band(ax, rows, column, line, colors[line])
+        ax.set_title(DATASETS[dataset].title if dataset in DATASETS else dataset)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(f"{describe(column)} (%)")
+        ax.grid(alpha=0.3)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    fig.suptitle(f"Mean {describe(column)} per epoch, with a ±1 std band over seeds")
+    fig.tight_layout()
+    # One legend for all panels, below them, where it hides no curve (each line has one color).
+    handles = {}
+    for ax in axes[0]:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles[label] = handle
+    fig.legend(
+        handles.values(), handles.keys(), loc="upper center", bbox_to_anchor=(0.5, 0),
+        ncol=min(3, len(handles)), fontsize="small", frameon=False,
+    )  # fmt: skip
+    return fig
+
+
+def describe(column: str) -> str:
+    """'test_acc' -> 'test accuracy'."""
+    return column.replace("_acc", " accuracy").replace("_", " ")

@@ -128,10 +128,11 @@ class RichReporter(Reporter):
         return next(t for t in self.progress.tasks if t.id == task_id)
 
 
-def results_table(title: str, columns: list[str], rows: list[list]) -> Table:
+def results_table(title: str, columns: list[str], rows: list[list], left: int = 1) -> Table:
+    """A rich table: the first `left` columns text, aligned left; the rest numbers."""
     table = Table(title=title)
     for i, column in enumerate(columns):
-        table.add_column(column, justify="left" if i == 0 else "right")
+        table.add_column(column, justify="left" if i < left else "right")
     for row in rows:
         table.add_row(*[f"{v:.2f}" if isinstance(v, float) else str(v) for v in row])
     return table

@@ -10,7 +10,7 @@ import torch
 from sklearn.metrics import confusion_matrix
 from typer.testing import CliRunner
 
-from lenetcli import analysis, reports
+from lenetcli import analysis, diagnostics
 from lenetcli.checkpoint import load_checkpoint
 from lenetcli.cli import app
 from lenetcli.config import TrainConfig
@@ -166,8 +166,8 @@ def test_galleries_show_the_test_images_they_name(run_dir):
     model, checkpoint = load_checkpoint(run_dir / "model.pt", "digits")
     full = load_dataset("digits")
     data = load_dataset("digits", test_subset=200)  # positions differ from test indices
-    job = reports.Job(TrainConfig(dataset="digits"), data, run_dir, model, checkpoint)
-    evaluation = reports.evaluate(job, torch.device("cpu"))
+    job = diagnostics.Job(TrainConfig(dataset="digits"), data, run_dir, model, checkpoint)
+    evaluation = diagnostics.evaluate(job, torch.device("cpu"))
     counts = analysis.confusion(evaluation.labels, evaluation.predicted, 10)
     pairs = analysis.top_confused(analysis.ranked_pairs(counts, DIGITS), 2)
     groups = analysis.hard_sample_groups(
@@ -175,7 +175,7 @@ def test_galleries_show_the_test_images_they_name(run_dir):
     )
     assert groups and all(len(g.positions) for g in groups)
     for group in groups:
-        figure = reports.gallery_for(evaluation, group)
+        figure = diagnostics.gallery_for(evaluation, group)
         shown = [ax for ax in figure.axes if ax.images]
         assert len(shown) == len(group.positions)
         for ax, position in zip(shown, group.positions, strict=True):

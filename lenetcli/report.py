@@ -1,0 +1,595 @@
+"""`lenet report`: the output folders of the other commands, gathered into one document.
+
+For every folder given (written by train, sweep, noise, confusion or hardsamples) the report
+shows what ran (command line, options, data, device, versions) and what came out (its tables
+and figures), after a summary that puts every trained configuration side by side:
+
+    results.csv   one row per trained configuration (dataset and setting) of every folder
+    compare.png   mean test accuracy per epoch of those configurations, a panel per dataset
+    report.md     the document in Markdown; its images are the copies in figures/
+    report.html   the same document as one self-contained page (images embedded)
+    figures/      copies of the figures the document shows
+    config.json   the folders reported on, and how the report was made
+
+The report reads files only: it trains nothing and needs no dataset. Everything is read and
+checked in `gather`, before the first file is written.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import shlex
+import shutil
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from lenetcli import __version__
+from lenetcli.data import DATASETS
+from lenetcli.errors import LenetError
+from lenetcli.outputs import write_atomic, write_csv, write_text
+
+COMMANDS = ("train", "sweep", "noise", "confusion", "hardsamples")
+TRAINING_COMMANDS = ("train", "sweep", "noise")
+CONFIG_COLUMNS = [
+    "epochs", "lr", "batch_size", "optimizer", "weight_decay", "loss", "activation", "pool",
+    "train_subset", "test_subset",
+]  # fmt: skip
+RESULT_COLUMNS = [
+    "source", "command", "dataset", "setting", "noise_type", "noise_rate", *CONFIG_COLUMNS,
+    "n", "final_train_acc_mean", "final_train_acc_std", "final_test_acc_mean",
+    "final_test_acc_std", "final_test_acc_min", "final_test_acc_max", "best_test_acc_mean",
+    "seconds_per_epoch", "device",
+]  # fmt: skip
+PAIR_GALLERIES = 3  # galleries of confused pairs shown per hardsamples folder
+WHAT = "give output folders of lenet train, sweep, noise, confusion or hardsamples"
+
+
+# --------------------------------------------------------------------------- the folders
+
+
+@dataclass(frozen=True)
+class Source:
+    """One output folder reported on: where it is, its short name, and its config.json."""
+
+    folder: Path
+    label: str
+    record: dict
+
+    @property
+    def command(self) -> str:
+        return self.record["command"]
+
+    @property
+    def device_name(self) -> str:
+        return self.record.get("environment", {}).get("device_name", "")
+
+
+def find_sources(folders: list[Path]) -> list[Source]:
+    """The folders as given, a multi-dataset confusion folder expanded into its datasets."""
+    paths = []
+    for folder in folders:
+        for path in output_folders(Path(folder)):
+            if path.resolve() not in [p.resolve() for p in paths]:
+                paths.append(path)
+    return [
+        Source(path, label, read_record(path))
+        for path, label in zip(paths, unique_labels(paths), strict=True)
+    ]
+
+
+def output_folders(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        raise LenetError(f"{folder} is not a folder; {WHAT}")
+    if (folder / "config.json").is_file():
+        return [folder]
+    # `lenet confusion --dataset mnist,cifar10` writes one folder per dataset inside --out
+    inner = sorted(p.parent for p in folder.glob("*/config.json"))
+    if not inner:
+        raise LenetError(f"{folder} holds no config.json, so lenet did not write it; {WHAT}")
+    return inner
+
+
+def unique_labels(paths: list[Path]) -> list[str]:
+    """Folder names, with the parent's name added where two folders share a name."""
+    names = [p.name for p in paths]
+    return [
+        f"{p.resolve().parent.name}/{p.name}" if names.count(p.name) > 1 else p.name for p in paths
+    ]
+
+
+def read_record(folder: Path) -> dict:
+    path = folder / "config.json"
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise LenetError(f"cannot read {path}: {first_line(exc)}; {WHAT}") from None
+    command = record.get("command") if isinstance(record, dict) else None
+    if command == "report":
+        raise LenetError(f"{folder} is a report itself; give the folders it was made from")
+    if command not in COMMANDS:
+        raise LenetError(
+            f"{path} was not written by a lenet command that trains or studies; {WHAT}"
+        )
+    return record
+
+
+def first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def read_table(source: Source, name: str) -> pd.DataFrame:
+    """One CSV of a source folder, or a one-line error saying which and why."""
+    path = source.folder / name
+    if not path.is_file():
+        raise LenetError(
+            f"{path} is missing: the {source.command} that wrote {source.folder} did not finish; "
+            "run it again (sweep and noise take --resume) or leave the folder out"
+        )
+    try:
+        return pd.read_csv(path, keep_default_na=False, na_values=[""])
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise LenetError(f"cannot read {path}: {first_line(exc)}; leave the folder out") from None
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class Training:
+    """What a train, sweep or noise folder trained: final values per run, metrics per epoch.
+
+    Both frames have `dataset` and `setting` columns (the setting is empty for `lenet train`).
+    """
+
+    runs: pd.DataFrame
+    metrics: pd.DataFrame
+
+
+def read_training(source: Source) -> Training:
+    metrics = read_table(source, "metrics.csv")
+    if source.command == "train":
+        options = source.record.get("options", {})
+        metrics = metrics.assign(dataset=options.get("dataset", ""), setting="")
+        last = metrics.sort_values("epoch").groupby("seed", sort=False).tail(1)
+        best = metrics.groupby("seed")["test_acc"].max().rename("best_test_acc")
+        runs = last.rename(columns={"train_acc": "final_train_acc", "test_acc": "final_test_acc"})
+        runs = runs.merge(best, on="seed").sort_values("seed")
+        runs = runs.assign(**{c: options.get(c) for c in CONFIG_COLUMNS})
+        return Training(runs, metrics)
+    runs = read_table(source, "runs.csv")
+    runs = runs[runs["status"].isin(["finished", "diverged"])]
+    return Training(runs, metrics[metrics["run_key"].isin(runs["run_key"])])
+
+
+def results_frame(source: Source, training: Training) -> pd.DataFrame:
+    """One row per dataset and setting: the columns of results.csv (docs/outputs.md)."""
+    runs, keys = training.runs, ["dataset", "setting"]
+    grouped = runs.groupby(keys, sort=False)
+    frame = grouped[CONFIG_COLUMNS].first()
+    for column in ("noise_type", "noise_rate"):
+        frame[column] = grouped[column].first() if column in runs else None
+    frame["n"] = grouped.size()
+    for value in ("final_train_acc", "final_test_acc"):
+        frame[f"{value}_mean"] = grouped[value].mean()
+        frame[f"{value}_std"] = grouped[value].std()
+    frame["final_test_acc_min"] = grouped["final_test_acc"].min()
+    frame["final_test_acc_max"] = grouped["final_test_acc"].max()
+    frame["best_test_acc_mean"] = grouped["best_test_acc"].mean()
+    frame["seconds_per_epoch"] = training.metrics.groupby(keys)["seconds"].mean()
+    frame = frame.reset_index()
+    frame["source"], frame["command"] = source.label, source.command
+    frame["device"] = source.device_name
+    return frame[RESULT_COLUMNS]
+
+
+def curve_label(row) -> str:
+    return row["source"] if not row["setting"] else f"{row['source']}: {row['setting']}"
+
+
+# --------------------------------------------------------------------------- the document
+
+
+@dataclass(frozen=True)
+class Heading:
+    text: str
+    level: int = 2
+
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+
+
+@dataclass(frozen=True)
+class Code:
+    text: str
+
+
+@dataclass(frozen=True)
+class Table:
+    header: list[str]
+    rows: list[list[str]]
+    left: int = 1  # leading columns of text, aligned left; the rest hold numbers
+
+
+@dataclass(frozen=True)
+class Figure:
+    path: Path  # the PNG in the source folder (or, for compare.png, in the report's folder)
+    caption: str
+
+
+def fmt(value, digits: int = 2) -> str:
+    return "–" if value is None or pd.isna(value) else f"{value:.{digits}f}"
+
+
+def mean_std(mean, std) -> str:
+    return fmt(mean) if pd.isna(std) else f"{fmt(mean)} ± {fmt(std)}"
+
+
+def command_line(record: dict) -> str:
+    """The command that wrote a folder, as one could type it again."""
+    argv = record.get("argv") or ["lenet", record.get("command", "")]
+    return shlex.join(["lenet", *argv[1:]])
+
+
+def provenance(source: Source) -> Text:
+    record, env = source.record, source.record.get("environment", {})
+    return Text(
+        f"Folder {source.folder}, started {record.get('started_utc', '?')} on "
+        f"{source.device_name or '?'} (lenetcli {env.get('lenetcli', '?')}, "
+        f"torch {env.get('torch', '?')})."
+    )
+
+
+def data_text(record: dict) -> str:
+    data = record.get("data", {})
+    parts = data.get("datasets", [data])
+    return "; ".join(
+        f"{DATASETS[d['dataset']].title if d.get('dataset') in DATASETS else d.get('dataset')}: "
+        f"{d.get('train_size')} training and {d.get('test_size')} test images from {d.get('source')}"
+        for d in parts
+    )
+
+
+def summary_blocks(results: pd.DataFrame, compare: Path | None) -> list:
+    header = ["Source", "Dataset", "Setting", "n", "Training acc.", "Test acc.", "Best test acc."]
+    header.append("s/epoch")
+    rows = [
+        [r.source, r.dataset, r.setting or "–", str(r.n),
+         mean_std(r.final_train_acc_mean, r.final_train_acc_std),
+         mean_std(r.final_test_acc_mean, r.final_test_acc_std), fmt(r.final_test_acc_max),
+         fmt(r.seconds_per_epoch, 1)]
+        for r in results.itertuples()
+    ]  # fmt: skip
+    blocks = [
+        Heading("Summary"),
+        Text(
+            "Accuracies in percent after the last epoch: mean ± sample standard deviation over "
+            "the seeds of each configuration; best test acc. is the best final test accuracy "
+            "of a single model; s/epoch is the mean wall time of an epoch (models trained "
+            "together as one group share it). The same numbers are in results.csv."
+        ),
+        Table(header, rows, left=3),
+    ]
+    if compare is not None:
+        blocks.append(Figure(compare, "Mean test accuracy per epoch of every configuration"))
+    return blocks
+
+
+def train_blocks(source: Source, training: Training) -> list:
+    options = source.record.get("options", {})
+    described = ", ".join(
+        f"{name.replace('_', ' ')} {options[name]}"
+        for name in CONFIG_COLUMNS
+        if options.get(name) is not None
+    )
+    runs = training.runs
+    best_epoch = training.metrics.loc[
+        training.metrics.groupby("seed")["test_acc"].idxmax(), ["seed", "epoch"]
+    ].set_index("seed")["epoch"]
+    rows = [
+        [str(r.seed), fmt(r.final_train_acc), fmt(r.final_test_acc),
+         f"{fmt(r.best_test_acc)} (epoch {best_epoch[r.seed]})"]
+        for r in runs.itertuples()
+    ]  # fmt: skip
+    if len(runs) > 1:
+        rows.append(
+            ["mean ± std", mean_std(runs.final_train_acc.mean(), runs.final_train_acc.std()),
+             mean_std(runs.final_test_acc.mean(), runs.final_test_acc.std()),
+             mean_std(runs.best_test_acc.mean(), runs.best_test_acc.std())]
+        )  # fmt: skip
+    seeds = sorted(runs["seed"])
+    seeds_text = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {', '.join(map(str, seeds))}"
+    return [
+        Text(f"{data_text(source.record)}. Options: {described}; {seeds_text}."),
+        Table(["Seed", "Final training acc.", "Final test acc.", "Best test acc."], rows),
+        *figures(source, [("curves.png", "Loss and accuracy per epoch")]),
+    ]
+
+
+def study_blocks(source: Source, results: pd.DataFrame) -> list:
+    best = results.groupby("dataset")["final_test_acc_mean"].transform("max")
+    rows = [
+        [r.dataset, r.setting, str(r.n), mean_std(r.final_train_acc_mean, r.final_train_acc_std),
+         mean_std(r.final_test_acc_mean, r.final_test_acc_std), fmt(r.final_test_acc_max),
+         "**best**" if r.final_test_acc_mean == b else ""]
+        for r, b in zip(results.itertuples(), best, strict=True)
+    ]  # fmt: skip
+    header = ["Dataset", "Setting", "n", "Training acc.", "Test acc.", "Best test acc.", ""]
+    wanted = [
+        ("accuracy_vs_noise.png", "Final test accuracy against the noise rate"),
+        ("accuracy.png", "Final test accuracy of every setting"),
+        ("compare.png", "Mean test accuracy per epoch of every setting"),
+    ]
+    for r, b in zip(results.itertuples(), best, strict=True):
+        if r.final_test_acc_mean == b:
+            wanted.append((f"curves/{r.dataset}-{r.setting}.png", f"Best setting: {r.setting}"))
+    return [
+        Text(
+            f"{data_text(source.record)}. Every setting is described in {source.folder}/summary.md."
+        ),
+        Table(header, rows, left=2),
+        *figures(source, wanted),
+    ]
+
+
+def confusion_blocks(source: Source) -> list:
+    counts = read_table(source, "confusion_counts.csv").set_index("true")
+    total, right = counts.to_numpy().sum(), sum(counts.to_numpy().diagonal())
+    pairs = read_table(source, "confused_pairs.csv").head(5)
+    if "true_class" in pairs:
+        pair_rows = [
+            [str(p.rank), f"{p.true_class} → {p.predicted_class}", str(p.count), fmt(100 * p.rate)]
+            for p in pairs.itertuples()
+        ]
+        pair_header = ["Rank", "True → predicted", "Images", "Share of the true class (%)"]
+    else:  # --unordered
+        pair_rows = [
+            [str(p.rank), f"{p.class_a_name} ↔ {p.class_b_name}", str(p.count), fmt(100 * p.rate)]
+            for p in pairs.itertuples()
+        ]
+        pair_header = ["Rank", "Classes", "Images", "Share of both classes (%)"]
+    per_class = read_table(source, "per_class.csv")
+    class_rows = [
+        [str(c.name), fmt(c.precision, 3), fmt(c.recall, 3), fmt(c.f1, 3), str(c.support)]
+        for c in per_class.itertuples()
+    ]
+    return [
+        Text(
+            f"{model_text(source.record)} Test accuracy {fmt(100 * right / total)}% on {total} images."
+        ),
+        Table(pair_header, pair_rows, left=2),
+        Table(["Class", "Precision", "Recall", "F1", "Images"], class_rows),
+        *figures(source, [("confusion.png", "Confusion matrix")]),
+    ]
+
+
+def hardsamples_blocks(source: Source) -> list:
+    samples = read_table(source, "hard_samples.csv")
+    groups = samples.groupby("group", sort=False)
+    rows = [
+        [name, f"#{g.iloc[0]['index']}: {g.iloc[0]['true_class']} → "
+         f"{g.iloc[0]['predicted_class']}, p = {fmt(g.iloc[0]['prob_predicted'], 3)}", str(len(g))]
+        for name, g in groups
+    ]  # fmt: skip
+    pairs = [name for name in groups.groups if "-as-" in name][:PAIR_GALLERIES]
+    return [
+        Text(model_text(source.record)),
+        Table(["Gallery", "Hardest image", "Images shown"], rows, left=2),
+        *figures(source, [(f"hard/{name}.png", f"Hard samples: {name}") for name in pairs]),
+    ]
+
+
+def model_text(record: dict) -> str:
+    model = record.get("data", {}).get("model", {})
+    origin = "trained here" if model.get("trained_here") else f"from {model.get('checkpoint')}"
+    return f"{data_text(record)}. The model (seed {model.get('seed')}) was {origin}."
+
+
+def figures(source: Source, wanted: list[tuple[str, str]]) -> list[Figure]:
+    """The figures of a folder that exist there, in the order asked for."""
+    found = [(source.folder / name, caption) for name, caption in wanted]
+    return [Figure(path, caption) for path, caption in found if path.is_file()]
+
+
+def source_blocks(index: int, source: Source, training: Training | None, results) -> list:
+    blocks = [
+        Heading(f"{index}. {source.label}: lenet {source.command}"),
+        Code(command_line(source.record)),
+        provenance(source),
+    ]
+    if source.command == "train":
+        blocks += train_blocks(source, training)
+    elif source.command in ("sweep", "noise"):
+        blocks += study_blocks(source, results[results["source"] == source.label])
+    elif source.command == "confusion":
+        blocks += confusion_blocks(source)
+    else:
+        blocks += hardsamples_blocks(source)
+    return blocks
+
+
+# --------------------------------------------------------------------------- gather and write
+
+
+@dataclass(frozen=True)
+class Report:
+    title: str
+    sources: list[Source]
+    results: pd.DataFrame  # results.csv
+    metrics: pd.DataFrame  # every configuration's metrics, with a `line` column for compare.png
+    blocks: list
+
+
+def gather(folders: list[Path], title: str, out: Path) -> Report:
+    """Read and check every folder given; write nothing."""
+    sources = find_sources(folders)
+    if any(s.folder.resolve() == Path(out).resolve() for s in sources):
+        raise LenetError(f"--out {out} is one of the folders reported on; choose another --out")
+    trainings = {s.label: read_training(s) for s in sources if s.command in TRAINING_COMMANDS}
+    frames = [results_frame(s, trainings[s.label]) for s in sources if s.label in trainings]
+    results = (
+        pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=RESULT_COLUMNS)
+    )
+    metrics = []
+    for label, training in trainings.items():
+        own = training.metrics.assign(source=label)
+        metrics.append(own.assign(line=own.apply(curve_label, axis=1)))
+    metrics = pd.concat(metrics, ignore_index=True) if metrics else pd.DataFrame()
+    compare = Path(out) / "compare.png" if len(metrics) else None
+    made = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    blocks = [
+        Heading(title, 1),
+        Text(f"Made by lenet report (lenetcli {__version__}) on {made} from {len(sources)} folder(s)."),
+    ]  # fmt: skip
+    if len(results):
+        blocks += summary_blocks(results, compare)
+    for i, source in enumerate(sources, 1):
+        blocks += source_blocks(i, source, trainings.get(source.label), results)
+    return Report(title, sources, results, metrics, blocks)
+
+
+def write_report(report: Report, out: Path, record: dict) -> None:
+    from lenetcli.outputs import save_figure, write_json
+    from lenetcli.plots import comparison_figure
+
+    if len(report.results):
+        write_csv(out / "results.csv", report.results)
+    if len(report.metrics):
+        save_figure(comparison_figure(report.metrics), out / "compare.png")
+    names = figure_names(report, out)
+    for source_path, name in names.items():
+        if source_path != out / name:
+            write_atomic(out / name, lambda tmp, src=source_path: shutil.copyfile(src, tmp))
+    write_text(out / "report.md", render_markdown(report.blocks, names))
+    write_text(out / "report.html", render_html(report.blocks, report.title))
+    write_json(out / "config.json", record)
+
+
+def figure_names(report: Report, out: Path) -> dict[Path, str]:
+    """Where each figure of the document lives, relative to the report's folder."""
+    names = {}
+    for block in report.blocks:
+        if not isinstance(block, Figure) or block.path in names:
+            continue
+        if block.path.parent == out:
+            names[block.path] = block.path.name
+            continue
+        index = next(
+            i for i, s in enumerate(report.sources, 1) if block.path.is_relative_to(s.folder)
+        )
+        source = report.sources[index - 1]
+        relative = block.path.relative_to(source.folder).as_posix().replace("/", "-")
+        names[block.path] = f"figures/{index}-{source.label.replace('/', '-')}/{relative}"
+    return names
+
+
+def run_config(report: Report, folders: list[Path], out: Path) -> dict:
+    """config.json of the report: the folders as given and as found, and the environment."""
+    import torch
+
+    from lenetcli.engine import device_description
+    from lenetcli.outputs import environment, run_record
+
+    options = {"folders": [str(f) for f in folders], "title": report.title, "out": str(out)}
+    cpu = torch.device("cpu")
+    sources = {"sources": [source_record(s) for s in report.sources]}
+    return run_record("report", options, environment(cpu, device_description(cpu)), sources)
+
+
+def source_record(source: Source) -> dict:
+    data = source.record.get("data", {})
+    datasets = [d.get("dataset") for d in data.get("datasets", [data])]
+    return {
+        "folder": str(source.folder.resolve()),
+        "label": source.label,
+        "command": source.command,
+        "datasets": datasets,
+        "started_utc": source.record.get("started_utc"),
+        "lenetcli": source.record.get("environment", {}).get("lenetcli"),
+        "device_name": source.device_name,
+    }
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def markdown_row(cells: list[str]) -> str:
+    return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+
+def render_markdown(blocks: list, names: dict[Path, str]) -> str:
+    parts = []
+    for block in blocks:
+        if isinstance(block, Heading):
+            parts.append(f"{'#' * block.level} {block.text}")
+        elif isinstance(block, Text):
+            parts.append(block.text)
+        elif isinstance(block, Code):
+            parts.append(f"```\n{block.text}\n```")
+        elif isinstance(block, Table):
+            align = ["---"] * block.left + ["--:"] * (len(block.header) - block.left)
+            lines = [block.header, align, *block.rows]
+            parts.append("\n".join(markdown_row(line) for line in lines))
+        elif isinstance(block, Figure):
+            parts.append(f"![{block.caption}]({names[block.path]})")
+    return "\n\n".join(parts) + "\n"
+
+
+STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 70em; margin: 2em auto; padding: 0 1em; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.92em; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; }
+.num { text-align: right; }
+th { background: #f3f3f3; }
+pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto; white-space: pre-wrap; }
+figure { margin: 1em 0; } img { max-width: 100%; }
+figcaption { color: #555; font-size: 0.9em; }
+h2 { border-bottom: 1px solid #ddd; padding-bottom: 0.2em; margin-top: 2em; }
+"""
+
+
+def html_row(cells: list[str], tag: str, left: int) -> str:
+    """A table row; cells after the first `left` hold numbers and align right."""
+    html_cells = []
+    for i, cell in enumerate(cells):
+        text = html.escape(str(cell))
+        if text.startswith("**") and text.endswith("**"):
+            text = f"<strong>{text[2:-2]}</strong>"
+        style = "" if i < left else ' class="num"'
+        html_cells.append(f"<{tag}{style}>{text}</{tag}>")
+    return "<tr>" + "".join(html_cells) + "</tr>"
+
+
+def render_html(blocks: list, title: str) -> str:
+    """One page with its images embedded, so that it can be mailed, opened or printed alone."""
+    body = []
+    for block in blocks:
+        if isinstance(block, Heading):
+            body.append(f"<h{block.level}>{html.escape(block.text)}</h{block.level}>")
+        elif isinstance(block, Text):
+            body.append(f"<p>{html.escape(block.text)}</p>")
+        elif isinstance(block, Code):
+            body.append(f"<pre><code>{html.escape(block.text)}</code></pre>")
+        elif isinstance(block, Table):
+            head = html_row(block.header, "th", block.left)
+            rows = "".join(html_row(row, "td", block.left) for row in block.rows)
+            body.append(f"<table><thead>{head}</thead><tbody>{rows}</tbody></table>")
+        elif isinstance(block, Figure):
+            png = base64.b64encode(block.path.read_bytes()).decode("ascii")
+            caption = html.escape(block.caption)
+            body.append(
+                f'<figure><img src="data:image/png;base64,{png}" alt="{caption}">'
+                f"<figcaption>{caption}</figcaption></figure>"
+            )
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{html.escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
+        + "\n".join(body)
+        + "\n</body>\n</html>\n"
+    )

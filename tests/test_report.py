@@ -1,0 +1,215 @@
+"""`lenet report` over real output folders of every command, made on a small digits subset."""
+
+import json
+import re
+import shutil
+from html.parser import HTMLParser
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from lenetcli import report
+from lenetcli.cli import app
+
+runner = CliRunner()
+SMALL = ["--dataset", "digits", "--train-subset", "300", "--test-subset", "100", "--quiet"]
+
+
+def lenet(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    """One output folder of each command that report reads."""
+    root = tmp_path_factory.mktemp("runs")
+    made = {
+        "train": ["train", *SMALL, "--epochs", "2", "--repeats", "2"],
+        "sweep": ["sweep", *SMALL, "--epochs", "1", "--repeats", "2", "--lr", "0.001,0.01"],
+        "noise": ["noise", *SMALL, "--epochs", "1", "--repeats", "2", "--noise-rate", "0,0.4"],
+    }
+    for name, args in made.items():
+        result = lenet(*args, "--out", root / name)
+        assert result.exit_code == 0, result.output
+    for command in ("confusion", "hardsamples"):
+        result = lenet(command, "--from", root / "train", "--quiet", "--out", root / command)
+        assert result.exit_code == 0, result.output
+    return {name: root / name for name in [*made, "confusion", "hardsamples"]}
+
+
+@pytest.fixture(scope="module")
+def full_report(folders, tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports") / "all"
+    result = lenet("report", *folders.values(), "--out", out, "--title", "Lab 3")
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_report_writes_every_file(full_report):
+    names = sorted(p.name for p in full_report.iterdir())
+    assert names == [
+        "compare.png", "config.json", "figures", "report.html", "report.md", "results.csv",
+    ]  # fmt: skip
+    record = json.loads((full_report / "config.json").read_text())
+    assert record["command"] == "report" and record["options"]["title"] == "Lab 3"
+    assert [s["command"] for s in record["data"]["sources"]] == [
+        "train", "sweep", "noise", "confusion", "hardsamples",
+    ]  # fmt: skip
+    assert record["environment"]["lenetcli"]
+
+
+def test_results_hold_one_row_per_configuration_with_the_folders_numbers(folders, full_report):
+    results = pd.read_csv(full_report / "results.csv")
+    assert list(results.columns) == report.RESULT_COLUMNS
+    assert results[["source", "setting"]].fillna("").values.tolist() == [
+        ["train", ""], ["sweep", "lr0.001"], ["sweep", "lr0.01"],
+        ["noise", "none-0"], ["noise", "symmetric-0.4"],
+    ]  # fmt: skip
+    assert (results["n"] == 2).all() and (results["dataset"] == "digits").all()
+
+    # train: mean and sample std of the final epoch's test accuracy over the two seeds
+    metrics = pd.read_csv(folders["train"] / "metrics.csv")
+    final = metrics[metrics["epoch"] == 2]["test_acc"]
+    train = results.iloc[0]
+    assert train["final_test_acc_mean"] == pytest.approx(final.mean(), abs=1e-4)
+    assert train["final_test_acc_std"] == pytest.approx(final.std(ddof=1), abs=1e-4)
+    assert train["best_test_acc_mean"] == pytest.approx(
+        metrics.groupby("seed")["test_acc"].max().mean(), abs=1e-4
+    )
+    assert train["epochs"] == 2 and train["lr"] == 0.001
+
+    # sweep and noise: the same numbers as their own summary.csv
+    for name in ("sweep", "noise"):
+        summary = pd.read_csv(folders[name] / "summary.csv")
+        own = results[results["source"] == name].reset_index(drop=True)
+        for column in ("final_test_acc_mean", "final_test_acc_std", "final_train_acc_mean"):
+            assert own[column].tolist() == pytest.approx(summary[column].tolist(), abs=1e-4)
+    noise = results[results["source"] == "noise"]
+    assert noise["noise_rate"].tolist() == [0.0, 0.4]
+    assert noise["noise_type"].tolist() == ["none", "symmetric"]
+    assert results["noise_type"].isna().sum() == 3
+
+
+def test_markdown_shows_every_folder_and_links_only_files_that_exist(folders, full_report):
+    text = (full_report / "report.md").read_text(encoding="utf-8")
+    assert text.startswith("# Lab 3\n")
+    for i, name in enumerate(["train", "sweep", "noise", "confusion", "hardsamples"], 1):
+        assert f"## {i}. {name}: lenet {name}" in text
+        record = json.loads((folders[name] / "config.json").read_text())
+        assert f"```\n{report.command_line(record)}\n```" in text  # the command that made it
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert "compare.png" in links and "figures/1-train/curves.png" in links
+    assert "figures/4-confusion/confusion.png" in links
+    assert any(link.startswith("figures/5-hardsamples/hard-") for link in links)
+    for link in links:
+        assert (full_report / link).is_file(), link
+    # The summary table: a header, the alignment row, and one row per configuration
+    summary = text.split("## Summary")[1].split("![")[0]
+    assert len([line for line in summary.splitlines() if line.startswith("| ")]) == 2 + 5
+
+
+class Tags(HTMLParser):
+    """Counts images and checks that every opened tag is closed in order."""
+
+    VOID = {"meta", "img", "br"}
+
+    def __init__(self):
+        super().__init__()
+        self.open, self.images = [], []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "img":
+            self.images.append(dict(attrs)["src"])
+        elif tag not in self.VOID:
+            self.open.append(tag)
+
+    def handle_endtag(self, tag):
+        assert self.open.pop() == tag
+
+
+def test_html_is_one_page_with_the_same_images_embedded(full_report):
+    markdown = (full_report / "report.md").read_text(encoding="utf-8")
+    page = Tags()
+    page.feed((full_report / "report.html").read_text(encoding="utf-8"))
+    assert page.open == []
+    assert len(page.images) == markdown.count("![")
+    assert all(src.startswith("data:image/png;base64,iVBOR") for src in page.images)
+
+
+def test_folder_of_a_multi_dataset_confusion_is_read_per_dataset(folders, tmp_path):
+    parent = tmp_path / "confusion-all"
+    for name in ("digits", "copy"):
+        shutil.copytree(folders["confusion"], parent / name)
+    sources = report.find_sources([parent])
+    assert [s.label for s in sources] == ["copy", "digits"]
+    assert all(s.command == "confusion" for s in sources)
+
+
+def test_folders_of_the_same_name_get_their_parent_in_the_label(folders, tmp_path):
+    for parent in ("a", "b"):
+        shutil.copytree(folders["train"], tmp_path / parent / "run")
+    sources = report.find_sources([tmp_path / "a" / "run", tmp_path / "b" / "run"])
+    assert [s.label for s in sources] == ["a/run", "b/run"]
+
+
+def test_report_of_analysis_folders_only_has_no_results_table(folders, tmp_path):
+    out = tmp_path / "rep"
+    result = lenet("report", folders["confusion"], "--out", out, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "config.json", "figures", "report.html", "report.md",
+    ]  # fmt: skip
+    assert "## Summary" not in (out / "report.md").read_text(encoding="utf-8")
+
+
+def assert_refused(result, *words):
+    """Exit code 2, one line naming the problem, no traceback."""
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error:"), result.output
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+def test_bad_folders_are_refused_before_anything_is_written(folders, tmp_path):
+    out = tmp_path / "rep"
+    assert_refused(lenet("report", tmp_path / "nowhere", "--out", out), "is not a folder")
+    (tmp_path / "empty").mkdir()
+    assert_refused(lenet("report", tmp_path / "empty", "--out", out), "holds no config.json")
+
+    broken = tmp_path / "broken"
+    shutil.copytree(folders["train"], broken)
+    (broken / "config.json").write_text("{not json")
+    assert_refused(lenet("report", broken, "--out", out), "cannot read", "config.json")
+
+    unfinished = tmp_path / "unfinished"
+    shutil.copytree(folders["train"], unfinished)
+    (unfinished / "metrics.csv").unlink()
+    assert_refused(
+        lenet("report", folders["sweep"], unfinished, "--out", out), "metrics.csv is missing"
+    )
+    assert not out.exists()
+
+
+def test_a_report_is_not_reported_on_and_never_overwrites_a_source(folders, full_report, tmp_path):
+    assert_refused(lenet("report", full_report, "--out", tmp_path / "r"), "is a report itself")
+    before = (folders["train"] / "config.json").read_bytes()
+    assert_refused(
+        lenet("report", folders["train"], "--out", folders["train"], "--overwrite"),
+        "one of the folders reported on",
+    )
+    assert (folders["train"] / "config.json").read_bytes() == before
+    assert_refused(lenet("report", folders["train"], "--out", full_report), "not empty")
+
+
+def test_command_line_is_the_one_typed_with_its_quoting():
+    record = {"argv": ["/venv/bin/lenet", "report", "runs/a b", "--title", "Lab 3"]}
+    assert report.command_line(record) == "lenet report 'runs/a b' --title 'Lab 3'"
+
+
+def test_rendering_escapes_what_markdown_and_html_would_read_as_markup():
+    blocks = [report.Table(["a|b", "<n>"], [["x|y", "1"]]), report.Text("<script>")]
+    assert "| a\\|b | <n> |" in report.render_markdown(blocks, {})
+    page = report.render_html(blocks, "t")
+    assert "<script>" not in page and "&lt;script&gt;" in page and "&lt;n&gt;" in page
