@@ -313,6 +313,10 @@ def train_blocks(source: Source, training: Training) -> list:
 
 
 def study_blocks(source: Source, results: pd.DataFrame) -> list:
+    if results.empty:
+        return [
+            Text(f"No run of this {source.command} has finished yet; continue it with --resume.")
+        ]
     best = results.groupby("dataset")["final_test_acc_mean"].transform("max")
     rows = [
         [r.dataset, r.setting, str(r.n), mean_std(r.final_train_acc_mean, r.final_train_acc_std),

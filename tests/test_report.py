@@ -137,6 +137,18 @@ def test_html_is_one_page_with_the_same_images_embedded(full_report):
     assert all(src.startswith("data:image/png;base64,iVBOR") for src in page.images)
 
 
+def test_unordered_pairs_of_a_confusion_are_shown(folders, tmp_path):
+    out = tmp_path / "unordered"
+    result = lenet("confusion", "--from", folders["train"], "--unordered", "-q", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert lenet("report", out, "--out", tmp_path / "rep", "-q").exit_code == 0
+    pairs = pd.read_csv(out / "confused_pairs.csv").head(5)
+    text = (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")
+    assert "Share of both classes (%)" in text
+    for p in pairs.itertuples():
+        assert f"| {p.rank} | {p.class_a_name} ↔ {p.class_b_name} | {p.count} |" in text
+
+
 def test_folder_of_a_multi_dataset_confusion_is_read_per_dataset(folders, tmp_path):
     parent = tmp_path / "confusion-all"
     for name in ("digits", "copy"):
@@ -151,6 +163,18 @@ def test_folders_of_the_same_name_get_their_parent_in_the_label(folders, tmp_pat
         shutil.copytree(folders["train"], tmp_path / parent / "run")
     sources = report.find_sources([tmp_path / "a" / "run", tmp_path / "b" / "run"])
     assert [s.label for s in sources] == ["a/run", "b/run"]
+
+
+def test_study_without_finished_runs_is_said_so(folders, tmp_path):
+    study = tmp_path / "interrupted"
+    shutil.copytree(folders["sweep"], study)
+    runs = pd.read_csv(study / "runs.csv")
+    runs.assign(status="pending").to_csv(study / "runs.csv", index=False)
+    result = lenet("report", study, folders["train"], "--out", tmp_path / "rep", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(tmp_path / "rep" / "results.csv")["source"].tolist() == ["train"]
+    text = (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")
+    assert "No run of this sweep has finished yet" in text
 
 
 def test_report_of_analysis_folders_only_has_no_results_table(folders, tmp_path):
