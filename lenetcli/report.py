@@ -83,15 +83,37 @@ def find_sources(folders: list[Path]) -> list[Source]:
 
 
 def output_folders(folder: Path) -> list[Path]:
+    """The folder itself if lenet wrote it; else the output folders inside it, two levels deep
+    (a folder such as runs/, or the per-dataset folders of `lenet confusion --dataset a,b`),
+    reports among them left out."""
     if not folder.is_dir():
         raise LenetError(f"{folder} is not a folder; {WHAT}")
     if (folder / "config.json").is_file():
         return [folder]
-    # `lenet confusion --dataset mnist,cifar10` writes one folder per dataset inside --out
-    inner = sorted(p.parent for p in folder.glob("*/config.json"))
+    inner = inner_output_folders(folder, depth=2)
     if not inner:
         raise LenetError(f"{folder} holds no config.json, so lenet did not write it; {WHAT}")
     return inner
+
+
+def inner_output_folders(folder: Path, depth: int) -> list[Path]:
+    found = []
+    for child in sorted(p for p in folder.iterdir() if p.is_dir()):
+        if (child / "config.json").is_file():
+            if not is_report(child):
+                found.append(child)
+        elif depth > 1:
+            found += inner_output_folders(child, depth - 1)
+    return found
+
+
+def is_report(folder: Path) -> bool:
+    try:
+        return (
+            json.loads((folder / "config.json").read_text(encoding="utf-8"))["command"] == "report"
+        )
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        return False  # not a readable report: read_record says what is wrong with it
 
 
 def unique_labels(paths: list[Path]) -> list[str]:

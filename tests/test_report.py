@@ -158,6 +158,19 @@ def test_folder_of_a_multi_dataset_confusion_is_read_per_dataset(folders, tmp_pa
     assert all(s.command == "confusion" for s in sources)
 
 
+def test_a_folder_of_runs_counts_as_the_runs_in_it_but_not_its_reports(
+    folders, full_report, tmp_path
+):
+    runs = tmp_path / "runs"
+    shutil.copytree(folders["train"], runs / "train")
+    shutil.copytree(full_report, runs / "report")
+    for name in ("mnist", "digits"):  # as `lenet confusion --dataset mnist,digits` lays out
+        shutil.copytree(folders["confusion"], runs / "confusion" / name)
+    (runs / "notes").mkdir()
+    labels = [s.label for s in report.find_sources([runs])]
+    assert labels == ["digits", "mnist", "train"]
+
+
 def test_folders_of_the_same_name_get_their_parent_in_the_label(folders, tmp_path):
     for parent in ("a", "b"):
         shutil.copytree(folders["train"], tmp_path / parent / "run")
