@@ -608,7 +608,8 @@ def report_command(
     folders: Annotated[
         list[Path],
         typer.Argument(
-            help="Output folders of lenet train, sweep, noise, confusion or hardsamples.",
+            metavar="FOLDER",
+            help="Output folders of lenet train, sweep, noise, confusion or hardsamples, or a folder holding them (such as runs/).",
             show_default=False,
         ),
     ],
