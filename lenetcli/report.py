@@ -45,6 +45,8 @@ RESULT_COLUMNS = [
     "final_test_acc_std", "final_test_acc_min", "final_test_acc_max", "best_test_acc_mean",
     "seconds_per_epoch", "device",
 ]  # fmt: skip
+VALUES = ["train_acc", "test_acc", "seconds"]  # columns of metrics.csv the report reads
+FINALS = ["final_train_acc", "final_test_acc", "best_test_acc"]  # and of a study's runs.csv
 PAIR_GALLERIES = 3  # galleries of confused pairs shown per hardsamples folder
 WHAT = "give output folders of lenet train, sweep, noise, confusion or hardsamples"
 
@@ -144,8 +146,8 @@ def first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-def read_table(source: Source, name: str) -> pd.DataFrame:
-    """One CSV of a source folder, or a one-line error saying which and why."""
+def read_table(source: Source, name: str, columns: list[str]) -> pd.DataFrame:
+    """One CSV of a source folder with the columns the report reads, or a one-line error."""
     path = source.folder / name
     if not path.is_file():
         raise LenetError(
@@ -153,9 +155,20 @@ def read_table(source: Source, name: str) -> pd.DataFrame:
             "run it again (sweep and noise take --resume) or leave the folder out"
         )
     try:
-        return pd.read_csv(path, keep_default_na=False, na_values=[""])
+        table = pd.read_csv(path, keep_default_na=False, na_values=[""])
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise LenetError(f"cannot read {path}: {first_line(exc)}; leave the folder out") from None
+    return require_columns(source, name, table, columns)
+
+
+def require_columns(source: Source, name: str, table: pd.DataFrame, columns: list[str]):
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise LenetError(
+            f"{source.folder / name} has no column {', '.join(missing)}, so lenet "
+            f"{source.command} did not write it as it is; write it again or leave the folder out"
+        )
+    return table
 
 
 # --------------------------------------------------------------------------- results
@@ -173,8 +186,8 @@ class Training:
 
 
 def read_training(source: Source) -> Training:
-    metrics = read_table(source, "metrics.csv")
     if source.command == "train":
+        metrics = read_table(source, "metrics.csv", ["seed", "epoch", *VALUES])
         options = source.record.get("options", {})
         metrics = metrics.assign(dataset=options.get("dataset", ""), setting="")
         last = metrics.sort_values("epoch").groupby("seed", sort=False).tail(1)
@@ -183,9 +196,13 @@ def read_training(source: Source) -> Training:
         runs = runs.merge(best, on="seed").sort_values("seed")
         runs = runs.assign(**{c: options.get(c) for c in CONFIG_COLUMNS})
         return Training(runs, metrics)
-    runs = read_table(source, "runs.csv")
+    study_columns = ["dataset", "setting", "seed", "run_key"]
+    runs = read_table(source, "runs.csv", [*study_columns, "status", *CONFIG_COLUMNS, *FINALS])
+    metrics = read_table(source, "metrics.csv", [*study_columns, "epoch", *VALUES])
     runs = runs[runs["status"].isin(["finished", "diverged"])]
-    return Training(runs, metrics[metrics["run_key"].isin(runs["run_key"])])
+    metrics = metrics[metrics["run_key"].isin(runs["run_key"])]
+    # A setting named 1, 2, ... is still a name
+    return Training(runs.astype({"setting": str}), metrics.astype({"setting": str}))
 
 
 def results_frame(source: Source, training: Training) -> pd.DataFrame:
@@ -365,22 +382,26 @@ def study_blocks(source: Source, results: pd.DataFrame) -> list:
 
 
 def confusion_blocks(source: Source) -> list:
-    counts = read_table(source, "confusion_counts.csv").set_index("true")
+    counts = read_table(source, "confusion_counts.csv", ["true"]).set_index("true")
     total, right = counts.to_numpy().sum(), sum(counts.to_numpy().diagonal())
-    pairs = read_table(source, "confused_pairs.csv").head(5)
-    if "true_class" in pairs:
+    pairs = read_table(source, "confused_pairs.csv", ["rank", "count", "rate"]).head(5)
+    if "class_a_name" not in pairs:
+        require_columns(source, "confused_pairs.csv", pairs, ["true_class", "predicted_class"])
         pair_rows = [
             [str(p.rank), f"{p.true_class} → {p.predicted_class}", str(p.count), fmt(100 * p.rate)]
             for p in pairs.itertuples()
         ]
         pair_header = ["Rank", "True → predicted", "Images", "Share of the true class (%)"]
     else:  # --unordered
+        require_columns(source, "confused_pairs.csv", pairs, ["class_b_name"])
         pair_rows = [
             [str(p.rank), f"{p.class_a_name} ↔ {p.class_b_name}", str(p.count), fmt(100 * p.rate)]
             for p in pairs.itertuples()
         ]
         pair_header = ["Rank", "Classes", "Images", "Share of both classes (%)"]
-    per_class = read_table(source, "per_class.csv")
+    per_class = read_table(
+        source, "per_class.csv", ["name", "precision", "recall", "f1", "support"]
+    )
     class_rows = [
         [str(c.name), fmt(c.precision, 3), fmt(c.recall, 3), fmt(c.f1, 3), str(c.support)]
         for c in per_class.itertuples()
@@ -396,7 +417,11 @@ def confusion_blocks(source: Source) -> list:
 
 
 def hardsamples_blocks(source: Source) -> list:
-    samples = read_table(source, "hard_samples.csv")
+    samples = read_table(
+        source,
+        "hard_samples.csv",
+        ["group", "index", "true_class", "predicted_class", "prob_predicted"],
+    )
     groups = samples.groupby("group", sort=False)
     rows = [
         [name, f"#{g.iloc[0]['index']}: {g.iloc[0]['true_class']} → "

@@ -226,6 +226,12 @@ def test_bad_folders_are_refused_before_anything_is_written(folders, tmp_path):
     assert_refused(
         lenet("report", folders["sweep"], unfinished, "--out", out), "metrics.csv is missing"
     )
+
+    edited = tmp_path / "edited"
+    shutil.copytree(folders["confusion"], edited)
+    pairs = pd.read_csv(edited / "confused_pairs.csv")
+    pairs.drop(columns=["predicted_class"]).to_csv(edited / "confused_pairs.csv", index=False)
+    assert_refused(lenet("report", edited, "--out", out), "has no column predicted_class")
     assert not out.exists()
 
 
