@@ -146,13 +146,16 @@ def train(
     )
     train_split, test_split = data.train.to(device), data.test.to(device)
     results = []
-    for start in range(0, len(seeds), cap):
-        chunk = seeds[start : start + cap]
-        labels = None if train_labels is None else train_labels[start : start + cap].to(device)
-        results += train_group(
-            config, data.spec, train_split, test_split, device, chunk, labels, use_graph,
-            reporter or Reporter(),
-        )  # fmt: skip
+    # Deterministic cuDNN convolutions, so that a GPU too gives the same numbers for the same
+    # seed (the fastest algorithms may sum in a different order from one run to the next).
+    with torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=True):
+        for start in range(0, len(seeds), cap):
+            chunk = seeds[start : start + cap]
+            labels = None if train_labels is None else train_labels[start : start + cap].to(device)
+            results += train_group(
+                config, data.spec, train_split, test_split, device, chunk, labels, use_graph,
+                reporter or Reporter(),
+            )  # fmt: skip
     return results
 
 

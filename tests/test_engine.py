@@ -171,3 +171,13 @@ def test_cuda_graph_matches_eager(digits):
         for rg, re in zip(g.metrics, e.metrics, strict=True):
             assert rg["train_loss"] == pytest.approx(re["train_loss"], rel=1e-3)
             assert rg["test_acc"] == pytest.approx(re["test_acc"], abs=0.6)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU; CI has none")
+def test_cuda_runs_are_deterministic(digits):
+    cuda = torch.device("cuda")
+    config = TrainConfig(dataset="digits", epochs=2, repeats=2, batch_size=48)
+    first, second = train(config, digits, cuda), train(config, digits, cuda)
+    for a, b in zip(first, second, strict=True):
+        assert [r["test_loss"] for r in a.metrics] == [r["test_loss"] for r in b.metrics]
+        assert torch.equal(a.model.conv1.weight, b.model.conv1.weight)
