@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from lenetcli.data import DatasetSpec, get_spec
-from lenetcli.errors import LenetError
+from lenetcli.errors import LenetError, one_line
 from lenetcli.model import ACTIVATIONS, POOLS, Architecture, LeNet5
 from lenetcli.runs import CHECKPOINT_FORMAT
 
@@ -64,7 +64,7 @@ def load_checkpoint(path: Path, dataset: str | None = None) -> tuple[LeNet5, dic
         model.load_state_dict(checkpoint["state_dict"])
     except (RuntimeError, TypeError, AttributeError) as exc:
         raise LenetError(
-            f"checkpoint {path} holds weights that do not fit LeNet-5 ({first_lines(exc, 2)}); "
+            f"checkpoint {path} holds weights that do not fit LeNet-5 ({one_line(exc, 2)}); "
             f"retrain with `lenet train`"
         ) from None
     return model.eval(), checkpoint
@@ -103,15 +103,9 @@ def read_checkpoint_file(path: Path) -> dict:
 
 def damaged(path: Path, exc: BaseException) -> LenetError:
     return LenetError(
-        f"checkpoint {path} is damaged or not a checkpoint ({first_lines(exc)}); "
+        f"checkpoint {path} is damaged or not a checkpoint ({one_line(exc, 1)}); "
         f"give the model.pt written by `lenet train`, or retrain"
     )
-
-
-def first_lines(exc: BaseException, n: int = 1) -> str:
-    """The first n non-empty lines of an exception message, as one line: torch's run long."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return " ".join(lines[:n]) or type(exc).__name__
 
 
 def check_keys(path: Path, checkpoint: dict) -> None:

@@ -25,7 +25,7 @@ import torch
 import torchvision.datasets as tvd
 from torchvision.datasets.utils import download_and_extract_archive
 
-from lenetcli.errors import LenetError
+from lenetcli.errors import LenetError, one_line
 
 DATA_DIR_ENV = "LENET_DATA_DIR"
 
@@ -243,10 +243,6 @@ def download_dataset(spec: DatasetSpec, root: Path) -> None:
                 errors.append(f"{mirror + filename}: {one_line(exc)}")
         else:
             raise OSError("; ".join(errors))
-
-
-def one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 # --------------------------------------------------------------------------- readers

@@ -30,7 +30,7 @@ import pandas as pd
 
 from lenetcli import __version__
 from lenetcli.data import DATASETS
-from lenetcli.errors import LenetError
+from lenetcli.errors import LenetError, one_line
 from lenetcli.outputs import write_atomic, write_csv, write_text
 
 COMMANDS = ("train", "sweep", "noise", "confusion", "hardsamples")
@@ -131,7 +131,7 @@ def read_record(folder: Path) -> dict:
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise LenetError(f"cannot read {path}: {first_line(exc)}; {WHAT}") from None
+        raise LenetError(f"cannot read {path}: {one_line(exc, 1)}; {WHAT}") from None
     command = record.get("command") if isinstance(record, dict) else None
     if command == "report":
         raise LenetError(f"{folder} is a report itself; give the folders it was made from")
@@ -140,10 +140,6 @@ def read_record(folder: Path) -> dict:
             f"{path} was not written by a lenet command that trains or studies; {WHAT}"
         )
     return record
-
-
-def first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def read_table(source: Source, name: str, columns: list[str]) -> pd.DataFrame:
@@ -157,7 +153,7 @@ def read_table(source: Source, name: str, columns: list[str]) -> pd.DataFrame:
     try:
         table = pd.read_csv(path, keep_default_na=False, na_values=[""])
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise LenetError(f"cannot read {path}: {first_line(exc)}; leave the folder out") from None
+        raise LenetError(f"cannot read {path}: {one_line(exc, 1)}; leave the folder out") from None
     return require_columns(source, name, table, columns)
 
 
