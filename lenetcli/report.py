@@ -292,7 +292,7 @@ def data_text(record: dict) -> str:
 
 
 def summary_blocks(results: pd.DataFrame, compare: Path | None) -> list:
-    header = ["Source", "Dataset", "Setting", "n", "Training acc.", "Test acc.", "Best test acc."]
+    header = ["Source", "Dataset", "Setting", "n", "Training acc.", "Test acc.", "Best model"]
     header.append("s/epoch")
     rows = [
         [r.source, r.dataset, r.setting or "–", str(r.n),
@@ -305,8 +305,8 @@ def summary_blocks(results: pd.DataFrame, compare: Path | None) -> list:
         Heading("Summary"),
         Text(
             "Accuracies in percent after the last epoch: mean ± sample standard deviation over "
-            "the seeds of each configuration; best test acc. is the best final test accuracy "
-            "of a single model; s/epoch is the mean wall time of an epoch (models trained "
+            "the seeds of each configuration; best model is the highest final test accuracy "
+            "of one of them; s/epoch is the mean wall time of an epoch (models trained "
             "together as one group share it). The same numbers are in results.csv."
         ),
         Table(header, rows, left=3),
@@ -342,7 +342,7 @@ def train_blocks(source: Source, training: Training) -> list:
     seeds_text = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {', '.join(map(str, seeds))}"
     return [
         Text(f"{data_text(source.record)}. Options: {described}; {seeds_text}."),
-        Table(["Seed", "Final training acc.", "Final test acc.", "Best test acc."], rows),
+        Table(["Seed", "Final training acc.", "Final test acc.", "Best epoch's test acc."], rows),
         *figures(source, [("curves.png", "Loss and accuracy per epoch")]),
     ]
 
@@ -359,7 +359,7 @@ def study_blocks(source: Source, results: pd.DataFrame) -> list:
          "**best**" if r.final_test_acc_mean == b else ""]
         for r, b in zip(results.itertuples(), best, strict=True)
     ]  # fmt: skip
-    header = ["Dataset", "Setting", "n", "Training acc.", "Test acc.", "Best test acc.", ""]
+    header = ["Dataset", "Setting", "n", "Training acc.", "Test acc.", "Best model", ""]
     wanted = [
         ("accuracy_vs_noise.png", "Final test accuracy against the noise rate"),
         ("accuracy.png", "Final test accuracy of every setting"),
