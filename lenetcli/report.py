@@ -31,7 +31,8 @@ import pandas as pd
 from lenetcli import __version__
 from lenetcli.data import DATASETS
 from lenetcli.errors import LenetError, one_line
-from lenetcli.outputs import write_atomic, write_csv, write_text
+from lenetcli.outputs import save_figure, write_atomic, write_csv, write_json, write_text
+from lenetcli.plots import comparison_figure
 
 COMMANDS = ("train", "sweep", "noise", "confusion", "hardsamples")
 TRAINING_COMMANDS = ("train", "sweep", "noise")
@@ -72,22 +73,29 @@ class Source:
 
 
 def find_sources(folders: list[Path]) -> list[Source]:
-    """The folders as given, a multi-dataset confusion folder expanded into its datasets."""
-    paths = []
-    for folder in folders:
-        for path in output_folders(Path(folder)):
-            if path.resolve() not in [p.resolve() for p in paths]:
-                paths.append(path)
+    """The folders as given, a folder of output folders expanded into them (reports inside it
+    left out); each folder once, its config.json read once."""
+    found = {}  # resolved path -> (path as found, its config.json)
+    for folder in map(Path, folders):
+        for path in output_folders(folder):
+            record = read_record(path)
+            if record["command"] == "report":
+                if path == folder:
+                    raise LenetError(
+                        f"{folder} is a report itself; give the folders it was made from"
+                    )
+                continue  # a report inside a folder of runs is no run
+            found.setdefault(path.resolve(), (path, record))
+    paths = [path for path, _ in found.values()]
     return [
-        Source(path, label, read_record(path))
-        for path, label in zip(paths, unique_labels(paths), strict=True)
+        Source(path, label, record)
+        for (path, record), label in zip(found.values(), unique_labels(paths), strict=True)
     ]
 
 
 def output_folders(folder: Path) -> list[Path]:
     """The folder itself if lenet wrote it; else the output folders inside it, two levels deep
-    (a folder such as runs/, or the per-dataset folders of `lenet confusion --dataset a,b`),
-    reports among them left out."""
+    (a folder such as runs/, or the per-dataset folders of `lenet confusion --dataset a,b`)."""
     if not folder.is_dir():
         raise LenetError(f"{folder} is not a folder; {WHAT}")
     if (folder / "config.json").is_file():
@@ -102,20 +110,10 @@ def inner_output_folders(folder: Path, depth: int) -> list[Path]:
     found = []
     for child in sorted(p for p in folder.iterdir() if p.is_dir()):
         if (child / "config.json").is_file():
-            if not is_report(child):
-                found.append(child)
+            found.append(child)
         elif depth > 1:
             found += inner_output_folders(child, depth - 1)
     return found
-
-
-def is_report(folder: Path) -> bool:
-    try:
-        return (
-            json.loads((folder / "config.json").read_text(encoding="utf-8"))["command"] == "report"
-        )
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
-        return False  # not a readable report: read_record says what is wrong with it
 
 
 def unique_labels(paths: list[Path]) -> list[str]:
@@ -133,9 +131,7 @@ def read_record(folder: Path) -> dict:
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise LenetError(f"cannot read {path}: {one_line(exc, 1)}; {WHAT}") from None
     command = record.get("command") if isinstance(record, dict) else None
-    if command == "report":
-        raise LenetError(f"{folder} is a report itself; give the folders it was made from")
-    if command not in COMMANDS:
+    if command not in (*COMMANDS, "report"):
         raise LenetError(
             f"{path} was not written by a lenet command that trains or studies; {WHAT}"
         )
@@ -187,7 +183,10 @@ def read_training(source: Source) -> Training:
         options = source.record.get("options", {})
         metrics = metrics.assign(dataset=options.get("dataset", ""), setting="")
         last = metrics.sort_values("epoch").groupby("seed", sort=False).tail(1)
-        best = metrics.groupby("seed")["test_acc"].max().rename("best_test_acc")
+        best = metrics.loc[
+            metrics.groupby("seed")["test_acc"].idxmax(), ["seed", "epoch", "test_acc"]
+        ]
+        best = best.rename(columns={"epoch": "best_epoch", "test_acc": "best_test_acc"})
         runs = last.rename(columns={"train_acc": "final_train_acc", "test_acc": "final_test_acc"})
         runs = runs.merge(best, on="seed").sort_values("seed")
         runs = runs.assign(**{c: options.get(c) for c in CONFIG_COLUMNS})
@@ -324,12 +323,9 @@ def train_blocks(source: Source, training: Training) -> list:
         if options.get(name) is not None
     )
     runs = training.runs
-    best_epoch = training.metrics.loc[
-        training.metrics.groupby("seed")["test_acc"].idxmax(), ["seed", "epoch"]
-    ].set_index("seed")["epoch"]
     rows = [
         [str(r.seed), fmt(r.final_train_acc), fmt(r.final_test_acc),
-         f"{fmt(r.best_test_acc)} (epoch {best_epoch[r.seed]})"]
+         f"{fmt(r.best_test_acc)} (epoch {r.best_epoch})"]
         for r in runs.itertuples()
     ]  # fmt: skip
     if len(runs) > 1:
@@ -502,9 +498,6 @@ def gather(folders: list[Path], title: str, out: Path) -> Report:
 
 
 def write_report(report: Report, out: Path, record: dict) -> None:
-    from lenetcli.outputs import save_figure, write_json
-    from lenetcli.plots import comparison_figure
-
     if len(report.results):
         write_csv(out / "results.csv", report.results)
     if len(report.metrics):
@@ -527,10 +520,9 @@ def figure_names(report: Report, out: Path) -> dict[Path, str]:
         if block.path.parent == out:
             names[block.path] = block.path.name
             continue
-        index = next(
-            i for i, s in enumerate(report.sources, 1) if block.path.is_relative_to(s.folder)
+        index, source = next(
+            (i, s) for i, s in enumerate(report.sources, 1) if block.path.is_relative_to(s.folder)
         )
-        source = report.sources[index - 1]
         relative = block.path.relative_to(source.folder).as_posix().replace("/", "-")
         names[block.path] = f"figures/{index}-{source.label.replace('/', '-')}/{relative}"
     return names
