@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import os
 import platform
+import secrets
 import sys
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -58,8 +58,9 @@ def write_atomic(path: Path, write) -> Path:
     """Call write(temporary_path), then rename the result to path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    # A fresh name that write() creates itself, so the file gets the usual permissions
+    # (umask); tempfile.mkstemp would leave every output readable by its owner only.
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
     try:
         write(tmp)
         os.replace(tmp, path)

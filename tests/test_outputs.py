@@ -1,0 +1,49 @@
+import os
+import stat
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+import torch
+
+from lenetcli.outputs import save_checkpoint, save_figure, write_atomic, write_csv, write_json
+
+
+@pytest.fixture
+def umask_022():
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def test_outputs_get_the_permissions_of_the_umask(tmp_path, umask_022):
+    # Output folders are shared with students and colleagues: files must be as readable
+    # as any file the user creates, not owner-only as a bare temporary file would be.
+    figure = plt.figure()
+    written = [
+        write_json(tmp_path / "config.json", {"a": 1}),
+        write_csv(tmp_path / "table.csv", [{"x": 1}]),
+        save_figure(figure, tmp_path / "figure.png"),
+        save_checkpoint(tmp_path / "model.pt", {"w": torch.zeros(2)}),
+    ]
+    for path in written:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644, path.name
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
+    target = write_csv(tmp_path / "table.csv", [{"x": 1}])
+
+    def fail_halfway(tmp):
+        with open(tmp, "w") as f:
+            f.write("x\n")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        write_atomic(target, fail_halfway)
+    assert pd.read_csv(target)["x"].tolist() == [1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["table.csv"]
+
+
+def test_csv_is_plain_numbers_without_an_index(tmp_path):
+    path = write_csv(tmp_path / "t.csv", pd.DataFrame({"acc": [99.123456789, 50.0], "n": [1, 2]}))
+    assert path.read_text(encoding="utf-8") == "acc,n\n99.1235,1\n50,2\n"
