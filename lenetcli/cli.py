@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from lenetcli import __version__
 from lenetcli.config import TrainConfig
-from lenetcli.errors import LenetError
+from lenetcli.errors import Interrupted, LenetError
 
 app = typer.Typer(
     help="Train and study LeNet-5 on MNIST, Fashion-MNIST, CIFAR-10 and scikit-learn digits.",
@@ -46,6 +46,20 @@ def fail(message: str) -> None:
         f"[bold red]Error:[/] {escape(message)}", highlight=False, soft_wrap=True
     )
     raise typer.Exit(2)
+
+
+def run_command(work, *args) -> None:
+    """Run a command's work: bad input ends in `fail`, Ctrl-C in one line saying what was
+    kept and exit code 130 (a shell's code for Ctrl-C)."""
+    try:
+        work(*args)
+    except LenetError as exc:
+        fail(str(exc))
+    except Interrupted as exc:
+        Console(stderr=True).print(
+            f"[bold yellow]{escape(str(exc))}[/]", highlight=False, soft_wrap=True
+        )
+        raise typer.Exit(130) from None
 
 
 # Options shared by every command that trains. Defaults come from TrainConfig.
@@ -125,20 +139,10 @@ def train_command(
         dataset, epochs, lr, batch_size, optimizer, weight_decay, loss, activation, pool,
         seed, repeats, train_subset, test_subset,
     )  # fmt: skip
-    try:
-        run_train(
-            config,
-            data_dir,
-            not no_download,
-            device,
-            group_size,
-            not no_graph,
-            out,
-            overwrite,
-            quiet,
-        )
-    except LenetError as exc:
-        fail(str(exc))
+    run_command(
+        run_train, config, data_dir, not no_download, device, group_size, not no_graph, out,
+        overwrite, quiet,
+    )  # fmt: skip
 
 
 def run_train(config, data_dir, download, device, group_size, graph, out, overwrite, quiet):
@@ -245,19 +249,10 @@ def sweep_command(
     }  # fmt: skip
     # Imported here, as in train: the modules that do the work load when a command runs.
     from lenetcli.runs import RunOptions
-    from lenetcli.study import StudyInterrupted
     from lenetcli.sweep import run_sweep
 
     options = RunOptions(data_dir, not no_download, device, group_size, not no_graph)
-    try:
-        run_sweep(texts, config, options, out, overwrite, resume, quiet)
-    except LenetError as exc:
-        fail(str(exc))
-    except StudyInterrupted as exc:
-        Console(stderr=True).print(
-            f"[bold yellow]{escape(str(exc))}[/]", highlight=False, soft_wrap=True
-        )
-        raise typer.Exit(130) from None
+    run_command(run_sweep, texts, config, options, out, overwrite, resume, quiet)
 
 
 # --------------------------------------------------------------------------- lenet noise
@@ -331,19 +326,12 @@ def noise_command(
     )  # fmt: skip
     # Imported here so that `lenet --help` answers without loading torch.
     from lenetcli.runs import RunOptions
-    from lenetcli.study import StudyInterrupted
 
     options = RunOptions(data_dir, not no_download, device, group_size, not no_graph)
-    try:
-        run_noise(
-            config, noise_type, noise_rate, pairs, transition, noise_seed,
-            options, out, overwrite, resume, quiet,
-        )  # fmt: skip
-    except LenetError as exc:
-        fail(str(exc))
-    except StudyInterrupted as exc:
-        Console(stderr=True).print(f"[bold yellow]{exc}[/]", highlight=False, soft_wrap=True)
-        raise typer.Exit(130) from None
+    run_command(
+        run_noise, config, noise_type, noise_rate, pairs, transition, noise_seed,
+        options, out, overwrite, resume, quiet,
+    )  # fmt: skip
 
 
 def run_noise(
@@ -464,14 +452,10 @@ def confusion_command(
         dataset or D.dataset, epochs, lr, batch_size, optimizer, weight_decay, loss, activation,
         pool, seed, 1, train_subset, test_subset,
     )  # fmt: skip
-    try:
-        settings = ConfusionSettings(normalize, top, unordered)
-        run_analysis(
-            "confusion", settings, config, dataset, checkpoint, from_dir, data_dir,
-            not no_download, device, not no_graph, out, overwrite, quiet,
-        )  # fmt: skip
-    except LenetError as exc:
-        fail(str(exc))
+    run_command(
+        run_analysis, "confusion", ConfusionSettings(normalize, top, unordered), config, dataset, checkpoint, from_dir,
+        data_dir, not no_download, device, not no_graph, out, overwrite, quiet,
+    )  # fmt: skip
 
 
 @app.command("hardsamples")
@@ -516,14 +500,10 @@ def hardsamples_command(
         dataset or D.dataset, epochs, lr, batch_size, optimizer, weight_decay, loss, activation,
         pool, seed, 1, train_subset, test_subset,
     )  # fmt: skip
-    try:
-        settings = HardSettings(top, per_pair, per_class)
-        run_analysis(
-            "hardsamples", settings, config, dataset, checkpoint, from_dir, data_dir,
-            not no_download, device, not no_graph, out, overwrite, quiet,
-        )  # fmt: skip
-    except LenetError as exc:
-        fail(str(exc))
+    run_command(
+        run_analysis, "hardsamples", HardSettings(top, per_pair, per_class), config, dataset, checkpoint, from_dir,
+        data_dir, not no_download, device, not no_graph, out, overwrite, quiet,
+    )  # fmt: skip
 
 
 def run_analysis(
@@ -621,10 +601,7 @@ def report_command(
     quiet: Quiet = False,
 ) -> None:
     """Gather output folders into one report: results.csv, compare.png, report.md and .html."""
-    try:
-        run_report(folders, title, out, overwrite, quiet)
-    except LenetError as exc:
-        fail(str(exc))
+    run_command(run_report, folders, title, out, overwrite, quiet)
 
 
 def run_report(folders, title, out, overwrite, quiet):
@@ -639,6 +616,8 @@ def run_report(folders, title, out, overwrite, quiet):
     if quiet:
         return
     console = stdout_console()
+    for folder, why in gathered.unfinished.items():
+        console.print(f"[yellow]Left out {escape(str(folder))}: unfinished, {escape(why)}[/]")
     if len(gathered.results):
         rows = [
             [r.source, r.dataset, r.setting or "–", r.n,

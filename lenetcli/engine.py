@@ -109,6 +109,15 @@ class Reporter:
     def message(self, text: str) -> None: ...
 
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during training. `results` holds what had finished: every member's metrics of
+    its finished epochs, and a model only for members whose training had ended."""
+
+    def __init__(self, results: list[MemberResult]):
+        super().__init__()
+        self.results = results
+
+
 # --------------------------------------------------------------------------- training
 
 
@@ -145,17 +154,21 @@ def train(
         device, architecture_for(config, data.spec), config.batch_size
     )
     train_split, test_split = data.train.to(device), data.test.to(device)
-    results = []
-    # Deterministic cuDNN convolutions, so that a GPU too gives the same numbers for the same
-    # seed (the fastest algorithms may sum in a different order from one run to the next).
-    with torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=True):
-        for start in range(0, len(seeds), cap):
-            chunk = seeds[start : start + cap]
-            labels = None if train_labels is None else train_labels[start : start + cap].to(device)
-            results += train_group(
-                config, data.spec, train_split, test_split, device, chunk, labels, use_graph,
-                reporter or Reporter(),
-            )  # fmt: skip
+    results = [MemberResult(seed) for seed in seeds]
+    try:
+        # Deterministic cuDNN convolutions, so that a GPU too gives the same numbers for the
+        # same seed (the fastest algorithms may sum in a different order from run to run).
+        with torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=True):
+            for start in range(0, len(seeds), cap):
+                group = results[start : start + cap]
+                labels = None if train_labels is None else train_labels[start : start + cap]
+                train_group(
+                    config, data.spec, train_split, test_split, device, group,
+                    None if labels is None else labels.to(device), use_graph,
+                    reporter or Reporter(),
+                )  # fmt: skip
+    except KeyboardInterrupt:
+        raise TrainingInterrupted(results) from None
     return results
 
 
@@ -184,11 +197,14 @@ def train_group(
     train_split: Split,
     test_split: Split,
     device: torch.device,
-    seeds: list[int],
+    results: list[MemberResult],
     train_labels: torch.Tensor | None,
     use_graph: bool,
     reporter: Reporter,
-) -> list[MemberResult]:
+) -> None:
+    """Train the members of `results` as one group, adding a metrics row per epoch to each
+    as it ends, and each trained model at the end."""
+    seeds = [result.seed for result in results]
     arch = architecture_for(config, spec)
     group = LeNetGroup([init_model(arch, s) for s in seeds]).to(device)
     optimizer = make_optimizer(
@@ -205,7 +221,6 @@ def train_group(
     if use_graph and device.type == "cuda" and n_full > 0:
         step.capture(batch, reporter)
 
-    results = [MemberResult(seed) for seed in seeds]
     reporter.start_group(seeds, config.epochs, n_full + (remainder > 0))
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
@@ -240,7 +255,6 @@ def train_group(
         reporter.epoch(epoch, rows)
     for m, result in enumerate(results):
         result.model = group.member(m).cpu().eval()
-    return results
 
 
 def make_optimizer(config: TrainConfig, group: LeNetGroup, device: torch.device, capturable: bool):

@@ -1,4 +1,4 @@
-"""The one exception type the CLI turns into a one-line message and exit code 2."""
+"""The exceptions the CLI turns into one line: bad input (exit code 2) and Ctrl-C (130)."""
 
 
 class LenetError(Exception):
@@ -10,3 +10,8 @@ def one_line(exc: BaseException, lines: int | None = None) -> str:
     for quoting inside a LenetError (torch's and pandas' messages run long)."""
     parts = [line.strip() for line in str(exc).splitlines() if line.strip()]
     return " ".join(parts[:lines]) or type(exc).__name__
+
+
+class Interrupted(Exception):
+    """Ctrl-C, once what had finished is saved: the message says what was kept and how to go on.
+    The CLI prints it and exits with code 130, as a shell does for Ctrl-C."""

@@ -50,6 +50,15 @@ VALUES = ["train_acc", "test_acc", "seconds"]  # columns of metrics.csv the repo
 FINALS = ["final_train_acc", "final_test_acc", "best_test_acc"]  # and of a study's runs.csv
 PAIR_GALLERIES = 3  # galleries of confused pairs shown per hardsamples folder
 WHAT = "give output folders of lenet train, sweep, noise, confusion or hardsamples"
+FINISH_IT = "run it again (sweep and noise take --resume) or leave the folder out"
+# The files each command writes once it has something to show; without them it did not finish.
+FINISHED_FILES = {
+    "train": ["metrics.csv"],
+    "sweep": ["runs.csv", "metrics.csv"],
+    "noise": ["runs.csv", "metrics.csv"],
+    "confusion": ["confusion_counts.csv", "confused_pairs.csv", "per_class.csv"],
+    "hardsamples": ["hard_samples.csv"],
+}
 
 
 # --------------------------------------------------------------------------- the folders
@@ -72,10 +81,13 @@ class Source:
         return self.record.get("environment", {}).get("device_name", "")
 
 
-def find_sources(folders: list[Path]) -> list[Source]:
-    """The folders as given, a folder of output folders expanded into them (reports inside it
-    left out); each folder once, its config.json read once."""
+def find_sources(folders: list[Path]) -> tuple[list[Source], dict[Path, str]]:
+    """The folders as given, a folder of output folders expanded into them; each folder once,
+    its config.json read once. Also: the folders left out of an expanded folder because their
+    command did not finish, each with the reason (reports inside it are left out silently).
+    A folder named itself that did not finish is an error."""
     found = {}  # resolved path -> (path as found, its config.json)
+    unfinished = {}
     for folder in map(Path, folders):
         for path in output_folders(folder):
             record = read_record(path)
@@ -85,12 +97,32 @@ def find_sources(folders: list[Path]) -> list[Source]:
                         f"{folder} is a report itself; give the folders it was made from"
                     )
                 continue  # a report inside a folder of runs is no run
-            found.setdefault(path.resolve(), (path, record))
+            reason = unfinished_reason(path, record)
+            if reason and path == folder:
+                raise LenetError(f"{folder} is unfinished: {reason}; {FINISH_IT}")
+            if reason:
+                unfinished[path] = reason
+            else:
+                found.setdefault(path.resolve(), (path, record))
     paths = [path for path, _ in found.values()]
-    return [
+    sources = [
         Source(path, label, record)
         for (path, record), label in zip(found.values(), unique_labels(paths), strict=True)
     ]
+    return sources, unfinished
+
+
+def unfinished_reason(folder: Path, record: dict) -> str | None:
+    """Why the command that wrote a folder did not finish (Ctrl-C, a crash), or None.
+
+    An interrupted sweep or noise study that saved finished runs counts as finished: the
+    report shows those runs."""
+    if record.get("interrupted"):
+        return f"lenet {record['command']} was interrupted {record['interrupted']}"
+    missing = [name for name in FINISHED_FILES[record["command"]] if not (folder / name).is_file()]
+    if missing:
+        return f"{', '.join(missing)} missing"
+    return None
 
 
 def output_folders(folder: Path) -> list[Path]:
@@ -144,7 +176,7 @@ def read_table(source: Source, name: str, columns: list[str]) -> pd.DataFrame:
     if not path.is_file():
         raise LenetError(
             f"{path} is missing: the {source.command} that wrote {source.folder} did not finish; "
-            "run it again (sweep and noise take --resume) or leave the folder out"
+            f"{FINISH_IT}"
         )
     try:
         table = pd.read_csv(path, keep_default_na=False, na_values=[""])
@@ -467,11 +499,18 @@ class Report:
     results: pd.DataFrame  # results.csv
     metrics: pd.DataFrame  # every configuration's metrics, with a `line` column for compare.png
     blocks: list
+    unfinished: dict[Path, str]  # folders left out, and why
 
 
 def gather(folders: list[Path], title: str, out: Path) -> Report:
     """Read and check every folder given; write nothing."""
-    sources = find_sources(folders)
+    sources, unfinished = find_sources(folders)
+    if not sources:
+        first, reason = next(iter(unfinished.items()))
+        raise LenetError(
+            f"no finished output folder to report on: {len(unfinished)} did not finish "
+            f"({first}: {reason}); {FINISH_IT}"
+        )
     if any(s.folder.resolve() == Path(out).resolve() for s in sources):
         raise LenetError(f"--out {out} is one of the folders reported on; choose another --out")
     trainings = {s.label: read_training(s) for s in sources if s.command in TRAINING_COMMANDS}
@@ -486,15 +525,24 @@ def gather(folders: list[Path], title: str, out: Path) -> Report:
     metrics = pd.concat(metrics, ignore_index=True) if metrics else pd.DataFrame()
     compare = Path(out) / "compare.png" if len(metrics) else None
     made = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    made_from = f"{len(sources)} folder(s)"
+    if unfinished:
+        made_from += f"; {len(unfinished)} unfinished folder(s) left out (listed at the end)"
     blocks = [
         Heading(title, 1),
-        Text(f"Made by lenet report (lenetcli {__version__}) on {made} from {len(sources)} folder(s)."),
-    ]  # fmt: skip
+        Text(f"Made by lenet report (lenetcli {__version__}) on {made} from {made_from}."),
+    ]
     if len(results):
         blocks += summary_blocks(results, compare)
     for i, source in enumerate(sources, 1):
         blocks += source_blocks(i, source, trainings.get(source.label), results)
-    return Report(title, sources, results, metrics, blocks)
+    if unfinished:
+        blocks += [
+            Heading("Left out: unfinished folders"),
+            Text("Their command was interrupted or failed before it wrote its results."),
+            Table(["Folder", "Why"], [[str(f), why] for f, why in unfinished.items()], left=2),
+        ]
+    return Report(title, sources, results, metrics, blocks, unfinished)
 
 
 def write_report(report: Report, out: Path, record: dict) -> None:
@@ -537,7 +585,10 @@ def run_config(report: Report, folders: list[Path], out: Path) -> dict:
 
     options = {"folders": [str(f) for f in folders], "title": report.title, "out": str(out)}
     cpu = torch.device("cpu")
-    sources = {"sources": [source_record(s) for s in report.sources]}
+    sources = {
+        "sources": [source_record(s) for s in report.sources],
+        "unfinished": {str(folder): why for folder, why in report.unfinished.items()},
+    }
     return run_record("report", options, environment(cpu, device_description(cpu)), sources)
 
 

@@ -19,13 +19,14 @@ from lenetcli.data import Dataset, load_dataset
 from lenetcli.engine import (
     MemberResult,
     Reporter,
+    TrainingInterrupted,
     architecture_for,
     device_description,
     predict,
     resolve_device,
     train,
 )
-from lenetcli.errors import LenetError
+from lenetcli.errors import Interrupted, LenetError
 from lenetcli.outputs import (
     environment,
     run_record,
@@ -137,10 +138,13 @@ def run_training(
         data_record(data),
     )
     write_json(out / "config.json", record)
-    results = train(
-        config, data, device, group_size=options.group_size, use_graph=options.graph,
-        reporter=reporter,
-    )  # fmt: skip
+    try:
+        results = train(
+            config, data, device, group_size=options.group_size, use_graph=options.graph,
+            reporter=reporter,
+        )  # fmt: skip
+    except TrainingInterrupted as stop:
+        raise save_interrupted(stop.results, config, data, out, record) from None
     metrics = metrics_frame(results)
     write_csv(out / "metrics.csv", metrics)
     write_csv(out / "predictions.csv", predictions_frame(results, data, device))
@@ -150,9 +154,32 @@ def run_training(
             save_checkpoint(
                 out / "models" / f"seed-{result.seed}.pt", make_checkpoint(result, config, data)
             )
-    title = f"LeNet-5 on {data.spec.title}"
-    save_figure(curves_figure(metrics, title), out / "curves.png")
+    save_figure(curves_figure(metrics, f"LeNet-5 on {data.spec.title}"), out / "curves.png")
     return results
+
+
+def save_interrupted(
+    results: list[MemberResult], config: TrainConfig, data: Dataset, out: Path, record: dict
+) -> Interrupted:
+    """Ctrl-C: keep the finished epochs (metrics.csv, curves.png), mark config.json as
+    interrupted, and return the message that says so. No model is saved: the weights had
+    moved on since the last finished epoch."""
+    finished = [len(r.metrics) for r in results]
+    if len(set(finished)) == 1:
+        when = f"after epoch {finished[0]} of {config.epochs}" if finished[0] else "in epoch 1"
+    else:
+        when = f"after {sum(finished)} of {config.epochs * len(results)} model-epochs"
+    write_json(out / "config.json", {**record, "interrupted": when})
+    kept = "config.json only"
+    if any(finished):
+        metrics = metrics_frame([r for r in results if r.metrics])
+        write_csv(out / "metrics.csv", metrics)
+        save_figure(curves_figure(metrics, f"LeNet-5 on {data.spec.title}"), out / "curves.png")
+        kept = "metrics.csv and curves.png of the finished epochs"
+    return Interrupted(
+        f"interrupted {when}: {out} keeps {kept}, and no model; "
+        "run the command again to train in full (add --overwrite to reuse the folder)"
+    )
 
 
 def parameter_count(config: TrainConfig, data: Dataset) -> int:

@@ -59,7 +59,7 @@ from lenetcli import engine
 from lenetcli.config import TrainConfig
 from lenetcli.data import DATASETS, Dataset
 from lenetcli.engine import MemberResult, Reporter
-from lenetcli.errors import LenetError
+from lenetcli.errors import Interrupted, LenetError
 from lenetcli.outputs import (
     check_output_dir,
     create_output_dir,
@@ -167,10 +167,6 @@ class Study:
         for setting in self.settings:
             names += [c for c in setting.columns if c not in names]
         return names
-
-
-class StudyInterrupted(Exception):
-    """Ctrl-C during a study: the message says what was saved and how to continue."""
 
 
 # --------------------------------------------------------------------------- keys and checks
@@ -461,7 +457,7 @@ def execute(
     """Check, load, train what is not finished, write every output; return summary.csv's frame.
 
     Every check that can fail runs before the output folder is touched. Ctrl-C raises
-    StudyInterrupted once the finished settings are saved.
+    Interrupted once the finished settings are saved.
     """
     from lenetcli import progress  # late: progress imports this module
 
@@ -489,7 +485,7 @@ def execute(
         with progress.make_study_reporter(console, quiet) as reporter:
             run_study(study, ledger, datasets, device, out, reporter)
     except KeyboardInterrupt:
-        raise StudyInterrupted(
+        raise Interrupted(
             f"interrupted: {ledger.count()} of {len(ledger.rows)} runs are finished and saved in "
             f"{out}; run the same command with --resume --out {out} to continue"
         ) from None

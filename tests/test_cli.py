@@ -8,8 +8,9 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from lenetcli import __version__
+from lenetcli import __version__, progress
 from lenetcli.cli import app
+from lenetcli.engine import Reporter
 from lenetcli.model import Architecture, LeNet5
 
 runner = CliRunner()
@@ -120,6 +121,29 @@ def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, args, message):
     assert result.stderr.strip().count("\n") == 0, result.stderr
     assert "Traceback" not in result.output
     assert not out.exists()
+
+
+class CtrlCAfterEpoch(Reporter):
+    def __init__(self, epoch):
+        self.at = epoch
+
+    def epoch(self, epoch, rows):
+        if epoch == self.at:
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_keeps_the_finished_epochs_and_says_so(tmp_path, monkeypatch):
+    monkeypatch.setattr(progress, "make_reporter", lambda *args: CtrlCAfterEpoch(2))
+    out = tmp_path / "run"
+    result = lenet("train", *QUICK, "--epochs", "4", "--repeats", "2", "--out", out)
+    assert result.exit_code == 130
+    assert result.stderr.startswith("interrupted after epoch 2 of 4:"), result.stderr
+    assert "no model" in result.stderr and "Traceback" not in result.output
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "curves.png", "metrics.csv"]
+    metrics = pd.read_csv(out / "metrics.csv")
+    assert metrics[["seed", "epoch"]].values.tolist() == [[42, 1], [42, 2], [43, 1], [43, 2]]
+    record = json.loads((out / "config.json").read_text())
+    assert record["interrupted"] == "after epoch 2 of 4"
 
 
 def test_unwritable_output_is_refused(tmp_path):

@@ -5,7 +5,13 @@ import torch
 
 from lenetcli.config import TrainConfig
 from lenetcli.data import load_dataset
-from lenetcli.engine import Reporter, member_losses, resolve_device, train
+from lenetcli.engine import (
+    Reporter,
+    TrainingInterrupted,
+    member_losses,
+    resolve_device,
+    train,
+)
 from lenetcli.errors import LenetError
 
 CPU = torch.device("cpu")
@@ -97,6 +103,31 @@ def test_group_is_split_when_capped(digits):
     assert [r.seed for r in split] == [42, 43, 44]
     for s, w in zip(split, whole, strict=True):
         assert s.metrics[-1]["test_loss"] == pytest.approx(w.metrics[-1]["test_loss"], rel=1e-4)
+
+
+class CtrlC(Reporter):
+    """Ctrl-C as the given epoch of the given group ends."""
+
+    def __init__(self, group, epoch):
+        self.at, self.groups = (group, epoch), 0
+
+    def start_group(self, seeds, epochs, batches):
+        self.groups += 1
+
+    def epoch(self, epoch, rows):
+        if (self.groups, epoch) == self.at:
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_hands_back_the_finished_epochs(digits):
+    config = TrainConfig(dataset="digits", epochs=3, repeats=2)
+    with pytest.raises(TrainingInterrupted) as stop:
+        train(config, digits, CPU, group_size=1, reporter=CtrlC(group=2, epoch=2))
+    first, second = stop.value.results
+    assert [r["epoch"] for r in first.metrics] == [1, 2, 3] and first.model is not None
+    assert [r["epoch"] for r in second.metrics] == [1, 2] and second.model is None
+    alone = train(TrainConfig(dataset="digits", epochs=2, seed=43), digits, CPU)[0]
+    assert [r["test_loss"] for r in second.metrics] == [r["test_loss"] for r in alone.metrics]
 
 
 def test_partial_last_batch_is_trained(digits):

@@ -4,6 +4,7 @@ import json
 import re
 import shutil
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -153,7 +154,7 @@ def test_folder_of_a_multi_dataset_confusion_is_read_per_dataset(folders, tmp_pa
     parent = tmp_path / "confusion-all"
     for name in ("digits", "copy"):
         shutil.copytree(folders["confusion"], parent / name)
-    sources = report.find_sources([parent])
+    sources, _ = report.find_sources([parent])
     assert [s.label for s in sources] == ["copy", "digits"]
     assert all(s.command == "confusion" for s in sources)
 
@@ -167,14 +168,14 @@ def test_a_folder_of_runs_counts_as_the_runs_in_it_but_not_its_reports(
     for name in ("mnist", "digits"):  # as `lenet confusion --dataset mnist,digits` lays out
         shutil.copytree(folders["confusion"], runs / "confusion" / name)
     (runs / "notes").mkdir()
-    labels = [s.label for s in report.find_sources([runs])]
+    labels = [s.label for s in report.find_sources([runs])[0]]
     assert labels == ["digits", "mnist", "train"]
 
 
 def test_folders_of_the_same_name_get_their_parent_in_the_label(folders, tmp_path):
     for parent in ("a", "b"):
         shutil.copytree(folders["train"], tmp_path / parent / "run")
-    sources = report.find_sources([tmp_path / "a" / "run", tmp_path / "b" / "run"])
+    sources, _ = report.find_sources([tmp_path / "a" / "run", tmp_path / "b" / "run"])
     assert [s.label for s in sources] == ["a/run", "b/run"]
 
 
@@ -188,6 +189,50 @@ def test_study_without_finished_runs_is_said_so(folders, tmp_path):
     assert pd.read_csv(tmp_path / "rep" / "results.csv")["source"].tolist() == ["train"]
     text = (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")
     assert "No run of this sweep has finished yet" in text
+
+
+def interrupted_copy(train_folder, destination):
+    """A train folder as Ctrl-C leaves it: config.json marked, no model, no predictions."""
+    shutil.copytree(train_folder, destination)
+    record = json.loads((destination / "config.json").read_text())
+    record["interrupted"] = "after epoch 1 of 2"
+    (destination / "config.json").write_text(json.dumps(record))
+    for name in ("model.pt", "predictions.csv"):
+        (destination / name).unlink()
+    return destination
+
+
+def test_unfinished_folders_in_a_folder_of_runs_are_left_out_and_listed(folders, tmp_path):
+    runs = tmp_path / "runs"
+    shutil.copytree(folders["train"], runs / "done")
+    interrupted_copy(folders["train"], runs / "stopped")
+    shutil.copytree(folders["sweep"], runs / "crashed")
+    (runs / "crashed" / "runs.csv").unlink()
+    out = tmp_path / "rep"
+    result = lenet("report", runs, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "Left out" in result.output and "stopped" in result.output
+    assert pd.read_csv(out / "results.csv")["source"].tolist() == ["done"]
+    text = (out / "report.md").read_text(encoding="utf-8")
+    assert "2 unfinished folder(s) left out" in text
+    assert "## Left out: unfinished folders" in text
+    assert "lenet train was interrupted after epoch 1 of 2" in text
+    assert "runs.csv missing" in text
+    recorded = json.loads((out / "config.json").read_text())["data"]["unfinished"]
+    assert sorted(Path(f).name for f in recorded) == ["crashed", "stopped"]
+
+
+def test_an_unfinished_folder_named_itself_is_refused(folders, tmp_path):
+    stopped = interrupted_copy(folders["train"], tmp_path / "stopped")
+    out = tmp_path / "rep"
+    assert_refused(
+        lenet("report", stopped, folders["sweep"], "--out", out),
+        "is unfinished: lenet train was interrupted after epoch 1 of 2",
+    )
+    parent = tmp_path / "only-unfinished"
+    interrupted_copy(folders["train"], parent / "stopped")
+    assert_refused(lenet("report", parent, "--out", out), "no finished output folder")
+    assert not out.exists()
 
 
 def test_report_of_analysis_folders_only_has_no_results_table(folders, tmp_path):
@@ -224,7 +269,8 @@ def test_bad_folders_are_refused_before_anything_is_written(folders, tmp_path):
     shutil.copytree(folders["train"], unfinished)
     (unfinished / "metrics.csv").unlink()
     assert_refused(
-        lenet("report", folders["sweep"], unfinished, "--out", out), "metrics.csv is missing"
+        lenet("report", folders["sweep"], unfinished, "--out", out),
+        "is unfinished: metrics.csv missing",
     )
 
     edited = tmp_path / "edited"
