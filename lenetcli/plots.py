@@ -35,7 +35,10 @@ def curves_figure(metrics: pd.DataFrame, title: str):
     also shows training accuracy against the true labels.
     """
     seeds = metrics["seed"].nunique()
-    noisy = "train_acc_clean" in metrics
+    # Clean runs of a noise study carry train_acc_clean too, equal to train_acc: one line then.
+    noisy = "train_acc_clean" in metrics and (
+        (metrics["train_acc_clean"] - metrics["train_acc"]).abs().max() > 0
+    )
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(11, 4.2))
     for ax, kind in ((loss_ax, "loss"), (acc_ax, "acc")):
         train_label = "train (noisy labels)" if noisy else "train"

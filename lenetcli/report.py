@@ -281,6 +281,7 @@ class Table:
     header: list[str]
     rows: list[list[str]]
     left: int = 1  # leading columns of text, aligned left; the rest hold numbers
+    caption: str = ""
 
 
 @dataclass(frozen=True)
@@ -332,13 +333,16 @@ def summary_blocks(results: pd.DataFrame, compare: Path | None) -> list:
          fmt(r.seconds_per_epoch, 1)]
         for r in results.itertuples()
     ]  # fmt: skip
+    noisy = " (for label-noise runs, against the noisy labels they trained on)"
     blocks = [
         Heading("Summary"),
         Text(
             "Accuracies in percent after the last epoch: mean ± sample standard deviation over "
-            "the seeds of each configuration; best model is the highest final test accuracy "
-            "of one of them; s/epoch is the mean wall time of an epoch (models trained "
-            "together as one group share it). The same numbers are in results.csv."
+            "the seeds of each configuration; training accuracy is measured on the training "
+            f"labels{noisy if (results['command'] == 'noise').any() else ''}; best model is "
+            "the highest final test accuracy of one of them; s/epoch is the mean wall time of "
+            "an epoch (models trained together as one group share it). The same numbers are "
+            "in results.csv."
         ),
         Table(header, rows, left=3),
     ]
@@ -387,7 +391,8 @@ def study_blocks(source: Source, results: pd.DataFrame) -> list:
          "**best**" if r.final_test_acc_mean == b else ""]
         for r, b in zip(results.itertuples(), best, strict=True)
     ]  # fmt: skip
-    header = ["Dataset", "Setting", "n", "Training acc.", "Test acc.", "Best model", ""]
+    training = "Training acc. (noisy labels)" if source.command == "noise" else "Training acc."
+    header = ["Dataset", "Setting", "n", training, "Test acc.", "Best model", ""]
     wanted = [
         ("accuracy_vs_noise.png", "Final test accuracy against the noise rate"),
         ("accuracy.png", "Final test accuracy of every setting"),
@@ -434,8 +439,12 @@ def confusion_blocks(source: Source) -> list:
         Text(
             f"{model_text(source.record)} Test accuracy {fmt(100 * right / total)}% on {total} images."
         ),
-        Table(pair_header, pair_rows, left=2),
-        Table(["Class", "Precision", "Recall", "F1", "Images"], class_rows),
+        Table(pair_header, pair_rows, left=2, caption="Most confused pairs"),
+        Table(
+            ["Class", "Precision", "Recall", "F1", "Images"],
+            class_rows,
+            caption="Per class (precision, recall and F1 as fractions)",
+        ),  # fmt: skip
         *figures(source, [("confusion.png", "Confusion matrix")]),
     ]
 
@@ -453,17 +462,41 @@ def hardsamples_blocks(source: Source) -> list:
         for name, g in groups
     ]  # fmt: skip
     pairs = [name for name in groups.groups if "-as-" in name][:PAIR_GALLERIES]
+    shown = (
+        f"The galleries of the {len(pairs)} most confused pair(s) are shown below; every "
+        f"gallery is in {source.folder}/hard/."
+    )
     return [
         Text(model_text(source.record)),
-        Table(["Gallery", "Hardest image", "Images shown"], rows, left=2),
+        Table(
+            ["Gallery", "Hardest image", "Images in the gallery"],
+            rows,
+            left=2,
+            caption="Galleries, hardest image first: its test-set index, true → predicted "
+            "class, and p, the probability the model gave its prediction",
+        ),  # fmt: skip
+        Text(shown),
         *figures(source, [(f"hard/{name}.png", f"Hard samples: {name}") for name in pairs]),
     ]
 
 
 def model_text(record: dict) -> str:
-    model = record.get("data", {}).get("model", {})
-    origin = "trained here" if model.get("trained_here") else f"from {model.get('checkpoint')}"
-    return f"{data_text(record)}. The model (seed {model.get('seed')}) was {origin}."
+    """What a confusion or hardsamples folder evaluated: the test images, and which model."""
+    data = record.get("data", {})
+    model, name = data.get("model", {}), data.get("dataset")
+    title = DATASETS[name].title if name in DATASETS else name
+    trained = model.get("training_config") or {}
+    images = trained.get("train_subset") or "all the"
+    origin = (
+        "trained by this command"
+        if model.get("trained_here")
+        else f"loaded from {model.get('checkpoint')}"
+    )
+    return (
+        f"Evaluated on {data.get('test_size')} test images of {title} from {data.get('source')}. "
+        f"The model (seed {model.get('seed')}, {trained.get('epochs', '?')} epochs on {images} "
+        f"training images) was {origin}."
+    )
 
 
 def figures(source: Source, wanted: list[tuple[str, str]]) -> list[Figure]:
@@ -625,7 +658,8 @@ def render_markdown(blocks: list, names: dict[Path, str]) -> str:
         elif isinstance(block, Table):
             align = ["---"] * block.left + ["--:"] * (len(block.header) - block.left)
             lines = [block.header, align, *block.rows]
-            parts.append("\n".join(markdown_row(line) for line in lines))
+            table = "\n".join(markdown_row(line) for line in lines)
+            parts.append(f"*{block.caption}*\n\n{table}" if block.caption else table)
         elif isinstance(block, Figure):
             parts.append(f"![{block.caption}]({names[block.path]})")
     return "\n\n".join(parts) + "\n"
@@ -633,14 +667,22 @@ def render_markdown(blocks: list, names: dict[Path, str]) -> str:
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 70em; margin: 2em auto; padding: 0 1em; color: #222; }
-table { border-collapse: collapse; margin: 1em 0; font-size: 0.92em; }
+.wide { overflow-x: auto; margin: 1em 0; }
+table { border-collapse: collapse; font-size: 0.92em; }
+caption { text-align: left; font-style: italic; color: #555; padding-bottom: 0.3em; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; }
-.num { text-align: right; }
+.num { text-align: right; white-space: nowrap; }
 th { background: #f3f3f3; }
 pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto; white-space: pre-wrap; }
-figure { margin: 1em 0; } img { max-width: 100%; }
+figure { margin: 1em 0; } img { max-width: 100%; max-height: 85vh; }
 figcaption { color: #555; font-size: 0.9em; }
 h2 { border-bottom: 1px solid #ddd; padding-bottom: 0.2em; margin-top: 2em; }
+@media print {
+  body { max-width: none; margin: 0; font-size: 10pt; }
+  h1, h2, h3, pre, caption { break-after: avoid; }
+  tr, figure { break-inside: avoid; }
+  img { max-height: 20cm; }
+}
 """
 
 
@@ -669,7 +711,11 @@ def render_html(blocks: list, title: str) -> str:
         elif isinstance(block, Table):
             head = html_row(block.header, "th", block.left)
             rows = "".join(html_row(row, "td", block.left) for row in block.rows)
-            body.append(f"<table><thead>{head}</thead><tbody>{rows}</tbody></table>")
+            caption = f"<caption>{html.escape(block.caption)}</caption>" if block.caption else ""
+            body.append(
+                f'<div class="wide"><table>{caption}<thead>{head}</thead>'
+                f"<tbody>{rows}</tbody></table></div>"
+            )
         elif isinstance(block, Figure):
             png = base64.b64encode(block.path.read_bytes()).decode("ascii")
             caption = html.escape(block.caption)
@@ -679,6 +725,7 @@ def render_html(blocks: list, title: str) -> str:
             )
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{html.escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
         + "\n".join(body)
         + "\n</body>\n</html>\n"

@@ -70,7 +70,7 @@ from lenetcli.outputs import (
     write_json,
     write_text,
 )
-from lenetcli.plots import TEST_COLOR, curves_figure, mean_std_by_epoch
+from lenetcli.plots import curves_figure, mean_std_by_epoch
 from lenetcli.runs import METRIC_COLUMNS, RunOptions, data_record, load_data
 
 # TrainConfig fields that a setting shares by all its runs (seed and repeats make the runs).
@@ -630,10 +630,7 @@ def compare_figure(study: Study, metrics: pd.DataFrame, value: str = "test_acc")
 
     datasets = list(dict.fromkeys(s.config.dataset for s in study.settings))
     fig, axes = plt.subplots(1, len(datasets), figsize=(7 * len(datasets), 4.8), squeeze=False)
-    # One color per setting name, the same in every panel.
-    names = list(dict.fromkeys(s.name for s in study.settings))
-    palette = plt.get_cmap("tab10" if len(names) <= 10 else "tab20").colors
-    colors = {name: palette[i % len(palette)] for i, name in enumerate(names)}
+    colors = setting_colors(study)
     for ax, dataset in zip(axes[0], datasets, strict=True):
         settings = [s for s in study.settings if s.config.dataset == dataset]
         for setting in settings:
@@ -660,6 +657,15 @@ def compare_figure(study: Study, metrics: pd.DataFrame, value: str = "test_acc")
     return fig
 
 
+def setting_colors(study: Study) -> dict:
+    """One color per setting name, the same in every panel and every figure of a study."""
+    import matplotlib.pyplot as plt
+
+    names = list(dict.fromkeys(s.name for s in study.settings))
+    palette = plt.get_cmap("tab10" if len(names) <= 10 else "tab20").colors
+    return {name: palette[i % len(palette)] for i, name in enumerate(names)}
+
+
 def accuracy_figure(study: Study, runs: pd.DataFrame, summary: pd.DataFrame):
     """Final test accuracy per setting: every run as a dot, the mean with a +-1 std bar."""
     import matplotlib.pyplot as plt
@@ -671,10 +677,11 @@ def accuracy_figure(study: Study, runs: pd.DataFrame, summary: pd.DataFrame):
         gridspec_kw={"height_ratios": [h + 1.3 for h in heights]},
     )  # fmt: skip
     trained = trained_runs(runs)
+    colors = setting_colors(study)
     for ax, dataset in zip(axes[:, 0], datasets, strict=True):
         rows = summary[summary["dataset"] == dataset].reset_index(drop=True)
         for y, row in rows.iterrows():
-            color = TEST_COLOR if row["best"] else "tab:blue"
+            color = colors[row["setting"]]
             mean, std = row["final_test_acc_mean"], row["final_test_acc_std"]
             std = 0.0 if pd.isna(std) else std
             own = trained[(trained["dataset"] == dataset) & (trained["setting"] == row["setting"])]
@@ -683,8 +690,9 @@ def accuracy_figure(study: Study, runs: pd.DataFrame, summary: pd.DataFrame):
             # The label goes right of everything drawn on its row, the std bar or a single run.
             right = max(mean + std, own["final_test_acc"].max())
             ax.annotate(
-                f"{mean:.2f} ± {std:.2f}", (right, y), xytext=(8, 0),
-                textcoords="offset points", va="center", fontsize="small", color=color,
+                f"{mean:.2f} ± {std:.2f}" + ("  best" if row["best"] else ""), (right, y),
+                xytext=(8, 0), textcoords="offset points", va="center", fontsize="small",
+                color=color, fontweight="bold" if row["best"] else "normal",
             )  # fmt: skip
         ax.set_yticks(range(len(rows)), rows["setting"])
         ax.set_ylim(len(rows) - 0.5, -0.5)  # first setting on top
@@ -693,7 +701,7 @@ def accuracy_figure(study: Study, runs: pd.DataFrame, summary: pd.DataFrame):
         ax.set_title(DATASETS[dataset].title)
         ax.grid(axis="x", alpha=0.3)
     fig.suptitle(
-        "Final test accuracy: mean ± std over repeats\n(grey dots: single runs; orange: best mean)"
+        "Final test accuracy: mean ± std over repeats\n(grey dots: single runs; in bold: best mean)"
     )
     fig.tight_layout()
     return fig

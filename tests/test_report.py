@@ -117,12 +117,19 @@ class Tags(HTMLParser):
 
     def __init__(self):
         super().__init__()
-        self.open, self.images = [], []
+        self.open, self.images, self.viewport = [], [], None
+        self.tables = self.scrolled = 0
 
     def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
         if tag == "img":
-            self.images.append(dict(attrs)["src"])
-        elif tag not in self.VOID:
+            self.images.append(attrs["src"])
+        if tag == "meta" and attrs.get("name") == "viewport":
+            self.viewport = attrs["content"]
+        if tag == "table":
+            self.tables += 1
+            self.scrolled += self.open[-1:] == ["div"]
+        if tag not in self.VOID:
             self.open.append(tag)
 
     def handle_endtag(self, tag):
@@ -131,11 +138,27 @@ class Tags(HTMLParser):
 
 def test_html_is_one_page_with_the_same_images_embedded(full_report):
     markdown = (full_report / "report.md").read_text(encoding="utf-8")
+    html = (full_report / "report.html").read_text(encoding="utf-8")
     page = Tags()
-    page.feed((full_report / "report.html").read_text(encoding="utf-8"))
+    page.feed(html)
     assert page.open == []
     assert len(page.images) == markdown.count("![")
     assert all(src.startswith("data:image/png;base64,iVBOR") for src in page.images)
+    # Readable on a phone: laid out at the screen's width, wide tables scroll on their own
+    assert page.viewport == "width=device-width, initial-scale=1"
+    assert page.tables and page.tables == page.scrolled
+    assert "<caption>Most confused pairs</caption>" in html
+
+
+def test_analysis_sections_say_what_was_evaluated_and_label_their_tables(folders, full_report):
+    text = (full_report / "report.md").read_text(encoding="utf-8")
+    confusion = text.split(": lenet confusion")[1].split("\n## ")[0]
+    model = json.loads((folders["confusion"] / "config.json").read_text())["data"]
+    assert f"Evaluated on {model['test_size']} test images of Digits" in confusion
+    assert "(seed 42, 2 epochs on 300 training images)" in confusion
+    assert "*Most confused pairs*" in confusion and "*Per class" in confusion
+    hard = text.split(": lenet hardsamples")[1]
+    assert "and p, the probability the model gave its prediction" in hard
 
 
 def test_unordered_pairs_of_a_confusion_are_shown(folders, tmp_path):

@@ -1,0 +1,47 @@
+import pandas as pd
+
+from lenetcli.plots import comparison_figure, curves_figure
+
+
+def metrics(train_acc_clean=None):
+    frame = pd.DataFrame(
+        {
+            "seed": [1, 1, 2, 2],
+            "epoch": [1, 2, 1, 2],
+            "train_loss": [1.0, 0.5, 1.1, 0.6],
+            "train_acc": [60.0, 70.0, 61.0, 71.0],
+            "test_loss": [0.9, 0.4, 0.8, 0.5],
+            "test_acc": [80.0, 90.0, 81.0, 91.0],
+        }
+    )
+    if train_acc_clean is not None:
+        frame["train_acc_clean"] = train_acc_clean
+    return frame
+
+
+def legend_labels(ax):
+    return [text.get_text() for text in ax.get_legend().get_texts()]
+
+
+def test_curves_show_accuracy_on_true_labels_only_when_labels_were_noisy():
+    plain = curves_figure(metrics(), "t")
+    assert legend_labels(plain.axes[1]) == ["train", "test"]
+    assert "2 seeds" in plain.texts[0].get_text()
+
+    clean_run_of_a_noise_study = curves_figure(metrics([60.0, 70.0, 61.0, 71.0]), "t")
+    assert legend_labels(clean_run_of_a_noise_study.axes[1]) == ["train", "test"]
+
+    noisy = curves_figure(metrics([70.0, 85.0, 71.0, 86.0]), "t")
+    assert legend_labels(noisy.axes[1]) == [
+        "train (noisy labels)", "train (true labels)", "test",
+    ]  # fmt: skip
+
+
+def test_comparison_has_a_panel_per_dataset_and_one_legend_entry_per_line():
+    a = metrics().assign(dataset="mnist", line="a")
+    b = metrics().assign(dataset="digits", line="b", test_acc=[50.0, 55.0, 52.0, 57.0])
+    figure = comparison_figure(pd.concat([a, b, a.assign(line="c")]))
+    assert [ax.get_title() for ax in figure.axes] == ["MNIST", "Digits (scikit-learn 8x8)"]
+    assert [t.get_text() for t in figure.legends[0].get_texts()] == ["a", "c", "b"]
+    mnist_means = [line.get_ydata().tolist() for line in figure.axes[0].get_lines()]
+    assert mnist_means == [[80.5, 90.5], [80.5, 90.5]]
