@@ -398,8 +398,16 @@ def study_blocks(source: Source, results: pd.DataFrame) -> list:
         ("accuracy.png", "Final test accuracy of every setting"),
         ("compare.png", "Mean test accuracy per epoch of every setting"),
     ]
+    if source.command == "noise":
+        # The clean runs are always best; the noisiest setting of each type shows the effect.
+        noisiest = results[results["noise_rate"] > 0].sort_values("noise_rate")
+        for r in noisiest.groupby(["dataset", "noise_type"]).tail(1).itertuples():
+            wanted += [
+                (f"curves/{r.dataset}-{r.setting}.png", f"Noisiest setting: {r.setting}"),
+                (f"noisy-confusion-{r.setting}.png", f"Noisy training labels of {r.setting}"),
+            ]
     for r, b in zip(results.itertuples(), best, strict=True):
-        if r.final_test_acc_mean == b:
+        if r.final_test_acc_mean == b and source.command != "noise":
             wanted.append((f"curves/{r.dataset}-{r.setting}.png", f"Best setting: {r.setting}"))
     return [
         Text(

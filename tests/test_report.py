@@ -325,3 +325,15 @@ def test_rendering_escapes_what_markdown_and_html_would_read_as_markup():
     assert "| a\\|b | <n> |" in report.render_markdown(blocks, {})
     page = report.render_html(blocks, "t")
     assert "<script>" not in page and "&lt;script&gt;" in page and "&lt;n&gt;" in page
+
+
+def test_noise_section_shows_the_noisiest_setting_not_the_clean_one(full_report):
+    text = (full_report / "report.md").read_text(encoding="utf-8")
+    noise = text.split(": lenet noise")[1].split("\n## ")[0]
+    assert "Training acc. (noisy labels)" in noise
+    assert (
+        "![Noisiest setting: symmetric-0.4](figures/3-noise/curves-digits-symmetric-0.4.png)"
+        in noise
+    )
+    assert "![Noisy training labels of symmetric-0.4]" in noise
+    assert "Best setting" not in noise
