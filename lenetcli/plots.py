@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 TRAIN_COLOR, TEST_COLOR, CLEAN_COLOR = "tab:blue", "tab:orange", "tab:green"
+STYLES = ["-", "--", ":", "-."]  # line styles that tell output folders apart in one figure
 
 
 def mean_std_by_epoch(metrics: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -19,9 +20,15 @@ def mean_std_by_epoch(metrics: pd.DataFrame, column: str) -> pd.DataFrame:
     return stats
 
 
-def plot_band(ax, metrics: pd.DataFrame, column: str, label: str, color: str) -> None:
+def plot_band(
+    ax, metrics: pd.DataFrame, column: str, label: str, color: str, style: tuple = ("-", 1.5)
+) -> None:
     stats = mean_std_by_epoch(metrics, column)
-    ax.plot(stats["epoch"], stats["mean"], marker="o", markersize=3, label=label, color=color)
+    linestyle, linewidth = style
+    ax.plot(
+        stats["epoch"], stats["mean"], marker="o", markersize=3, label=label, color=color,
+        linestyle=linestyle, linewidth=linewidth,
+    )  # fmt: skip
     ax.fill_between(
         stats["epoch"], stats["mean"] - stats["std"], stats["mean"] + stats["std"],
         color=color, alpha=0.2, linewidth=0,
@@ -200,7 +207,9 @@ def gallery_figure(images, captions: list[str], colors: list[str], title: str, c
 def comparison_figure(metrics: pd.DataFrame, column: str = "test_acc"):
     """Mean `column` per epoch of every configuration (`line`), a panel per dataset.
 
-    metrics: one row per model and epoch, with `dataset`, `line`, `seed`, `epoch` and column.
+    metrics: one row per model and epoch, with `dataset`, `line`, `seed`, `epoch` and column,
+    and optionally `source`: each source then gets its own line style, so that the same
+    configuration trained by two folders (identical curves, when seeds agree) shows as two.
     """
     from lenetcli.data import DATASETS
 
@@ -208,11 +217,19 @@ def comparison_figure(metrics: pd.DataFrame, column: str = "test_acc"):
     lines = list(dict.fromkeys(metrics["line"]))
     palette = plt.get_cmap("tab10" if len(lines) <= 10 else "tab20").colors
     colors = {line: palette[i % len(palette)] for i, line in enumerate(lines)}
+    sources = metrics["source"] if "source" in metrics else pd.Series("", index=metrics.index)
+    names = list(dict.fromkeys(sources))
+    # The first folder's solid lines are drawn wide, so that one under a dashed line shows.
+    styles = {
+        name: (STYLES[i % len(STYLES)], 3.0 if i == 0 and len(names) > 1 else 1.5)
+        for i, name in enumerate(names)
+    }
+    line_style = dict(zip(metrics["line"], sources.map(styles), strict=True))
     fig, axes = plt.subplots(1, len(datasets), figsize=(7 * len(datasets), 4.8), squeeze=False)
     for ax, dataset in zip(axes[0], datasets, strict=True):
         own = metrics[metrics["dataset"] == dataset]
         for line, rows in own.groupby("line", sort=False):
-            plot_band(ax, rows, column, line, colors[line])
+            plot_band(ax, rows, column, line, colors[line], line_style[line])
         ax.set_title(DATASETS[dataset].title if dataset in DATASETS else dataset)
         ax.set_xlabel("epoch")
         ax.set_ylabel(f"{describe(column)} (%)")

@@ -45,3 +45,13 @@ def test_comparison_has_a_panel_per_dataset_and_one_legend_entry_per_line():
     assert [t.get_text() for t in figure.legends[0].get_texts()] == ["a", "c", "b"]
     mnist_means = [line.get_ydata().tolist() for line in figure.axes[0].get_lines()]
     assert mnist_means == [[80.5, 90.5], [80.5, 90.5]]
+
+
+def test_the_same_curve_from_two_folders_stays_visible_as_two_line_styles():
+    first = metrics().assign(dataset="digits", source="sweep", line="sweep: lr0.001")
+    second = metrics().assign(dataset="digits", source="noise", line="noise: none-0")
+    (ax,) = comparison_figure(pd.concat([first, second])).axes
+    solid, dashed = ax.get_lines()
+    assert solid.get_ydata().tolist() == dashed.get_ydata().tolist()
+    assert (solid.get_linestyle(), dashed.get_linestyle()) == ("-", "--")
+    assert solid.get_linewidth() > dashed.get_linewidth()
