@@ -165,6 +165,8 @@ def run_train(config, data_dir, download, device, group_size, graph, out, overwr
         )
     with make_reporter(console, quiet) as reporter:
         results = runs.run_training(config, data, options, torch_device, out, reporter)
+    if diverged := runs.diverged_seeds(results):
+        runs.warn_diverged(f"the model of seed {', '.join(map(str, diverged))}")
     if not quiet:
         rows = [
             [r.seed, r.metrics[-1]["train_acc"], r.metrics[-1]["test_acc"],
@@ -339,6 +341,7 @@ def run_noise(
     options, out, overwrite, resume, quiet,
 ):  # fmt: skip
     from lenetcli import noise
+    from lenetcli.config import check_seed_range
     from lenetcli.data import get_spec
     from lenetcli.noise_study import run_noise_study
     from lenetcli.outputs import timestamp
@@ -349,6 +352,7 @@ def run_noise(
         raise LenetError(
             "--transition replaces --noise-type and --noise-rate; give the matrix or the types and rates, not both"
         )
+    check_seed_range("--noise-seed", noise_seed, config.repeats)
     k = len(get_spec(config.dataset).classes)
     if transition is None:
         types = noise.parse_noise_types(noise.NOISE_TYPES[0] if noise_type is None else noise_type)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 
 from lenetcli.errors import LenetError
@@ -9,6 +10,18 @@ from lenetcli.model import ACTIVATIONS, POOLS
 
 OPTIMIZERS = ("adam", "sgd")
 LOSSES = ("cross-entropy", "mse", "l1")
+# torch's CPU generator keeps 32 bits of a seed: 0 and 2**32 would give the same run.
+MAX_SEED = 2**32 - 1
+
+
+def check_seed_range(option: str, first: int, count: int) -> None:
+    """Seeds first, first+1, ..., first+count-1 must all lie in 0..MAX_SEED."""
+    last = first + count - 1
+    if first < 0 or last > MAX_SEED:
+        within = f" (with {count} repeats, up to {MAX_SEED - count + 1})" if count > 1 else ""
+        raise LenetError(
+            f"{option} must be a whole number from 0 to {MAX_SEED}{within}, got {first}"
+        )
 
 
 @dataclass(frozen=True)
@@ -62,10 +75,13 @@ class TrainConfig:
                 raise LenetError(
                     f"{option} must be a positive whole number, got {getattr(self, name)}"
                 )
-        if not self.lr > 0:
-            raise LenetError(f"--lr must be positive, got {self.lr}")
-        if not self.weight_decay >= 0:
-            raise LenetError(f"--weight-decay must be zero or positive, got {self.weight_decay}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise LenetError(f"--lr must be a positive finite number, got {self.lr}")
+        if not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):
+            raise LenetError(
+                f"--weight-decay must be a finite number, zero or positive, got {self.weight_decay}"
+            )
+        check_seed_range("--seed", self.seed, self.repeats)
         for name in ("train_subset", "test_subset"):
             value = getattr(self, name)
             if value is not None and value < 1:

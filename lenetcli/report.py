@@ -149,11 +149,16 @@ def inner_output_folders(folder: Path, depth: int) -> list[Path]:
 
 
 def unique_labels(paths: list[Path]) -> list[str]:
-    """Folder names, with the parent's name added where two folders share a name."""
-    names = [p.name for p in paths]
-    return [
-        f"{p.resolve().parent.name}/{p.name}" if names.count(p.name) > 1 else p.name for p in paths
-    ]
+    """Folder names; where two share a name, as many parent folders as tell them apart."""
+    parts = [p.resolve().parts for p in paths]
+    depth = [1] * len(paths)
+    while True:
+        labels = ["/".join(part[-d:]) for part, d in zip(parts, depth, strict=True)]
+        shared = [i for i, label in enumerate(labels) if labels.count(label) > 1]
+        if not shared:
+            return labels
+        for i in shared:
+            depth[i] += 1
 
 
 def read_record(folder: Path) -> dict:

@@ -7,6 +7,7 @@ before the output folder is created.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -180,6 +181,23 @@ def save_interrupted(
         f"interrupted {when}: {out} keeps {kept}, and no model; "
         "run the command again to train in full (add --overwrite to reuse the folder)"
     )
+
+
+def warn_diverged(which: str) -> None:
+    """A warning on stderr (shown even with --quiet): a diverged run's numbers mean nothing."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    Console(stderr=True).print(
+        f"[yellow]Warning: {escape(which)} diverged: the training loss is not a finite number, "
+        "so its accuracies mean nothing; a smaller --lr usually helps[/]",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def diverged_seeds(results: list[MemberResult]) -> list[int]:
+    return [r.seed for r in results if not math.isfinite(r.metrics[-1]["train_loss"])]
 
 
 def parameter_count(config: TrainConfig, data: Dataset) -> int:

@@ -71,7 +71,7 @@ from lenetcli.outputs import (
     write_text,
 )
 from lenetcli.plots import curves_figure, mean_std_by_epoch
-from lenetcli.runs import METRIC_COLUMNS, RunOptions, data_record, load_data
+from lenetcli.runs import METRIC_COLUMNS, RunOptions, data_record, load_data, warn_diverged
 
 # TrainConfig fields that a setting shares by all its runs (seed and repeats make the runs).
 HYPERPARAMETERS = [f for f in TrainConfig.field_names() if f not in ("dataset", "seed", "repeats")]
@@ -489,7 +489,12 @@ def execute(
             f"interrupted: {ledger.count()} of {len(ledger.rows)} runs are finished and saved in "
             f"{out}; run the same command with --resume --out {out} to continue"
         ) from None
-    summary = write_report(study, out, ledger.runs_frame(), ledger.metrics_frame())
+    runs = ledger.runs_frame()
+    summary = write_report(study, out, runs, ledger.metrics_frame())
+    diverged = runs[runs["status"] == DIVERGED]
+    if len(diverged):
+        settings = ", ".join(diverged["setting"].astype(str).drop_duplicates())
+        warn_diverged(f"{len(diverged)} run(s) of {settings} (status diverged in runs.csv)")
     if not quiet:
         console.print(summary_table(study, summary))
         console.print(f"Wrote {out}/", highlight=False)

@@ -96,8 +96,15 @@ def test_non_empty_output_is_refused_then_overwritten(tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--lr", "0"], "--lr must be positive"),
-        (["--lr", "-1"], "--lr must be positive"),
+        (["--lr", "0"], "--lr must be a positive finite number"),
+        (["--lr", "-1"], "--lr must be a positive finite number"),
+        (["--lr", "inf"], "--lr must be a positive finite number, got inf"),
+        (["--lr", "nan"], "--lr must be a positive finite number, got nan"),
+        (["--weight-decay", "inf"], "--weight-decay must be a finite number"),
+        (["--seed", "-1"], "--seed must be a whole number from 0 to 4294967295, got -1"),
+        (["--seed", "4294967296"], "--seed must be a whole number from 0 to 4294967295"),
+        (["--seed", "99999999999999999999"], "--seed must be a whole number from 0"),
+        (["--seed", "4294967295", "--repeats", "2"], "(with 2 repeats, up to 4294967294)"),
         (["--batch-size", "0"], "--batch-size must be a positive"),
         (["--epochs", "0"], "--epochs must be a positive"),
         (["--dataset", "imagenet"], "unknown dataset 'imagenet'"),
@@ -146,6 +153,14 @@ def test_ctrl_c_keeps_the_finished_epochs_and_says_so(tmp_path, monkeypatch):
     assert record["interrupted"] == "after epoch 2 of 4"
 
 
+def test_a_diverged_model_is_warned_about_even_when_quiet(tmp_path):
+    result = lenet("train", *QUICK, "--epochs", "1", "--optimizer", "sgd", "--lr", "1000",
+                   "--out", tmp_path / "run")  # fmt: skip
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert result.stderr.startswith("Warning: the model of seed 42 diverged")
+
+
 def test_unwritable_output_is_refused(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
@@ -187,4 +202,7 @@ def test_real_subprocess_prints_plain_lines(tmp_path):
         text=True,
         timeout=120,
     )
-    assert bad.returncode == 2 and bad.stderr.strip() == "Error: --lr must be positive, got 0.0"
+    assert (
+        bad.returncode == 2
+        and bad.stderr.strip() == "Error: --lr must be a positive finite number, got 0.0"
+    )

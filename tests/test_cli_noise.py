@@ -223,6 +223,8 @@ BAD_ROW[4][4] = 0.8
         (["--epochs", "0"], "--epochs must be a positive whole number"),
         (["--dataset", "imagenet"], "unknown dataset 'imagenet'"),
         (["--resume"], "--resume needs --out"),
+        (["--noise-seed", "-1"], "--noise-seed must be a whole number from 0 to 4294967295"),
+        (["--noise-seed", "4294967295", "--repeats", "2"], "up to 4294967294"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, monkeypatch, args, message):

@@ -202,6 +202,23 @@ def test_folders_of_the_same_name_get_their_parent_in_the_label(folders, tmp_pat
     assert [s.label for s in sources] == ["a/run", "b/run"]
 
 
+def test_labels_stay_unique_when_parents_share_names_too(folders, tmp_path):
+    # lab1/runs/mnist and lab2/runs/mnist: the parent alone would give both "runs/mnist"
+    shutil.copytree(folders["train"], tmp_path / "lab1" / "runs" / "mnist")
+    shutil.copytree(folders["sweep"], tmp_path / "lab2" / "runs" / "mnist")
+    shutil.copytree(folders["noise"], tmp_path / "other")
+    given = [tmp_path / "lab1" / "runs" / "mnist", tmp_path / "lab2" / "runs" / "mnist"]
+    out = tmp_path / "rep"
+    assert lenet("report", *given, tmp_path / "other", "--out", out, "-q").exit_code == 0
+    results = pd.read_csv(out / "results.csv")
+    assert results["source"].drop_duplicates().tolist() == [
+        "lab1/runs/mnist", "lab2/runs/mnist", "other",
+    ]  # fmt: skip
+    assert results.groupby("source")["command"].first().to_dict() == {
+        "lab1/runs/mnist": "train", "lab2/runs/mnist": "sweep", "other": "noise",
+    }  # fmt: skip
+
+
 def test_study_without_finished_runs_is_said_so(folders, tmp_path):
     study = tmp_path / "interrupted"
     shutil.copytree(folders["sweep"], study)

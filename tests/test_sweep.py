@@ -230,3 +230,12 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, monkeypatc
     assert expected in lines[0]
     assert not out.exists()
     assert not (tmp_path / "runs").exists()
+
+
+def test_diverged_runs_are_warned_about(tmp_path):
+    args = ["sweep", "--dataset", "digits", "--train-subset", "300", "--test-subset", "100",
+            "--epochs", "1", "--optimizer", "sgd", "--lr", "0.01,1000", "--repeats", "2",
+            "--out", str(tmp_path / "out"), "-q"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith("Warning: 2 run(s) of lr1000.0 (status diverged in runs.csv)")
