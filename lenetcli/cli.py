@@ -153,9 +153,10 @@ def run_train(config, data_dir, download, device, group_size, graph, out, overwr
 
     options = runs.RunOptions(data_dir, download, device, group_size, graph)
     config.validate()
+    fresh_name = out is None
     out = check_output_dir(out or Path("runs") / f"train-{config.dataset}-{timestamp()}", overwrite)
     torch_device, data = runs.prepare(config, options)
-    create_output_dir(out)
+    out = create_output_dir(out, fresh_name)
     console = stdout_console()
     if not quiet:
         console.print(
@@ -613,9 +614,11 @@ def run_report(folders, title, out, overwrite, quiet):
     from lenetcli.outputs import check_output_dir, create_output_dir, timestamp
     from lenetcli.progress import results_table, stdout_console
 
+    fresh_name = out is None
     out = check_output_dir(out or Path("runs") / f"report-{timestamp()}", overwrite)
     gathered = report.gather(folders, title, out)
-    create_output_dir(out)
+    if (created := create_output_dir(out, fresh_name)) != out:
+        out, gathered = created, report.gather(folders, title, created)  # links point into out
     report.write_report(gathered, out, report.run_config(gathered, folders, out))
     if quiet:
         return

@@ -44,14 +44,25 @@ def check_output_dir(path: Path, overwrite: bool) -> Path:
     return path
 
 
-def create_output_dir(path: Path) -> Path:
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise LenetError(
-            f"cannot create output folder {path}: {exc.strerror}; choose another --out"
-        ) from None
-    return path
+def create_output_dir(path: Path, fresh_name: bool = False) -> Path:
+    """Create the output folder and return it.
+
+    fresh_name: the path is a default name (runs/train-mnist-<time>). Two commands started in
+    the same second pick the same one, so it is claimed atomically, and a name already taken
+    becomes <name>-2, <name>-3, ... rather than one command writing over the other's files.
+    """
+    candidate = path
+    for n in range(2, 1000):
+        try:
+            candidate.mkdir(parents=True, exist_ok=not fresh_name)
+            return candidate
+        except FileExistsError:
+            candidate = path.with_name(f"{path.name}-{n}")
+        except OSError as exc:
+            raise LenetError(
+                f"cannot create output folder {path}: {exc.strerror}; choose another --out"
+            ) from None
+    raise LenetError(f"output folders {path}-2 to {candidate} exist already; give --out")
 
 
 def write_atomic(path: Path, write) -> Path:

@@ -6,7 +6,14 @@ import pandas as pd
 import pytest
 import torch
 
-from lenetcli.outputs import save_checkpoint, save_figure, write_atomic, write_csv, write_json
+from lenetcli.outputs import (
+    create_output_dir,
+    save_checkpoint,
+    save_figure,
+    write_atomic,
+    write_csv,
+    write_json,
+)
 
 
 @pytest.fixture
@@ -47,3 +54,13 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
 def test_csv_is_plain_numbers_without_an_index(tmp_path):
     path = write_csv(tmp_path / "t.csv", pd.DataFrame({"acc": [99.123456789, 50.0], "n": [1, 2]}))
     assert path.read_text(encoding="utf-8") == "acc,n\n99.1235,1\n50,2\n"
+
+
+def test_a_default_name_taken_meanwhile_becomes_the_next_free_one(tmp_path):
+    # Two `lenet train` started in the same second pick the same default folder name.
+    name = tmp_path / "runs" / "train-digits-20261127-101500"
+    assert create_output_dir(name, fresh_name=True) == name
+    assert create_output_dir(name, fresh_name=True) == name.with_name(name.name + "-2")
+    assert create_output_dir(name, fresh_name=True) == name.with_name(name.name + "-3")
+    # A folder the user named is used as it is (it was checked to be empty, or --overwrite).
+    assert create_output_dir(name) == name
