@@ -1,5 +1,5 @@
 """`python -m lenetcli` is the same as `lenet`."""
 
-from lenetcli.cli import app
+from lenetcli.cli import run
 
-app(prog_name="lenet")
+run()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -39,13 +40,40 @@ def main(
     """Train and study LeNet-5 from the shell; every command writes CSV tables and PNG figures."""
 
 
-def fail(message: str) -> None:
-    """One line on stderr, exit code 2: how every bad input ends."""
+def print_error(message: str) -> None:
     # escape: a message may quote text in brackets ([[settings]]) that is not rich markup
     Console(stderr=True).print(
         f"[bold red]Error:[/] {escape(message)}", highlight=False, soft_wrap=True
     )
+
+
+def fail(message: str) -> None:
+    """One line on stderr, exit code 2: how every bad input ends."""
+    print_error(message)
     raise typer.Exit(2)
+
+
+def run() -> None:
+    """The `lenet` program. What the option parser refuses (a word where a number belongs, an
+    unknown option or command) ends as every bad input does: one `Error:` line, exit code 2,
+    rather than click's framed box."""
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(prog_name="lenet", standalone_mode=False)
+    except typer.Abort:  # Ctrl-C outside training, e.g. while data loads
+        Console(stderr=True).print("[bold yellow]interrupted[/]", highlight=False)
+        code = 130
+    except Exception as exc:
+        # click's exceptions (typer carries its own copy of click in newer versions)
+        if not hasattr(exc, "format_message"):
+            raise
+        message = " ".join(exc.format_message().split()).rstrip(".")
+        if message:  # empty for `lenet` alone, which has printed its help
+            context = getattr(exc, "ctx", None)
+            hint = f"; see '{context.command_path} --help'" if context else ""
+            print_error(message + hint)
+        code = exc.exit_code
+    sys.exit(code or 0)
 
 
 def run_command(work, *args) -> None:

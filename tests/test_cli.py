@@ -8,7 +8,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from lenetcli import __version__, progress
+from lenetcli import __version__, cli, progress
 from lenetcli.cli import app
 from lenetcli.engine import Reporter
 from lenetcli.model import Architecture, LeNet5
@@ -182,6 +182,24 @@ def test_missing_data_without_download(tmp_path):
     assert result.exit_code == 2
     assert "MNIST files missing" in result.stderr and "train-images-idx3-ubyte" in result.stderr
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "--epochs", "abc"], "Error: Invalid value for '--epochs'"),
+        (["train", "--bogus"], "Error: No such option: --bogus"),
+        (["trian"], "Error: No such command 'trian'. Did you mean 'train'?; see 'lenet --help'"),
+        (["report"], "Error: Missing argument 'FOLDER'; see 'lenet report --help'"),
+    ],
+)
+def test_what_the_parser_refuses_is_one_error_line_too(monkeypatch, capsys, args, message):
+    monkeypatch.setattr(sys, "argv", ["lenet", *args])
+    with pytest.raises(SystemExit) as end:
+        cli.run()
+    assert end.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message) and err.count("\n") == 1, err
 
 
 def test_real_subprocess_prints_plain_lines(tmp_path):
