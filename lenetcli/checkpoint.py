@@ -102,8 +102,12 @@ def read_checkpoint_file(path: Path) -> dict:
 
 
 def damaged(path: Path, exc: BaseException) -> LenetError:
+    # torch's unpickler error starts with advice to load with weights_only=False, which would
+    # let the file run code: quote only the reason it gives after "WeightsUnpickler error:".
+    reason = str(exc).split("WeightsUnpickler error:")[-1].split("Check the documentation")[0]
+    quoted = one_line(reason, 1) if reason.strip() else type(exc).__name__
     return LenetError(
-        f"checkpoint {path} is damaged or not a checkpoint ({one_line(exc, 1)}); "
+        f"checkpoint {path} is damaged or not a checkpoint ({quoted}); "
         f"give the model.pt written by `lenet train`, or retrain"
     )
 

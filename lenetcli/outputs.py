@@ -37,7 +37,11 @@ def check_output_dir(path: Path, overwrite: bool) -> Path:
     existing = path
     while not existing.exists():
         existing = existing.parent
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+    if not existing.is_dir():
+        raise LenetError(
+            f"output folder {path} cannot be created: {existing} is a file; choose another --out"
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
         raise LenetError(
             f"output folder {path} cannot be written (no write permission in {existing}); choose another --out"
         )

@@ -165,7 +165,8 @@ def test_unwritable_output_is_refused(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     result = lenet("train", *QUICK, "--out", blocker / "run")
-    assert result.exit_code == 2 and "cannot be written" in result.stderr
+    assert result.exit_code == 2
+    assert f"cannot be created: {blocker} is a file; choose another --out" in result.stderr
 
 
 def test_missing_data_without_download(tmp_path):
