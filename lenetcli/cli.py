@@ -651,8 +651,8 @@ def run_report(folders, title, out, overwrite, quiet):
     if quiet:
         return
     console = stdout_console()
-    for folder, why in gathered.unfinished.items():
-        console.print(f"[yellow]Left out {escape(str(folder))}: unfinished, {escape(why)}[/]")
+    for warning in gathered.warnings():
+        console.print(f"[yellow]{escape(warning)}[/]", highlight=False, soft_wrap=True)
     if len(gathered.results):
         rows = [
             [r.source, r.dataset, r.setting or "–", r.n,

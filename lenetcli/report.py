@@ -212,6 +212,7 @@ class Training:
 
     runs: pd.DataFrame
     metrics: pd.DataFrame
+    planned: int = 0  # runs a sweep or noise study planned; more than len(runs) if interrupted
 
 
 def read_training(source: Source) -> Training:
@@ -231,10 +232,16 @@ def read_training(source: Source) -> Training:
     study_columns = ["dataset", "setting", "seed", "run_key"]
     runs = read_table(source, "runs.csv", [*study_columns, "status", *CONFIG_COLUMNS, *FINALS])
     metrics = read_table(source, "metrics.csv", [*study_columns, "epoch", *VALUES])
+    planned = len(runs)
     runs = runs[runs["status"].isin(["finished", "diverged"])]
     metrics = metrics[metrics["run_key"].isin(runs["run_key"])]
     # A setting named 1, 2, ... is still a name
-    return Training(runs.astype({"setting": str}), metrics.astype({"setting": str}))
+    return Training(runs.astype({"setting": str}), metrics.astype({"setting": str}), planned)
+
+
+def pending_runs(training: Training | None) -> int:
+    """Runs of an interrupted sweep or noise study that are not trained yet."""
+    return 0 if training is None or not training.planned else training.planned - len(training.runs)
 
 
 def results_frame(source: Source, training: Training) -> pd.DataFrame:
@@ -384,11 +391,20 @@ def train_blocks(source: Source, training: Training) -> list:
     ]
 
 
-def study_blocks(source: Source, results: pd.DataFrame) -> list:
+def study_blocks(source: Source, training: Training, results: pd.DataFrame) -> list:
+    resume = f"lenet {source.command} ... --resume --out {source.folder}"
     if results.empty:
         return [
-            Text(f"No run of this {source.command} has finished yet; continue it with --resume.")
+            Text(f"No run of this {source.command} has finished yet; continue it with {resume}.")
         ]
+    pending = pending_runs(training)
+    described = f"Every setting is described in {source.folder}/summary.md."
+    if pending:
+        described = (
+            f"Interrupted: {len(training.runs)} of {training.planned} runs finished. The "
+            f"{pending} pending ones are left out, so means and the best setting are "
+            f"provisional; continue with {resume}."
+        )
     best = results.groupby("dataset")["final_test_acc_mean"].transform("max")
     rows = [
         [r.dataset, r.setting, str(r.n), mean_std(r.final_train_acc_mean, r.final_train_acc_std),
@@ -415,9 +431,7 @@ def study_blocks(source: Source, results: pd.DataFrame) -> list:
         if r.final_test_acc_mean == b and source.command != "noise":
             wanted.append((f"curves/{r.dataset}-{r.setting}.png", f"Best setting: {r.setting}"))
     return [
-        Text(
-            f"{data_text(source.record)}. Every setting is described in {source.folder}/summary.md."
-        ),
+        Text(f"{data_text(source.record)}. {described}"),
         Table(header, rows, left=2),
         *figures(source, wanted),
     ]
@@ -527,7 +541,7 @@ def source_blocks(index: int, source: Source, training: Training | None, results
     if source.command == "train":
         blocks += train_blocks(source, training)
     elif source.command in ("sweep", "noise"):
-        blocks += study_blocks(source, results[results["source"] == source.label])
+        blocks += study_blocks(source, training, results[results["source"] == source.label])
     elif source.command == "confusion":
         blocks += confusion_blocks(source)
     else:
@@ -545,7 +559,19 @@ class Report:
     results: pd.DataFrame  # results.csv
     metrics: pd.DataFrame  # every configuration's metrics, with a `line` column for compare.png
     blocks: list
+    trainings: dict[str, Training]  # by source label
     unfinished: dict[Path, str]  # folders left out, and why
+
+    def warnings(self) -> list[str]:
+        """What the reader must know: folders left out, and studies shown in part."""
+        lines = [f"Left out {folder}: unfinished, {why}" for folder, why in self.unfinished.items()]
+        for source in self.sources:
+            if pending := pending_runs(self.trainings.get(source.label)):
+                lines.append(
+                    f"{source.folder} is an interrupted {source.command}: {pending} pending "
+                    "run(s) left out, its results are provisional"
+                )
+        return lines
 
 
 def gather(folders: list[Path], title: str, out: Path) -> Report:
@@ -588,7 +614,7 @@ def gather(folders: list[Path], title: str, out: Path) -> Report:
             Text("Their command was interrupted or failed before it wrote its results."),
             Table(["Folder", "Why"], [[str(f), why] for f, why in unfinished.items()], left=2),
         ]
-    return Report(title, sources, results, metrics, blocks, unfinished)
+    return Report(title, sources, results, metrics, blocks, trainings, unfinished)
 
 
 def write_report(report: Report, out: Path, record: dict) -> None:

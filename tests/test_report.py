@@ -219,6 +219,24 @@ def test_labels_stay_unique_when_parents_share_names_too(folders, tmp_path):
     }  # fmt: skip
 
 
+def test_an_interrupted_study_is_shown_as_provisional(folders, tmp_path):
+    study = tmp_path / "interrupted"
+    shutil.copytree(folders["sweep"], study)
+    runs = pd.read_csv(study / "runs.csv")
+    runs.loc[runs["setting"] == runs["setting"].iloc[-1], "status"] = "pending"
+    runs.to_csv(study / "runs.csv", index=False)
+    (study / "summary.md").unlink()  # as an interrupted sweep leaves it: not written yet
+    out = tmp_path / "rep"
+    result = lenet("report", study, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "is an interrupted sweep: 2 pending run(s) left out" in result.output
+    text = (out / "report.md").read_text(encoding="utf-8")
+    assert "Interrupted: 2 of 4 runs finished. The 2 pending ones are left out" in text
+    assert f"--resume --out {study}" in text
+    assert "summary.md" not in text
+    assert len(pd.read_csv(out / "results.csv")) == 1
+
+
 def test_study_without_finished_runs_is_said_so(folders, tmp_path):
     study = tmp_path / "interrupted"
     shutil.copytree(folders["sweep"], study)
