@@ -382,11 +382,18 @@ class StepRunner:
         return float(self.loss_sum.mean()) / seen, 100.0 * float(self.correct.mean()) / seen
 
     def totals(self, n: int) -> tuple[list[float], list[float], list[float]]:
+        correct_clean = self.correct_clean if self.noisy else self.correct
         return (
             (self.loss_sum / n).tolist(),
-            (100.0 * self.correct / n).tolist(),
-            (100.0 * (self.correct_clean if self.noisy else self.correct) / n).tolist(),
+            percentages(self.correct, n),
+            percentages(correct_clean, n),
         )
+
+
+def percentages(counts: torch.Tensor, n: int) -> list[float]:
+    """100 * count / n in double precision: 86.5, not float32's 86.49999857, so that CSV files,
+    summaries and a resumed study agree to the last digit."""
+    return [100.0 * count / n for count in counts.tolist()]
 
 
 @torch.inference_mode()
@@ -408,8 +415,8 @@ def evaluate(group: LeNetGroup, split: Split, loss: str, stats):
     logits = predict_logits(group, split.images, stats)
     targets = split.labels.expand(group.size, -1)
     losses = member_losses(logits, targets, loss)
-    acc = 100.0 * (logits.argmax(-1) == targets).float().mean(1)
-    return losses.tolist(), acc.tolist(), logits
+    correct = (logits.argmax(-1) == targets).sum(1)
+    return losses.tolist(), percentages(correct, len(split)), logits
 
 
 def predict(

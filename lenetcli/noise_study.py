@@ -69,7 +69,7 @@ def write_noise_files(
 ) -> None:
     """The matrix asked for and the one realised, over all repeats' draws together."""
     k = len(data.spec.classes)
-    write_csv(out / f"transition-{noise.label}.csv", matrix_frame(noise.transition), 10)
+    write_csv(out / f"transition-{noise.label}.csv", matrix_frame(noise.transition))
     realised = noisy_confusion(true.repeat(len(noisy)), noisy.flatten(), k)
     write_csv(out / f"noisy-confusion-{noise.label}.csv", matrix_frame(realised))
     changed = achieved_noise_rate(true.expand_as(noisy), noisy)

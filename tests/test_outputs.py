@@ -52,8 +52,9 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
 
 
 def test_csv_is_plain_numbers_without_an_index(tmp_path):
-    path = write_csv(tmp_path / "t.csv", pd.DataFrame({"acc": [99.123456789, 50.0], "n": [1, 2]}))
-    assert path.read_text(encoding="utf-8") == "acc,n\n99.1235,1\n50,2\n"
+    frame = pd.DataFrame({"acc": [99.12345678912, 50.0, 100 * 7 / 9], "n": [1, 2, 3]})
+    path = write_csv(tmp_path / "t.csv", frame)
+    assert path.read_text(encoding="utf-8") == "acc,n\n99.12345679,1\n50,2\n77.77777778,3\n"
 
 
 def test_a_default_name_taken_meanwhile_becomes_the_next_free_one(tmp_path):

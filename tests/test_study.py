@@ -195,11 +195,11 @@ def test_resume_after_interruption_trains_only_missing_runs(
     assert trained == [(0.005, SEEDS)]
     for name in ("runs.csv", "metrics.csv", "summary.csv"):
         pd.testing.assert_frame_equal(
-            comparable(read(out, name)), comparable(read(finished, name)), rtol=1e-4
+            comparable(read(out, name)), comparable(read(finished, name)), rtol=1e-9
         )
     for setting in SETTINGS:
         table = f"tables/digits-{setting}.csv"
-        pd.testing.assert_frame_equal(read(out, table), read(finished, table), rtol=1e-4)
+        pd.testing.assert_frame_equal(read(out, table), read(finished, table), rtol=1e-9)
 
 
 def test_resume_with_more_repeats_trains_only_the_new_seeds(finished, tmp_path, trained):
