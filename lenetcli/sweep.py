@@ -48,13 +48,20 @@ SETTING_KEYS = [f for f in FIELDS if f not in ("dataset", "seed", "repeats")]
 TOP_KEYS = ["datasets", "seed", "repeats", "defaults", "settings"]
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
 
+
+def exact(value: float) -> str:
+    """A float as written in an id: exact (repr), so that two values never share an id, but
+    1000 rather than 1000.0."""
+    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+
+
 # How a value that varies appears in a setting id, in this order: lr0.001-bs32-ep15-sgd.
 ID_PARTS = {
-    "lr": lambda v: f"lr{v!r}",
+    "lr": lambda v: f"lr{exact(v)}",
     "batch_size": lambda v: f"bs{v}",
     "epochs": lambda v: f"ep{v}",
     "optimizer": str,
-    "weight_decay": lambda v: f"wd{v!r}",
+    "weight_decay": lambda v: f"wd{exact(v)}",
     "loss": str,
     "activation": str,
     "pool": lambda v: f"{v}pool",

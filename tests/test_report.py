@@ -347,6 +347,11 @@ def test_a_report_is_not_reported_on_and_never_overwrites_a_source(folders, full
         "one of the folders reported on",
     )
     assert (folders["train"] / "config.json").read_bytes() == before
+    assert_refused(
+        lenet("report", folders["train"], "--out", folders["train"] / "report"),
+        "is inside one of the folders reported on",
+    )
+    assert not (folders["train"] / "report").exists()
     assert_refused(lenet("report", folders["train"], "--out", full_report), "not empty")
 
 

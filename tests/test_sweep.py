@@ -83,6 +83,9 @@ def test_setting_ids_name_only_what_varies():
         TrainConfig(optimizer="adam", pool="max", weight_decay=1e-05),
     ]
     assert setting_ids(configs) == ["sgd-wd0.0005-avgpool", "adam-wd1e-05-maxpool"]
+    # Whole numbers without ".0"; other values exact, so that no two settings share an id
+    configs = [TrainConfig(lr=lr, weight_decay=wd) for lr, wd in [(1000.0, 0.0), (0.1 + 0.2, 1.0)]]
+    assert setting_ids(configs) == ["lr1000-wd0", "lr0.30000000000000004-wd1"]
     # Nothing varies: the id still says what ran.
     assert setting_ids([TrainConfig(lr=0.01, epochs=3)]) == ["lr0.01-bs32-ep3"]
 
@@ -238,4 +241,4 @@ def test_diverged_runs_are_warned_about(tmp_path):
             "--out", str(tmp_path / "out"), "-q"]  # fmt: skip
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert result.stderr.startswith("Warning: 2 run(s) of lr1000.0 (status diverged in runs.csv)")
+    assert result.stderr.startswith("Warning: 2 run(s) of lr1000 (status diverged in runs.csv)")
