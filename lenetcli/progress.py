@@ -9,11 +9,13 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
-from rich.table import Table
+from rich.table import Column, Table
+from rich.text import Text
 
 from lenetcli.engine import Reporter
 
@@ -39,13 +41,26 @@ def describe_seeds(seeds: list[int]) -> str:
     return f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}-{seeds[-1]}"
 
 
+def means(rows: list[dict]) -> dict[str, float]:
+    """An epoch's metrics averaged over a group's members."""
+    return {k: sum(r[k] for r in rows) / len(rows) for k in ("train_loss", "train_acc", "test_acc")}
+
+
 def epoch_summary(rows: list[dict]) -> str:
-    """'loss 0.1234 acc 97.50% test 98.10%' averaged over a group's members."""
-    n = len(rows)
-    mean = {k: sum(r[k] for r in rows) / n for k in ("train_loss", "train_acc", "test_acc")}
+    """'loss 0.1234  train 97.50%  test 98.10%  1.2s': an epoch in a log line."""
+    mean = means(rows)
     return (
         f"loss {mean['train_loss']:.4f}  train {mean['train_acc']:.2f}%  "
         f"test {mean['test_acc']:.2f}%  {rows[0]['seconds']:.1f}s"
+    )
+
+
+def bar_summary(rows: list[dict]) -> str:
+    """'loss 0.1234 acc 97.50% test 98.10%': an epoch next to its bar, where room is short
+    (no seconds: the bar shows the time; 'acc' as in the batch bar's live metrics)."""
+    mean = means(rows)
+    return (
+        f"loss {mean['train_loss']:.4f} acc {mean['train_acc']:.2f}% test {mean['test_acc']:.2f}%"
     )
 
 
@@ -71,6 +86,30 @@ class LineReporter(Reporter):
         self.console.print(text, highlight=False, soft_wrap=True)
 
 
+class MetricsColumn(ProgressColumn):
+    """A task's `metrics` text on one line, cut short with '…' where the terminal is narrow."""
+
+    def render(self, task) -> Text:
+        return Text(task.fields["metrics"], no_wrap=True, overflow="ellipsis")
+
+
+def bar_width(console_width: int) -> int:
+    """Rich's 40 on a wide terminal; on a narrow one, what the rest of the line leaves: the
+    names and numbers take about 37 columns (with 'seed 42' and 45 batches), an epoch's
+    metrics 34. On a very narrow one the metrics are cut short instead (MetricsColumn)."""
+    return max(9, min(40, console_width - 71))
+
+
+def kept() -> Column:
+    """A column that keeps its full width on a narrow terminal.
+
+    A rich table shrinks its widest wrappable columns first, and every progress column is
+    wrappable by default: at 80 columns the counts and times were squeezed to '…'. Only the
+    bar and the metrics stay wrappable, so they give up the room.
+    """
+    return Column(no_wrap=True)
+
+
 class RichReporter(Reporter):
     """A bar for the batches of the current epoch and one for all epochs, with ETA and live metrics.
 
@@ -80,15 +119,22 @@ class RichReporter(Reporter):
     def __init__(self, console: Console, label: str = ""):
         self.label = label
         self.progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[metrics]}"),
+            # A long name ends in '…' rather than push the numbers off the line.
+            TextColumn(
+                "[bold]{task.description}",
+                table_column=Column(no_wrap=True, max_width=24, overflow="ellipsis"),
+            ),
+            BarColumn(bar_width=bar_width(console.width)),
+            MofNCompleteColumn(table_column=kept()),
+            TimeElapsedColumn(table_column=kept()),
+            TextColumn("eta", table_column=kept()),
+            TimeRemainingColumn(table_column=kept()),
+            MetricsColumn(),
             console=console,
             transient=False,
+            # Epochs can take minutes: rich's default pace over the last 30 s would leave the
+            # ETA of the epochs bar blank ('-:--:--') for the whole run.
+            speed_estimate_period=24 * 3600,
         )
         self.epoch_task = self.batch_task = None
 
@@ -105,6 +151,7 @@ class RichReporter(Reporter):
             self.progress.remove_task(self.epoch_task)
             self.progress.remove_task(self.batch_task)
         self.epoch_task = self.progress.add_task(name, total=epochs, metrics="")
+        self.progress.advance(self.epoch_task, 0)  # the first sample: the pace counts from now
         self.batch_task = self.progress.add_task("  epoch 1", total=batches, metrics="")
 
     def batch(self, epoch, done, loss, acc):
@@ -116,7 +163,7 @@ class RichReporter(Reporter):
     def epoch(self, epoch, rows):
         task = self.task(self.batch_task)
         self.progress.update(self.batch_task, completed=task.total)
-        self.progress.update(self.epoch_task, completed=epoch, metrics=epoch_summary(rows))
+        self.progress.update(self.epoch_task, completed=epoch, metrics=bar_summary(rows))
         if epoch < self.task(self.epoch_task).total:
             self.progress.reset(self.batch_task, description=f"  epoch {epoch + 1}", metrics="")
 
@@ -211,13 +258,12 @@ class RichStudyReporter(RichReporter):
     """RichReporter's epoch and batch bars under an overall bar over the study's runs.
 
     The overall bar moves a fraction of a run per epoch, so its ETA is live from the first
-    epoch on rather than from the first finished setting.
+    epoch on rather than from the first finished setting. It also names the setting in
+    training, so the group's bars keep short names ('seed 42') and leave room for the bars.
     """
 
     def __init__(self, console: Console):
         super().__init__(console)
-        # Epochs can take minutes: estimate speed over the whole study, not the last 30 s.
-        self.progress.speed_estimate_period = 24 * 3600
         self.runs_task = None
         self.runs_this_group = 0
 
@@ -228,7 +274,7 @@ class RichStudyReporter(RichReporter):
         self.progress.advance(self.runs_task, 0)  # the first sample: the pace counts from now
 
     def start_setting(self, label, runs):
-        self.label = label
+        self.progress.update(self.runs_task, metrics=label)
 
     def start_group(self, seeds, epochs, batches):
         super().start_group(seeds, epochs, batches)
