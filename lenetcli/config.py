@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields
 
-from lenetcli.errors import LenetError
+from lenetcli.errors import LenetError, unknown_choice
 from lenetcli.model import ACTIVATIONS, POOLS
 
 OPTIMIZERS = ("adam", "sgd")
@@ -68,7 +68,7 @@ class TrainConfig:
         for name, allowed in choices.items():
             value = getattr(self, name)
             if value not in allowed:
-                raise LenetError(f"unknown {name} '{value}'; choose one of: {', '.join(allowed)}")
+                raise unknown_choice(name, value, allowed)
         for name in ("epochs", "batch_size", "repeats"):
             if getattr(self, name) < 1:
                 option = "--" + name.replace("_", "-")

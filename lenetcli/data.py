@@ -25,7 +25,7 @@ import torch
 import torchvision.datasets as tvd
 from torchvision.datasets.utils import download_and_extract_archive
 
-from lenetcli.errors import LenetError, one_line
+from lenetcli.errors import LenetError, one_line, unknown_choice
 
 DATA_DIR_ENV = "LENET_DATA_DIR"
 
@@ -117,7 +117,7 @@ class Dataset:
 
 def get_spec(name: str) -> DatasetSpec:
     if name not in DATASETS:
-        raise LenetError(f"unknown dataset '{name}'; choose one of: {', '.join(DATASETS)}")
+        raise unknown_choice("dataset", name, DATASETS)
     return DATASETS[name]
 
 

@@ -1,8 +1,17 @@
 """The exceptions the CLI turns into one line: bad input (exit code 2) and Ctrl-C (130)."""
 
+import difflib
+
 
 class LenetError(Exception):
     """A problem with the user's input or files: the message names it and says how to fix it."""
+
+
+def unknown_choice(what: str, value: str, allowed) -> LenetError:
+    """'unknown dataset 'MNIST'; did you mean 'mnist'? choose one of: mnist, ...'"""
+    close = difflib.get_close_matches(str(value).lower(), list(allowed), n=1, cutoff=0.6)
+    guess = f"did you mean '{close[0]}'? " if close else ""
+    return LenetError(f"unknown {what} '{value}'; {guess}choose one of: {', '.join(allowed)}")
 
 
 def one_line(exc: BaseException, lines: int | None = None) -> str:

@@ -32,7 +32,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lenetcli.config import TrainConfig
-from lenetcli.errors import LenetError
+from lenetcli.data import DATASETS
+from lenetcli.errors import LenetError, unknown_choice
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -221,7 +222,15 @@ def read_study_file(path: Path) -> StudyFile:
         raise LenetError(f"config file {path}: defaults must be a table, [defaults]")
     check_keys(defaults, SETTING_KEYS, path, " in [defaults]")
     defaults = {k: checked_value(k, v, path, " in [defaults]") for k, v in defaults.items()}
+    for name in datasets:
+        if name not in DATASETS:
+            raise LenetError(f"config file {path}: {unknown_choice('dataset', name, DATASETS)}")
     settings = raw.get("settings")
+    if isinstance(settings, dict):
+        raise LenetError(
+            f"config file {path}: [settings] is one table; write [[settings]] (two brackets) "
+            "above each setting"
+        )
     if not isinstance(settings, list) or not settings:
         raise LenetError(f"config file {path} has no settings; add at least one [[settings]] table")
     checked = []
@@ -270,6 +279,7 @@ def checked_value(field: str, value, path: Path, where: str):
 
 def file_plan(study_file: StudyFile, overrides: dict) -> SweepPlan:
     """The file's settings: defaults, then the setting's own values, then the overrides."""
+    replace(DEFAULTS, **overrides).validate()  # a bad override is the command line's fault
     datasets = [overrides["dataset"]] if "dataset" in overrides else study_file.datasets
     top = {"seed": study_file.seed, "repeats": study_file.repeats}
     top |= {k: v for k, v in overrides.items() if k in ("seed", "repeats")}
@@ -280,11 +290,20 @@ def file_plan(study_file: StudyFile, overrides: dict) -> SweepPlan:
     ]
     made = setting_ids(configs)
     names = [entry.get("name", made[i]) for i, entry in enumerate(study_file.settings)]
-    for i, name in enumerate(names):
+    for i, (name, config) in enumerate(zip(names, configs, strict=True)):
         if name in names[:i]:
             raise LenetError(
                 f"config file {study_file.path}: two settings are named '{name}'; give each its own name"
             )
+        try:
+            config.validate()
+        except LenetError as exc:
+            # "--weight-decay must be ..." -> "weight_decay must be ...", as the file spells it
+            option, _, rest = str(exc).partition(" ")
+            message = f"{option[2:].replace('-', '_')} {rest}" if option.startswith("--") else exc
+            raise LenetError(
+                f"config file {study_file.path}, setting '{name}': {message}"
+            ) from None
     return SweepPlan(list(datasets), names, configs)
 
 

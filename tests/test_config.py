@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 
 from lenetcli.config import TrainConfig
@@ -41,3 +43,22 @@ def test_repeats_use_consecutive_seeds():
 def test_bad_values_name_the_problem(change, message):
     with pytest.raises(LenetError, match=message):
         TrainConfig(**change).validate()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "guess"),
+    [("dataset", "MNIST", "mnist"), ("dataset", "cifar-10", "cifar10"),
+     ("dataset", "Fashion-MNIST", "fashion-mnist"), ("activation", "ReLU", "relu")],
+)  # fmt: skip
+def test_a_near_miss_gets_a_suggestion(field, value, guess):
+    with pytest.raises(LenetError) as caught:
+        replace(TrainConfig(), **{field: value}).validate()
+    assert f"unknown {field} '{value}'; did you mean '{guess}'? choose one of:" in str(caught.value)
+
+
+def test_a_far_miss_gets_only_the_choices():
+    with pytest.raises(LenetError) as caught:
+        TrainConfig(dataset="imagenet").validate()
+    assert str(caught.value) == (
+        "unknown dataset 'imagenet'; choose one of: mnist, fashion-mnist, cifar10, digits"
+    )

@@ -180,6 +180,20 @@ activation = "tanh"
             "two settings are named 'x'",
         ),
         ("[[settings]\nlr = 0.1", "is not valid TOML"),
+        ("[settings]\nlr = 0.1", "[settings] is one table; write [[settings]] (two brackets)"),
+        (
+            "datasets = ['MNIST']\n[[settings]]\nlr = 0.1",
+            "unknown dataset 'MNIST'; did you mean 'mnist'?",
+        ),
+        (
+            "[[settings]]\nname = 'slow'\nlr = -0.1",
+            "setting 'slow': lr must be a positive finite number, got -0.1",
+        ),
+        (
+            "[defaults]\nweight_decay = -1\n[[settings]]\nname = 'a'",
+            "setting 'a': weight_decay must be a finite number, zero or positive",
+        ),
+        ("seed = -3\n[[settings]]\nname = 'a'", "setting 'a': seed must be a whole number from 0"),
     ],
 )
 def test_bad_study_files_name_the_file_and_key(tmp_path, text, expected):
@@ -190,6 +204,13 @@ def test_bad_study_files_name_the_file_and_key(tmp_path, text, expected):
     assert str(path) in message
     assert expected in message
     assert "\n" not in message
+
+
+def test_a_bad_value_beside_a_study_file_is_the_command_lines(tmp_path):
+    path = write(tmp_path, "[[settings]]\nname = 'a'\nlr = 0.1")
+    with pytest.raises(LenetError) as caught:
+        file_plan(read_study_file(path), {"epochs": 0})
+    assert str(caught.value) == "--epochs must be a positive whole number, got 0"
 
 
 def test_missing_study_file(tmp_path):
