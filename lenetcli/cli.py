@@ -202,7 +202,7 @@ def run_train(config, data_dir, download, device, group_size, graph, out, overwr
              max(m["test_acc"] for m in r.metrics), sum(m["seconds"] for m in r.metrics)]
             for r in results
         ]  # fmt: skip
-        columns = ["seed", "train acc (%)", "test acc (%)", "best test acc (%)", "seconds"]
+        columns = ["seed", "train acc (%)", "test acc (%)", "best test acc (%)", "total seconds"]
         console.print(results_table(f"Final epoch ({config.epochs})", columns, rows))
         console.print(f"Wrote {out}/", highlight=False)
 

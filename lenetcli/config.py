@@ -24,6 +24,18 @@ def check_seed_range(option: str, first: int, count: int) -> None:
         )
 
 
+def comma_items(option: str, text: str, example: str = "1,2") -> list[str]:
+    """The items of an option's comma list, stripped; an empty list or item is an error."""
+    if not text.strip():
+        raise LenetError(f"{option} is empty; give a value or a comma list such as {example}")
+    items = [item.strip() for item in text.split(",")]
+    if "" in items:
+        raise LenetError(
+            f"{option} '{text}' has an empty item; separate values by single commas, e.g. {example}"
+        )
+    return items
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Hyperparameters of one training configuration (repeats share all but the seed)."""

@@ -17,7 +17,7 @@ import torch
 
 from lenetcli import analysis, runs
 from lenetcli.checkpoint import find_checkpoint, load_checkpoint
-from lenetcli.config import TrainConfig
+from lenetcli.config import TrainConfig, comma_items
 from lenetcli.data import Dataset, get_spec, load_dataset
 from lenetcli.engine import Reporter, device_description, predict, resolve_device
 from lenetcli.errors import LenetError
@@ -117,9 +117,7 @@ def parse_datasets(text: str | None) -> list[str] | None:
     """'mnist,cifar10' -> ['mnist', 'cifar10'], each one checked; None when not given."""
     if text is None:
         return None
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    if not names:
-        raise LenetError("--dataset is empty; give one dataset or several separated by commas")
+    names = comma_items("--dataset", text, "mnist,cifar10")
     for name in names:
         get_spec(name)
     repeated = sorted({name for name in names if names.count(name) > 1})
@@ -140,9 +138,7 @@ def checkpoint_paths(
         return [find_checkpoint(from_dir, name) for name in datasets]
     if checkpoints is None:
         return None
-    paths = [Path(p.strip()) for p in checkpoints.split(",") if p.strip()]
-    if not paths:
-        raise LenetError("--checkpoint is empty; give a model.pt written by `lenet train`")
+    paths = [Path(p) for p in comma_items("--checkpoint", checkpoints, "a/model.pt,b/model.pt")]
     if datasets is not None and len(paths) != len(datasets):
         raise LenetError(
             f"{len(paths)} checkpoint(s) for {len(datasets)} dataset(s); give one checkpoint per "

@@ -480,7 +480,7 @@ def execute(
     create_output_dir(out)
     write_json(out / "config.json", study_record(study, out, resume, device, datasets.values()))
     if not quiet:
-        console.print(describe_plan(study, ledger, restored, device, out), highlight=False)
+        console.print(describe_plan(study, ledger, restored, device, out, resume), highlight=False)
     try:
         with progress.make_study_reporter(console, quiet) as reporter:
             run_study(study, ledger, datasets, device, out, reporter)
@@ -501,7 +501,9 @@ def execute(
     return summary
 
 
-def describe_plan(study: Study, ledger: Ledger, restored: int, device, out: Path) -> str:
+def describe_plan(
+    study: Study, ledger: Ledger, restored: int, device, out: Path, resume: bool
+) -> str:
     datasets = {s.config.dataset for s in study.settings}
     names = {s.name for s in study.settings}
     text = (
@@ -510,6 +512,8 @@ def describe_plan(study: Study, ledger: Ledger, restored: int, device, out: Path
     )
     if restored:
         text += f"; {restored} finished run(s) in {out} are kept, {len(ledger.rows) - restored} to train"
+    elif resume:  # a mistyped --out would otherwise start from scratch without a word
+        text += f"; --resume found no finished run in {out}, so every run is trained"
     return text
 
 

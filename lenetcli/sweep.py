@@ -31,7 +31,7 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from lenetcli.config import TrainConfig
+from lenetcli.config import TrainConfig, comma_items
 from lenetcli.data import DATASETS
 from lenetcli.errors import LenetError, unknown_choice
 
@@ -101,13 +101,7 @@ def parse_value(field: str, text: str, where: str):
 def parse_list(field: str, text: str) -> list:
     """The values of one option's comma list, typed; raise LenetError naming a bad item."""
     option = option_name(field)
-    if not text.strip():
-        raise LenetError(f"{option} is empty; give a value or a comma list such as 1,2")
-    items = [item.strip() for item in text.split(",")]
-    if "" in items:
-        raise LenetError(
-            f"{option} '{text}' has an empty item; separate values by single commas, e.g. 1,2"
-        )
+    items = comma_items(option, text)
     values = [parse_value(field, item, option) for item in items]
     for i, value in enumerate(values):
         if value in values[:i]:

@@ -276,6 +276,11 @@ BAD_INPUTS = {
     "top": (["confusion", "--from", "{run}", "--top", "0"], "--top"),
     "per pair": (["hardsamples", "--from", "{run}", "--per-pair", "0"], "--per-pair"),
     "training option": (["hardsamples", "--dataset", "digits", "--epochs", "0"], "--epochs"),
+    "empty dataset item": (["confusion", "--dataset", "digits,,mnist"], "has an empty item"),
+    "empty checkpoint item": (
+        ["confusion", "--checkpoint", "{run}/model.pt,"],
+        "has an empty item; separate values by single commas, e.g. a/model.pt,b/model.pt",
+    ),
 }
 
 

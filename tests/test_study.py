@@ -348,3 +348,9 @@ def test_diverged_and_pending_runs_in_the_summary():
     assert list(summary["final_test_acc_mean"]) == [55.0, 55.0]
     assert list(summary["best"]) == [1, 1]  # a tie: both are the best
     assert ledger.count() == 4
+
+
+def test_resume_into_a_folder_without_runs_says_so(tmp_path, trained):
+    result = sweep(tmp_path / "typo", "--resume")
+    assert result.exit_code == 0, result.output
+    assert "--resume found no finished run in" in result.output
