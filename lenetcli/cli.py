@@ -182,7 +182,8 @@ def run_train(config, data_dir, download, device, group_size, graph, out, overwr
     options = runs.RunOptions(data_dir, download, device, group_size, graph)
     config.validate()
     fresh_name = out is None
-    out = check_output_dir(out or Path("runs") / f"train-{config.dataset}-{timestamp()}", overwrite)
+    default = Path("runs") / f"train-{config.dataset}-{timestamp()}"
+    out = check_output_dir(out or default, overwrite, "train")
     torch_device, data = runs.prepare(config, options)
     out = create_output_dir(out, fresh_name)
     console = stdout_console()
@@ -643,7 +644,7 @@ def run_report(folders, title, out, overwrite, quiet):
     from lenetcli.progress import results_table, stdout_console
 
     fresh_name = out is None
-    out = check_output_dir(out or Path("runs") / f"report-{timestamp()}", overwrite)
+    out = check_output_dir(out or Path("runs") / f"report-{timestamp()}", overwrite, "report")
     gathered = report.gather(folders, title, out)
     if (created := create_output_dir(out, fresh_name)) != out:
         out, gathered = created, report.gather(folders, title, created)  # links point into out

@@ -25,14 +25,24 @@ def timestamp() -> str:
     return datetime.now().strftime("%Y%m%d-%H%M%S")
 
 
-def check_output_dir(path: Path, overwrite: bool) -> Path:
-    """Refuse a non-empty folder (unless overwrite) or one that cannot be created; write nothing."""
+def check_output_dir(path: Path, overwrite: bool, command: str) -> Path:
+    """Refuse a non-empty folder (unless overwrite) or one that cannot be created; write nothing.
+
+    --overwrite replaces the files of the same command only: over another command's folder it
+    would leave a mix (a sweep's tables beside an old model.pt that `--from` would then read).
+    """
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise LenetError(f"output folder {path} is a file; choose another --out")
     if path.is_dir() and any(path.iterdir()) and not overwrite:
         raise LenetError(
             f"output folder {path} is not empty; choose another --out or add --overwrite"
+        )
+    written_by = command_of(path)
+    if overwrite and written_by not in (None, command):
+        raise LenetError(
+            f"output folder {path} holds the output of lenet {written_by}; --overwrite replaces "
+            f"only that of the same command, so choose another --out for lenet {command}"
         )
     existing = path
     while not existing.exists():
@@ -46,6 +56,15 @@ def check_output_dir(path: Path, overwrite: bool) -> Path:
             f"output folder {path} cannot be written (no write permission in {existing}); choose another --out"
         )
     return path
+
+
+def command_of(folder: Path) -> str | None:
+    """The lenet command that wrote a folder, from its config.json; None if none did."""
+    try:
+        record = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record.get("command") if isinstance(record, dict) else None
 
 
 def create_output_dir(path: Path, fresh_name: bool = False) -> Path:

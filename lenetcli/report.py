@@ -585,9 +585,8 @@ def gather(folders: list[Path], title: str, out: Path) -> Report:
         )
     for source in sources:
         if Path(out).resolve().is_relative_to(source.folder.resolve()):
-            where = "one of" if Path(out).resolve() == source.folder.resolve() else "inside one of"
             raise LenetError(
-                f"--out {out} is {where} the folders reported on; choose another --out"
+                f"--out {out} lies in {source.folder}, a folder reported on; choose another --out"
             )
     trainings = {s.label: read_training(s) for s in sources if s.command in TRAINING_COMMANDS}
     frames = [results_frame(s, trainings[s.label]) for s in sources if s.label in trainings]

@@ -471,10 +471,10 @@ def execute(
     ledger = Ledger(study)
     if resume:
         restored = resume_folder(study, out, ledger)
-        check_output_dir(out, overwrite=True)  # still: can it be written?
+        check_output_dir(out, True, study.command)  # still: can it be written?
     else:
         restored = 0
-        check_output_dir(out, overwrite)
+        check_output_dir(out, overwrite, study.command)
     device = engine.resolve_device(study.options.device)
     datasets = load_study_data(study)
     create_output_dir(out)

@@ -6,7 +6,9 @@ import pandas as pd
 import pytest
 import torch
 
+from lenetcli.errors import LenetError
 from lenetcli.outputs import (
+    check_output_dir,
     create_output_dir,
     save_checkpoint,
     save_figure,
@@ -65,3 +67,13 @@ def test_a_default_name_taken_meanwhile_becomes_the_next_free_one(tmp_path):
     assert create_output_dir(name, fresh_name=True) == name.with_name(name.name + "-3")
     # A folder the user named is used as it is (it was checked to be empty, or --overwrite).
     assert create_output_dir(name) == name
+
+
+def test_overwrite_replaces_only_the_same_commands_output(tmp_path):
+    write_json(tmp_path / "run" / "config.json", {"command": "train"})
+    with pytest.raises(LenetError, match="not empty; choose another --out or add --overwrite"):
+        check_output_dir(tmp_path / "run", False, "train")
+    assert check_output_dir(tmp_path / "run", True, "train") == tmp_path / "run"
+    with pytest.raises(LenetError) as refused:
+        check_output_dir(tmp_path / "run", True, "sweep")
+    assert "holds the output of lenet train; --overwrite replaces only that" in str(refused.value)

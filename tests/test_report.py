@@ -344,12 +344,12 @@ def test_a_report_is_not_reported_on_and_never_overwrites_a_source(folders, full
     before = (folders["train"] / "config.json").read_bytes()
     assert_refused(
         lenet("report", folders["train"], "--out", folders["train"], "--overwrite"),
-        "one of the folders reported on",
+        "holds the output of lenet train; --overwrite replaces only that of the same command",
     )
     assert (folders["train"] / "config.json").read_bytes() == before
     assert_refused(
         lenet("report", folders["train"], "--out", folders["train"] / "report"),
-        "is inside one of the folders reported on",
+        f"lies in {folders['train']}, a folder reported on; choose another --out",
     )
     assert not (folders["train"] / "report").exists()
     assert_refused(lenet("report", folders["train"], "--out", full_report), "not empty")
