@@ -442,7 +442,22 @@ def study_record(study: Study, out: Path, resume: bool, device, datasets) -> dic
         "resume": resume,
     }
     env = environment(device, engine.device_description(device))
-    return run_record(study.command, options, env, {"datasets": [data_record(d) for d in datasets]})
+    record = run_record(
+        study.command, options, env, {"datasets": [data_record(d) for d in datasets]}
+    )
+    if resume:  # runs kept from earlier sessions may come from another machine or version
+        record["earlier_sessions"] = earlier_sessions(out)
+    return record
+
+
+def earlier_sessions(out: Path) -> list[dict]:
+    """When, how and where the sessions before this --resume ran, from out's config.json."""
+    try:
+        previous = json.loads((out / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    session = {k: previous.get(k) for k in ("argv", "started_utc", "environment")}
+    return [*previous.get("earlier_sessions", []), session]
 
 
 def execute(

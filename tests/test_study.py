@@ -215,6 +215,12 @@ def test_resume_with_more_repeats_trains_only_the_new_seeds(finished, tmp_path, 
     old = read(finished, "runs.csv")
     kept = runs[runs["seed"] != 44].reset_index(drop=True)
     pd.testing.assert_frame_equal(kept, old)
+    # The kept runs' session is still on record: where, when and with what they ran
+    first = json.loads((finished / "config.json").read_text())
+    record = json.loads((out / "config.json").read_text())
+    assert record["earlier_sessions"] == [
+        {k: first[k] for k in ("argv", "started_utc", "environment")}
+    ]
 
 
 def test_resume_refuses_a_folder_with_other_finished_runs(finished, tmp_path, trained):
