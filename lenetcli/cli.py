@@ -444,6 +444,7 @@ Top = Annotated[int, typer.Option(help="How many of the most confused pairs to s
 
 @app.command("confusion")
 def confusion_command(
+    ctx: typer.Context,
     dataset: Datasets_ = None,
     checkpoint: Checkpoint = None,
     from_dir: FromDir = None,
@@ -488,12 +489,13 @@ def confusion_command(
     )  # fmt: skip
     run_command(
         run_analysis, "confusion", ConfusionSettings(normalize, top, unordered), config, dataset, checkpoint, from_dir,
-        data_dir, not no_download, device, not no_graph, out, overwrite, quiet,
+        data_dir, not no_download, device, not no_graph, out, overwrite, quiet, training_options_given(ctx),
     )  # fmt: skip
 
 
 @app.command("hardsamples")
 def hardsamples_command(
+    ctx: typer.Context,
     dataset: Datasets_ = None,
     checkpoint: Checkpoint = None,
     from_dir: FromDir = None,
@@ -536,19 +538,40 @@ def hardsamples_command(
     )  # fmt: skip
     run_command(
         run_analysis, "hardsamples", HardSettings(top, per_pair, per_class), config, dataset, checkpoint, from_dir,
-        data_dir, not no_download, device, not no_graph, out, overwrite, quiet,
+        data_dir, not no_download, device, not no_graph, out, overwrite, quiet, training_options_given(ctx),
     )  # fmt: skip
+
+
+TRAINING_OPTIONS = [
+    "epochs", "lr", "batch_size", "optimizer", "weight_decay", "loss", "activation", "pool",
+    "seed", "train_subset",
+]  # fmt: skip
+
+
+def training_options_given(ctx: typer.Context) -> list[str]:
+    """The training options typed on the command line (not left at their defaults)."""
+    return [
+        "--" + name.replace("_", "-")
+        for name in TRAINING_OPTIONS
+        if ctx.get_parameter_source(name).name == "COMMANDLINE"
+    ]
 
 
 def run_analysis(
     command, settings, config, dataset, checkpoint, from_dir, data_dir, download, device, graph,
-    out, overwrite, quiet,
+    out, overwrite, quiet, training_options,
 ):  # fmt: skip
     """Check every input, then per dataset: train if asked, predict, write the files, report."""
     from lenetcli import diagnostics, runs
     from lenetcli.outputs import create_output_dir
     from lenetcli.progress import make_reporter, stdout_console
 
+    if training_options and (checkpoint or from_dir):
+        source = "--from" if from_dir else "--checkpoint"
+        raise LenetError(
+            f"{', '.join(training_options)} would train a model, but {source} gives one; "
+            f"leave out {source} to train first, or the training options"
+        )
     options = runs.RunOptions(data_dir, download, device, None, graph)
     settings.validate()
     datasets = diagnostics.parse_datasets(dataset)

@@ -277,6 +277,10 @@ BAD_INPUTS = {
     "per pair": (["hardsamples", "--from", "{run}", "--per-pair", "0"], "--per-pair"),
     "training option": (["hardsamples", "--dataset", "digits", "--epochs", "0"], "--epochs"),
     "empty dataset item": (["confusion", "--dataset", "digits,,mnist"], "has an empty item"),
+    "training options beside a model": (
+        ["hardsamples", "--from", "{run}", "--epochs", "3", "--seed", "1"],
+        "--epochs, --seed would train a model, but --from gives one",
+    ),
     "empty checkpoint item": (
         ["confusion", "--checkpoint", "{run}/model.pt,"],
         "has an empty item; separate values by single commas, e.g. a/model.pt,b/model.pt",
