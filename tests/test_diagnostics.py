@@ -192,8 +192,8 @@ def test_galleries_show_the_test_images_they_name(run_dir):
 @pytest.mark.slow
 def test_several_datasets_each_in_its_own_folder(tmp_path, mnist_root):
     trained = tmp_path / "trained"
-    subset = [*QUICK, "--test-subset", 200, "--data-dir", mnist_root, "--no-download", "--quiet"]
-    result = lenet("confusion", "--dataset", "digits,mnist", *subset, "--out", trained)
+    subset = ["--test-subset", 200, "--data-dir", mnist_root, "--no-download", "--quiet"]
+    result = lenet("confusion", "--dataset", "digits,mnist", *QUICK, *subset, "--out", trained)
     assert result.exit_code == 0, result.output
     for name in ("digits", "mnist"):
         for file in [*CONFUSION_FILES, "model.pt"]:
@@ -204,8 +204,9 @@ def test_several_datasets_each_in_its_own_folder(tmp_path, mnist_root):
     checkpoints = f"{trained / 'digits' / 'model.pt'},{trained / 'mnist' / 'model.pt'}"
     hard = tmp_path / "hard"
     result = lenet(
-        "hardsamples", "--checkpoint", checkpoints, *subset, "--per-pair", 2, "--out", hard
-    )
+        "hardsamples", "--checkpoint", checkpoints, *subset, "--device", "cpu", "--per-pair", 2,
+        "--out", hard,
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     for name in ("digits", "mnist"):
         rows = pd.read_csv(hard / name / "hard_samples.csv")
