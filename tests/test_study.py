@@ -7,6 +7,7 @@ The sweep: scikit-learn digits (no files needed), subsets of 120 training and 60
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import statistics
 from pathlib import Path
@@ -127,6 +128,10 @@ def test_summary_csv_recomputed_from_runs(finished):
             )
             assert row[f"{column}_min"] == pytest.approx(min(finals))
             assert row[f"{column}_max"] == pytest.approx(max(finals))
+        # 95% confidence interval of the mean over 2 seeds: t(0.975, 1) = 12.706
+        tests = list(own["final_test_acc"])
+        half_width = 12.7062047 * statistics.stdev(tests) / math.sqrt(len(tests))
+        assert row["final_test_acc_ci95"] == pytest.approx(half_width, rel=1e-6, abs=1e-9)
     means = list(summary["final_test_acc_mean"])
     assert list(summary["best"]) == [int(m == max(means)) for m in means]
 
