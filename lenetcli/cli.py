@@ -179,7 +179,7 @@ def run_train(config, data_dir, download, device, group_size, graph, out, overwr
     from lenetcli.outputs import check_output_dir, create_output_dir, timestamp
     from lenetcli.progress import make_reporter, results_table, stdout_console
 
-    options = runs.RunOptions(data_dir, download, device, group_size, graph)
+    options = runs.RunOptions(data_dir, download, device, group_size, graph, quiet)
     config.validate()
     fresh_name = out is None
     default = Path("runs") / f"train-{config.dataset}-{timestamp()}"
@@ -283,7 +283,7 @@ def sweep_command(
     from lenetcli.runs import RunOptions
     from lenetcli.sweep import run_sweep
 
-    options = RunOptions(data_dir, not no_download, device, group_size, not no_graph)
+    options = RunOptions(data_dir, not no_download, device, group_size, not no_graph, quiet)
     run_command(run_sweep, texts, config, options, out, overwrite, resume, quiet)
 
 
@@ -359,7 +359,7 @@ def noise_command(
     # Imported here so that `lenet --help` answers without loading torch.
     from lenetcli.runs import RunOptions
 
-    options = RunOptions(data_dir, not no_download, device, group_size, not no_graph)
+    options = RunOptions(data_dir, not no_download, device, group_size, not no_graph, quiet)
     run_command(
         run_noise, config, noise_type, noise_rate, pairs, transition, noise_seed,
         options, out, overwrite, resume, quiet,
@@ -572,7 +572,7 @@ def run_analysis(
             f"{', '.join(training_options)} would train a model, but {source} gives one; "
             f"leave out {source} to train first, or the training options"
         )
-    options = runs.RunOptions(data_dir, download, device, None, graph)
+    options = runs.RunOptions(data_dir, download, device, None, graph, quiet)
     settings.validate()
     datasets = diagnostics.parse_datasets(dataset)
     paths = diagnostics.checkpoint_paths(datasets, checkpoint, from_dir)

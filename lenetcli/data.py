@@ -14,16 +14,20 @@ reused as it is:
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import io
 import os
 import pickle
+import sys
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import torchvision.datasets as tvd
-from torchvision.datasets.utils import download_and_extract_archive
+from torchvision.datasets.utils import calculate_md5, download_and_extract_archive
 
 from lenetcli.errors import LenetError, one_line, unknown_choice
 
@@ -135,15 +139,16 @@ def load_dataset(
     download: bool = True,
     train_subset: int | None = None,
     test_subset: int | None = None,
+    quiet: bool = False,
 ) -> Dataset:
     """Read both splits of a dataset (fetching missing files if allowed), then take subsets."""
     spec = get_spec(name)
-    root = Path(root) if root is not None else default_data_dir()
+    root = Path(root).expanduser() if root is not None else default_data_dir()
     if spec.name == "digits":
         train, test = read_digits()
         source = "scikit-learn (bundled)"
     else:
-        ensure_files(spec, root, download)
+        ensure_files(spec, root, download, quiet)
         read = read_cifar_split if spec.name == "cifar10" else read_idx_split
         folder = root / spec.folder
         train, test = read(spec, folder, "train"), read(spec, folder, "test")
@@ -202,30 +207,32 @@ def missing_files(spec: DatasetSpec, root: Path) -> list[Path]:
     return [path for path in expected_files(spec, root) if not present(path)]
 
 
-def ensure_files(spec: DatasetSpec, root: Path, download: bool) -> None:
+def ensure_files(spec: DatasetSpec, root: Path, download: bool, quiet: bool = False) -> None:
     """Make sure every file of the dataset is under root, downloading them if allowed."""
-    missing = missing_files(spec, root)
-    if not missing:
+    if not missing_files(spec, root):
         return
     reason = "downloads are off (--no-download)"
     if download:
         try:
-            download_dataset(spec, root)
-            missing = missing_files(spec, root)
+            download_dataset(spec, root, quiet)
             reason = "the download did not provide them"
         except Exception as exc:  # any network or checksum failure ends in the same advice
             reason = f"the download failed ({one_line(exc)})"
-    if missing:
+    if missing := missing_files(spec, root):  # again: some files may have come
         names = ", ".join(p.name for p in missing)
+        gz = "" if spec.name == "cifar10" else " (IDX files may be .gz)"
         raise LenetError(
             f"{spec.title} files missing in {missing[0].parent}: {names}; {reason}. Place the "
-            f"files there in torchvision's layout (IDX files may be .gz), or choose another "
-            f"folder with --data-dir or ${DATA_DIR_ENV}"
+            f"files there in torchvision's layout{gz}, or choose another folder with "
+            f"--data-dir or ${DATA_DIR_ENV}"
         )
 
 
-def download_dataset(spec: DatasetSpec, root: Path) -> None:
-    """Fetch the official archives with torchvision's utilities, checking their MD5 sums."""
+def download_dataset(spec: DatasetSpec, root: Path, quiet: bool = False) -> None:
+    """Fetch the official archives with torchvision's utilities, checking their MD5 sums.
+
+    A file that fails its check is deleted: left behind, it would be read next time.
+    """
     if spec.name == "cifar10":
         target, extract = root, root  # the archive holds the folder cifar-10-batches-py
     else:
@@ -233,23 +240,43 @@ def download_dataset(spec: DatasetSpec, root: Path) -> None:
     for filename, md5 in spec.resources:
         errors = []
         for mirror in spec.mirrors:
+            if not quiet:
+                print(f"Downloading {mirror + filename} into {target}", file=sys.stderr)
+            # torchvision's progress bar: on a terminal only, and never with --quiet
+            hush = quiet or not sys.stderr.isatty()
             try:
-                download_and_extract_archive(
-                    mirror + filename, download_root=target, extract_root=extract,
-                    filename=filename, md5=md5,
-                )  # fmt: skip
+                with (
+                    contextlib.redirect_stderr(io.StringIO()) if hush else contextlib.nullcontext()
+                ):
+                    download_and_extract_archive(
+                        mirror + filename, download_root=target, extract_root=extract,
+                        filename=filename, md5=md5,
+                    )  # fmt: skip
                 break
             except Exception as exc:
-                errors.append(f"{mirror + filename}: {one_line(exc)}")
+                errors.append(
+                    f"{mirror + filename}: {download_failure(target / filename, md5, exc)}"
+                )
         else:
             raise OSError("; ".join(errors))
+
+
+def download_failure(path: Path, md5: str, exc: Exception) -> str:
+    """Why a download failed; a file that arrived but fails its MD5 check is deleted."""
+    if not path.is_file():
+        return one_line(exc)
+    actual = calculate_md5(path)
+    path.unlink()
+    if actual != md5:
+        return f"MD5 {actual}, expected {md5}: not the official file (deleted)"
+    return f"{one_line(exc)} (the file was deleted)"
 
 
 # --------------------------------------------------------------------------- readers
 
 
 def read_idx_split(spec: DatasetSpec, folder: Path, split: str) -> Split:
-    image_file, label_file = (folder / "raw" / name for name in IDX_FILES[split])
+    image_file, label_file = (stored(folder / "raw" / name) for name in IDX_FILES[split])
     images = read_idx(image_file, magic=2051)
     labels = read_idx(label_file, magic=2049)
     expected = spec.train_size if split == "train" else spec.test_size
@@ -266,15 +293,18 @@ def read_idx_split(spec: DatasetSpec, folder: Path, split: str) -> Split:
     return make_split(images[:, None], labels)
 
 
+def stored(path: Path) -> Path:
+    """An IDX file as it is stored: plain, or gzipped as torchvision downloads it."""
+    return path if path.is_file() else path.with_name(path.name + ".gz")
+
+
 def read_idx(path: Path, magic: int) -> np.ndarray:
     """Read an IDX file (plain or .gz): big-endian magic, dimension sizes, then uint8 data."""
-    if not path.is_file():
-        path = path.with_name(path.name + ".gz")
     try:
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rb") as f:
             raw = f.read()
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:
         raise LenetError(
             f"damaged file {path}: {one_line(exc)}; delete it to download it again"
         ) from None
@@ -289,9 +319,10 @@ def read_idx(path: Path, magic: int) -> np.ndarray:
     dims = tuple(int(d) for d in np.frombuffer(raw[4 : 4 + 4 * ndim], dtype=">i4"))
     data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
     if len(dims) != ndim or data.size != int(np.prod(dims)):
+        what = "truncated" if len(dims) != ndim or data.size < np.prod(dims) else "too long"
         raise LenetError(
-            f"damaged file {path}: truncated ({data.size} bytes of data, header says "
-            f"{int(np.prod(dims)) if dims else '?'}); delete it to download it again"
+            f"damaged file {path}: {what} ({data.size} bytes of data, header says "
+            f"{int(np.prod(dims)) if len(dims) == ndim else '?'}); delete it to download it again"
         )
     return data.reshape(dims)
 

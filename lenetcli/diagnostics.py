@@ -184,7 +184,9 @@ def prepare_jobs(
         else:
             model, checkpoint = loaded[i]
             # Only the test split matters here; the training subset is the checkpoint's business.
-            data = load_dataset(name, options.data_dir, options.download, None, config.test_subset)
+            data = load_dataset(
+                name, options.data_dir, options.download, None, config.test_subset, options.quiet
+            )
             job_config = replace(config, dataset=name)
             jobs.append(Job(job_config, data, job_out, model, checkpoint, paths[i]))
     return device, jobs

@@ -440,7 +440,8 @@ def study_blocks(source: Source, training: Training, results: pd.DataFrame) -> l
 def confusion_blocks(source: Source) -> list:
     counts = read_table(source, "confusion_counts.csv", ["true"]).set_index("true")
     total, right = counts.to_numpy().sum(), sum(counts.to_numpy().diagonal())
-    pairs = read_table(source, "confused_pairs.csv", ["rank", "count", "rate"]).head(5)
+    pairs = read_table(source, "confused_pairs.csv", ["rank", "count", "rate"])
+    pairs = pairs[pairs["count"] > 0].head(5)  # the file lists every pair, confused or not
     if "class_a_name" not in pairs:
         require_columns(source, "confused_pairs.csv", pairs, ["true_class", "predicted_class"])
         pair_rows = [
@@ -466,7 +467,9 @@ def confusion_blocks(source: Source) -> list:
         Text(
             f"{model_text(source.record)} Test accuracy {fmt(100 * right / total)}% on {total} images."
         ),
-        Table(pair_header, pair_rows, left=2, caption="Most confused pairs"),
+        Table(pair_header, pair_rows, left=2, caption="Most confused pairs")
+        if pair_rows
+        else Text("No confused pairs: every test image is classified correctly."),
         Table(
             ["Class", "Precision", "Recall", "F1", "Images"],
             class_rows,

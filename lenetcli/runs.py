@@ -53,6 +53,7 @@ class RunOptions:
     device: str = "auto"
     group_size: int | None = None
     graph: bool = True
+    quiet: bool = False  # only what a download prints; not recorded
 
     def to_dict(self) -> dict:
         return {
@@ -66,8 +67,9 @@ class RunOptions:
 
 def load_data(config: TrainConfig, options: RunOptions) -> Dataset:
     return load_dataset(
-        config.dataset, options.data_dir, options.download, config.train_subset, config.test_subset
-    )
+        config.dataset, options.data_dir, options.download, config.train_subset,
+        config.test_subset, options.quiet,
+    )  # fmt: skip
 
 
 def data_record(data: Dataset) -> dict:

@@ -108,7 +108,25 @@ def test_idx_corrupt_gzip_names_the_file(tmp_path):
     path = tmp_path / "train-images-idx3-ubyte.gz"
     path.write_bytes(b"not gzip at all")
     with pytest.raises(LenetError, match="damaged file .*train-images-idx3-ubyte.gz"):
-        read_idx(tmp_path / "train-images-idx3-ubyte", magic=2051)
+        read_idx(path, magic=2051)
+
+
+def test_idx_damaged_gzip_stream_names_the_file(tmp_path):
+    # A bit flip inside the compressed data: zlib's error, not an OSError
+    data = bytearray(gzip.compress(bytes(range(256)) * 400))
+    for i in range(100, 140):
+        data[i] ^= 0xFF
+    path = tmp_path / "train-labels-idx1-ubyte.gz"
+    path.write_bytes(bytes(data))
+    with pytest.raises(LenetError, match="damaged file .*train-labels-idx1-ubyte.gz: "):
+        read_idx(path, magic=2049)
+
+
+def test_idx_longer_than_its_header_says_is_named_so(tmp_path):
+    path = tmp_path / "t10k-labels-idx1-ubyte"
+    write_idx(path, 2049, (3,), b"\x00\x01\x02\x03")
+    with pytest.raises(LenetError, match="too long .4 bytes of data, header says 3"):
+        read_idx(path, magic=2049)
 
 
 def test_idx_wrong_shape_names_the_file(tmp_path, mnist_root):
@@ -186,13 +204,29 @@ def test_download_fetches_checks_and_unpacks(tmp_path, monkeypatch, mnist_server
 
 
 def test_download_with_wrong_checksum_is_an_error(tmp_path, monkeypatch, mnist_server):
-    url, _, _ = mnist_server
+    url, source, _ = mnist_server
     resources = tuple((name, "0" * 32) for name, _ in DATASETS["mnist"].resources)
     monkeypatch.setitem(
         DATASETS, "mnist", replace(DATASETS["mnist"], mirrors=(url,), resources=resources)
     )
-    with pytest.raises(LenetError, match="MNIST files missing in .*the download failed"):
-        load_dataset("mnist", tmp_path)
+    with pytest.raises(LenetError, match="MNIST files missing in .*the download failed") as e:
+        load_dataset("mnist", tmp_path, quiet=True)
+    assert f"MD5 {md5(source / 'train-images-idx3-ubyte.gz')}, expected {'0' * 32}" in str(e.value)
+    # A file that failed its check is gone: the next run must not read it unchecked
+    assert list((tmp_path / "MNIST" / "raw").iterdir()) == []
+
+
+def test_download_says_what_it_fetches_unless_quiet(tmp_path, monkeypatch, mnist_server, capfd):
+    url, source, _ = mnist_server
+    resources = tuple((name, md5(source / name)) for name, _ in DATASETS["mnist"].resources)
+    monkeypatch.setitem(
+        DATASETS, "mnist", replace(DATASETS["mnist"], mirrors=(url,), resources=resources)
+    )
+    load_dataset("mnist", tmp_path / "loud", test_subset=100)
+    err = capfd.readouterr().err
+    assert err.count("Downloading http://127.0.0.1:") == 4 and "%" not in err  # no bar in a pipe
+    load_dataset("mnist", tmp_path / "quiet", test_subset=100, quiet=True)
+    assert capfd.readouterr().err == ""
 
 
 def test_official_sources_are_torchvisions():
@@ -217,3 +251,11 @@ def test_gzip_only_layout_is_read(tmp_path, mnist_root):
     assert torch.equal(
         ds.test.labels, torch.from_numpy(labels[ds.test.indices.numpy()].astype(np.int64))
     )
+
+
+def test_data_dir_starting_with_a_tilde_is_the_home_folder(tmp_path, monkeypatch):
+    # --data-dir=~/data reaches lenet unexpanded (no shell expands a tilde after "=")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with pytest.raises(LenetError) as e:
+        load_dataset("mnist", "~/data", download=False)
+    assert f"missing in {tmp_path / 'data' / 'MNIST' / 'raw'}" in str(e.value)

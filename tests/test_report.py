@@ -377,3 +377,14 @@ def test_noise_section_shows_the_noisiest_setting_not_the_clean_one(full_report)
     )
     assert "![Noisy training labels of symmetric-0.4]" in noise
     assert "Best setting" not in noise
+
+
+def test_pairs_never_confused_are_not_shown_as_confused(folders, tmp_path):
+    perfect = tmp_path / "perfect"
+    shutil.copytree(folders["confusion"], perfect)
+    pairs = pd.read_csv(perfect / "confused_pairs.csv")
+    pairs.assign(count=0, rate=0.0).to_csv(perfect / "confused_pairs.csv", index=False)
+    assert lenet("report", perfect, "--out", tmp_path / "rep", "-q").exit_code == 0
+    text = (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")
+    assert "No confused pairs: every test image is classified correctly." in text
+    assert "*Most confused pairs*" not in text
