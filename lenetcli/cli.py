@@ -33,8 +33,12 @@ def main(
     version: Annotated[
         bool,
         typer.Option(
-            "--version", callback=version_callback, is_eager=True, help="Show the version and exit."
-        ),
+            "--version",
+            callback=version_callback,
+            is_eager=True,
+            metavar="",
+            help="Show the version and exit.",
+        ),  # fmt: skip
     ] = False,
 ) -> None:
     """Train and study LeNet-5 from the shell; every command writes CSV tables and PNG figures."""
@@ -120,12 +124,20 @@ DataDir = Annotated[
         help="Dataset folder (torchvision layout). Default: $LENET_DATA_DIR, else ~/.cache/lenetcli/data."
     ),
 ]
-NoDownload = Annotated[bool, typer.Option("--no-download", help="Never download missing files.")]
-Out = Annotated[
-    Path | None, typer.Option(help="Output folder. Default: runs/<command>-<dataset>-<time>.")
+# metavar="": a flag takes no value, and typer would show one ("<bool>")
+NoDownload = Annotated[
+    bool, typer.Option("--no-download", help="Never download missing files.", metavar="")
 ]
-Overwrite = Annotated[bool, typer.Option(help="Write into a non-empty output folder.")]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+Out = Annotated[
+    Path | None,
+    typer.Option(
+        help="Output folder. Default: a new one in runs/, named after the command, dataset and time."
+    ),
+]
+Overwrite = Annotated[
+    bool, typer.Option("--overwrite", help="Write into a non-empty output folder.", metavar="")
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.", metavar="")]
 GroupSize = Annotated[
     int | None,
     typer.Option(help="Most models trained at once as one group (default: as memory allows)."),
@@ -133,7 +145,9 @@ GroupSize = Annotated[
 NoGraph = Annotated[
     bool,
     typer.Option(
-        "--no-graph", help="On CUDA, run steps eagerly instead of replaying a CUDA graph."
+        "--no-graph",
+        help="On CUDA, run steps eagerly instead of replaying a CUDA graph.",
+        metavar="",
     ),
 ]
 
@@ -258,7 +272,9 @@ def sweep_command(
     resume: Annotated[
         bool,
         typer.Option(
-            help="Continue the sweep in --out: runs already finished there are kept, not trained again."
+            "--resume",
+            help="Continue the sweep in --out: runs already finished there are kept, not trained again.",
+            metavar="",
         ),
     ] = False,
     device: Device = "auto",
@@ -337,7 +353,9 @@ def noise_command(
     resume: Annotated[
         bool,
         typer.Option(
-            help="Continue the noise study in --out: runs already finished there are kept, not trained again."
+            "--resume",
+            help="Continue the noise study in --out: runs already finished there are kept, not trained again.",
+            metavar="",
         ),
     ] = False,
     device: Device = "auto",
@@ -458,8 +476,10 @@ def confusion_command(
     unordered: Annotated[
         bool,
         typer.Option(
-            "--unordered", help="Rank pairs of classes {i, j} with both directions added."
-        ),
+            "--unordered",
+            metavar="",
+            help="Rank pairs of classes {i, j} with both directions added.",
+        ),  # fmt: skip
     ] = False,
     epochs: Epochs = D.epochs,
     lr: Lr = D.lr,
@@ -508,6 +528,7 @@ def hardsamples_command(
         typer.Option(
             "--per-class",
             help="Also show each class's least confident correct and most confident wrong images.",
+            metavar="",
         ),
     ] = False,
     epochs: Epochs = D.epochs,
