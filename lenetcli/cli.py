@@ -615,7 +615,7 @@ def run_analysis(
         evaluation = diagnostics.evaluate(job, torch_device)
         diagnostics.write_record(command, job, options, settings, torch_device)
         console.print(
-            f"{diagnostics.figure_title(evaluation)} (model {job.checkpoint_path})",
+            f"{diagnostics.figure_title(evaluation)} ({model_text(job)})",
             highlight=False,
             soft_wrap=True,
         )
@@ -626,6 +626,16 @@ def run_analysis(
             groups = diagnostics.write_hardsamples(evaluation, settings)
             console.print(hard_samples_table(groups))
         console.print(f"Wrote {job.out}/", highlight=False)
+
+
+def model_text(job) -> str:
+    """Which model: a run of several seeds keeps the first in model.pt, the rest in models/."""
+    text = f"model {job.checkpoint_path}, seed {job.checkpoint.get('seed')}"
+    repeats = (job.checkpoint.get("config") or {}).get("repeats", 1)
+    if repeats > 1 and job.checkpoint_path.name == "model.pt":
+        others = job.checkpoint_path.parent / "models"
+        text += f", the first of {repeats} seeds; for another, give --checkpoint {others}/seed-S.pt"
+    return text
 
 
 def confused_pairs_table(pairs, unordered: bool):

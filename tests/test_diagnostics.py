@@ -314,3 +314,16 @@ def test_non_empty_output_folder_is_refused(run_dir, tmp_path):
     result = lenet("confusion", "--from", run_dir, "--device", "cpu", "--out", out, "--overwrite")
     assert result.exit_code == 0, result.output
     assert (out / "confusion.csv").is_file()
+
+
+def test_a_run_of_several_seeds_says_which_model_is_used(tmp_path):
+    run = tmp_path / "run"
+    assert (
+        lenet("train", "--dataset", "digits", *QUICK, "--repeats", 2, "--out", run, "-q").exit_code
+        == 0
+    )
+    result = lenet("confusion", "--from", run, "--device", "cpu", "--out", tmp_path / "c")
+    assert result.exit_code == 0, result.output
+    assert f"model {run / 'model.pt'}, seed 42, the first of 2 seeds" in " ".join(
+        result.stdout.split()
+    )
