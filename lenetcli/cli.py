@@ -621,11 +621,15 @@ def run_analysis(
         )
         if command == "confusion":
             pairs = diagnostics.write_confusion(evaluation, settings)
-            console.print(confused_pairs_table(pairs, settings.unordered))
+            console.print(confused_pairs_table(pairs, settings.unordered) if len(pairs) else NONE)
         else:
             groups = diagnostics.write_hardsamples(evaluation, settings)
-            console.print(hard_samples_table(groups))
+            shown = any(len(g.positions) for g in groups)
+            console.print(hard_samples_table(groups) if shown else NONE)
         console.print(f"Wrote {job.out}/", highlight=False)
+
+
+NONE = "No confused pairs: every test image is classified correctly."
 
 
 def model_text(job) -> str:

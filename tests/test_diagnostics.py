@@ -327,3 +327,13 @@ def test_a_run_of_several_seeds_says_which_model_is_used(tmp_path):
     assert f"model {run / 'model.pt'}, seed 42, the first of 2 seeds" in " ".join(
         result.stdout.split()
     )
+
+
+def test_a_model_without_confused_pairs_says_so(run_dir, tmp_path, monkeypatch):
+    from lenetcli import analysis
+
+    # As for a perfect model: the ranking of confused pairs comes back empty
+    monkeypatch.setattr(analysis, "top_confused", lambda pairs, top: pairs.iloc[:0])
+    result = lenet("confusion", "--from", run_dir, "--device", "cpu", "--out", tmp_path / "c")
+    assert result.exit_code == 0, result.output
+    assert "No confused pairs: every test image is classified correctly." in result.stdout
