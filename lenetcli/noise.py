@@ -29,7 +29,9 @@ from lenetcli.errors import LenetError
 NOISE_TYPES = ("symmetric", "pair")
 DEFAULT_RATES = (0.0, 0.2, 0.4, 0.6, 0.8)
 CLEAN, CUSTOM = "none", "transition"  # the noise_type of the clean baseline and of --transition
-ROW_SUM_TOLERANCE = 1e-6
+# Wide enough for a matrix typed with 3 or 4 decimals (rows summing to 0.9997); such rows are
+# then divided by their sum, and config.json records the matrix as used.
+ROW_SUM_TOLERANCE = 1e-3
 
 
 # --------------------------------------------------------------------------- transition matrices
@@ -128,7 +130,9 @@ def validate_transition(matrix, k: int) -> np.ndarray:
                 f"transition matrix row {i} (columns 0 to {k - 1}) sums to {total:.9g}; "
                 f"each row must sum to 1 within {ROW_SUM_TOLERANCE:g}"
             )
-    return array
+    sums = array.sum(axis=1, keepdims=True)
+    # Rows off by float rounding alone stay as they are, so a matrix read back is the same.
+    return np.where(abs(sums - 1.0) > 1e-9, array / sums, array)
 
 
 def read_transition_csv(path: Path, k: int) -> np.ndarray:
@@ -147,7 +151,20 @@ def read_transition_csv(path: Path, k: int) -> np.ndarray:
         raise LenetError(
             f"cannot read transition matrix {path}: {reason}; check the --transition path"
         ) from None
+    if cells and all(len(row) == 1 for row in cells):
+        separator = next((sep for sep in ";\t" if sep in cells[0][0]), None)
+        if separator:
+            name = "semicolons" if separator == ";" else "tabs"
+            raise LenetError(
+                f"transition matrix {path} separates its values by {name}; save it with commas "
+                "(comma-separated values, a point as decimal mark)"
+            )
     if cells and is_header(cells[0], len(cells), k):
+        # pandas' to_csv() without index=False: an empty first header cell, then a first
+        # column that numbers the rows 0 to K-1
+        first = [row[0].strip() for row in cells[1:]]
+        if cells[0][0].strip() == "" and first == [str(i) for i in range(len(first))]:
+            cells = [row[1:] for row in cells]
         cells = cells[1:]
     rows = []
     for i, row in enumerate(cells):
