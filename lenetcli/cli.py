@@ -199,7 +199,7 @@ def run_train(config, data_dir, download, device, group_size, graph, out, overwr
     default = Path("runs") / f"train-{config.dataset}-{timestamp()}"
     out = check_output_dir(out or default, overwrite, "train")
     torch_device, data = runs.prepare(config, options)
-    out = create_output_dir(out, fresh_name)
+    out = create_output_dir(out, fresh_name, exclusive=not out.exists())
     console = stdout_console()
     if not quiet:
         console.print(
@@ -601,8 +601,9 @@ def run_analysis(
         command, datasets, paths, config, options, out, overwrite
     )
     console = stdout_console(quiet)
+    new = {job.out: not job.out.exists() for job in jobs}  # claimed when created
     for job in jobs:
-        create_output_dir(job.out)
+        create_output_dir(job.out, exclusive=new[job.out])
         label = job.data.spec.name if len(jobs) > 1 else ""
         if job.model is None:
             console.print(
@@ -704,7 +705,7 @@ def run_report(folders, title, out, overwrite, quiet):
     fresh_name = out is None
     out = check_output_dir(out or Path("runs") / f"report-{timestamp()}", overwrite, "report")
     gathered = report.gather(folders, title, out)
-    if (created := create_output_dir(out, fresh_name)) != out:
+    if (created := create_output_dir(out, fresh_name, exclusive=not out.exists())) != out:
         out, gathered = created, report.gather(folders, title, created)  # links point into out
     report.write_report(gathered, out, report.run_config(gathered, folders, out))
     if quiet:

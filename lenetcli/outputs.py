@@ -67,19 +67,24 @@ def command_of(folder: Path) -> str | None:
     return record.get("command") if isinstance(record, dict) else None
 
 
-def create_output_dir(path: Path, fresh_name: bool = False) -> Path:
+def create_output_dir(path: Path, fresh_name: bool = False, exclusive: bool = False) -> Path:
     """Create the output folder and return it.
 
-    fresh_name: the path is a default name (runs/train-mnist-<time>). Two commands started in
-    the same second pick the same one, so it is claimed atomically, and a name already taken
-    becomes <name>-2, <name>-3, ... rather than one command writing over the other's files.
+    Two commands started at once may both have found the folder absent. So a folder that did
+    not exist is claimed atomically (exclusive): the second command gets an error rather than
+    writing among the first one's files. With fresh_name (a default name such as
+    runs/train-mnist-<time>), a name already taken becomes <name>-2, <name>-3, ... instead.
     """
     candidate = path
     for n in range(2, 1000):
         try:
-            candidate.mkdir(parents=True, exist_ok=not fresh_name)
+            candidate.mkdir(parents=True, exist_ok=not (fresh_name or exclusive))
             return candidate
         except FileExistsError:
+            if not fresh_name:
+                raise LenetError(
+                    f"output folder {path} was just created by another command; choose another --out"
+                ) from None
             candidate = path.with_name(f"{path.name}-{n}")
         except OSError as exc:
             raise LenetError(

@@ -492,7 +492,7 @@ def execute(
         check_output_dir(out, overwrite, study.command)
     device = engine.resolve_device(study.options.device)
     datasets = load_study_data(study)
-    create_output_dir(out)
+    create_output_dir(out, exclusive=not resume and not out.exists())
     write_json(out / "config.json", study_record(study, out, resume, device, datasets.values()))
     if not quiet:
         console.print(describe_plan(study, ledger, restored, device, out, resume), highlight=False)

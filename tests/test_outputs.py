@@ -77,3 +77,11 @@ def test_overwrite_replaces_only_the_same_commands_output(tmp_path):
     with pytest.raises(LenetError) as refused:
         check_output_dir(tmp_path / "run", True, "sweep")
     assert "holds the output of lenet train; --overwrite replaces only that" in str(refused.value)
+
+
+def test_a_folder_created_meanwhile_by_another_command_is_refused(tmp_path):
+    # Both commands found runs/study absent; the second to create it must not write into it
+    folder = tmp_path / "runs" / "study"
+    assert create_output_dir(folder, exclusive=True) == folder
+    with pytest.raises(LenetError, match="was just created by another command"):
+        create_output_dir(folder, exclusive=True)
