@@ -38,7 +38,7 @@ def main(
             is_eager=True,
             metavar="",
             help="Show the version and exit.",
-        ),  # fmt: skip
+        ),
     ] = False,
 ) -> None:
     """Train and study LeNet-5 from the shell; every command writes CSV tables and PNG figures."""
@@ -63,10 +63,8 @@ def run() -> None:
     rather than click's framed box."""
     command = typer.main.get_command(app)
     try:
+        # Returns the exit code; Ctrl-C outside training (e.g. while data loads) returns 130
         code = command.main(prog_name="lenet", standalone_mode=False)
-    except typer.Abort:  # Ctrl-C outside training, e.g. while data loads
-        Console(stderr=True).print("[bold yellow]interrupted[/]", highlight=False)
-        code = 130
     except Exception as exc:
         # click's exceptions (typer carries its own copy of click in newer versions)
         if not hasattr(exc, "format_message"):
@@ -507,9 +505,10 @@ def confusion_command(
         dataset or D.dataset, epochs, lr, batch_size, optimizer, weight_decay, loss, activation,
         pool, seed, 1, train_subset, test_subset,
     )  # fmt: skip
+    settings = ConfusionSettings(normalize, top, unordered)
     run_command(
-        run_analysis, "confusion", ConfusionSettings(normalize, top, unordered), config, dataset, checkpoint, from_dir,
-        data_dir, not no_download, device, not no_graph, out, overwrite, quiet, training_options_given(ctx),
+        run_analysis, "confusion", settings, config, dataset, checkpoint, from_dir, data_dir,
+        not no_download, device, not no_graph, out, overwrite, quiet, training_options_given(ctx),
     )  # fmt: skip
 
 
@@ -557,9 +556,10 @@ def hardsamples_command(
         dataset or D.dataset, epochs, lr, batch_size, optimizer, weight_decay, loss, activation,
         pool, seed, 1, train_subset, test_subset,
     )  # fmt: skip
+    settings = HardSettings(top, per_pair, per_class)
     run_command(
-        run_analysis, "hardsamples", HardSettings(top, per_pair, per_class), config, dataset, checkpoint, from_dir,
-        data_dir, not no_download, device, not no_graph, out, overwrite, quiet, training_options_given(ctx),
+        run_analysis, "hardsamples", settings, config, dataset, checkpoint, from_dir, data_dir,
+        not no_download, device, not no_graph, out, overwrite, quiet, training_options_given(ctx),
     )  # fmt: skip
 
 
