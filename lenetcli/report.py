@@ -33,6 +33,7 @@ from lenetcli.data import DATASETS
 from lenetcli.errors import LenetError, one_line
 from lenetcli.outputs import save_figure, write_atomic, write_csv, write_json, write_text
 from lenetcli.plots import comparison_figure
+from lenetcli.study import ci95_half_width
 
 COMMANDS = ("train", "sweep", "noise", "confusion", "hardsamples")
 TRAINING_COMMANDS = ("train", "sweep", "noise")
@@ -43,7 +44,8 @@ CONFIG_COLUMNS = [
 RESULT_COLUMNS = [
     "source", "command", "dataset", "setting", "noise_type", "noise_rate", *CONFIG_COLUMNS,
     "n", "final_train_acc_mean", "final_train_acc_std", "final_test_acc_mean",
-    "final_test_acc_std", "final_test_acc_min", "final_test_acc_max", "best_test_acc_mean",
+    "final_test_acc_std", "final_test_acc_min", "final_test_acc_max", "final_test_acc_ci95",
+    "best_test_acc_mean",
     "seconds_per_epoch", "device",
 ]  # fmt: skip
 VALUES = ["train_acc", "test_acc", "seconds"]  # columns of metrics.csv the report reads
@@ -257,6 +259,7 @@ def results_frame(source: Source, training: Training) -> pd.DataFrame:
         frame[f"{value}_std"] = grouped[value].std()
     frame["final_test_acc_min"] = grouped["final_test_acc"].min()
     frame["final_test_acc_max"] = grouped["final_test_acc"].max()
+    frame["final_test_acc_ci95"] = ci95_half_width(frame["final_test_acc_std"], frame["n"])
     frame["best_test_acc_mean"] = grouped["best_test_acc"].mean()
     frame["seconds_per_epoch"] = training.metrics.groupby(keys)["seconds"].mean()
     frame = frame.reset_index()

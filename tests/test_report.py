@@ -84,7 +84,8 @@ def test_results_hold_one_row_per_configuration_with_the_folders_numbers(folders
     for name in ("sweep", "noise"):
         summary = pd.read_csv(folders[name] / "summary.csv")
         own = results[results["source"] == name].reset_index(drop=True)
-        for column in ("final_test_acc_mean", "final_test_acc_std", "final_train_acc_mean"):
+        columns = ["final_test_acc_mean", "final_test_acc_std", "final_test_acc_ci95"]
+        for column in [*columns, "final_train_acc_mean"]:
             assert own[column].tolist() == pytest.approx(summary[column].tolist(), abs=1e-4)
     noise = results[results["source"] == "noise"]
     assert noise["noise_rate"].tolist() == [0.0, 0.4]
