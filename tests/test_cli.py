@@ -38,6 +38,16 @@ def test_version_and_help():
     assert "train" in help_text
 
 
+@pytest.mark.parametrize(
+    "command", ["train", "sweep", "noise", "confusion", "hardsamples", "report"]
+)
+def test_help_shows_flags_without_a_value(command):
+    text = runner.invoke(app, [command, "--help"], env={"COLUMNS": "80"}).output
+    flags = [line for line in text.splitlines() if "--quiet" in line or "--overwrite" in line]
+    assert len(flags) == 2 and not any("<bool>" in line for line in flags), flags
+    assert "--no-overwrite" not in text and "--no-resume" not in text
+
+
 def test_train_writes_every_output(tmp_path):
     out = tmp_path / "run"
     result = lenet("train", *QUICK, "--out", out)
