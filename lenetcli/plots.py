@@ -216,9 +216,7 @@ def comparison_figure(metrics: pd.DataFrame, column: str = "test_acc"):
     from lenetcli.data import DATASETS
 
     datasets = list(dict.fromkeys(metrics["dataset"]))
-    lines = list(dict.fromkeys(metrics["line"]))
-    palette = plt.get_cmap("tab10" if len(lines) <= 10 else "tab20").colors
-    colors = {line: palette[i % len(palette)] for i, line in enumerate(lines)}
+    colors = palette_colors(metrics["line"])
     sources = metrics["source"] if "source" in metrics else pd.Series("", index=metrics.index)
     names = list(dict.fromkeys(sources))
     # The first folder's solid lines are drawn wide, so that one under a dashed line shows.
@@ -249,6 +247,13 @@ def comparison_figure(metrics: pd.DataFrame, column: str = "test_acc"):
         ncol=min(3, len(handles)), fontsize="small", frameon=False,
     )  # fmt: skip
     return fig
+
+
+def palette_colors(names) -> dict:
+    """One color per distinct name, in order of first appearance (tab10, tab20 beyond ten)."""
+    names = list(dict.fromkeys(names))
+    palette = plt.get_cmap("tab10" if len(names) <= 10 else "tab20").colors
+    return {name: palette[i % len(palette)] for i, name in enumerate(names)}
 
 
 def describe(column: str) -> str:

@@ -70,7 +70,7 @@ from lenetcli.outputs import (
     write_json,
     write_text,
 )
-from lenetcli.plots import curves_figure, mean_std_by_epoch
+from lenetcli.plots import curves_figure, describe, mean_std_by_epoch, palette_colors
 from lenetcli.runs import METRIC_COLUMNS, RunOptions, data_record, load_data, warn_diverged
 
 # TrainConfig fields that a setting shares by all its runs (seed and repeats make the runs).
@@ -655,11 +655,6 @@ def setting_mask(frame: pd.DataFrame, setting: Setting) -> pd.Series:
     return (frame["dataset"] == setting.config.dataset) & (frame["setting"] == setting.name)
 
 
-def describe_metric(column: str) -> str:
-    """'test_acc' -> 'test accuracy', for axis labels."""
-    return column.replace("_acc", " accuracy").replace("_", " ")
-
-
 def compare_figure(study: Study, metrics: pd.DataFrame, value: str = "test_acc"):
     """Mean `value` per epoch of every setting, one panel per dataset."""
     import matplotlib.pyplot as plt
@@ -680,7 +675,7 @@ def compare_figure(study: Study, metrics: pd.DataFrame, value: str = "test_acc")
             )  # fmt: skip
         ax.set_title(DATASETS[dataset].title)
         ax.set_xlabel("epoch")
-        ax.set_ylabel(f"mean {describe_metric(value)} (%)")
+        ax.set_ylabel(f"mean {describe(value)} (%)")
         ax.grid(alpha=0.3)
         ax.xaxis.get_major_locator().set_params(integer=True)
         # Many settings: the legend goes beside the plot, where it hides no curve.
@@ -688,18 +683,14 @@ def compare_figure(study: Study, metrics: pd.DataFrame, value: str = "test_acc")
             ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
         else:
             ax.legend(fontsize="small", loc="lower right")
-    fig.suptitle(f"Mean {describe_metric(value)} per epoch of every setting")
+    fig.suptitle(f"Mean {describe(value)} per epoch of every setting")
     fig.tight_layout()
     return fig
 
 
 def setting_colors(study: Study) -> dict:
     """One color per setting name, the same in every panel and every figure of a study."""
-    import matplotlib.pyplot as plt
-
-    names = list(dict.fromkeys(s.name for s in study.settings))
-    palette = plt.get_cmap("tab10" if len(names) <= 10 else "tab20").colors
-    return {name: palette[i % len(palette)] for i, name in enumerate(names)}
+    return palette_colors(s.name for s in study.settings)
 
 
 def accuracy_figure(study: Study, runs: pd.DataFrame, summary: pd.DataFrame):
