@@ -33,7 +33,7 @@ from lenetcli.data import DATASETS
 from lenetcli.errors import LenetError, one_line
 from lenetcli.outputs import save_figure, write_atomic, write_csv, write_json, write_text
 from lenetcli.plots import comparison_figure
-from lenetcli.study import ci95_half_width
+from lenetcli.study import ci95_half_width, fmt, markdown_table
 
 COMMANDS = ("train", "sweep", "noise", "confusion", "hardsamples")
 TRAINING_COMMANDS = ("train", "sweep", "noise")
@@ -303,10 +303,6 @@ class Table:
 class Figure:
     path: Path  # the PNG in the source folder (or, for compare.png, in the report's folder)
     caption: str
-
-
-def fmt(value, digits: int = 2) -> str:
-    return "–" if value is None or pd.isna(value) else f"{value:.{digits}f}"
 
 
 def mean_std(mean, std) -> str:
@@ -690,10 +686,6 @@ def source_record(source: Source) -> dict:
 # --------------------------------------------------------------------------- rendering
 
 
-def markdown_row(cells: list[str]) -> str:
-    return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
-
-
 def render_markdown(blocks: list, names: dict[Path, str]) -> str:
     parts = []
     for block in blocks:
@@ -704,9 +696,7 @@ def render_markdown(blocks: list, names: dict[Path, str]) -> str:
         elif isinstance(block, Code):
             parts.append(f"```\n{block.text}\n```")
         elif isinstance(block, Table):
-            align = ["---"] * block.left + ["--:"] * (len(block.header) - block.left)
-            lines = [block.header, align, *block.rows]
-            table = "\n".join(markdown_row(line) for line in lines)
+            table = markdown_table(block.header, block.rows, block.left)
             parts.append(f"*{block.caption}*\n\n{table}" if block.caption else table)
         elif isinstance(block, Figure):
             parts.append(f"![{block.caption}]({names[block.path]})")

@@ -598,14 +598,19 @@ def describe_setting(setting: Setting) -> str:
     return ", ".join(parts)
 
 
-def fmt(value) -> str:
-    return "–" if value is None or pd.isna(value) else f"{value:.2f}"
+def fmt(value, digits: int = 2) -> str:
+    """A number for a table: fixed decimals, '–' when missing (a std over one run)."""
+    return "–" if value is None or pd.isna(value) else f"{value:.{digits}f}"
 
 
-def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    align = ["---"] + ["--:"] * (len(header) - 1)
-    lines = [header, align, *rows]
-    return "\n".join("| " + " | ".join(str(cell) for cell in line) + " |" for line in lines)
+def markdown_table(header: list[str], rows: list[list], left: int = 1) -> str:
+    """A Markdown table: the first `left` columns text, aligned left; the rest numbers."""
+    align = ["---"] * left + ["--:"] * (len(header) - left)
+    return "\n".join(markdown_row(line) for line in [header, align, *rows])
+
+
+def markdown_row(cells: list) -> str:
+    return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
 
 
 def summary_markdown(study: Study, runs: pd.DataFrame, summary: pd.DataFrame) -> str:
