@@ -58,13 +58,18 @@ def check_output_dir(path: Path, overwrite: bool, command: str) -> Path:
     return path
 
 
-def command_of(folder: Path) -> str | None:
-    """The lenet command that wrote a folder, from its config.json; None if none did."""
+def read_config(folder: Path) -> dict | None:
+    """A folder's config.json as a lenet command wrote it; None when it has no readable one."""
     try:
         record = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return record.get("command") if isinstance(record, dict) else None
+    return record if isinstance(record, dict) else None
+
+
+def command_of(folder: Path) -> str | None:
+    """The lenet command that wrote a folder, from its config.json; None if none did."""
+    return (read_config(folder) or {}).get("command")
 
 
 def create_output_dir(path: Path, fresh_name: bool = False, exclusive: bool = False) -> Path:

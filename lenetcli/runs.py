@@ -198,8 +198,14 @@ def warn_diverged(which: str) -> None:
     )
 
 
+def diverged(result: MemberResult) -> bool:
+    """A run diverged when its final training or test loss is not a finite number."""
+    last = result.metrics[-1]
+    return not (math.isfinite(last["train_loss"]) and math.isfinite(last["test_loss"]))
+
+
 def diverged_seeds(results: list[MemberResult]) -> list[int]:
-    return [r.seed for r in results if not math.isfinite(r.metrics[-1]["train_loss"])]
+    return [r.seed for r in results if diverged(r)]
 
 
 def parameter_count(config: TrainConfig, data: Dataset) -> int:

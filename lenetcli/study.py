@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -64,6 +63,7 @@ from lenetcli.outputs import (
     check_output_dir,
     create_output_dir,
     environment,
+    read_config,
     run_record,
     save_figure,
     write_csv,
@@ -71,7 +71,14 @@ from lenetcli.outputs import (
     write_text,
 )
 from lenetcli.plots import curves_figure, describe, mean_std_by_epoch, palette_colors
-from lenetcli.runs import METRIC_COLUMNS, RunOptions, data_record, load_data, warn_diverged
+from lenetcli.runs import (
+    METRIC_COLUMNS,
+    RunOptions,
+    data_record,
+    diverged,
+    load_data,
+    warn_diverged,
+)
 
 # TrainConfig fields that a setting shares by all its runs (seed and repeats make the runs).
 HYPERPARAMETERS = [f for f in TrainConfig.field_names() if f not in ("dataset", "seed", "repeats")]
@@ -292,7 +299,6 @@ class Ledger:
             metrics = outcome.result.metrics
             last = metrics[-1]
             best = max(metrics, key=lambda row: row["test_acc"])  # the first epoch at the best
-            finite = math.isfinite(last["train_loss"]) and math.isfinite(last["test_loss"])
             row = self.rows[key]
             row |= {c: outcome.columns.get(c) for c in self.study.run_columns}
             row |= {f"final_{value}": last[value] for value in self.study.values}
@@ -300,7 +306,7 @@ class Ledger:
                 "best_test_acc": best["test_acc"],
                 "best_epoch": best["epoch"],
                 "seconds": sum(m["seconds"] for m in metrics),
-                "status": FINISHED if finite else DIVERGED,
+                "status": DIVERGED if diverged(outcome.result) else FINISHED,
             }
             frame = pd.DataFrame(metrics)
             extra = [c for c in frame.columns if c not in METRIC_COLUMNS]
@@ -415,13 +421,12 @@ def resume_folder(study: Study, out: Path, ledger: Ledger) -> int:
         raise LenetError(f"output folder {out} is a file; choose another --out")
     if not out.is_dir() or not any(out.iterdir()):
         return 0
-    record_path = out / "config.json"
-    try:
-        command = json.loads(record_path.read_text(encoding="utf-8")).get("command")
-    except (OSError, ValueError, AttributeError):
+    record = read_config(out)
+    if record is None:
         raise LenetError(
             f"cannot resume in {out}: it holds no readable config.json of a {study.command}; choose the folder of the {study.command} to continue, or another --out"
-        ) from None
+        )
+    command = record.get("command")
     if command != study.command:
         raise LenetError(
             f"cannot resume in {out}: it holds the output of `lenet {command}`, not of a {study.command}; choose another --out"
@@ -452,9 +457,8 @@ def study_record(study: Study, out: Path, resume: bool, device, datasets) -> dic
 
 def earlier_sessions(out: Path) -> list[dict]:
     """When, how and where the sessions before this --resume ran, from out's config.json."""
-    try:
-        previous = json.loads((out / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    previous = read_config(out)
+    if previous is None:
         return []
     session = {k: previous.get(k) for k in ("argv", "started_utc", "environment")}
     return [*previous.get("earlier_sessions", []), session]
@@ -506,10 +510,10 @@ def execute(
         ) from None
     runs = ledger.runs_frame()
     summary = write_report(study, out, runs, ledger.metrics_frame())
-    diverged = runs[runs["status"] == DIVERGED]
-    if len(diverged):
-        settings = ", ".join(diverged["setting"].astype(str).drop_duplicates())
-        warn_diverged(f"{len(diverged)} run(s) of {settings} (status diverged in runs.csv)")
+    bad = runs[runs["status"] == DIVERGED]
+    if len(bad):
+        settings = ", ".join(bad["setting"].astype(str).drop_duplicates())
+        warn_diverged(f"{len(bad)} run(s) of {settings} (status diverged in runs.csv)")
     if not quiet:
         console.print(summary_table(study, summary))
         console.print(f"Wrote {out}/", highlight=False)
