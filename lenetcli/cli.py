@@ -9,12 +9,33 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperCommand, TyperGroup
 
 from lenetcli import __version__
 from lenetcli.config import TrainConfig
 from lenetcli.errors import Interrupted, LenetError
 
+
+class FlagHelp:
+    """Shows --help as the flag it is: typer would print a value type ("<bool>") beside it."""
+
+    def get_help_option(self, ctx):
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+
+
+class Command(FlagHelp, TyperCommand):
+    pass
+
+
+class Group(FlagHelp, TyperGroup):
+    pass
+
+
 app = typer.Typer(
+    cls=Group,
     help="Train and study LeNet-5 on MNIST, Fashion-MNIST, CIFAR-10 and scikit-learn digits.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -150,7 +171,7 @@ NoGraph = Annotated[
 ]
 
 
-@app.command("train")
+@app.command("train", cls=Command)
 def train_command(
     dataset: Dataset_ = D.dataset,
     epochs: Epochs = D.epochs,
@@ -228,7 +249,7 @@ def list_option(example: str, default, what: str):
     return typer.Option(help=f"{what} Comma list, e.g. {example}. Default: {default}.")
 
 
-@app.command("sweep")
+@app.command("sweep", cls=Command)
 def sweep_command(
     dataset: Annotated[
         str | None,
@@ -328,7 +349,7 @@ NoiseSeed = Annotated[
 ]
 
 
-@app.command("noise")
+@app.command("noise", cls=Command)
 def noise_command(
     dataset: Dataset_ = D.dataset,
     noise_type: NoiseType = None,
@@ -458,7 +479,7 @@ FromDir = Annotated[
 Top = Annotated[int, typer.Option(help="How many of the most confused pairs to show.")]
 
 
-@app.command("confusion")
+@app.command("confusion", cls=Command)
 def confusion_command(
     ctx: typer.Context,
     dataset: Datasets_ = None,
@@ -512,7 +533,7 @@ def confusion_command(
     )  # fmt: skip
 
 
-@app.command("hardsamples")
+@app.command("hardsamples", cls=Command)
 def hardsamples_command(
     ctx: typer.Context,
     dataset: Datasets_ = None,
@@ -676,7 +697,7 @@ def hard_samples_table(groups):
 # --------------------------------------------------------------------------- lenet report
 
 
-@app.command("report")
+@app.command("report", cls=Command)
 def report_command(
     folders: Annotated[
         list[Path],

@@ -44,8 +44,13 @@ def test_version_and_help():
 def test_help_shows_flags_without_a_value(command):
     text = runner.invoke(app, [command, "--help"], env={"COLUMNS": "80"}).output
     flags = [line for line in text.splitlines() if "--quiet" in line or "--overwrite" in line]
-    assert len(flags) == 2 and not any("<bool>" in line for line in flags), flags
+    assert len(flags) == 2 and "<bool>" not in text, flags
     assert "--no-overwrite" not in text and "--no-resume" not in text
+
+
+def test_top_level_help_shows_flags_without_a_value():
+    text = runner.invoke(app, ["--help"], env={"COLUMNS": "80"}).output
+    assert "--help" in text and "--version" in text and "<bool>" not in text
 
 
 def test_train_writes_every_output(tmp_path):
