@@ -209,7 +209,12 @@ def train_command(
 def run_train(config, data_dir, download, device, group_size, graph, out, overwrite, quiet):
     # Imported here so that `lenet --help` answers without loading torch.
     from lenetcli import runs
-    from lenetcli.outputs import check_output_dir, create_output_dir, timestamp
+    from lenetcli.outputs import (
+        check_output_dir,
+        create_output_dir,
+        remove_previous_output,
+        timestamp,
+    )
     from lenetcli.progress import make_reporter, results_table, stdout_console
 
     options = runs.RunOptions(data_dir, download, device, group_size, graph, quiet)
@@ -218,6 +223,8 @@ def run_train(config, data_dir, download, device, group_size, graph, out, overwr
     default = Path("runs") / f"train-{config.dataset}-{timestamp()}"
     out = check_output_dir(out or default, overwrite, "train")
     torch_device, data = runs.prepare(config, options)
+    if overwrite:
+        remove_previous_output(out, "train")
     out = create_output_dir(out, fresh_name, exclusive=not out.exists())
     console = stdout_console()
     if not quiet:
@@ -605,7 +612,7 @@ def run_analysis(
 ):  # fmt: skip
     """Check every input, then per dataset: train if asked, predict, write the files, report."""
     from lenetcli import diagnostics, runs
-    from lenetcli.outputs import create_output_dir
+    from lenetcli.outputs import create_output_dir, remove_previous_output
     from lenetcli.progress import make_reporter, stdout_console
 
     if training_options and (checkpoint or from_dir):
@@ -621,6 +628,8 @@ def run_analysis(
     torch_device, jobs = diagnostics.prepare_jobs(
         command, datasets, paths, config, options, out, overwrite
     )
+    if overwrite and out is not None:
+        remove_previous_output(Path(out), command)
     console = stdout_console(quiet)
     new = {job.out: not job.out.exists() for job in jobs}  # claimed when created
     for job in jobs:
@@ -720,12 +729,19 @@ def report_command(
 
 def run_report(folders, title, out, overwrite, quiet):
     from lenetcli import report
-    from lenetcli.outputs import check_output_dir, create_output_dir, timestamp
+    from lenetcli.outputs import (
+        check_output_dir,
+        create_output_dir,
+        remove_previous_output,
+        timestamp,
+    )
     from lenetcli.progress import results_table, stdout_console
 
     fresh_name = out is None
     out = check_output_dir(out or Path("runs") / f"report-{timestamp()}", overwrite, "report")
     gathered = report.gather(folders, title, out)
+    if overwrite:
+        remove_previous_output(out, "report")
     if (created := create_output_dir(out, fresh_name, exclusive=not out.exists())) != out:
         out, gathered = created, report.gather(folders, title, created)  # links point into out
     report.write_report(gathered, out, report.run_config(gathered, folders, out))

@@ -6,12 +6,15 @@ interrupted run never leaves a half-written CSV, figure or checkpoint behind.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
 import secrets
+import shutil
 import sys
 from datetime import datetime, timezone
+from fnmatch import fnmatch
 from pathlib import Path
 
 import pandas as pd
@@ -68,8 +71,61 @@ def read_config(folder: Path) -> dict | None:
 
 
 def command_of(folder: Path) -> str | None:
-    """The lenet command that wrote a folder, from its config.json; None if none did."""
-    return (read_config(folder) or {}).get("command")
+    """The lenet command that wrote a folder, from its config.json; None if none did.
+
+    confusion and hardsamples on several datasets write one subfolder per dataset and no
+    config.json above them: such a folder counts as theirs.
+    """
+    if (record := read_config(folder)) is not None:
+        return record.get("command")
+    inner = {(read_config(sub) or {}).get("command") for sub in subfolders(folder)} - {None}
+    return inner.pop() if len(inner) == 1 else None
+
+
+def subfolders(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+
+
+# The names each command writes in its output folder (fnmatch patterns). train's are also
+# confusion's and hardsamples', which train a model when given none.
+TRAIN_OUTPUT = ["config.json", "metrics.csv", "predictions.csv", "curves.png", "model.pt", "models"]
+STUDY_OUTPUT = ["config.json", "runs.csv", "metrics.csv", "summary.csv", "summary.md",
+                "accuracy.png", "compare.png", "curves", "tables"]  # fmt: skip
+OUTPUT_NAMES = {
+    "train": TRAIN_OUTPUT,
+    "sweep": STUDY_OUTPUT,
+    "noise": STUDY_OUTPUT + ["accuracy_vs_noise.png", "noisy-confusion-*", "transition-*.csv"],
+    "confusion": TRAIN_OUTPUT
+    + [
+        "confusion.csv",
+        "confusion_counts.csv",
+        "confusion.png",
+        "per_class.csv",
+        "confused_pairs.csv",
+    ],  # fmt: skip
+    "hardsamples": TRAIN_OUTPUT + ["hard_samples.csv", "hard"],
+    "report": ["config.json", "results.csv", "compare.png", "report.md", "report.html", "figures"],
+}
+
+
+def remove_previous_output(folder: Path, command: str) -> None:
+    """Empty a folder of what the same command wrote there before; --overwrite calls it.
+
+    Writing over the old files is not enough: the new run need not write all of them, and
+    leftovers such as models/seed-44.pt of an earlier --repeats 3 would pass for new results.
+    Files lenet does not write are kept, and nothing is removed from a folder that another
+    command, or none, wrote.
+    """
+    if command_of(folder) != command:
+        return
+    patterns = [*OUTPUT_NAMES[command], ".*.tmp"]  # .tmp: a file a killed run left unfinished
+    for entry in sorted(folder.iterdir()):
+        if any(fnmatch(entry.name, pattern) for pattern in patterns):
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+        elif entry.is_dir() and command_of(entry) == command:  # a per-dataset subfolder
+            remove_previous_output(entry, command)
+            with contextlib.suppress(OSError):
+                entry.rmdir()  # if emptied: the new run may not cover that dataset
 
 
 def create_output_dir(path: Path, fresh_name: bool = False, exclusive: bool = False) -> Path:

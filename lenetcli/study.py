@@ -64,6 +64,7 @@ from lenetcli.outputs import (
     create_output_dir,
     environment,
     read_config,
+    remove_previous_output,
     run_record,
     save_figure,
     write_csv,
@@ -496,6 +497,8 @@ def execute(
         check_output_dir(out, overwrite, study.command)
     device = engine.resolve_device(study.options.device)
     datasets = load_study_data(study)
+    if overwrite:
+        remove_previous_output(out, study.command)
     create_output_dir(out, exclusive=not resume and not out.exists())
     write_json(out / "config.json", study_record(study, out, resume, device, datasets.values()))
     if not quiet:

@@ -2,13 +2,14 @@ import json
 import os
 import subprocess
 import sys
+from fnmatch import fnmatch
 
 import pandas as pd
 import pytest
 import torch
 from typer.testing import CliRunner
 
-from lenetcli import __version__, cli, progress
+from lenetcli import __version__, cli, outputs, progress
 from lenetcli.cli import app
 from lenetcli.engine import Reporter
 from lenetcli.model import Architecture, LeNet5
@@ -106,6 +107,36 @@ def test_non_empty_output_is_refused_then_overwritten(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
     assert lenet("train", *QUICK, "--out", out, "--overwrite").exit_code == 0
     assert (out / "metrics.csv").is_file() and (out / "keep.txt").read_text() == "mine"
+
+
+def test_overwrite_leaves_nothing_of_the_previous_run(tmp_path):
+    out = tmp_path / "run"
+    assert lenet("train", *QUICK, "--repeats", "3", "--out", out).exit_code == 0
+    (out / "notes.txt").write_text("mine")
+    assert lenet("train", *QUICK, "--out", out, "--overwrite").exit_code == 0
+    # models/seed-43.pt and seed-44.pt would pass for this run's models
+    assert sorted(p.name for p in out.iterdir()) == [
+        "config.json", "curves.png", "metrics.csv", "model.pt", "notes.txt", "predictions.csv",
+    ]  # fmt: skip
+
+
+def test_every_file_a_command_writes_is_one_overwrite_removes(tmp_path):
+    """outputs.OUTPUT_NAMES must name all a command writes, or --overwrite leaves it stale."""
+    quick = QUICK[:-1]  # without --quiet, which CliRunner does not need
+    folders = {
+        "train": ["train", *quick, "--repeats", "2"],
+        "sweep": ["sweep", *quick, "--lr", "0.001,0.01"],
+        "noise": ["noise", *quick, "--noise-rate", "0,0.2"],
+        "confusion": ["confusion", *quick],
+        "hardsamples": ["hardsamples", "--from", tmp_path / "train", "--per-class"],
+        "report": ["report", tmp_path / "train", tmp_path / "sweep", tmp_path / "noise"],
+    }
+    for command, args in folders.items():
+        result = lenet(*args, "--out", tmp_path / command)
+        assert result.exit_code == 0, result.output
+        patterns = outputs.OUTPUT_NAMES[command]
+        for entry in (tmp_path / command).iterdir():
+            assert any(fnmatch(entry.name, p) for p in patterns), (command, entry.name)
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,9 @@ import torch
 from lenetcli.errors import LenetError
 from lenetcli.outputs import (
     check_output_dir,
+    command_of,
     create_output_dir,
+    remove_previous_output,
     save_checkpoint,
     save_figure,
     write_atomic,
@@ -77,6 +79,35 @@ def test_overwrite_replaces_only_the_same_commands_output(tmp_path):
     with pytest.raises(LenetError) as refused:
         check_output_dir(tmp_path / "run", True, "sweep")
     assert "holds the output of lenet train; --overwrite replaces only that" in str(refused.value)
+
+
+def test_remove_previous_output_removes_what_the_command_wrote_and_nothing_else(tmp_path):
+    def folder(path, command, *names):
+        write_json(path / "config.json", {"command": command})
+        for name in names:
+            (path / name).parent.mkdir(parents=True, exist_ok=True)
+            (path / name).write_text("old")
+        return path
+
+    # confusion on two datasets: a subfolder each, no config.json above them
+    both = tmp_path / "both"
+    folder(both / "mnist", "confusion", "confusion.csv", "models/seed-43.pt", "mine.txt")
+    folder(both / "digits", "confusion", "confusion.png", ".confusion.csv.0a1b.tmp")
+    assert command_of(both) == "confusion"
+    remove_previous_output(both, "confusion")
+    assert sorted(p.name for p in both.rglob("*")) == ["mine.txt", "mnist"]
+
+    train = folder(tmp_path / "train", "train", "metrics.csv", "model.pt", "notes.csv")
+    remove_previous_output(train, "confusion")  # another command's folder: left alone
+    assert len(list(train.iterdir())) == 4
+    remove_previous_output(train, "train")
+    assert [p.name for p in train.iterdir()] == ["notes.csv"]
+
+    mine = tmp_path / "mine"  # no lenet folder at all: nothing of it is lenet's to remove
+    (mine / "metrics.csv").parent.mkdir()
+    (mine / "metrics.csv").write_text("mine")
+    remove_previous_output(mine, "train")
+    assert (mine / "metrics.csv").read_text() == "mine"
 
 
 def test_a_folder_created_meanwhile_by_another_command_is_refused(tmp_path):
