@@ -31,11 +31,19 @@ import pandas as pd
 from lenetcli import __version__
 from lenetcli.data import DATASETS
 from lenetcli.errors import LenetError, one_line
-from lenetcli.outputs import save_figure, write_atomic, write_csv, write_json, write_text
+from lenetcli.outputs import (
+    read_config,
+    save_figure,
+    write_atomic,
+    write_csv,
+    write_json,
+    write_text,
+)
 from lenetcli.plots import comparison_figure
 from lenetcli.study import ci95_half_width, fmt, markdown_table
 
 COMMANDS = ("train", "sweep", "noise", "confusion", "hardsamples")
+LENET_COMMANDS = (*COMMANDS, "report")
 TRAINING_COMMANDS = ("train", "sweep", "noise")
 CONFIG_COLUMNS = [
     "epochs", "lr", "batch_size", "optimizer", "weight_decay", "loss", "activation", "pool",
@@ -128,25 +136,31 @@ def unfinished_reason(folder: Path, record: dict) -> str | None:
 
 
 def output_folders(folder: Path) -> list[Path]:
-    """The folder itself if lenet wrote it; else the output folders inside it, two levels deep
+    """The folder itself if lenet wrote it; else the output folders inside it, at any depth
     (a folder such as runs/, or the per-dataset folders of `lenet confusion --dataset a,b`)."""
     if not folder.is_dir():
         raise LenetError(f"{folder} is not a folder; {WHAT}")
     if (folder / "config.json").is_file():
         return [folder]
-    inner = inner_output_folders(folder, depth=2)
+    inner = inner_output_folders(folder, seen=set())
     if not inner:
         raise LenetError(f"{folder} holds no config.json, so lenet did not write it; {WHAT}")
     return inner
 
 
-def inner_output_folders(folder: Path, depth: int) -> list[Path]:
+def inner_output_folders(folder: Path, seen: set[Path]) -> list[Path]:
+    """The folders with a config.json below `folder`, in name order. The search does not enter
+    them (a sweep's curves/ holds no run), nor hidden folders such as .git, nor a folder twice
+    (a link back up would loop). A config.json of another program is no output folder."""
     found = []
-    for child in sorted(p for p in folder.iterdir() if p.is_dir()):
-        if (child / "config.json").is_file():
-            found.append(child)
-        elif depth > 1:
-            found += inner_output_folders(child, depth - 1)
+    for child in sorted(p for p in folder.iterdir() if p.is_dir() and p.name[0] != "."):
+        if child.resolve() in seen:
+            continue
+        seen.add(child.resolve())
+        if not (child / "config.json").is_file():
+            found += inner_output_folders(child, seen)
+        elif (record := read_config(child)) is None or record.get("command") in LENET_COMMANDS:
+            found.append(child)  # an unreadable one too: read_record then says what is wrong
     return found
 
 
@@ -170,7 +184,7 @@ def read_record(folder: Path) -> dict:
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise LenetError(f"cannot read {path}: {one_line(exc, 1)}; {WHAT}") from None
     command = record.get("command") if isinstance(record, dict) else None
-    if command not in (*COMMANDS, "report"):
+    if command not in LENET_COMMANDS:
         raise LenetError(
             f"{path} was not written by a lenet command that trains or studies; {WHAT}"
         )

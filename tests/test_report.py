@@ -196,6 +196,18 @@ def test_a_folder_of_runs_counts_as_the_runs_in_it_but_not_its_reports(
     assert labels == ["digits", "mnist", "train"]
 
 
+def test_output_folders_are_found_at_any_depth_and_nowhere_they_are_not(folders, tmp_path):
+    course = tmp_path / "course"
+    shutil.copytree(folders["train"], course / "week1" / "lab" / "monday" / "train")
+    shutil.copytree(folders["sweep"], course / "week2" / "sweep")
+    shutil.copytree(folders["noise"], course / ".git" / "noise")  # hidden: not looked into
+    (course / "tool").mkdir()  # another program's config.json
+    (course / "tool" / "config.json").write_text('{"name": "not lenet"}')
+    (course / "week2" / "loop").symlink_to(course, target_is_directory=True)
+    labels = [s.label for s in report.find_sources([course])[0]]
+    assert labels == ["train", "sweep"]
+
+
 def test_folders_of_the_same_name_get_their_parent_in_the_label(folders, tmp_path):
     for parent in ("a", "b"):
         shutil.copytree(folders["train"], tmp_path / parent / "run")
