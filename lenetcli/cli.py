@@ -212,16 +212,15 @@ def run_train(config, data_dir, download, device, group_size, graph, out, overwr
     from lenetcli.outputs import (
         check_output_dir,
         create_output_dir,
+        default_folder,
         remove_previous_output,
-        timestamp,
     )
     from lenetcli.progress import make_reporter, results_table, stdout_console
 
     options = runs.RunOptions(data_dir, download, device, group_size, graph, quiet)
     config.validate()
     fresh_name = out is None
-    default = Path("runs") / f"train-{config.dataset}-{timestamp()}"
-    out = check_output_dir(out or default, overwrite, "train")
+    out = check_output_dir(out or default_folder(f"train-{config.dataset}"), overwrite, "train")
     torch_device, data = runs.prepare(config, options)
     if overwrite:
         remove_previous_output(out, "train")
@@ -418,7 +417,6 @@ def run_noise(
     from lenetcli.config import check_seed_range
     from lenetcli.data import get_spec
     from lenetcli.noise_study import run_noise_study
-    from lenetcli.outputs import timestamp
 
     # Every check of the noise options runs here, before the study checks the rest and
     # before anything is written.
@@ -440,10 +438,6 @@ def run_noise(
                 "--pairs sets pair noise, which --transition replaces; give one of the two"
             )
         settings = [noise.custom_setting(noise.read_transition_csv(transition, k))]
-    if out is None:
-        if resume:
-            raise LenetError("--resume needs --out: the folder of the noise study to continue")
-        out = Path("runs") / f"noise-{config.dataset}-{timestamp()}"
     record = {
         "noise_type": noise_type,
         "noise_rate": noise_rate,
@@ -625,15 +619,17 @@ def run_analysis(
     settings.validate()
     datasets = diagnostics.parse_datasets(dataset)
     paths = diagnostics.checkpoint_paths(datasets, checkpoint, from_dir)
-    torch_device, jobs = diagnostics.prepare_jobs(
+    torch_device, top, jobs = diagnostics.prepare_jobs(
         command, datasets, paths, config, options, out, overwrite
     )
-    if overwrite and out is not None:
-        remove_previous_output(Path(out), command)
+    if overwrite:
+        remove_previous_output(top, command)
+    claimed = create_output_dir(top, fresh_name=out is None, exclusive=not top.exists())
+    for job in jobs:  # a default name taken meanwhile became <name>-2
+        job.out = claimed / job.out.relative_to(top)
     console = stdout_console(quiet)
-    new = {job.out: not job.out.exists() for job in jobs}  # claimed when created
     for job in jobs:
-        create_output_dir(job.out, exclusive=new[job.out])
+        job.out.mkdir(exist_ok=True)
         label = job.data.spec.name if len(jobs) > 1 else ""
         if job.model is None:
             console.print(
@@ -732,13 +728,13 @@ def run_report(folders, title, out, overwrite, quiet):
     from lenetcli.outputs import (
         check_output_dir,
         create_output_dir,
+        default_folder,
         remove_previous_output,
-        timestamp,
     )
     from lenetcli.progress import results_table, stdout_console
 
     fresh_name = out is None
-    out = check_output_dir(out or Path("runs") / f"report-{timestamp()}", overwrite, "report")
+    out = check_output_dir(out or default_folder("report"), overwrite, "report")
     gathered = report.gather(folders, title, out)
     if overwrite:
         remove_previous_output(out, "report")

@@ -24,10 +24,10 @@ from lenetcli.errors import LenetError
 from lenetcli.model import LeNet5
 from lenetcli.outputs import (
     check_output_dir,
+    default_folder,
     environment,
     run_record,
     save_figure,
-    timestamp,
     write_csv,
     write_json,
 )
@@ -148,7 +148,7 @@ def checkpoint_paths(
 
 
 def default_out(command: str, datasets: list[str]) -> Path:
-    return Path("runs") / f"{command}-{'+'.join(datasets)}-{timestamp()}"
+    return default_folder(f"{command}-{'+'.join(datasets)}")
 
 
 def prepare_jobs(
@@ -159,8 +159,9 @@ def prepare_jobs(
     options: runs.RunOptions,
     out: Path | None,
     overwrite: bool,
-) -> tuple[torch.device, list[Job]]:
-    """Check everything and load checkpoints and data; write nothing.
+) -> tuple[torch.device, Path, list[Job]]:
+    """Check everything and load checkpoints and data; write nothing. Return the device, the
+    output folder (out, or the default name) and the jobs.
 
     With several datasets each gets its own subfolder of the output folder.
     """
@@ -189,7 +190,7 @@ def prepare_jobs(
             )
             job_config = replace(config, dataset=name)
             jobs.append(Job(job_config, data, job_out, model, checkpoint, paths[i]))
-    return device, jobs
+    return device, out, jobs
 
 
 # --------------------------------------------------------------------------- running

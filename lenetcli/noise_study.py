@@ -102,7 +102,6 @@ class NoisyTraining:
 
     noise: dict[str, NoiseSetting]  # by setting name
     noise_seed: int
-    out: Path
 
     def __call__(
         self,
@@ -112,12 +111,13 @@ class NoisyTraining:
         device: torch.device,
         options: RunOptions,
         reporter: Reporter,
+        out: Path,
     ) -> list[RunOutcome]:
         noise = self.noise[setting.name]
         true = data.train.labels
         noise_seeds = {s: run_noise_seed(setting, s, self.noise_seed) for s in setting.config.seeds}
         draws = {s: sample_noisy_labels(true, noise.transition, n) for s, n in noise_seeds.items()}
-        write_noise_files(self.out, noise, true, torch.stack(list(draws.values())), data)
+        write_noise_files(out, noise, true, torch.stack(list(draws.values())), data)
         results = engine.train(
             setting.config, data, device, seeds=seeds,
             train_labels=torch.stack([draws[s] for s in seeds]),
@@ -140,14 +140,13 @@ def noise_study(
     settings: list[NoiseSetting],
     noise_seed: int,
     options: RunOptions,
-    out: Path,
     record: dict,
 ) -> Study:
     return Study(
         "noise",
         [study_setting(config, noise, noise_seed) for noise in settings],
         options,
-        train=NoisyTraining({noise.label: noise for noise in settings}, noise_seed, out),
+        train=NoisyTraining({noise.label: noise for noise in settings}, noise_seed),
         run_columns=RUN_COLUMNS,
         values=dict(VALUES),
         record=record,
@@ -159,15 +158,18 @@ def run_noise_study(
     settings: list[NoiseSetting],
     noise_seed: int,
     options: RunOptions,
-    out: Path,
+    out: Path | None,
     record: dict,
     overwrite: bool = False,
     resume: bool = False,
     quiet: bool = False,
 ) -> pd.DataFrame:
     """Run the study (see study.execute), then plot accuracy against rate; return the summary."""
-    study = noise_study(config, settings, noise_seed, options, out, record)
-    summary = execute(study, out, overwrite=overwrite, resume=resume, quiet=quiet)
+    study = noise_study(config, settings, noise_seed, options, record)
+    default_name = f"noise-{config.dataset}"
+    summary, out = execute(
+        study, out, default_name=default_name, overwrite=overwrite, resume=resume, quiet=quiet
+    )
     title = f"LeNet-5 on {DATASETS[config.dataset].title}: final test accuracy under label noise"
     save_figure(accuracy_vs_noise_figure(summary, title), out / "accuracy_vs_noise.png")
     return summary

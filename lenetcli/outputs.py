@@ -15,6 +15,7 @@ import shutil
 import sys
 from datetime import datetime, timezone
 from fnmatch import fnmatch
+from itertools import chain, count
 from pathlib import Path
 
 import pandas as pd
@@ -26,6 +27,13 @@ from lenetcli.errors import LenetError
 
 def timestamp() -> str:
     return datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+def default_folder(name: str) -> Path:
+    """runs/<name>-<time>, or <that>-2, -3, ... when a run started in the same second has it."""
+    base = Path("runs") / f"{name}-{timestamp()}"
+    taken_or_not = chain([base], (base.with_name(f"{base.name}-{n}") for n in count(2)))
+    return next(path for path in taken_or_not if not path.exists())
 
 
 def check_output_dir(path: Path, overwrite: bool, command: str) -> Path:

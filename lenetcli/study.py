@@ -22,8 +22,8 @@ build theirs their own way and plug in through these hooks:
   written to every CSV and group summary.csv, the tables and the figures.
 - `Setting.hidden`: values that decide a run's numbers but are not columns (for label
   noise, the noise seed and the matrix): hashed into the run keys, never written.
-- `Study.train`: how one setting's seeds are trained; the default, `train_setting`, is a plain
-  `engine.train`. It returns one `RunOutcome` per seed, whose `columns` hold per-run values
+- `Study.train`: how one setting's seeds are trained, given the output folder for any file
+  of its own; the default, `train_setting`, is a plain `engine.train`. It returns one `RunOutcome` per seed, whose `columns` hold per-run values
   (e.g. the noise seed and achieved rate) named, in order, by `Study.run_columns`.
 - `Study.values`: the metric columns whose final value is summarised, with their table labels
   (e.g. add "train_acc_clean"). Metric columns beyond `runs.METRIC_COLUMNS` reach metrics.csv
@@ -62,6 +62,7 @@ from lenetcli.errors import Interrupted, LenetError
 from lenetcli.outputs import (
     check_output_dir,
     create_output_dir,
+    default_folder,
     environment,
     read_config,
     remove_previous_output,
@@ -137,6 +138,7 @@ def train_setting(
     device: torch.device,
     options: RunOptions,
     reporter: Reporter,
+    out: Path,
 ) -> list[RunOutcome]:
     """The default `Study.train`: the seeds of one setting as one group, nothing added."""
     results = engine.train(
@@ -147,7 +149,7 @@ def train_setting(
 
 
 TrainSetting = Callable[
-    [Setting, Dataset, list[int], torch.device, RunOptions, Reporter], list[RunOutcome]
+    [Setting, Dataset, list[int], torch.device, RunOptions, Reporter, Path], list[RunOutcome]
 ]
 
 
@@ -410,7 +412,7 @@ def run_study(
             continue
         reporter.start_setting(f"{setting.config.dataset} {setting.name}", len(seeds))
         data = datasets[data_key(setting.config)]
-        outcomes = study.train(setting, data, seeds, device, study.options, reporter)
+        outcomes = study.train(setting, data, seeds, device, study.options, reporter, out)
         ledger.record(index, outcomes)
         ledger.save(out)
         reporter.finish_setting(len(seeds))
@@ -467,14 +469,16 @@ def earlier_sessions(out: Path) -> list[dict]:
 
 def execute(
     study: Study,
-    out: Path,
+    out: Path | None,
     *,
+    default_name: str = "",
     overwrite: bool = False,
     resume: bool = False,
     console: Console | None = None,
     quiet: bool = False,
-) -> pd.DataFrame:
-    """Check, load, train what is not finished, write every output; return summary.csv's frame.
+) -> tuple[pd.DataFrame, Path]:
+    """Check, load, train what is not finished, write every output; return summary.csv's frame
+    and the output folder: out, or runs/<default_name>-<time> (-2, -3, ... if taken meanwhile).
 
     Every check that can fail runs before the output folder is touched. Ctrl-C raises
     Interrupted once the finished settings are saved.
@@ -482,7 +486,12 @@ def execute(
     from lenetcli import progress  # late: progress imports this module
 
     console = console or progress.stdout_console()
-    out = Path(out)
+    fresh_name = out is None
+    if fresh_name and resume:
+        raise LenetError(
+            f"--resume needs --out: the folder of the lenet {study.command} to continue"
+        )
+    out = default_folder(default_name) if fresh_name else Path(out)
     check_study(study)
     if resume and overwrite:
         raise LenetError(
@@ -499,7 +508,7 @@ def execute(
     datasets = load_study_data(study)
     if overwrite:
         remove_previous_output(out, study.command)
-    create_output_dir(out, exclusive=not resume and not out.exists())
+    out = create_output_dir(out, fresh_name, exclusive=not resume and not out.exists())
     write_json(out / "config.json", study_record(study, out, resume, device, datasets.values()))
     if not quiet:
         console.print(describe_plan(study, ledger, restored, device, out, resume), highlight=False)
@@ -520,7 +529,7 @@ def execute(
     if not quiet:
         console.print(summary_table(study, summary))
         console.print(f"Wrote {out}/", highlight=False)
-    return summary
+    return summary, out
 
 
 def describe_plan(

@@ -342,13 +342,8 @@ def run_sweep(
 ) -> None:
     """`lenet sweep`: build the plan, then run it as a study (see study.execute)."""
     from lenetcli import study
-    from lenetcli.outputs import timestamp
 
     plan = sweep_plan(texts, config_path)
-    if out is None:
-        if resume:
-            raise LenetError("--resume needs --out: the folder of the sweep to continue")
-        out = Path("runs") / f"sweep-{timestamp()}"
     record = {
         "config_file": None if config_path is None else str(Path(config_path).resolve()),
         "lists": {f: t for f, t in texts.items() if t is not None},
@@ -356,4 +351,4 @@ def run_sweep(
     if config_path is not None:
         record["config_text"] = Path(config_path).read_text(encoding="utf-8")
     sweep = study.Study("sweep", plan.settings(), options, record=record)
-    study.execute(sweep, out, overwrite=overwrite, resume=resume, quiet=quiet)
+    study.execute(sweep, out, default_name="sweep", overwrite=overwrite, resume=resume, quiet=quiet)

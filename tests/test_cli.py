@@ -109,6 +109,27 @@ def test_non_empty_output_is_refused_then_overwritten(tmp_path):
     assert (out / "metrics.csv").is_file() and (out / "keep.txt").read_text() == "mine"
 
 
+@pytest.mark.parametrize(
+    ("args", "name"),
+    [
+        (["train"], "train-digits-20261127-101500"),
+        (["sweep", "--lr", "0.01"], "sweep-20261127-101500"),
+        (["noise", "--noise-rate", "0.2"], "noise-digits-20261127-101500"),
+        (["confusion"], "confusion-digits-20261127-101500"),
+    ],
+)
+def test_a_default_folder_taken_in_the_same_second_gets_the_next_name(
+    tmp_path, monkeypatch, args, name
+):
+    monkeypatch.setattr(outputs, "timestamp", lambda: "20261127-101500")
+    monkeypatch.chdir(tmp_path)
+    for _ in range(2):
+        result = lenet(*args, *QUICK)
+        assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == [name, f"{name}-2"]
+    assert (tmp_path / "runs" / f"{name}-2" / "config.json").is_file()
+
+
 def test_overwrite_leaves_nothing_of_the_previous_run(tmp_path):
     out = tmp_path / "run"
     assert lenet("train", *QUICK, "--repeats", "3", "--out", out).exit_code == 0
