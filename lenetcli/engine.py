@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from lenetcli.config import TrainConfig
 from lenetcli.data import Dataset, DatasetSpec, Split
 from lenetcli.errors import LenetError
-from lenetcli.model import Architecture, LeNet5, LeNetGroup
+from lenetcli.model import Architecture, LeNet5, LeNetGroup, count_parameters
 
 # Images (summed over a group's members) per evaluation forward pass. A GPU wants large
 # batches; on the CPU 2,048 is as fast as larger ones and keeps peak memory low (20,000 grey
@@ -150,9 +150,7 @@ def train(
     seeds = list(config.seeds if seeds is None else seeds)
     if train_labels is not None and train_labels.shape != (len(seeds), len(data.train)):
         raise ValueError("train_labels must have shape (len(seeds), training samples)")
-    cap = group_size or auto_group_size(
-        device, architecture_for(config, data.spec), config.batch_size
-    )
+    cap = group_size_cap(device, architecture_for(config, data.spec), config.batch_size, group_size)
     train_split, test_split = data.train.to(device), data.test.to(device)
     results = [MemberResult(seed) for seed in seeds]
     try:
@@ -172,23 +170,39 @@ def train(
     return results
 
 
-def auto_group_size(device: torch.device, arch: Architecture, batch_size: int) -> int:
-    """How many members train at once by default: as many as fit in a conservative quarter of
-    free memory, at most 64 on a GPU and 10 on the CPU (where groups of 5 and 10 measured
-    equally fast per model, 2.2-2.8x faster than one model at a time; docs/performance.md).
+def group_size_cap(
+    device: torch.device, arch: Architecture, batch_size: int, requested: int | None = None
+) -> int:
+    """Most members trained as one group: `requested` (--group-size), else 10 on the CPU (where
+    groups of 5 and 10 measured equally fast per model, 2.2-2.8x faster than one model at a
+    time; docs/performance.md) and 64 on a GPU, fewer only where they would not fit in a
+    quarter of the device's memory.
+
+    Total memory, not free memory: which seeds train together changes their numbers at the
+    level of float rounding, so the grouping must not change from one run to the next.
     """
+    if requested is not None:
+        return requested
     limit = 10 if device.type == "cpu" else 64
-    pixels = arch.image_size**2
-    # float32 activations and their gradients for one member: training batch and eval pass
-    per_member = 4 * 4 * 6 * pixels * (batch_size + EVAL_IMAGES["cuda"] // 64) + 4 * 8 * 62006
+    # float32 activations and their gradients: a training batch and an evaluation share (at
+    # most 512 images per member); weights times 8 for gradients, optimizer state and slack
+    activations = 4 * 4 * 6 * arch.image_size**2 * (batch_size + 512)
+    per_member = activations + 4 * 8 * count_parameters(LeNet5(arch))
+    return max(1, min(limit, total_memory(device) // 4 // per_member))
+
+
+def total_memory(device: torch.device) -> int:
     if device.type == "cuda":
-        free, _ = torch.cuda.mem_get_info(device)
-    else:
-        try:
-            free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        except (ValueError, OSError, AttributeError):
-            free = 2**31
-    return max(1, min(limit, int(free // 4 // per_member)))
+        return torch.cuda.get_device_properties(device).total_memory
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # no sysconf (Windows): assume 8 GiB
+        return 8 * 2**30
+
+
+def seed_groups(seeds: list[int], cap: int) -> list[list[int]]:
+    """The seeds in training order, cut into groups of at most cap."""
+    return [seeds[start : start + cap] for start in range(0, len(seeds), cap)]
 
 
 def train_group(

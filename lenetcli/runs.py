@@ -23,8 +23,10 @@ from lenetcli.engine import (
     TrainingInterrupted,
     architecture_for,
     device_description,
+    group_size_cap,
     predict,
     resolve_device,
+    seed_groups,
     train,
 )
 from lenetcli.errors import Interrupted, LenetError
@@ -46,7 +48,8 @@ METRIC_COLUMNS = [
 
 @dataclass(frozen=True)
 class RunOptions:
-    """How to run, as opposed to what to train (TrainConfig): never changes the numbers."""
+    """How to run, as opposed to what to train (TrainConfig). The device, the group size and
+    the graph change the numbers only at the level of float rounding (docs/cli.md)."""
 
     data_dir: Path | None = None
     download: bool = True
@@ -63,6 +66,13 @@ class RunOptions:
             "group_size": self.group_size,
             "graph": self.graph,
         }
+
+
+def groups(config: TrainConfig, data: Dataset, device: torch.device, group_size) -> list[list[int]]:
+    """The seeds that train together, as engine.train will group them: recorded in config.json,
+    since a seed trained in another group gets slightly different numbers."""
+    arch = architecture_for(config, data.spec)
+    return seed_groups(config.seeds, group_size_cap(device, arch, config.batch_size, group_size))
 
 
 def load_data(config: TrainConfig, options: RunOptions) -> Dataset:
@@ -136,7 +146,12 @@ def run_training(
     """Train config's seeds on data and write the run's files into out (which must exist)."""
     record = run_record(
         command,
-        {**config.to_dict(), **options.to_dict(), "out": str(out)},
+        {
+            **config.to_dict(),
+            **options.to_dict(),
+            "out": str(out),
+            "groups": groups(config, data, device, options.group_size),
+        },  # fmt: skip
         environment(device, device_description(device)),
         data_record(data),
     )

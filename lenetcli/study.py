@@ -78,6 +78,7 @@ from lenetcli.runs import (
     RunOptions,
     data_record,
     diverged,
+    groups,
     load_data,
     warn_diverged,
 )
@@ -437,9 +438,19 @@ def resume_folder(study: Study, out: Path, ledger: Ledger) -> int:
     return ledger.restore(out)
 
 
-def study_record(study: Study, out: Path, resume: bool, device, datasets) -> dict:
+def study_record(
+    study: Study, out: Path, resume: bool, device, datasets: dict[tuple, Dataset]
+) -> dict:
     settings = [
-        {"name": s.name, **s.config.to_dict(), **s.columns, "seeds": s.config.seeds}
+        {
+            "name": s.name,
+            **s.config.to_dict(),
+            **s.columns,
+            "seeds": s.config.seeds,
+            "groups": groups(
+                s.config, datasets[data_key(s.config)], device, study.options.group_size
+            ),
+        }  # fmt: skip
         for s in study.settings
     ]
     options = {
@@ -451,7 +462,7 @@ def study_record(study: Study, out: Path, resume: bool, device, datasets) -> dic
     }
     env = environment(device, engine.device_description(device))
     record = run_record(
-        study.command, options, env, {"datasets": [data_record(d) for d in datasets]}
+        study.command, options, env, {"datasets": [data_record(d) for d in datasets.values()]}
     )
     if resume:  # runs kept from earlier sessions may come from another machine or version
         record["earlier_sessions"] = earlier_sessions(out)
@@ -509,7 +520,7 @@ def execute(
     if overwrite:
         remove_previous_output(out, study.command)
     out = create_output_dir(out, fresh_name, exclusive=not resume and not out.exists())
-    write_json(out / "config.json", study_record(study, out, resume, device, datasets.values()))
+    write_json(out / "config.json", study_record(study, out, resume, device, datasets))
     if not quiet:
         console.print(describe_plan(study, ledger, restored, device, out, resume), highlight=False)
     try:

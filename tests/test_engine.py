@@ -1,4 +1,5 @@
 import math
+import os
 
 import pytest
 import torch
@@ -8,11 +9,14 @@ from lenetcli.data import load_dataset
 from lenetcli.engine import (
     Reporter,
     TrainingInterrupted,
+    group_size_cap,
     member_losses,
     resolve_device,
+    seed_groups,
     train,
 )
 from lenetcli.errors import LenetError
+from lenetcli.model import Architecture
 
 CPU = torch.device("cpu")
 
@@ -91,6 +95,30 @@ def test_group_members_match_training_alone(digits, optimizer):
                 assert abs(rt[key] - ra[key]) <= 0.6
         for pt, pa in zip(t.model.parameters(), a.model.parameters(), strict=True):
             torch.testing.assert_close(pt, pa, rtol=1e-3, atol=1e-4)
+
+
+def test_group_size_one_gives_exactly_the_numbers_of_training_alone(digits):
+    # In a group, a member's sums run in another order: numbers agree to float rounding only
+    # (above). Each seed alone, as `lenet train --seed S` trains it, is exact: docs/cli.md.
+    config = TrainConfig(dataset="digits", epochs=2, repeats=2)
+    one_by_one = train(config, digits, CPU, group_size=1)
+    alone = [train(config, digits, CPU, seeds=[s])[0] for s in (42, 43)]
+    for a, b in zip(one_by_one, alone, strict=True):
+        assert [r["test_loss"] for r in a.metrics] == [r["test_loss"] for r in b.metrics]
+        assert torch.equal(a.model.fc3.weight, b.model.fc3.weight)
+
+
+def test_default_group_size_depends_on_total_memory_not_free_memory(monkeypatch):
+    arch = Architecture(in_channels=1, image_size=32, num_classes=10)
+    pages = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": 2**22, "SC_AVPHYS_PAGES": 2**22}  # 16 GiB
+    monkeypatch.setattr(os, "sysconf", lambda name: pages[name])
+    assert group_size_cap(CPU, arch, 32) == 10
+    pages["SC_AVPHYS_PAGES"] = 2**12  # 16 MiB free: busy now, the grouping stays
+    assert group_size_cap(CPU, arch, 32) == 10
+    pages["SC_PHYS_PAGES"] = 2**16  # a 256 MiB machine: fewer at once
+    assert 1 <= group_size_cap(CPU, arch, 32) < 10
+    assert group_size_cap(CPU, arch, 32, requested=3) == 3
+    assert seed_groups([42, 43, 44, 45, 46], 2) == [[42, 43], [44, 45], [46]]
 
 
 def test_group_is_split_when_capped(digits):
