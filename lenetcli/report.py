@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from lenetcli import __version__
@@ -51,12 +52,13 @@ CONFIG_COLUMNS = [
 ]  # fmt: skip
 RESULT_COLUMNS = [
     "source", "command", "dataset", "setting", "noise_type", "noise_rate", *CONFIG_COLUMNS,
-    "n", "final_train_acc_mean", "final_train_acc_std", "final_test_acc_mean",
+    "n", "diverged", "final_train_acc_mean", "final_train_acc_std", "final_test_acc_mean",
     "final_test_acc_std", "final_test_acc_min", "final_test_acc_max", "final_test_acc_ci95",
     "best_test_acc_mean",
     "seconds_per_epoch", "device",
 ]  # fmt: skip
 VALUES = ["train_acc", "test_acc", "seconds"]  # columns of metrics.csv the report reads
+LOSSES = ["train_loss", "test_loss"]  # and of lenet train's, to tell a diverged run
 FINALS = ["final_train_acc", "final_test_acc", "best_test_acc"]  # and of a study's runs.csv
 PAIR_GALLERIES = 3  # galleries of confused pairs shown per hardsamples folder
 WHAT = "give output folders of lenet train, sweep, noise, confusion or hardsamples"
@@ -233,7 +235,7 @@ class Training:
 
 def read_training(source: Source) -> Training:
     if source.command == "train":
-        metrics = read_table(source, "metrics.csv", ["seed", "epoch", *VALUES])
+        metrics = read_table(source, "metrics.csv", ["seed", "epoch", *VALUES, *LOSSES])
         options = source.record.get("options", {})
         metrics = metrics.assign(dataset=options.get("dataset", ""), setting="")
         last = metrics.sort_values("epoch").groupby("seed", sort=False).tail(1)
@@ -244,6 +246,8 @@ def read_training(source: Source) -> Training:
         runs = last.rename(columns={"train_acc": "final_train_acc", "test_acc": "final_test_acc"})
         runs = runs.merge(best, on="seed").sort_values("seed")
         runs = runs.assign(**{c: options.get(c) for c in CONFIG_COLUMNS})
+        finite = np.isfinite(runs[LOSSES]).all(axis=1)  # as runs.diverged decides
+        runs["status"] = np.where(finite, "finished", "diverged")
         return Training(runs, metrics)
     study_columns = ["dataset", "setting", "seed", "run_key"]
     runs = read_table(source, "runs.csv", [*study_columns, "status", *CONFIG_COLUMNS, *FINALS])
@@ -268,6 +272,7 @@ def results_frame(source: Source, training: Training) -> pd.DataFrame:
     for column in ("noise_type", "noise_rate"):
         frame[column] = grouped[column].first() if column in runs else None
     frame["n"] = grouped.size()
+    frame["diverged"] = grouped["status"].agg(lambda status: int((status == "diverged").sum()))
     for value in ("final_train_acc", "final_test_acc"):
         frame[f"{value}_mean"] = grouped[value].mean()
         frame[f"{value}_std"] = grouped[value].std()

@@ -569,20 +569,28 @@ def trained_runs(runs: pd.DataFrame) -> pd.DataFrame:
 def summary_frame(study: Study, runs: pd.DataFrame) -> pd.DataFrame:
     """One row per setting: its hyperparameters, then n and best/mean/std/min/max per value.
 
-    std is the sample standard deviation (n-1), empty for a single run. `best` is 1 for the
-    setting(s) with the highest mean final test accuracy on their dataset.
+    Diverged runs count, with the accuracy they ended at (chance, mostly): left out, they would
+    make a setting that diverges for some seeds look as good as its lucky seeds; `diverged`
+    says how many there are. std is the sample standard deviation (n-1), empty for a single
+    run. `best` is 1 for the setting(s) with the highest mean final test accuracy on their
+    dataset, among those with a run that did not diverge.
     """
     trained = trained_runs(runs)
     groups = trained.groupby(study.keys, sort=False, dropna=False)
-    parts = [groups[HYPERPARAMETERS].first(), groups.size().rename("n")]
+    parts = [
+        groups[HYPERPARAMETERS].first(),
+        groups.size().rename("n"),
+        groups["status"].agg(lambda status: int((status == DIVERGED).sum())).rename("diverged"),
+    ]
     for value in study.values:
         column = f"final_{value}"
         stats = groups[column].agg(best="max", mean="mean", std="std", min="min", max="max")
         parts.append(stats.add_prefix(f"{column}_"))
     summary = pd.concat(parts, axis=1).reset_index()
     summary["final_test_acc_ci95"] = ci95_half_width(summary["final_test_acc_std"], summary["n"])
-    top = summary.groupby("dataset")["final_test_acc_mean"].transform("max")
-    summary["best"] = (summary["final_test_acc_mean"] == top).astype(int)
+    candidates = summary["final_test_acc_mean"].where(summary["diverged"] < summary["n"])
+    top = candidates.groupby(summary["dataset"]).transform("max")
+    summary["best"] = (candidates == top).astype(int)
     return summary
 
 
@@ -647,7 +655,8 @@ def summary_markdown(study: Study, runs: pd.DataFrame, summary: pd.DataFrame) ->
         "Accuracies in percent, after the last epoch. Std is the sample standard deviation "
         "(n-1) over the repeats; the 95% CI is the half-width of the 95% confidence interval "
         "of the mean testing accuracy (Student's t); **best** marks the highest mean testing "
-        "accuracy per dataset."
+        "accuracy per dataset. A run that diverged (its loss is not a finite number) counts "
+        "with the accuracy it ended at."
     )
     trained = trained_runs(runs)
     for dataset, rows in summary.groupby("dataset", sort=False):
@@ -657,7 +666,8 @@ def summary_markdown(study: Study, runs: pd.DataFrame, summary: pd.DataFrame) ->
         header += ["Testing 95% CI (±)", "Best testing", ""]
         body = []
         for _, row in rows.iterrows():
-            cells = [row["setting"], *[row[c] for c in study.setting_columns], int(row["n"])]
+            n = f"{row['n']}" + (f" ({row['diverged']} diverged)" if row["diverged"] else "")
+            cells = [row["setting"], *[row[c] for c in study.setting_columns], n]
             cells += [
                 f"{fmt(row[f'final_{v}_mean'])} ± {fmt(row[f'final_{v}_std'])}"
                 for v in study.values

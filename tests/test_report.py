@@ -208,6 +208,16 @@ def test_output_folders_are_found_at_any_depth_and_nowhere_they_are_not(folders,
     assert labels == ["train", "sweep"]
 
 
+def test_diverged_runs_are_counted(folders, tmp_path):
+    blown = tmp_path / "blown"
+    args = ["--epochs", "1", "--repeats", "2", "--optimizer", "sgd", "--lr", "1000"]
+    assert lenet("train", *SMALL, *args, "--out", blown).exit_code == 0
+    out = tmp_path / "rep"
+    assert lenet("report", folders["train"], blown, "--out", out, "-q").exit_code == 0
+    results = pd.read_csv(out / "results.csv")
+    assert list(results["n"]) == [2, 2] and list(results["diverged"]) == [0, 2]
+
+
 def test_folders_of_the_same_name_get_their_parent_in_the_label(folders, tmp_path):
     for parent in ("a", "b"):
         shutil.copytree(folders["train"], tmp_path / parent / "run")

@@ -356,9 +356,13 @@ def test_diverged_and_pending_runs_in_the_summary():
     assert list(runs["best_epoch"][:4]) == [2, 2, 2, 2]
     summary = summary_frame(study, runs)
     assert list(summary["setting"]) == ["lr0.1", "lr0.2"]  # nothing trained: no row
-    assert list(summary["final_test_acc_mean"]) == [55.0, 55.0]
-    assert list(summary["best"]) == [1, 1]  # a tie: both are the best
+    assert list(summary["final_test_acc_mean"]) == [55.0, 55.0]  # diverged runs count
+    assert list(summary["n"]) == [2, 2] and list(summary["diverged"]) == [0, 2]
+    assert list(summary["best"]) == [1, 0]  # a tie, but every run of lr0.2 diverged
     assert ledger.count() == 4
+    ledger.record(2, fake_outcomes(study.settings[2], [55.0, 55.0]))
+    summary = summary_frame(study, ledger.runs_frame())
+    assert list(summary["best"]) == [1, 0, 1]  # a tie: both are the best
 
 
 def test_resume_into_a_folder_without_runs_says_so(tmp_path, trained):
