@@ -238,11 +238,13 @@ def write_record(
     }
     if job.trained:
         asked.update(job.config.to_dict())
+    data = runs.data_record(job.data)
+    # The training split is read but unused with a checkpoint: say what the model trained on.
+    data["train_size"] = (job.checkpoint.get("config") or {}).get("train_subset") or len(
+        job.data.train
+    )
     record = run_record(
-        command,
-        asked,
-        environment(device, device_description(device)),
-        {**runs.data_record(job.data), "model": model},
+        command, asked, environment(device, device_description(device)), {**data, "model": model}
     )
     write_json(job.out / "config.json", record)
 

@@ -269,8 +269,10 @@ def results_frame(source: Source, training: Training) -> pd.DataFrame:
     runs, keys = training.runs, ["dataset", "setting"]
     grouped = runs.groupby(keys, sort=False)
     frame = grouped[CONFIG_COLUMNS].first()
-    for column in ("noise_type", "noise_rate"):
-        frame[column] = grouped[column].first() if column in runs else None
+    frame["noise_type"] = grouped["noise_type"].first() if "noise_type" in runs else None
+    # numeric even where no row has a rate, so that the CSV writes 0 as 0, not 0.0
+    rate = grouped["noise_rate"].first() if "noise_rate" in runs else None
+    frame["noise_rate"] = pd.to_numeric(rate, errors="coerce")
     frame["n"] = grouped.size()
     frame["diverged"] = grouped["status"].agg(lambda status: int((status == "diverged").sum()))
     for value in ("final_train_acc", "final_test_acc"):

@@ -638,6 +638,11 @@ def fmt(value, digits: int = 2) -> str:
     return "–" if value is None or pd.isna(value) else f"{value:.{digits}f}"
 
 
+def plain(value) -> str:
+    """A setting's value as its CSV files write it: 0.2 and 0, not 0.20 or 0.0."""
+    return f"{value:.10g}" if isinstance(value, float) else str(value)
+
+
 def markdown_table(header: list[str], rows: list[list], left: int = 1) -> str:
     """A Markdown table: the first `left` columns text, aligned left; the rest numbers."""
     align = ["---"] * left + ["--:"] * (len(header) - left)
@@ -667,7 +672,8 @@ def summary_markdown(study: Study, runs: pd.DataFrame, summary: pd.DataFrame) ->
         body = []
         for _, row in rows.iterrows():
             n = f"{row['n']}" + (f" ({row['diverged']} diverged)" if row["diverged"] else "")
-            cells = [row["setting"], *[row[c] for c in study.setting_columns], n]
+            values = [plain(row[c]) for c in study.setting_columns]
+            cells = [row["setting"], *values, n]
             cells += [
                 f"{fmt(row[f'final_{v}_mean'])} ± {fmt(row[f'final_{v}_std'])}"
                 for v in study.values

@@ -88,6 +88,13 @@ def test_every_file_is_written(study):
     assert record["command"] == "noise" and record["options"]["noise_seed"] == 0
 
 
+def test_a_rate_is_written_alike_in_every_file(study):
+    out, _ = study
+    for name in ("runs.csv", "summary.csv"):
+        assert ",none,0," in (out / name).read_text() and ",0.0," not in (out / name).read_text()
+    assert "| none-0 | none | 0 |" in (out / "summary.md").read_text()
+
+
 def test_runs_record_noise_seeds_and_the_achieved_rates(study, digits):
     out, _ = study
     runs = pd.read_csv(out / "runs.csv")

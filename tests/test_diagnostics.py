@@ -89,6 +89,7 @@ def test_confusion_from_a_run_folder(run_dir, predictions, tmp_path):
     assert record["command"] == "confusion"
     assert record["options"]["normalize"] == "true"
     assert record["data"]["model"]["checkpoint"] == str(run_dir / "model.pt")
+    assert record["data"]["train_size"] == 100  # what the model trained on, not the whole split
     assert record["environment"]["torch"] == torch.__version__
 
 

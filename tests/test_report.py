@@ -89,6 +89,7 @@ def test_results_hold_one_row_per_configuration_with_the_folders_numbers(folders
             assert own[column].tolist() == pytest.approx(summary[column].tolist(), abs=1e-4)
     noise = results[results["source"] == "noise"]
     assert noise["noise_rate"].tolist() == [0.0, 0.4]
+    assert ",none,0," in (full_report / "results.csv").read_text()  # as runs.csv writes it
     assert noise["noise_type"].tolist() == ["none", "symmetric"]
     assert results["noise_type"].isna().sum() == 3
 
