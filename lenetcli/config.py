@@ -6,8 +6,11 @@ import math
 from dataclasses import asdict, dataclass, fields
 
 from lenetcli.errors import LenetError, unknown_choice
-from lenetcli.model import ACTIVATIONS, POOLS
 
+# Names only: model.py maps them to functions. Importing it here would load torch for
+# everything that reads a configuration, `lenet --help` included.
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "leakyrelu", "elu")
+POOLS = ("max", "avg")
 OPTIMIZERS = ("adam", "sgd")
 LOSSES = ("cross-entropy", "mse", "l1")
 # torch's CPU generator keeps 32 bits of a seed: 0 and 2**32 would give the same run.

@@ -49,6 +49,13 @@ def test_help_shows_flags_without_a_value(command):
     assert "--no-overwrite" not in text and "--no-resume" not in text
 
 
+def test_help_answers_without_loading_torch():
+    # torch takes seconds to import; `lenet --help` should not wait for it
+    code = "import sys, lenetcli.cli; print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr
+
+
 def test_top_level_help_shows_flags_without_a_value():
     text = runner.invoke(app, ["--help"], env={"COLUMNS": "80"}).output
     assert "--help" in text and "--version" in text and "<bool>" not in text

@@ -58,3 +58,9 @@ def test_members_do_not_share_gradients():
     for p in group.parameters():
         assert p.grad[1].abs().max() == 0
         assert p.grad[0].abs().max() > 0
+
+
+def test_the_names_a_configuration_accepts_are_the_models():
+    from lenetcli import config
+
+    assert tuple(ACTIVATIONS) == config.ACTIVATIONS and tuple(POOLS) == config.POOLS
