@@ -99,11 +99,11 @@ def run() -> None:
     sys.exit(code or 0)
 
 
-def run_command(work, *args) -> None:
+def run_command(work, **arguments) -> None:
     """Run a command's work: bad input ends in `fail`, Ctrl-C in one line saying what was
     kept and exit code 130 (a shell's code for Ctrl-C)."""
     try:
-        work(*args)
+        work(**arguments)
     except LenetError as exc:
         fail(str(exc))
     except Interrupted as exc:
@@ -111,6 +111,27 @@ def run_command(work, *args) -> None:
             f"[bold yellow]{escape(str(exc))}[/]", highlight=False, soft_wrap=True
         )
         raise typer.Exit(130) from None
+
+
+def training_config(options: dict, **fixed) -> TrainConfig:
+    """A command's training options as a TrainConfig. The command's parameters are named as
+    its fields; a field the command has no option for keeps its default."""
+    given = {name: options[name] for name in TrainConfig.field_names() if name in options}
+    return TrainConfig(**{**given, **fixed})
+
+
+def run_options(options: dict):
+    """How a command runs (RunOptions), from its parameters."""
+    from lenetcli.runs import RunOptions  # late, as every import that loads torch
+
+    return RunOptions(
+        data_dir=options["data_dir"],
+        download=not options["no_download"],
+        device=options["device"],
+        group_size=options.get("group_size"),
+        graph=not options["no_graph"],
+        quiet=options["quiet"],
+    )
 
 
 # Options shared by every command that trains. Defaults come from TrainConfig.
@@ -196,55 +217,10 @@ def train_command(
     no_graph: NoGraph = False,
 ) -> None:
     """Train LeNet-5 and write config, metrics, predictions, curves and the model to --out."""
-    config = TrainConfig(
-        dataset, epochs, lr, batch_size, optimizer, weight_decay, loss, activation, pool,
-        seed, repeats, train_subset, test_subset,
-    )  # fmt: skip
-    run_command(
-        run_train, config, data_dir, not no_download, device, group_size, not no_graph, out,
-        overwrite, quiet,
-    )  # fmt: skip
+    config, options = training_config(locals()), run_options(locals())
+    from lenetcli.runs import run_train  # late: `lenet --help` need not load torch
 
-
-def run_train(config, data_dir, download, device, group_size, graph, out, overwrite, quiet):
-    # Imported here so that `lenet --help` answers without loading torch.
-    from lenetcli import runs
-    from lenetcli.outputs import (
-        check_output_dir,
-        create_output_dir,
-        default_folder,
-        remove_previous_output,
-    )
-    from lenetcli.progress import make_reporter, results_table, stdout_console
-
-    options = runs.RunOptions(data_dir, download, device, group_size, graph, quiet)
-    config.validate()
-    fresh_name = out is None
-    out = check_output_dir(out or default_folder(f"train-{config.dataset}"), overwrite, "train")
-    torch_device, data = runs.prepare(config, options)
-    if overwrite:
-        remove_previous_output(out, "train")
-    out = create_output_dir(out, fresh_name, exclusive=not out.exists())
-    console = stdout_console()
-    if not quiet:
-        console.print(
-            f"LeNet-5 on {data.spec.title}: {len(data.train)} train / {len(data.test)} test images, "
-            f"{runs.parameter_count(config, data)} parameters, device {torch_device}",
-            highlight=False,
-        )
-    with make_reporter(console, quiet) as reporter:
-        results = runs.run_training(config, data, options, torch_device, out, reporter)
-    if diverged := runs.diverged_seeds(results):
-        runs.warn_diverged(f"the model of seed {', '.join(map(str, diverged))}")
-    if not quiet:
-        rows = [
-            [r.seed, r.metrics[-1]["train_acc"], r.metrics[-1]["test_acc"],
-             max(m["test_acc"] for m in r.metrics), sum(m["seconds"] for m in r.metrics)]
-            for r in results
-        ]  # fmt: skip
-        columns = ["seed", "train acc (%)", "test acc (%)", "best test acc (%)", "total seconds"]
-        console.print(results_table(f"Final epoch ({config.epochs})", columns, rows))
-        console.print(f"Wrote {out}/", highlight=False)
+    run_command(run_train, config=config, options=options, out=out, overwrite=overwrite)
 
 
 # --------------------------------------------------------------------------- lenet sweep
@@ -314,18 +290,15 @@ def sweep_command(
     no_graph: NoGraph = False,
 ) -> None:
     """Train every setting of a grid or study file over repeated seeds; write tables and curves."""
-    texts = {
-        "dataset": dataset, "epochs": epochs, "lr": lr, "batch_size": batch_size,
-        "optimizer": optimizer, "weight_decay": weight_decay, "loss": loss,
-        "activation": activation, "pool": pool, "seed": seed, "repeats": repeats,
-        "train_subset": train_subset, "test_subset": test_subset,
-    }  # fmt: skip
-    # Imported here, as in train: the modules that do the work load when a command runs.
-    from lenetcli.runs import RunOptions
+    # The training options as typed (comma lists), by TrainConfig's field names
+    texts = {name: value for name, value in locals().items() if name in TrainConfig.field_names()}
+    options = run_options(locals())
     from lenetcli.sweep import run_sweep
 
-    options = RunOptions(data_dir, not no_download, device, group_size, not no_graph, quiet)
-    run_command(run_sweep, texts, config, options, out, overwrite, resume, quiet)
+    run_command(
+        run_sweep, texts=texts, config_path=config, options=options, out=out,
+        overwrite=overwrite, resume=resume,
+    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- lenet noise
@@ -395,63 +368,14 @@ def noise_command(
     no_graph: NoGraph = False,
 ) -> None:
     """Train under label noise, over noise types and rates and repeated seeds; write the study."""
-    config = TrainConfig(
-        dataset, epochs, lr, batch_size, optimizer, weight_decay, loss, activation, pool,
-        seed, repeats, train_subset, test_subset,
-    )  # fmt: skip
-    # Imported here so that `lenet --help` answers without loading torch.
-    from lenetcli.runs import RunOptions
+    config, options = training_config(locals()), run_options(locals())
+    from lenetcli.noise_study import run_noise
 
-    options = RunOptions(data_dir, not no_download, device, group_size, not no_graph, quiet)
     run_command(
-        run_noise, config, noise_type, noise_rate, pairs, transition, noise_seed,
-        options, out, overwrite, resume, quiet,
+        run_noise, config=config, noise_type=noise_type, noise_rate=noise_rate, pairs=pairs,
+        transition=transition, noise_seed=noise_seed, options=options, out=out,
+        overwrite=overwrite, resume=resume,
     )  # fmt: skip
-
-
-def run_noise(
-    config, noise_type, noise_rate, pairs, transition, noise_seed,
-    options, out, overwrite, resume, quiet,
-):  # fmt: skip
-    from lenetcli import noise
-    from lenetcli.config import check_seed_range
-    from lenetcli.data import get_spec
-    from lenetcli.noise_study import run_noise_study
-
-    # Every check of the noise options runs here, before the study checks the rest and
-    # before anything is written.
-    if transition is not None and (noise_type is not None or noise_rate is not None):
-        raise LenetError(
-            "--transition replaces --noise-type and --noise-rate; give the matrix or the types and rates, not both"
-        )
-    check_seed_range("--noise-seed", noise_seed, config.repeats)
-    k = len(get_spec(config.dataset).classes)
-    if transition is None:
-        types = noise.parse_noise_types(noise.NOISE_TYPES[0] if noise_type is None else noise_type)
-        default_rates = ",".join(f"{r:g}" for r in noise.DEFAULT_RATES)
-        rates = noise.parse_rates(default_rates if noise_rate is None else noise_rate)
-        pair_map = None if pairs is None else noise.parse_pairs(pairs)
-        settings = noise.noise_settings(k, types, rates, pair_map)
-    else:
-        if pairs is not None:
-            raise LenetError(
-                "--pairs sets pair noise, which --transition replaces; give one of the two"
-            )
-        settings = [noise.custom_setting(noise.read_transition_csv(transition, k))]
-    record = {
-        "noise_type": noise_type,
-        "noise_rate": noise_rate,
-        "pairs": pairs,
-        "transition_file": None if transition is None else str(Path(transition).resolve()),
-        "noise_seed": noise_seed,
-        "noise_seeds": "repeat r (model seed seed + r) draws with noise seed noise_seed + r",
-        "noise_settings": [
-            {"setting": s.label, "noise_type": s.noise_type, "noise_rate": s.rate,
-             "transition": s.transition.tolist()}
-            for s in settings
-        ],
-    }  # fmt: skip
-    run_noise_study(config, settings, noise_seed, options, out, record, overwrite, resume, quiet)
 
 
 # --------------------------------------------------------------------------- lenet confusion, hardsamples
@@ -521,17 +445,9 @@ def confusion_command(
     no_graph: NoGraph = False,
 ) -> None:
     """Confusion matrix, most confused pairs and per-class precision, recall and F1 of a model."""
-    from lenetcli.diagnostics import ConfusionSettings  # late: keeps `lenet --help` free of torch
+    from lenetcli.diagnostics import ConfusionSettings
 
-    config = TrainConfig(
-        dataset or D.dataset, epochs, lr, batch_size, optimizer, weight_decay, loss, activation,
-        pool, seed, 1, train_subset, test_subset,
-    )  # fmt: skip
-    settings = ConfusionSettings(normalize, top, unordered)
-    run_command(
-        run_analysis, "confusion", settings, config, dataset, checkpoint, from_dir, data_dir,
-        not no_download, device, not no_graph, out, overwrite, quiet, training_options_given(ctx),
-    )  # fmt: skip
+    analyse("confusion", ConfusionSettings(normalize, top, unordered), ctx, locals())
 
 
 @app.command("hardsamples", cls=Command)
@@ -574,21 +490,26 @@ def hardsamples_command(
     """Galleries of the test images behind the most confused pairs, hardest first."""
     from lenetcli.diagnostics import HardSettings
 
-    config = TrainConfig(
-        dataset or D.dataset, epochs, lr, batch_size, optimizer, weight_decay, loss, activation,
-        pool, seed, 1, train_subset, test_subset,
-    )  # fmt: skip
-    settings = HardSettings(top, per_pair, per_class)
-    run_command(
-        run_analysis, "hardsamples", settings, config, dataset, checkpoint, from_dir, data_dir,
-        not no_download, device, not no_graph, out, overwrite, quiet, training_options_given(ctx),
-    )  # fmt: skip
+    analyse("hardsamples", HardSettings(top, per_pair, per_class), ctx, locals())
 
 
 TRAINING_OPTIONS = [
     "epochs", "lr", "batch_size", "optimizer", "weight_decay", "loss", "activation", "pool",
     "seed", "train_subset",
 ]  # fmt: skip
+
+
+def analyse(command: str, settings, ctx: typer.Context, options: dict) -> None:
+    """confusion and hardsamples: a model from --checkpoint or --from, or trained first."""
+    from lenetcli.diagnostics import run_analysis
+
+    run_command(
+        run_analysis, command=command, settings=settings,
+        config=training_config(options, dataset=options["dataset"] or D.dataset),
+        dataset=options["dataset"], checkpoint=options["checkpoint"],
+        from_dir=options["from_dir"], options=run_options(options), out=options["out"],
+        overwrite=options["overwrite"], training_options=training_options_given(ctx),
+    )  # fmt: skip
 
 
 def training_options_given(ctx: typer.Context) -> list[str]:
@@ -598,108 +519,6 @@ def training_options_given(ctx: typer.Context) -> list[str]:
         for name in TRAINING_OPTIONS
         if ctx.get_parameter_source(name).name == "COMMANDLINE"
     ]
-
-
-def run_analysis(
-    command, settings, config, dataset, checkpoint, from_dir, data_dir, download, device, graph,
-    out, overwrite, quiet, training_options,
-):  # fmt: skip
-    """Check every input, then per dataset: train if asked, predict, write the files, report."""
-    from lenetcli import diagnostics, runs
-    from lenetcli.outputs import create_output_dir, remove_previous_output
-    from lenetcli.progress import make_reporter, stdout_console
-
-    if training_options and (checkpoint or from_dir):
-        source = "--from" if from_dir else "--checkpoint"
-        raise LenetError(
-            f"{', '.join(training_options)} would train a model, but {source} gives one; "
-            f"leave out {source} to train first, or the training options"
-        )
-    options = runs.RunOptions(data_dir, download, device, None, graph, quiet)
-    settings.validate()
-    datasets = diagnostics.parse_datasets(dataset)
-    paths = diagnostics.checkpoint_paths(datasets, checkpoint, from_dir)
-    torch_device, top, jobs = diagnostics.prepare_jobs(
-        command, datasets, paths, config, options, out, overwrite
-    )
-    if overwrite:
-        remove_previous_output(top, command)
-    claimed = create_output_dir(top, fresh_name=out is None, exclusive=not top.exists())
-    for job in jobs:  # a default name taken meanwhile became <name>-2
-        job.out = claimed / job.out.relative_to(top)
-    console = stdout_console(quiet)
-    for job in jobs:
-        job.out.mkdir(exist_ok=True)
-        label = job.data.spec.name if len(jobs) > 1 else ""
-        if job.model is None:
-            console.print(
-                f"Training LeNet-5 on {job.data.spec.title}: {len(job.data.train)} train / "
-                f"{len(job.data.test)} test images, device {torch_device}",
-                highlight=False,
-            )
-        with make_reporter(console, quiet, label) as reporter:
-            diagnostics.train_if_needed(job, options, torch_device, reporter, command)
-        evaluation = diagnostics.evaluate(job, torch_device)
-        diagnostics.write_record(command, job, options, settings, torch_device)
-        console.print(
-            f"{diagnostics.figure_title(evaluation)} ({model_text(job)})",
-            highlight=False,
-            soft_wrap=True,
-        )
-        if command == "confusion":
-            pairs = diagnostics.write_confusion(evaluation, settings)
-            console.print(confused_pairs_table(pairs, settings.unordered) if len(pairs) else NONE)
-        else:
-            groups = diagnostics.write_hardsamples(evaluation, settings)
-            shown = any(len(g.positions) for g in groups)
-            console.print(hard_samples_table(groups) if shown else NONE)
-        console.print(f"Wrote {job.out}/", highlight=False)
-
-
-NONE = "No confused pairs: every test image is classified correctly."
-
-
-def model_text(job) -> str:
-    """Which model: a run of several seeds keeps the first in model.pt, the rest in models/."""
-    text = f"model {job.checkpoint_path}, seed {job.checkpoint.get('seed')}"
-    repeats = (job.checkpoint.get("config") or {}).get("repeats", 1)
-    if repeats > 1 and job.checkpoint_path.name == "model.pt":
-        others = job.checkpoint_path.parent / "models"
-        text += f", the first of {repeats} seeds; for another, give --checkpoint {others}/seed-S.pt"
-    return text
-
-
-def confused_pairs_table(pairs, unordered: bool):
-    from lenetcli.progress import results_table
-
-    if unordered:
-        columns = ["rank", "classes", "images", "a as b", "b as a", "share of both (%)"]
-        rows = [
-            [p.rank, f"{p.class_a_name} ↔ {p.class_b_name}", p.count, p.a_as_b, p.b_as_a,
-             100.0 * p.rate]
-            for p in pairs.itertuples()
-        ]  # fmt: skip
-    else:
-        columns = ["rank", "true class", "predicted as", "images", "share of true class (%)"]
-        rows = [
-            [p.rank, p.true_class, p.predicted_class, p.count, 100.0 * p.rate]
-            for p in pairs.itertuples()
-        ]
-    return results_table("Most confused pairs", columns, rows)
-
-
-def hard_samples_table(groups):
-    from lenetcli.progress import results_table
-
-    columns = ["gallery", "images of", "images", "shown"]
-    rows = [
-        [f"hard/{g.name}.png" if len(g.positions) else "(none)", g.title, g.total, len(g.positions)]
-        for g in groups
-    ]
-    return results_table("Hard samples", columns, rows)
-
-
-# --------------------------------------------------------------------------- lenet report
 
 
 @app.command("report", cls=Command)
@@ -720,42 +539,6 @@ def report_command(
     quiet: Quiet = False,
 ) -> None:
     """Gather output folders into one report: results.csv, compare.png, report.md and .html."""
-    run_command(run_report, folders, title, out, overwrite, quiet)
+    from lenetcli.report import run_report
 
-
-def run_report(folders, title, out, overwrite, quiet):
-    from lenetcli import report
-    from lenetcli.outputs import (
-        check_output_dir,
-        create_output_dir,
-        default_folder,
-        remove_previous_output,
-    )
-    from lenetcli.progress import results_table, stdout_console
-
-    fresh_name = out is None
-    out = check_output_dir(out or default_folder("report"), overwrite, "report")
-    gathered = report.gather(folders, title, out)
-    if overwrite:
-        remove_previous_output(out, "report")
-    if (created := create_output_dir(out, fresh_name, exclusive=not out.exists())) != out:
-        out, gathered = created, report.gather(folders, title, created)  # links point into out
-    report.write_report(gathered, out, report.run_config(gathered, folders, out))
-    if quiet:
-        return
-    console = stdout_console()
-    for warning in gathered.warnings():
-        console.print(f"[yellow]{escape(warning)}[/]", highlight=False, soft_wrap=True)
-    if len(gathered.results):
-        rows = [
-            [r.source, r.dataset, r.setting or "–", r.n,
-             report.mean_std(r.final_test_acc_mean, r.final_test_acc_std)]
-            for r in gathered.results.itertuples()
-        ]  # fmt: skip
-        columns = ["source", "dataset", "setting", "n", "test acc (%)"]
-        title = "Final test accuracy: mean ± std over seeds"
-        console.print(results_table(title, columns, rows, left=3))
-    console.print(
-        f"Reported on {len(gathered.sources)} folder(s). Wrote {out}/ (open report.html)",
-        highlight=False,
-    )
+    run_command(run_report, folders=folders, title=title, out=out, overwrite=overwrite, quiet=quiet)

@@ -24,14 +24,17 @@ from lenetcli.errors import LenetError
 from lenetcli.model import LeNet5
 from lenetcli.outputs import (
     check_output_dir,
+    create_output_dir,
     default_folder,
     environment,
+    remove_previous_output,
     run_record,
     save_figure,
     write_csv,
     write_json,
 )
 from lenetcli.plots import confusion_figure, gallery_figure
+from lenetcli.progress import make_reporter, results_table, stdout_console
 
 WRONG_COLOR, RIGHT_COLOR = "#b2182b", "#1b7837"
 
@@ -315,3 +318,106 @@ def gallery_for(ev: Evaluation, group: analysis.SampleGroup):
     )
     images = ev.job.data.test.images[torch.from_numpy(group.positions)].numpy()
     return gallery_figure(images, captions, colors, title)
+
+
+# --------------------------------------------------------------------------- the commands
+
+
+NONE = "No confused pairs: every test image is classified correctly."
+
+
+def run_analysis(
+    command: str,
+    settings: ConfusionSettings | HardSettings,
+    config: TrainConfig,
+    dataset: str | None,
+    checkpoint: str | None,
+    from_dir: Path | None,
+    options: runs.RunOptions,
+    out: Path | None,
+    overwrite: bool,
+    training_options: list[str],
+) -> None:
+    """`lenet confusion` and `hardsamples`: check every input, then per dataset train if
+    asked, predict, write the files and say what came out."""
+    if training_options and (checkpoint or from_dir):
+        source = "--from" if from_dir else "--checkpoint"
+        raise LenetError(
+            f"{', '.join(training_options)} would train a model, but {source} gives one; "
+            f"leave out {source} to train first, or the training options"
+        )
+    settings.validate()
+    datasets = parse_datasets(dataset)
+    paths = checkpoint_paths(datasets, checkpoint, from_dir)
+    device, top, jobs = prepare_jobs(command, datasets, paths, config, options, out, overwrite)
+    if overwrite:
+        remove_previous_output(top, command)
+    claimed = create_output_dir(top, fresh_name=out is None, exclusive=not top.exists())
+    for job in jobs:  # a default name taken meanwhile became <name>-2
+        job.out = claimed / job.out.relative_to(top)
+    console = stdout_console(options.quiet)
+    for job in jobs:
+        job.out.mkdir(exist_ok=True)
+        label = job.data.spec.name if len(jobs) > 1 else ""
+        if job.model is None:
+            console.print(
+                f"Training LeNet-5 on {job.data.spec.title}: {len(job.data.train)} train / "
+                f"{len(job.data.test)} test images, device {device}",
+                highlight=False,
+            )
+        with make_reporter(console, options.quiet, label) as reporter:
+            train_if_needed(job, options, device, reporter, command)
+        evaluation = evaluate(job, device)
+        write_record(command, job, options, settings, device)
+        console.print(
+            f"{figure_title(evaluation)} ({model_text(job)})",
+            highlight=False,
+            soft_wrap=True,
+        )
+        if command == "confusion":
+            pairs = write_confusion(evaluation, settings)
+            console.print(confused_pairs_table(pairs, settings.unordered) if len(pairs) else NONE)
+        else:
+            groups = write_hardsamples(evaluation, settings)
+            shown = any(len(g.positions) for g in groups)
+            console.print(hard_samples_table(groups) if shown else NONE)
+        console.print(f"Wrote {job.out}/", highlight=False)
+
+
+def model_text(job) -> str:
+    """Which model: a run of several seeds keeps the first in model.pt, the rest in models/."""
+    text = f"model {job.checkpoint_path}, seed {job.checkpoint.get('seed')}"
+    repeats = (job.checkpoint.get("config") or {}).get("repeats", 1)
+    if repeats > 1 and job.checkpoint_path.name == "model.pt":
+        others = job.checkpoint_path.parent / "models"
+        text += f", the first of {repeats} seeds; for another, give --checkpoint {others}/seed-S.pt"
+    return text
+
+
+def confused_pairs_table(pairs, unordered: bool):
+    if unordered:
+        columns = ["rank", "classes", "images", "a as b", "b as a", "share of both (%)"]
+        rows = [
+            [p.rank, f"{p.class_a_name} ↔ {p.class_b_name}", p.count, p.a_as_b, p.b_as_a,
+             100.0 * p.rate]
+            for p in pairs.itertuples()
+        ]  # fmt: skip
+    else:
+        columns = ["rank", "true class", "predicted as", "images", "share of true class (%)"]
+        rows = [
+            [p.rank, p.true_class, p.predicted_class, p.count, 100.0 * p.rate]
+            for p in pairs.itertuples()
+        ]
+    return results_table("Most confused pairs", columns, rows)
+
+
+def hard_samples_table(groups):
+    columns = ["gallery", "images of", "images", "shown"]
+    rows = [
+        [f"hard/{g.name}.png" if len(g.positions) else "(none)", g.title, g.total, len(g.positions)]
+        for g in groups
+    ]
+    return results_table("Hard samples", columns, rows)
+
+
+# --------------------------------------------------------------------------- lenet report

@@ -19,13 +19,22 @@ import pandas as pd
 import torch
 
 from lenetcli import engine
-from lenetcli.config import TrainConfig
-from lenetcli.data import DATASETS, Dataset
+from lenetcli.config import TrainConfig, check_seed_range
+from lenetcli.data import DATASETS, Dataset, get_spec
 from lenetcli.engine import Reporter
+from lenetcli.errors import LenetError
 from lenetcli.noise import (
+    DEFAULT_RATES,
+    NOISE_TYPES,
     NoiseSetting,
     achieved_noise_rate,
+    custom_setting,
+    noise_settings,
     noisy_confusion,
+    parse_noise_types,
+    parse_pairs,
+    parse_rates,
+    read_transition_csv,
     sample_noisy_labels,
 )
 from lenetcli.outputs import save_figure, write_csv
@@ -162,14 +171,65 @@ def run_noise_study(
     record: dict,
     overwrite: bool = False,
     resume: bool = False,
-    quiet: bool = False,
 ) -> pd.DataFrame:
     """Run the study (see study.execute), then plot accuracy against rate; return the summary."""
     study = noise_study(config, settings, noise_seed, options, record)
     default_name = f"noise-{config.dataset}"
     summary, out = execute(
-        study, out, default_name=default_name, overwrite=overwrite, resume=resume, quiet=quiet
+        study, out, default_name=default_name, overwrite=overwrite, resume=resume
     )
     title = f"LeNet-5 on {DATASETS[config.dataset].title}: final test accuracy under label noise"
     save_figure(accuracy_vs_noise_figure(summary, title), out / "accuracy_vs_noise.png")
     return summary
+
+
+# --------------------------------------------------------------------------- lenet noise
+
+
+def run_noise(
+    config: TrainConfig,
+    noise_type: str | None,
+    noise_rate: str | None,
+    pairs: str | None,
+    transition: Path | None,
+    noise_seed: int,
+    options: RunOptions,
+    out: Path | None,
+    overwrite: bool,
+    resume: bool,
+) -> pd.DataFrame:
+    """`lenet noise`: the noise settings from the options as typed, then the study."""
+    # Every check of the noise options runs here, before the study checks the rest and
+    # before anything is written.
+    if transition is not None and (noise_type is not None or noise_rate is not None):
+        raise LenetError(
+            "--transition replaces --noise-type and --noise-rate; give the matrix or the types and rates, not both"
+        )
+    check_seed_range("--noise-seed", noise_seed, config.repeats)
+    k = len(get_spec(config.dataset).classes)
+    if transition is None:
+        types = parse_noise_types(NOISE_TYPES[0] if noise_type is None else noise_type)
+        default_rates = ",".join(f"{r:g}" for r in DEFAULT_RATES)
+        rates = parse_rates(default_rates if noise_rate is None else noise_rate)
+        pair_map = None if pairs is None else parse_pairs(pairs)
+        settings = noise_settings(k, types, rates, pair_map)
+    else:
+        if pairs is not None:
+            raise LenetError(
+                "--pairs sets pair noise, which --transition replaces; give one of the two"
+            )
+        settings = [custom_setting(read_transition_csv(transition, k))]
+    record = {
+        "noise_type": noise_type,
+        "noise_rate": noise_rate,
+        "pairs": pairs,
+        "transition_file": None if transition is None else str(Path(transition).resolve()),
+        "noise_seed": noise_seed,
+        "noise_seeds": "repeat r (model seed seed + r) draws with noise seed noise_seed + r",
+        "noise_settings": [
+            {"setting": s.label, "noise_type": s.noise_type, "noise_rate": s.rate,
+             "transition": s.transition.tolist()}
+            for s in settings
+        ],
+    }  # fmt: skip
+    return run_noise_study(config, settings, noise_seed, options, out, record, overwrite, resume)

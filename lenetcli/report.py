@@ -28,12 +28,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from rich.markup import escape
 
 from lenetcli import __version__
 from lenetcli.data import DATASETS
 from lenetcli.errors import LenetError, one_line
 from lenetcli.outputs import (
+    check_output_dir,
+    create_output_dir,
+    default_folder,
     read_config,
+    remove_previous_output,
     save_figure,
     write_atomic,
     write_csv,
@@ -41,6 +46,7 @@ from lenetcli.outputs import (
     write_text,
 )
 from lenetcli.plots import comparison_figure
+from lenetcli.progress import results_table, stdout_console
 from lenetcli.study import ci95_half_width, fmt, markdown_table
 
 COMMANDS = ("train", "sweep", "noise", "confusion", "hardsamples")
@@ -788,4 +794,39 @@ def render_html(blocks: list, title: str) -> str:
         f"<title>{html.escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
         + "\n".join(body)
         + "\n</body>\n</html>\n"
+    )
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def run_report(
+    folders: list[Path], title: str, out: Path | None, overwrite: bool, quiet: bool
+) -> None:
+    """`lenet report`: read and check every folder, then write the report and say so."""
+    fresh_name = out is None
+    out = check_output_dir(out or default_folder("report"), overwrite, "report")
+    gathered = gather(folders, title, out)
+    if overwrite:
+        remove_previous_output(out, "report")
+    if (created := create_output_dir(out, fresh_name, exclusive=not out.exists())) != out:
+        out, gathered = created, gather(folders, title, created)  # links point into out
+    write_report(gathered, out, run_config(gathered, folders, out))
+    if quiet:
+        return
+    console = stdout_console()
+    for warning in gathered.warnings():
+        console.print(f"[yellow]{escape(warning)}[/]", highlight=False, soft_wrap=True)
+    if len(gathered.results):
+        rows = [
+            [r.source, r.dataset, r.setting or "–", r.n,
+             mean_std(r.final_test_acc_mean, r.final_test_acc_std)]
+            for r in gathered.results.itertuples()
+        ]  # fmt: skip
+        columns = ["source", "dataset", "setting", "n", "test acc (%)"]
+        title = "Final test accuracy: mean ± std over seeds"
+        console.print(results_table(title, columns, rows, left=3))
+    console.print(
+        f"Reported on {len(gathered.sources)} folder(s). Wrote {out}/ (open html)",
+        highlight=False,
     )

@@ -31,7 +31,11 @@ from lenetcli.engine import (
 )
 from lenetcli.errors import Interrupted, LenetError
 from lenetcli.outputs import (
+    check_output_dir,
+    create_output_dir,
+    default_folder,
     environment,
+    remove_previous_output,
     run_record,
     save_checkpoint,
     save_figure,
@@ -39,6 +43,7 @@ from lenetcli.outputs import (
     write_json,
 )
 from lenetcli.plots import curves_figure
+from lenetcli.progress import make_reporter, results_table, stdout_console
 
 CHECKPOINT_FORMAT = "lenetcli.checkpoint/1"
 METRIC_COLUMNS = [
@@ -236,3 +241,37 @@ def prepare(config: TrainConfig, options: RunOptions) -> tuple[torch.device, Dat
     if options.group_size is not None and options.group_size < 1:
         raise LenetError(f"--group-size must be a positive whole number, got {options.group_size}")
     return device, load_data(config, options)
+
+
+# --------------------------------------------------------------------------- lenet train
+
+
+def run_train(config: TrainConfig, options: RunOptions, out: Path | None, overwrite: bool) -> None:
+    """`lenet train`: check everything, train, write the run's files into out, say how it went."""
+    config.validate()
+    fresh_name = out is None
+    out = check_output_dir(out or default_folder(f"train-{config.dataset}"), overwrite, "train")
+    device, data = prepare(config, options)
+    if overwrite:
+        remove_previous_output(out, "train")
+    out = create_output_dir(out, fresh_name, exclusive=not out.exists())
+    console = stdout_console()
+    if not options.quiet:
+        console.print(
+            f"LeNet-5 on {data.spec.title}: {len(data.train)} train / {len(data.test)} test images, "
+            f"{parameter_count(config, data)} parameters, device {device}",
+            highlight=False,
+        )
+    with make_reporter(console, options.quiet) as reporter:
+        results = run_training(config, data, options, device, out, reporter)
+    if bad := diverged_seeds(results):
+        warn_diverged(f"the model of seed {', '.join(map(str, bad))}")
+    if not options.quiet:
+        rows = [
+            [r.seed, r.metrics[-1]["train_acc"], r.metrics[-1]["test_acc"],
+             max(m["test_acc"] for m in r.metrics), sum(m["seconds"] for m in r.metrics)]
+            for r in results
+        ]  # fmt: skip
+        columns = ["seed", "train acc (%)", "test acc (%)", "best test acc (%)", "total seconds"]
+        console.print(results_table(f"Final epoch ({config.epochs})", columns, rows))
+        console.print(f"Wrote {out}/", highlight=False)

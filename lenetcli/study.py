@@ -486,7 +486,6 @@ def execute(
     overwrite: bool = False,
     resume: bool = False,
     console: Console | None = None,
-    quiet: bool = False,
 ) -> tuple[pd.DataFrame, Path]:
     """Check, load, train what is not finished, write every output; return summary.csv's frame
     and the output folder: out, or runs/<default_name>-<time> (-2, -3, ... if taken meanwhile).
@@ -521,10 +520,10 @@ def execute(
         remove_previous_output(out, study.command)
     out = create_output_dir(out, fresh_name, exclusive=not resume and not out.exists())
     write_json(out / "config.json", study_record(study, out, resume, device, datasets))
-    if not quiet:
+    if not study.options.quiet:
         console.print(describe_plan(study, ledger, restored, device, out, resume), highlight=False)
     try:
-        with progress.make_study_reporter(console, quiet) as reporter:
+        with progress.make_study_reporter(console, study.options.quiet) as reporter:
             run_study(study, ledger, datasets, device, out, reporter)
     except KeyboardInterrupt:
         raise Interrupted(
@@ -537,7 +536,7 @@ def execute(
     if len(bad):
         settings = ", ".join(bad["setting"].astype(str).drop_duplicates())
         warn_diverged(f"{len(bad)} run(s) of {settings} (status diverged in runs.csv)")
-    if not quiet:
+    if not study.options.quiet:
         console.print(summary_table(study, summary))
         console.print(f"Wrote {out}/", highlight=False)
     return summary, out

@@ -338,7 +338,6 @@ def run_sweep(
     out: Path | None,
     overwrite: bool,
     resume: bool,
-    quiet: bool,
 ) -> None:
     """`lenet sweep`: build the plan, then run it as a study (see study.execute)."""
     from lenetcli import study
@@ -351,4 +350,4 @@ def run_sweep(
     if config_path is not None:
         record["config_text"] = Path(config_path).read_text(encoding="utf-8")
     sweep = study.Study("sweep", plan.settings(), options, record=record)
-    study.execute(sweep, out, default_name="sweep", overwrite=overwrite, resume=resume, quiet=quiet)
+    study.execute(sweep, out, default_name="sweep", overwrite=overwrite, resume=resume)

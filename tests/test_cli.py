@@ -9,7 +9,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from lenetcli import __version__, cli, outputs, progress
+from lenetcli import __version__, cli, outputs, runs
 from lenetcli.cli import app
 from lenetcli.engine import Reporter
 from lenetcli.model import Architecture, LeNet5
@@ -214,7 +214,7 @@ class CtrlCAfterEpoch(Reporter):
 
 
 def test_ctrl_c_keeps_the_finished_epochs_and_says_so(tmp_path, monkeypatch):
-    monkeypatch.setattr(progress, "make_reporter", lambda *args: CtrlCAfterEpoch(2))
+    monkeypatch.setattr(runs, "make_reporter", lambda *args: CtrlCAfterEpoch(2))
     out = tmp_path / "run"
     result = lenet("train", *QUICK, "--epochs", "4", "--repeats", "2", "--out", out)
     assert result.exit_code == 130
