@@ -248,7 +248,7 @@ def write_record(
 
 def figure_title(ev: Evaluation) -> str:
     spec = ev.job.data.spec
-    return f"LeNet-5 on {spec.title}: accuracy {ev.accuracy:.2f}% on {len(ev.labels)} test images"
+    return f"LeNet-5 on {spec.title}: accuracy {ev.accuracy:.2f}% on {len(ev.labels):,} test images"
 
 
 def write_confusion(ev: Evaluation, settings: ConfusionSettings) -> pd.DataFrame:

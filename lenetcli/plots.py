@@ -149,7 +149,9 @@ def confusion_figure(matrix, classes: list[str], normalize: str, title: str):
     counts = normalize == "none"
     side = max(6.0, 0.75 * k + 2.5)
     fig, ax = plt.subplots(figsize=(side + 1.2, side))
-    top = 1.0 if normalize == "true" else max(float(matrix.max()), 1e-12)
+    # Rows or columns that sum to 1 share one 0..1 scale; shares of the whole matrix (each
+    # cell about 1/K^2) and counts are scaled to their largest cell, or all would look blank.
+    top = 1.0 if normalize in ("true", "pred") else max(float(matrix.max()), 1e-12)
     image = ax.imshow(matrix, cmap="Blues", vmin=0, vmax=top)
     colorbar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     colorbar.set_label(NORMALIZE_LABELS[normalize])
