@@ -33,7 +33,9 @@ from lenetcli.outputs import (
 )
 from lenetcli.plots import confusion_figure, gallery_figure
 
-WRONG_COLOR, RIGHT_COLOR = "#b2182b", "#1b7837"
+# Okabe-Ito vermillion and blue: told apart with every common colour-vision deficiency,
+# unlike red and green.
+WRONG_COLOR, RIGHT_COLOR = "#D55E00", "#0072B2"
 
 
 @dataclass(frozen=True)
@@ -302,7 +304,7 @@ def gallery_for(ev: Evaluation, group: analysis.SampleGroup):
     """The figure of one group: each image with its test index, classes and probability."""
     rows = analysis.sample_rows(group, ev.probs, ev.labels, ev.indices, ev.classes)
     captions = [
-        f"#{r.index}  p={r.prob_predicted:.2f}\n{r.true_class} → {r.predicted_class}"
+        f"#{r.index}  {probability_text(r.prob_predicted)}\n{r.true_class} → {r.predicted_class}"
         for r in rows.itertuples()
     ]
     colors = [RIGHT_COLOR if r.true == r.predicted else WRONG_COLOR for r in rows.itertuples()]
@@ -312,3 +314,8 @@ def gallery_for(ev: Evaluation, group: analysis.SampleGroup):
     )
     images = ev.job.data.test.images[torch.from_numpy(group.positions)].numpy()
     return gallery_figure(images, captions, colors, title)
+
+
+def probability_text(p: float) -> str:
+    """'p=0.873', or 'p>0.999': a near-certain guess never reads as a certain 'p=1.00'."""
+    return "p>0.999" if p > 0.999 else f"p={p:.3f}"
