@@ -11,6 +11,13 @@ import pandas as pd  # noqa: E402
 
 TRAIN_COLOR, TEST_COLOR, CLEAN_COLOR = "tab:blue", "tab:orange", "tab:green"
 STYLES = ["-", "--", ":", "-."]  # line styles that tell output folders apart in one figure
+# Seven markers against ten colours: line i's (colour, marker) pair repeats only after 70 lines.
+MARKERS = ["o", "s", "^", "D", "v", "P", "X"]
+# Hollow markers: where lines coincide, both shapes still show, one inside the other.
+HOLLOW = {"markersize": 6, "markerfacecolor": "none", "markeredgewidth": 1.3}
+CURVE = {"marker": "o", "markersize": 3}  # a point per epoch on the learning curves
+BAND_ALPHA = 0.12  # light enough that overlapping bands neither hide lines nor turn brown
+MOST_BANDS = 6  # with more lines in a panel, their bands hide more than they show
 
 
 def mean_std_by_epoch(metrics: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -20,19 +27,18 @@ def mean_std_by_epoch(metrics: pd.DataFrame, column: str) -> pd.DataFrame:
     return stats
 
 
-def plot_band(
-    ax, metrics: pd.DataFrame, column: str, label: str, color: str, style: tuple = ("-", 1.5)
-) -> None:
+def plot_mean(ax, metrics: pd.DataFrame, column: str, label: str, band: bool = True, **look):
+    """The mean of `column` per epoch over the seeds, drawn with `look` (color, marker, ...),
+    and a +-1 std band in the line's colour when `band` is true."""
     stats = mean_std_by_epoch(metrics, column)
-    linestyle, linewidth = style
-    ax.plot(
-        stats["epoch"], stats["mean"], marker="o", markersize=3, label=label, color=color,
-        linestyle=linestyle, linewidth=linewidth,
-    )  # fmt: skip
-    ax.fill_between(
-        stats["epoch"], stats["mean"] - stats["std"], stats["mean"] + stats["std"],
-        color=color, alpha=0.2, linewidth=0,
-    )  # fmt: skip
+    (line,) = ax.plot(stats["epoch"], stats["mean"], label=label, **look)
+    if band:
+        lower, upper = stats["mean"] - stats["std"], stats["mean"] + stats["std"]
+        if "_acc" in column:  # a percentage: a band beyond 0 or 100 would show the impossible
+            lower, upper = lower.clip(lower=0), upper.clip(upper=100)
+        ax.fill_between(
+            stats["epoch"], lower, upper, color=line.get_color(), alpha=BAND_ALPHA, linewidth=0
+        )
 
 
 def curves_figure(metrics: pd.DataFrame, title: str):
@@ -49,10 +55,12 @@ def curves_figure(metrics: pd.DataFrame, title: str):
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(11, 4.2))
     for ax, kind in ((loss_ax, "loss"), (acc_ax, "acc")):
         train_label = "train (noisy labels)" if noisy else "train"
-        plot_band(ax, metrics, f"train_{kind}", train_label, TRAIN_COLOR)
+        plot_mean(ax, metrics, f"train_{kind}", train_label, **CURVE, color=TRAIN_COLOR)
         if noisy and kind == "acc":
-            plot_band(ax, metrics, "train_acc_clean", "train (true labels)", CLEAN_COLOR)
-        plot_band(ax, metrics, f"test_{kind}", "test", TEST_COLOR)
+            plot_mean(
+                ax, metrics, "train_acc_clean", "train (true labels)", **CURVE, color=CLEAN_COLOR
+            )
+        plot_mean(ax, metrics, f"test_{kind}", "test", **CURVE, color=TEST_COLOR)
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
         ax.legend()
@@ -208,54 +216,95 @@ def gallery_figure(images, captions: list[str], colors: list[str], title: str, c
     return fig
 
 
-def comparison_figure(metrics: pd.DataFrame, column: str = "test_acc"):
+def comparison_figure(metrics: pd.DataFrame, column: str = "test_acc", colors: dict | None = None):
     """Mean `column` per epoch of every configuration (`line`), a panel per dataset.
 
     metrics: one row per model and epoch, with `dataset`, `line`, `seed`, `epoch` and column,
     and optionally `source`: each source then gets its own line style, so that the same
     configuration trained by two folders (identical curves, when seeds agree) shows as two.
+    Datasets and lines come in order of first appearance. colors: one per line (default:
+    palette_colors). Each line also has its own hollow marker, so that lines that coincide
+    (two settings that both diverged to chance) stay visible as two. A ±1 std band over the
+    seeds is drawn while no panel has more than MOST_BANDS lines.
     """
     from lenetcli.data import DATASETS
 
     datasets = list(dict.fromkeys(metrics["dataset"]))
-    colors = palette_colors(metrics["line"])
-    sources = metrics["source"] if "source" in metrics else pd.Series("", index=metrics.index)
-    names = list(dict.fromkeys(sources))
-    # The first folder's solid lines are drawn wide, so that one under a dashed line shows.
-    styles = {
-        name: (STYLES[i % len(STYLES)], 3.0 if i == 0 and len(names) > 1 else 1.5)
-        for i, name in enumerate(names)
-    }
-    line_style = dict(zip(metrics["line"], sources.map(styles), strict=True))
+    lines = list(dict.fromkeys(metrics["line"]))
+    colors = colors or palette_colors(lines)
+    markers = marker_cycle(lines)
+    styles = source_styles(metrics)
+    several_seeds = metrics.groupby("line")["seed"].nunique().max() > 1
+    bands = several_seeds and metrics.groupby("dataset")["line"].nunique().max() <= MOST_BANDS
     fig, axes = plt.subplots(1, len(datasets), figsize=(7 * len(datasets), 4.8), squeeze=False)
     for ax, dataset in zip(axes[0], datasets, strict=True):
         own = metrics[metrics["dataset"] == dataset]
         for line, rows in own.groupby("line", sort=False):
-            plot_band(ax, rows, column, line, colors[line], line_style[line])
+            look = {"color": colors[line], "marker": markers[line], **HOLLOW, **styles[line]}
+            plot_mean(ax, rows, column, line, band=bands, **look)
         ax.set_title(DATASETS[dataset].title if dataset in DATASETS else dataset)
         ax.set_xlabel("epoch")
         ax.set_ylabel(f"{describe(column)} (%)")
         ax.grid(alpha=0.3)
         ax.xaxis.get_major_locator().set_params(integer=True)
-    fig.suptitle(f"Mean {describe(column)} per epoch, with a ±1 std band over seeds")
+    fig.suptitle(f"{describe(column).capitalize()} per epoch: {spread_shown(several_seeds, bands)}")
     fig.tight_layout()
-    # One legend for all panels, below them, where it hides no curve (each line has one color).
-    handles = {}
-    for ax in axes[0]:
-        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
-            handles[label] = handle
-    fig.legend(
-        handles.values(), handles.keys(), loc="upper center", bbox_to_anchor=(0.5, 0),
-        ncol=min(3, len(handles)), fontsize="small", frameon=False,
-    )  # fmt: skip
+    legend_below(fig, axes[0])
     return fig
 
 
+def source_styles(metrics: pd.DataFrame) -> dict:
+    """Line style and width of each line: one style per source folder, solid without one."""
+    sources = metrics["source"] if "source" in metrics else pd.Series("", index=metrics.index)
+    names = list(dict.fromkeys(sources))
+    # The first folder's solid lines are drawn wide, so that one under a dashed line shows.
+    styles = {
+        name: {
+            "linestyle": STYLES[i % len(STYLES)],
+            "linewidth": 3.0 if i == 0 and len(names) > 1 else 1.5,
+        }
+        for i, name in enumerate(names)
+    }
+    return dict(zip(metrics["line"], sources.map(styles), strict=True))
+
+
+def spread_shown(several_seeds: bool, bands: bool) -> str:
+    """What a comparison's title says its lines and bands are."""
+    if not several_seeds:
+        return "one seed per line"
+    if bands:
+        return "mean over seeds, band ±1 std"
+    return f"mean over seeds (no ±1 std bands with more than {MOST_BANDS} lines in a panel)"
+
+
+def legend_below(fig, axes) -> None:
+    """One legend for all panels, below them, where it hides no curve; each label once, and as
+    many columns as the figure's width holds at the longest label."""
+    entries = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            entries.setdefault(label, handle)
+    longest = max(map(len, entries))
+    # About 0.07 inch per character in the small font, and 0.8 inch for the line sample.
+    columns = max(1, min(len(entries), int(fig.get_figwidth() / (0.8 + 0.07 * longest))))
+    fig.legend(
+        entries.values(), entries.keys(), loc="upper center", bbox_to_anchor=(0.5, 0),
+        ncol=columns, fontsize="small", frameon=False,
+    )  # fmt: skip
+
+
 def palette_colors(names) -> dict:
-    """One color per distinct name, in order of first appearance (tab10, tab20 beyond ten)."""
+    """One tab10 colour per distinct name, in order of first appearance, cycling after ten:
+    tab20's paler halves are hard to tell from their pairs, so markers tell those apart."""
     names = list(dict.fromkeys(names))
-    palette = plt.get_cmap("tab10" if len(names) <= 10 else "tab20").colors
+    palette = plt.get_cmap("tab10").colors
     return {name: palette[i % len(palette)] for i, name in enumerate(names)}
+
+
+def marker_cycle(names) -> dict:
+    """One marker per distinct name, in order of first appearance (see MARKERS)."""
+    names = list(dict.fromkeys(names))
+    return {name: MARKERS[i % len(MARKERS)] for i, name in enumerate(names)}
 
 
 def describe(column: str) -> str:

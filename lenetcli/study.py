@@ -71,7 +71,7 @@ from lenetcli.outputs import (
     write_json,
     write_text,
 )
-from lenetcli.plots import curves_figure, describe, mean_std_by_epoch, palette_colors
+from lenetcli.plots import comparison_figure, curves_figure, palette_colors
 from lenetcli.runs import (
     METRIC_COLUMNS,
     RunOptions,
@@ -668,36 +668,10 @@ def setting_mask(frame: pd.DataFrame, setting: Setting) -> pd.Series:
 
 
 def compare_figure(study: Study, metrics: pd.DataFrame, value: str = "test_acc"):
-    """Mean `value` per epoch of every setting, one panel per dataset."""
-    import matplotlib.pyplot as plt
-
-    datasets = list(dict.fromkeys(s.config.dataset for s in study.settings))
-    fig, axes = plt.subplots(1, len(datasets), figsize=(7 * len(datasets), 4.8), squeeze=False)
-    colors = setting_colors(study)
-    for ax, dataset in zip(axes[0], datasets, strict=True):
-        settings = [s for s in study.settings if s.config.dataset == dataset]
-        for setting in settings:
-            own = metrics[setting_mask(metrics, setting)]
-            if own.empty:
-                continue
-            stats = mean_std_by_epoch(own, value)
-            ax.plot(
-                stats["epoch"], stats["mean"], marker="o", markersize=3,
-                color=colors[setting.name], label=setting.name,
-            )  # fmt: skip
-        ax.set_title(DATASETS[dataset].title)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(f"mean {describe(value)} (%)")
-        ax.grid(alpha=0.3)
-        ax.xaxis.get_major_locator().set_params(integer=True)
-        # Many settings: the legend goes beside the plot, where it hides no curve.
-        if len(settings) > 5:
-            ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
-        else:
-            ax.legend(fontsize="small", loc="lower right")
-    fig.suptitle(f"Mean {describe(value)} per epoch of every setting")
-    fig.tight_layout()
-    return fig
+    """Mean `value` per epoch of every setting, a panel per dataset (plots.comparison_figure),
+    the settings in the study's order and colours."""
+    ordered = pd.concat([metrics[setting_mask(metrics, s)] for s in study.settings])
+    return comparison_figure(ordered.assign(line=ordered["setting"]), value, setting_colors(study))
 
 
 def setting_colors(study: Study) -> dict:

@@ -1,6 +1,6 @@
 import pandas as pd
 
-from lenetcli.plots import comparison_figure, curves_figure
+from lenetcli.plots import comparison_figure, curves_figure, marker_cycle, palette_colors
 
 
 def metrics(train_acc_clean=None):
@@ -55,3 +55,43 @@ def test_the_same_curve_from_two_folders_stays_visible_as_two_line_styles():
     assert solid.get_ydata().tolist() == dashed.get_ydata().tolist()
     assert (solid.get_linestyle(), dashed.get_linestyle()) == ("-", "--")
     assert solid.get_linewidth() > dashed.get_linewidth()
+
+
+def settings(count: int, **columns) -> pd.DataFrame:
+    """count settings with identical curves on digits: the worst case for telling them apart."""
+    return pd.concat(
+        metrics().assign(dataset="digits", line=f"setting-{i}-" + "x" * 35, **columns)
+        for i in range(count)
+    )
+
+
+def test_comparison_lines_that_coincide_differ_by_colour_and_marker_with_one_legend_below():
+    figure = comparison_figure(settings(12))
+    (ax,) = figure.axes
+    looks = [(str(line.get_color()), line.get_marker()) for line in ax.get_lines()]
+    assert len(set(looks)) == 12
+    assert ax.get_legend() is None and len(figure.legends) == 1
+    below = figure.legends[0].get_bbox_to_anchor().transformed(figure.transFigure.inverted())
+    assert below.y0 <= 0
+
+
+def test_comparison_bands_only_while_few_lines_and_the_title_says_which():
+    few = comparison_figure(settings(3))
+    assert len(few.axes[0].collections) == 3
+    assert "band ±1 std" in few.texts[0].get_text()
+    many = comparison_figure(settings(7))
+    assert not many.axes[0].collections
+    assert "no ±1 std bands" in many.texts[0].get_text()
+
+
+def test_comparison_takes_the_callers_colours():
+    figure = comparison_figure(
+        settings(2), colors={"setting-0-" + "x" * 35: "black", "setting-1-" + "x" * 35: "red"}
+    )
+    assert [line.get_color() for line in figure.axes[0].get_lines()] == ["black", "red"]
+
+
+def test_palette_has_no_pale_twins_beyond_ten_names():
+    colors = palette_colors(range(12))
+    assert colors[10] == colors[0]  # tab10 again: the markers (marker_cycle) tell them apart
+    assert marker_cycle(range(12))[10] != marker_cycle(range(12))[0]
