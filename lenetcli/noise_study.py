@@ -29,7 +29,7 @@ from lenetcli.noise import (
     sample_noisy_labels,
 )
 from lenetcli.outputs import save_figure, write_csv
-from lenetcli.plots import accuracy_vs_noise_figure, matrix_figure
+from lenetcli.plots import accuracy_vs_noise_figure, matrix_figure, noise_colors
 from lenetcli.runs import RunOptions
 from lenetcli.study import RunOutcome, Setting, Study, execute
 
@@ -135,6 +135,13 @@ class NoisyTraining:
         ]
 
 
+def noise_palette(settings: list[Setting]) -> dict:
+    """`Study.palette` of label noise: a colour family per noise type, darker at higher rates."""
+    return noise_colors(
+        {s.name: (s.columns["noise_type"], s.columns["noise_rate"]) for s in settings}
+    )
+
+
 def noise_study(
     config: TrainConfig,
     settings: list[NoiseSetting],
@@ -150,6 +157,7 @@ def noise_study(
         train=NoisyTraining({noise.label: noise for noise in settings}, noise_seed, out),
         run_columns=RUN_COLUMNS,
         values=dict(VALUES),
+        palette=noise_palette,
         record=record,
     )
 

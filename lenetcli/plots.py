@@ -7,6 +7,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only: no display is needed or wanted
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 TRAIN_COLOR, TEST_COLOR, CLEAN_COLOR = "tab:blue", "tab:orange", "tab:green"
@@ -15,6 +16,8 @@ STYLES = ["-", "--", ":", "-."]  # line styles that tell output folders apart in
 MARKERS = ["o", "s", "^", "D", "v", "P", "X"]
 # Hollow markers: where lines coincide, both shapes still show, one inside the other.
 HOLLOW = {"markersize": 6, "markerfacecolor": "none", "markeredgewidth": 1.3}
+# One colour family per noise type; the clean baseline in grey.
+NOISE_COLORMAPS = {"none": "Greys", "symmetric": "Blues", "pair": "Oranges", "transition": "Greens"}
 CURVE = {"marker": "o", "markersize": 3}  # a point per epoch on the learning curves
 BAND_ALPHA = 0.12  # light enough that overlapping bands neither hide lines nor turn brown
 MOST_BANDS = 6  # with more lines in a panel, their bands hide more than they show
@@ -299,6 +302,18 @@ def palette_colors(names) -> dict:
     names = list(dict.fromkeys(names))
     palette = plt.get_cmap("tab10").colors
     return {name: palette[i % len(palette)] for i, name in enumerate(names)}
+
+
+def noise_colors(settings: dict[str, tuple[str, float]]) -> dict:
+    """A colour per name from its (noise type, rate): one colour family per type, so that a
+    type's rates read as one series, and darker for higher rates."""
+    colors = {}
+    for noise_type in dict.fromkeys(t for t, _ in settings.values()):
+        names = sorted((n for n, (t, _) in settings.items() if t == noise_type), key=settings.get)
+        shades = [0.75] if len(names) == 1 else np.linspace(0.45, 0.95, len(names))
+        colormap = plt.get_cmap(NOISE_COLORMAPS.get(noise_type, "Purples"))
+        colors.update({name: colormap(shade) for name, shade in zip(names, shades, strict=True)})
+    return colors
 
 
 def marker_cycle(names) -> dict:

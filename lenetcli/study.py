@@ -29,6 +29,8 @@ build theirs their own way and plug in through these hooks:
   (e.g. add "train_acc_clean"). Metric columns beyond `runs.METRIC_COLUMNS` reach metrics.csv
   as they are.
 - `Study.curves`: the per-setting figure (default `plots.curves_figure`).
+- `Study.palette`: a colour per setting name for compare.png and accuracy.png (default
+  `plots.palette_colors`; label noise shades one colour family per noise type).
 
 `execute(study, out, ...)` does everything: checks (before anything is written), loads the
 data, trains what is not finished, writes the report. The parts are public for other uses:
@@ -151,6 +153,11 @@ TrainSetting = Callable[
 ]
 
 
+def setting_palette(settings: list[Setting]) -> dict:
+    """The default `Study.palette`: a colour per setting name (plots.palette_colors)."""
+    return palette_colors(s.name for s in settings)
+
+
 @dataclass(frozen=True)
 class Study:
     """What to run and how to report it. See the module docstring for the hooks."""
@@ -162,6 +169,8 @@ class Study:
     run_columns: tuple[str, ...] = ()
     values: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_VALUES))
     curves: Callable = curves_figure
+    # a colour per setting name, the same in compare.png and accuracy.png
+    palette: Callable[[list[Setting]], dict] = setting_palette
     record: dict = field(default_factory=dict)  # anything else config.json should hold
 
     @property
@@ -671,12 +680,9 @@ def compare_figure(study: Study, metrics: pd.DataFrame, value: str = "test_acc")
     """Mean `value` per epoch of every setting, a panel per dataset (plots.comparison_figure),
     the settings in the study's order and colours."""
     ordered = pd.concat([metrics[setting_mask(metrics, s)] for s in study.settings])
-    return comparison_figure(ordered.assign(line=ordered["setting"]), value, setting_colors(study))
-
-
-def setting_colors(study: Study) -> dict:
-    """One color per setting name, the same in every panel and every figure of a study."""
-    return palette_colors(s.name for s in study.settings)
+    return comparison_figure(
+        ordered.assign(line=ordered["setting"]), value, study.palette(study.settings)
+    )
 
 
 def accuracy_figure(study: Study, runs: pd.DataFrame, summary: pd.DataFrame):
@@ -690,7 +696,7 @@ def accuracy_figure(study: Study, runs: pd.DataFrame, summary: pd.DataFrame):
         gridspec_kw={"height_ratios": [h + 1.3 for h in heights]},
     )  # fmt: skip
     trained = trained_runs(runs)
-    colors = setting_colors(study)
+    colors = study.palette(study.settings)
     for ax, dataset in zip(axes[:, 0], datasets, strict=True):
         rows = summary[summary["dataset"] == dataset].reset_index(drop=True)
         for y, row in rows.iterrows():

@@ -1,6 +1,12 @@
 import pandas as pd
 
-from lenetcli.plots import comparison_figure, curves_figure, marker_cycle, palette_colors
+from lenetcli.plots import (
+    comparison_figure,
+    curves_figure,
+    marker_cycle,
+    noise_colors,
+    palette_colors,
+)
 
 
 def metrics(train_acc_clean=None):
@@ -95,3 +101,17 @@ def test_palette_has_no_pale_twins_beyond_ten_names():
     colors = palette_colors(range(12))
     assert colors[10] == colors[0]  # tab10 again: the markers (marker_cycle) tell them apart
     assert marker_cycle(range(12))[10] != marker_cycle(range(12))[0]
+
+
+def test_noise_colours_one_family_per_type_darker_at_higher_rates():
+    from matplotlib.colors import rgb_to_hsv
+
+    colors = noise_colors(
+        {"none-0": ("none", 0.0), "symmetric-0.4": ("symmetric", 0.4),
+         "symmetric-0.2": ("symmetric", 0.2), "pair-0.2": ("pair", 0.2)}
+    )  # fmt: skip
+    hue, _, _ = rgb_to_hsv(
+        [colors[n][:3] for n in ["symmetric-0.2", "symmetric-0.4", "pair-0.2"]]
+    ).T
+    assert abs(hue[0] - hue[1]) < 0.05 and abs(hue[0] - hue[2]) > 0.2
+    assert sum(colors["symmetric-0.4"][:3]) < sum(colors["symmetric-0.2"][:3])  # darker
