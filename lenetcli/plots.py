@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib
 
 matplotlib.use("Agg")  # files only: no display is needed or wanted
@@ -254,6 +256,84 @@ def comparison_figure(metrics: pd.DataFrame, column: str = "test_acc", colors: d
     fig.tight_layout()
     legend_below(fig, axes[0])
     return fig
+
+
+def accuracy_figure(summary: pd.DataFrame, runs: pd.DataFrame, colors: dict | None = None):
+    """Final test accuracy per setting, a panel per dataset on one shared accuracy axis: the
+    mean with a ±1 std bar in the setting's colour and marker (as in comparison_figure), every
+    run as a dark ring on top, and the numbers in a column right of the panel.
+
+    summary: a study's summary (dataset, setting, final_test_acc_mean, final_test_acc_std,
+    best), one row per setting; runs: its trained runs (dataset, setting, final_test_acc).
+    colors: one per setting name (default: palette_colors).
+    """
+    from lenetcli.data import DATASETS
+
+    datasets = list(dict.fromkeys(summary["dataset"]))
+    names = list(dict.fromkeys(summary["setting"]))
+    colors = colors or palette_colors(names)
+    markers = marker_cycle(names)
+    # Long setting names would take half the width on one line; hyphens are where they break.
+    labels = {name: textwrap.fill(name, 28) for name in names}
+    row = 0.25 + 0.17 * max(label.count("\n") + 1 for label in labels.values())
+    heights = [row * (summary["dataset"] == d).sum() + 0.8 for d in datasets]
+    fig, axes = plt.subplots(
+        len(datasets), 1, figsize=(8, sum(heights) + 0.9), sharex=True, squeeze=False,
+        gridspec_kw={"height_ratios": heights},
+    )  # fmt: skip
+    for ax, dataset in zip(axes[:, 0], datasets, strict=True):
+        rows = summary[summary["dataset"] == dataset].reset_index(drop=True)
+        for y, setting in rows.iterrows():
+            own = runs[(runs["dataset"] == dataset) & (runs["setting"] == setting["setting"])]
+            look = {"color": colors[setting["setting"]], "marker": markers[setting["setting"]]}
+            plot_final_accuracy(ax, y, setting, own["final_test_acc"], look)
+        ax.set_yticks(range(len(rows)), [labels[name] for name in rows["setting"]])
+        ax.set_ylim(len(rows) - 0.5, -0.5)  # first setting on top
+        ax.set_title(DATASETS[dataset].title if dataset in DATASETS else dataset)
+        ax.grid(axis="x", alpha=0.3)
+        ax.annotate(
+            "mean ± std", (1, 1), xycoords="axes fraction", xytext=(8, 3),
+            textcoords="offset points", va="bottom", fontsize="small", color="0.35",
+        )  # fmt: skip
+    axes[-1, 0].set_xlim(accuracy_limits(summary, runs))
+    axes[-1, 0].set_xlabel("final test accuracy (%)")
+    fig.suptitle(
+        "Final test accuracy: mean ± std over repeats\n(rings: single runs; in bold: best mean)"
+    )
+    fig.tight_layout()
+    return fig
+
+
+def plot_final_accuracy(ax, y: int, setting: pd.Series, finals: pd.Series, look: dict) -> None:
+    """One row of accuracy_figure: mean and std bar, the single runs, the numbers at the right."""
+    mean, std = setting["final_test_acc_mean"], setting["final_test_acc_std"]
+    spread = 0.0 if pd.isna(std) else std  # one run: no std
+    # The bar stops at 0 and 100, where accuracy does; markers there are drawn whole (clip_on).
+    xerr = [[min(spread, mean)], [min(spread, 100 - mean)]]
+    ax.errorbar(
+        mean, y, xerr=xerr, fmt=look["marker"], color=look["color"], capsize=5, markersize=8,
+        zorder=3, clip_on=False,
+    )  # fmt: skip
+    # The runs on top, as rings: a small std must not hide them under the mean.
+    ax.scatter(
+        finals, [y] * len(finals), s=18, facecolors="none", edgecolors="0.1", linewidths=0.9,
+        zorder=4, clip_on=False,
+    )  # fmt: skip
+    text = f"{mean:.2f} ± " + ("–" if pd.isna(std) else f"{std:.2f}")
+    ax.annotate(
+        text + ("  best" if setting["best"] else ""), (1, y),
+        xycoords=("axes fraction", "data"), xytext=(8, 0), textcoords="offset points",
+        va="center", fontsize="small", fontweight="bold" if setting["best"] else "normal",
+        annotation_clip=False,
+    )  # fmt: skip
+
+
+def accuracy_limits(summary: pd.DataFrame, runs: pd.DataFrame) -> tuple[float, float]:
+    """accuracy_figure's range: every run and every mean ± std, padded, but within 0..100."""
+    mean, std = summary["final_test_acc_mean"], summary["final_test_acc_std"].fillna(0.0)
+    values = pd.concat([runs["final_test_acc"], mean - std, mean + std])
+    pad = max(1.0, 0.05 * (values.max() - values.min()))
+    return max(0.0, values.min() - pad), min(100.0, values.max() + pad)
 
 
 def source_styles(metrics: pd.DataFrame) -> dict:

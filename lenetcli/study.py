@@ -35,7 +35,8 @@ build theirs their own way and plug in through these hooks:
 `execute(study, out, ...)` does everything: checks (before anything is written), loads the
 data, trains what is not finished, writes the report. The parts are public for other uses:
 `check_study`, `Ledger` (the runs and their results), `summary_frame`, `setting_table`,
-`summary_markdown`, `compare_figure`, `accuracy_figure`, `write_report`.
+`summary_markdown`, `compare_figure`, `write_report` (accuracy.png is
+`plots.accuracy_figure`).
 
 Resume: each run is keyed by a hash of its full configuration (`run_key`): dataset, every
 hyperparameter, seed, subsets and `Setting.columns`, but not the setting's name, so renamed
@@ -73,7 +74,7 @@ from lenetcli.outputs import (
     write_json,
     write_text,
 )
-from lenetcli.plots import comparison_figure, curves_figure, palette_colors
+from lenetcli.plots import accuracy_figure, comparison_figure, curves_figure, palette_colors
 from lenetcli.runs import (
     METRIC_COLUMNS,
     RunOptions,
@@ -685,47 +686,6 @@ def compare_figure(study: Study, metrics: pd.DataFrame, value: str = "test_acc")
     )
 
 
-def accuracy_figure(study: Study, runs: pd.DataFrame, summary: pd.DataFrame):
-    """Final test accuracy per setting: every run as a dot, the mean with a +-1 std bar."""
-    import matplotlib.pyplot as plt
-
-    datasets = list(summary["dataset"].drop_duplicates())
-    heights = [int((summary["dataset"] == d).sum()) for d in datasets]
-    fig, axes = plt.subplots(
-        len(datasets), 1, figsize=(8, sum(0.55 * h + 1.3 for h in heights)), squeeze=False,
-        gridspec_kw={"height_ratios": [h + 1.3 for h in heights]},
-    )  # fmt: skip
-    trained = trained_runs(runs)
-    colors = study.palette(study.settings)
-    for ax, dataset in zip(axes[:, 0], datasets, strict=True):
-        rows = summary[summary["dataset"] == dataset].reset_index(drop=True)
-        for y, row in rows.iterrows():
-            color = colors[row["setting"]]
-            mean, std = row["final_test_acc_mean"], row["final_test_acc_std"]
-            std = 0.0 if pd.isna(std) else std
-            own = trained[(trained["dataset"] == dataset) & (trained["setting"] == row["setting"])]
-            ax.scatter(own["final_test_acc"], [y] * len(own), s=14, color="0.55", zorder=2)
-            ax.errorbar(mean, y, xerr=std, fmt="o", color=color, capsize=5, markersize=7, zorder=3)
-            # The label goes right of everything drawn on its row, the std bar or a single run.
-            right = max(mean + std, own["final_test_acc"].max())
-            ax.annotate(
-                f"{mean:.2f} ± {std:.2f}" + ("  best" if row["best"] else ""), (right, y),
-                xytext=(8, 0), textcoords="offset points", va="center", fontsize="small",
-                color=color, fontweight="bold" if row["best"] else "normal",
-            )  # fmt: skip
-        ax.set_yticks(range(len(rows)), rows["setting"])
-        ax.set_ylim(len(rows) - 0.5, -0.5)  # first setting on top
-        ax.margins(x=0.25)
-        ax.set_xlabel("final test accuracy (%)")
-        ax.set_title(DATASETS[dataset].title)
-        ax.grid(axis="x", alpha=0.3)
-    fig.suptitle(
-        "Final test accuracy: mean ± std over repeats\n(grey dots: single runs; in bold: best mean)"
-    )
-    fig.tight_layout()
-    return fig
-
-
 def write_report(study: Study, out: Path, runs: pd.DataFrame, metrics: pd.DataFrame):
     """summary.csv, tables/, summary.md and the figures, from the trained runs; return summary."""
     summary = summary_frame(study, runs)
@@ -741,7 +701,8 @@ def write_report(study: Study, out: Path, runs: pd.DataFrame, metrics: pd.DataFr
         save_figure(curves, out / "curves" / f"{setting.stem}.png")
     write_text(out / "summary.md", summary_markdown(study, runs, summary))
     save_figure(compare_figure(study, metrics), out / "compare.png")
-    save_figure(accuracy_figure(study, runs, summary), out / "accuracy.png")
+    colors = study.palette(study.settings)
+    save_figure(accuracy_figure(summary, trained, colors), out / "accuracy.png")
     return summary
 
 

@@ -1,6 +1,7 @@
 import pandas as pd
 
 from lenetcli.plots import (
+    accuracy_figure,
     comparison_figure,
     curves_figure,
     marker_cycle,
@@ -115,3 +116,45 @@ def test_noise_colours_one_family_per_type_darker_at_higher_rates():
     ).T
     assert abs(hue[0] - hue[1]) < 0.05 and abs(hue[0] - hue[2]) > 0.2
     assert sum(colors["symmetric-0.4"][:3]) < sum(colors["symmetric-0.2"][:3])  # darker
+
+
+def final_accuracies():
+    """Two datasets, a long setting name, one setting at 100% and one spread from 2 to 98%."""
+    long = "adam-lr0.001-leakyrelu-maxpool-bs32-crossentropy"
+    runs = pd.DataFrame(
+        {
+            "dataset": ["digits"] * 4 + ["mnist"] * 2,
+            "setting": [long, long, "lr0.1", "lr0.1", long, long],
+            "final_test_acc": [100.0, 100.0, 2.0, 98.0, 80.0, 82.0],
+        }
+    )
+    summary = (
+        runs.groupby(["dataset", "setting"], sort=False)["final_test_acc"]
+        .agg(final_test_acc_mean="mean", final_test_acc_std="std")
+        .reset_index()
+    )
+    summary["best"] = [1, 0, 1]
+    return summary, runs
+
+
+def test_accuracy_figure_stays_within_0_to_100_on_one_axis_with_numbers_beside_it():
+    figure = accuracy_figure(*final_accuracies())
+    digits, mnist = figure.axes[:2]
+    assert digits.get_xlim() == mnist.get_xlim()
+    low, high = digits.get_xlim()
+    assert 0 <= low and high <= 100
+    numbers = [t for t in digits.texts if "±" in t.get_text() and t.get_text() != "mean ± std"]
+    assert [t.get_text() for t in numbers] == ["100.00 ± 0.00  best", "50.00 ± 67.88"]
+    for text in numbers:  # in a column right of the frame, in black
+        assert text.xy[0] == 1 and text.xyann[0] > 0
+        assert text.get_color() == "black"
+    assert (
+        max(len(line) for t in digits.get_yticklabels() for line in t.get_text().split("\n")) <= 28
+    )
+
+
+def test_accuracy_figure_draws_single_runs_on_top_of_the_mean():
+    digits = accuracy_figure(*final_accuracies()).axes[0]
+    (runs, *_) = [c for c in digits.collections if c.get_offsets().shape[0] == 2]
+    means = [line for line in digits.get_lines() if line.get_marker() not in ("|", "None", None)]
+    assert means and runs.get_zorder() > max(line.get_zorder() for line in means)
