@@ -20,6 +20,13 @@ MARKERS = ["o", "s", "^", "D", "v", "P", "X"]
 HOLLOW = {"markersize": 6, "markerfacecolor": "none", "markeredgewidth": 1.3}
 # One colour family per noise type; the clean baseline in grey.
 NOISE_COLORMAPS = {"none": "Greys", "symmetric": "Blues", "pair": "Oranges", "transition": "Greens"}
+# What the rate r of each noise type means (docs/noise.md): the share of labels changed only
+# for symmetric noise, and for pair noise over every class paired.
+RATE_MEANINGS = {
+    "symmetric": "symmetric: a label is changed with probability r, to another class at random",
+    "pair": "pair: a label of a paired class is changed with probability r, to its partner class",
+    "transition": "transition: r is the mean over classes of 1 - T[i][i]",
+}
 CURVE = {"marker": "o", "markersize": 3}  # a point per epoch on the learning curves
 BAND_ALPHA = 0.12  # light enough that overlapping bands neither hide lines nor turn brown
 MOST_BANDS = 6  # with more lines in a panel, their bands hide more than they show
@@ -106,9 +113,10 @@ def matrix_figure(matrix, title: str, classes, xlabel: str, ylabel: str):
 
 
 def accuracy_vs_noise_figure(summary: pd.DataFrame, title: str, baseline_type: str = "none"):
-    """Final test accuracy (mean +- std over repeats) against noise rate, one line per type.
+    """Final test accuracy (mean +- std over repeats, as error bars) against noise rate, one line
+    per type in its colour family (see noise_colors).
 
-    summary is a noise study's summary.csv: noise_type, noise_rate, final_test_acc_mean and
+    summary is a noise study's summary.csv: noise_type, noise_rate, n, final_test_acc_mean and
     final_test_acc_std. The baseline_type row (the clean runs at rate 0, trained once for all
     types) starts every type's line.
     """
@@ -120,20 +128,26 @@ def accuracy_vs_noise_figure(summary: pd.DataFrame, title: str, baseline_type: s
         if noise_type != baseline_type:
             rows = pd.concat([baseline, rows])
         rows = rows.sort_values("noise_rate")
-        rate, mean = rows["noise_rate"], rows["final_test_acc_mean"]
         std = rows["final_test_acc_std"].fillna(0.0)  # empty for a single run
-        line = ax.errorbar(rate, mean, yerr=std, marker="o", capsize=4, label=noise_type)
-        color = line.lines[0].get_color()
-        ax.fill_between(rate, mean - std, mean + std, color=color, alpha=0.15, linewidth=0)
-    # As asked: pair noise over a few classes, or a matrix, changes fewer labels than the rate
-    # (runs.csv has each run's achieved_noise_rate).
-    ax.set_xlabel("noise rate asked (symmetric: share of training labels changed)")
+        ax.errorbar(
+            rows["noise_rate"], rows["final_test_acc_mean"], yerr=std, marker="o", capsize=4,
+            label=noise_type, color=noise_type_color(noise_type),
+        )  # fmt: skip
+    ax.set_xlabel(
+        "\n".join(["noise rate r", *(RATE_MEANINGS[t] for t in types if t in RATE_MEANINGS)])
+    )
     ax.set_ylabel("final test accuracy (%)")
     ax.grid(alpha=0.3)
-    ax.legend(title="noise type")
+    ax.legend(title=f"noise type\n(mean ± std over {count_text(summary['n'])} repeats)")
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def count_text(counts: pd.Series) -> str:
+    """'3', or '2-3' where some settings lost runs (diverged or not trained)."""
+    low, high = int(counts.min()), int(counts.max())
+    return str(low) if low == high else f"{low}-{high}"
 
 
 # --------------------------------------------------------------------------- confusion matrix
@@ -391,9 +405,18 @@ def noise_colors(settings: dict[str, tuple[str, float]]) -> dict:
     for noise_type in dict.fromkeys(t for t, _ in settings.values()):
         names = sorted((n for n, (t, _) in settings.items() if t == noise_type), key=settings.get)
         shades = [0.75] if len(names) == 1 else np.linspace(0.45, 0.95, len(names))
-        colormap = plt.get_cmap(NOISE_COLORMAPS.get(noise_type, "Purples"))
-        colors.update({name: colormap(shade) for name, shade in zip(names, shades, strict=True)})
+        colors.update(
+            {
+                name: noise_type_color(noise_type, shade)
+                for name, shade in zip(names, shades, strict=True)
+            }
+        )
     return colors
+
+
+def noise_type_color(noise_type: str, shade: float = 0.75) -> tuple:
+    """A shade (0 light .. 1 dark) of the noise type's colour family."""
+    return plt.get_cmap(NOISE_COLORMAPS.get(noise_type, "Purples"))(shade)
 
 
 def marker_cycle(names) -> dict:

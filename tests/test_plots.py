@@ -2,6 +2,7 @@ import pandas as pd
 
 from lenetcli.plots import (
     accuracy_figure,
+    accuracy_vs_noise_figure,
     comparison_figure,
     curves_figure,
     marker_cycle,
@@ -158,3 +159,27 @@ def test_accuracy_figure_draws_single_runs_on_top_of_the_mean():
     (runs, *_) = [c for c in digits.collections if c.get_offsets().shape[0] == 2]
     means = [line for line in digits.get_lines() if line.get_marker() not in ("|", "None", None)]
     assert means and runs.get_zorder() > max(line.get_zorder() for line in means)
+
+
+def noise_summary(types=("symmetric", "pair")) -> pd.DataFrame:
+    rows = [("none", 0.0, 94.0, 0.5)]
+    for noise_type in types:
+        rows += [(noise_type, 0.2, 90.0, 1.0), (noise_type, 0.4, 80.0, 2.0)]
+    frame = pd.DataFrame(
+        rows, columns=["noise_type", "noise_rate", "final_test_acc_mean", "final_test_acc_std"]
+    )
+    return frame.assign(n=3)
+
+
+def test_accuracy_vs_noise_has_error_bars_only_and_says_what_they_are():
+    from matplotlib.collections import PolyCollection
+
+    ax = accuracy_vs_noise_figure(noise_summary(), "t").axes[0]
+    assert not [c for c in ax.collections if isinstance(c, PolyCollection)]  # no band
+    assert "mean ± std over 3 repeats" in ax.get_legend().get_title().get_text()
+    assert "symmetric:" in ax.get_xlabel() and "pair:" in ax.get_xlabel()
+
+
+def test_accuracy_vs_noise_explains_only_the_types_shown():
+    ax = accuracy_vs_noise_figure(noise_summary(("symmetric",)), "t").axes[0]
+    assert "symmetric:" in ax.get_xlabel() and "pair" not in ax.get_xlabel()
