@@ -29,7 +29,7 @@ from lenetcli.noise import (
     sample_noisy_labels,
 )
 from lenetcli.outputs import save_figure, write_csv
-from lenetcli.plots import accuracy_vs_noise_figure, matrix_figure, noise_colors
+from lenetcli.plots import accuracy_vs_noise_figure, confusion_figure, noise_colors
 from lenetcli.runs import RunOptions
 from lenetcli.study import RunOutcome, Setting, Study, execute
 
@@ -73,12 +73,14 @@ def write_noise_files(
     realised = noisy_confusion(true.repeat(len(noisy)), noisy.flatten(), k)
     write_csv(out / f"noisy-confusion-{noise.label}.csv", matrix_frame(realised))
     changed = achieved_noise_rate(true.expand_as(noisy), noisy)
+    draws = "1 draw" if len(noisy) == 1 else f"{len(noisy)} draws"
     title = (
         f"Training labels under {describe(noise)}\n"
-        f"{data.spec.title}: {len(noisy)} draw(s) of {noisy.shape[1]} labels, "
-        f"{100 * changed:.1f}% changed"
+        f"{data.spec.title}: {draws} of {noisy.shape[1]:,} labels, {100 * changed:.1f}% changed"
     )
-    figure = matrix_figure(realised, title, data.spec.classes, "noisy label", "true label")
+    # Rows sum to 1, as in lenet confusion's default: the same figure, other axis names.
+    names = ("noisy label", "true label")
+    figure = confusion_figure(realised, list(data.spec.classes), "true", title, names)
     save_figure(figure, out / f"noisy-confusion-{noise.label}.png")
 
 

@@ -85,33 +85,6 @@ def curves_figure(metrics: pd.DataFrame, title: str):
     return fig
 
 
-def matrix_figure(matrix, title: str, classes, xlabel: str, ylabel: str):
-    """A K x K probability matrix as an annotated heatmap, rows top to bottom."""
-    k = len(matrix)
-    fig, ax = plt.subplots(figsize=(1.5 + 0.55 * k, 1.0 + 0.5 * k))
-    image = ax.imshow(matrix, cmap="Blues", vmin=0.0, vmax=1.0)
-    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="probability")
-    if k <= 20:  # beyond that the numbers no longer fit their cells
-        for i in range(k):
-            for j in range(k):
-                value = matrix[i][j]
-                ax.text(
-                    j, i, "0" if value == 0 else f"{value:.2f}".lstrip("0"),
-                    ha="center", va="center", fontsize=7,
-                    color="white" if value > 0.6 else "black",
-                )  # fmt: skip
-    ticks = list(range(k))
-    names = [str(c) for c in classes]
-    slanted = max(map(len, names)) > 2  # class names rather than digits
-    ax.set_xticks(ticks, names, rotation=40 if slanted else 0, ha="right" if slanted else "center")
-    ax.set_yticks(ticks, names)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    fig.tight_layout()
-    return fig
-
-
 def accuracy_vs_noise_figure(summary: pd.DataFrame, title: str, baseline_type: str = "none"):
     """Final test accuracy (mean +- std over repeats, as error bars) against noise rate, one line
     per type in its colour family (see noise_colors).
@@ -167,8 +140,14 @@ def cell_text(value: float, counts: bool) -> str:
     return "<0.01" if value < 0.005 else f"{value:.2f}"
 
 
-def confusion_figure(matrix, classes: list[str], normalize: str, title: str):
-    """Heatmap of a confusion matrix: true classes down, predicted across, values in the cells."""
+def confusion_figure(
+    matrix, classes, normalize: str, title: str, names=("predicted class", "true class")
+):
+    """Heatmap of a confusion matrix: true classes down, predicted across, values in the cells.
+
+    names: the axes' labels, across and down (a noise study's matrix of true against noisy
+    training labels says "noisy label", "true label").
+    """
     import numpy as np
 
     matrix = np.asarray(matrix, dtype=float)
@@ -197,8 +176,8 @@ def confusion_figure(matrix, classes: list[str], normalize: str, title: str):
     else:
         ax.set_xticks(range(k), classes)
     ax.set_yticks(range(k), classes)
-    ax.set_xlabel("predicted class")
-    ax.set_ylabel("true class")
+    ax.set_xlabel(names[0])
+    ax.set_ylabel(names[1])
     ax.set_title(title)
     fig.tight_layout()
     return fig

@@ -4,6 +4,7 @@ from lenetcli.plots import (
     accuracy_figure,
     accuracy_vs_noise_figure,
     comparison_figure,
+    confusion_figure,
     curves_figure,
     marker_cycle,
     noise_colors,
@@ -183,3 +184,15 @@ def test_accuracy_vs_noise_has_error_bars_only_and_says_what_they_are():
 def test_accuracy_vs_noise_explains_only_the_types_shown():
     ax = accuracy_vs_noise_figure(noise_summary(("symmetric",)), "t").axes[0]
     assert "symmetric:" in ax.get_xlabel() and "pair" not in ax.get_xlabel()
+
+
+def test_confusion_cells_keep_the_leading_zero_and_normalised_scales_end_at_1():
+    import numpy as np
+
+    matrix = np.array([[0.57, 0.43], [0.0, 0.99]])
+    figure = confusion_figure(matrix, ["0", "1"], "pred", "t", ("noisy label", "true label"))
+    ax, colorbar = figure.axes
+    assert [t.get_text() for t in ax.texts] == ["0.57", "0.43", "0", "0.99"]
+    assert ax.images[0].get_clim() == (0.0, 1.0)
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("noisy label", "true label")
+    assert colorbar.get_ylabel() == "share of the predicted class"
