@@ -12,7 +12,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-TRAIN_COLOR, TEST_COLOR, CLEAN_COLOR = "tab:blue", "tab:orange", "tab:green"
 STYLES = ["-", "--", ":", "-."]  # line styles that tell output folders apart in one figure
 # Seven markers against ten colours: line i's (colour, marker) pair repeats only after 70 lines.
 MARKERS = ["o", "s", "^", "D", "v", "P", "X"]
@@ -27,7 +26,18 @@ RATE_MEANINGS = {
     "pair": "pair: a label of a paired class is changed with probability r, to its partner class",
     "transition": "transition: r is the mean over classes of 1 - T[i][i]",
 }
-CURVE = {"marker": "o", "markersize": 3}  # a point per epoch on the learning curves
+# Learning curves: a point per epoch; train solid and test dashed, so that greyscale tells them
+# apart too.
+CURVES = {
+    "train": {"color": "tab:blue", "linestyle": "-", "marker": "o", "markersize": 3},
+    "clean": {"color": "tab:green", "linestyle": "-.", "marker": "o", "markersize": 3},
+    "test": {"color": "tab:orange", "linestyle": "--", "marker": "o", "markersize": 3},
+}
+LOSS_NAMES = {
+    "cross-entropy": "cross-entropy loss",
+    "mse": "MSE loss (softmax against one-hot)",
+    "l1": "L1 loss (softmax against one-hot)",
+}
 BAND_ALPHA = 0.12  # light enough that overlapping bands neither hide lines nor turn brown
 MOST_BANDS = 6  # with more lines in a panel, their bands hide more than they show
 
@@ -53,35 +63,34 @@ def plot_mean(ax, metrics: pd.DataFrame, column: str, label: str, band: bool = T
         )
 
 
-def curves_figure(metrics: pd.DataFrame, title: str):
+def curves_figure(metrics: pd.DataFrame, title: str, loss: str):
     """Loss and accuracy per epoch, train and test; a +-1 std band when several seeds ran.
 
-    When the models trained on noisy labels (metrics has train_acc_clean), the accuracy panel
-    also shows training accuracy against the true labels.
+    loss: the training loss (cross-entropy, mse or l1), named on the loss axis. When the models
+    trained on noisy labels (metrics has train_acc_clean), the accuracy panel also shows
+    training accuracy against the true labels.
     """
     seeds = metrics["seed"].nunique()
     # Clean runs of a noise study carry train_acc_clean too, equal to train_acc: one line then.
     noisy = "train_acc_clean" in metrics and (
         (metrics["train_acc_clean"] - metrics["train_acc"]).abs().max() > 0
     )
+    train_label = "train (noisy labels)" if noisy else "train"
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(11, 4.2))
     for ax, kind in ((loss_ax, "loss"), (acc_ax, "acc")):
-        train_label = "train (noisy labels)" if noisy else "train"
-        plot_mean(ax, metrics, f"train_{kind}", train_label, **CURVE, color=TRAIN_COLOR)
+        plot_mean(ax, metrics, f"train_{kind}", train_label, **CURVES["train"])
         if noisy and kind == "acc":
-            plot_mean(
-                ax, metrics, "train_acc_clean", "train (true labels)", **CURVE, color=CLEAN_COLOR
-            )
-        plot_mean(ax, metrics, f"test_{kind}", "test", **CURVE, color=TEST_COLOR)
+            plot_mean(ax, metrics, "train_acc_clean", "train (true labels)", **CURVES["clean"])
+        plot_mean(ax, metrics, f"test_{kind}", "test", **CURVES["test"])
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
-        ax.legend()
         ax.xaxis.get_major_locator().set_params(integer=True)
-    loss_ax.set_ylabel("loss")
+    loss_ax.set_ylabel(LOSS_NAMES.get(loss, f"{loss} loss"))
     acc_ax.set_ylabel("accuracy (%)")
-    spread = f" (mean ± std over {seeds} seeds)" if seeds > 1 else ""
+    spread = f" (mean over {seeds} seeds, band ±1 std)" if seeds > 1 else ""
     fig.suptitle(title + spread)
     fig.tight_layout()
+    legend_below(fig, [acc_ax])  # the accuracy panel has every line of the loss panel
     return fig
 
 

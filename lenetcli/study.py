@@ -28,7 +28,8 @@ build theirs their own way and plug in through these hooks:
 - `Study.values`: the metric columns whose final value is summarised, with their table labels
   (e.g. add "train_acc_clean"). Metric columns beyond `runs.METRIC_COLUMNS` reach metrics.csv
   as they are.
-- `Study.curves`: the per-setting figure (default `plots.curves_figure`).
+- `Study.curves`: the per-setting figure, given the setting's metrics, a title and its loss
+  (default `plots.curves_figure`).
 - `Study.palette`: a colour per setting name for compare.png and accuracy.png (default
   `plots.palette_colors`; label noise shades one colour family per noise type).
 
@@ -697,7 +698,7 @@ def write_report(study: Study, out: Path, runs: pd.DataFrame, metrics: pd.DataFr
             continue
         write_csv(out / "tables" / f"{setting.stem}.csv", setting_table(study, own))
         title = f"LeNet-5 on {DATASETS[setting.config.dataset].title}, {setting.name}"
-        curves = study.curves(metrics[setting_mask(metrics, setting)], title)
+        curves = study.curves(metrics[setting_mask(metrics, setting)], title, setting.config.loss)
         save_figure(curves, out / "curves" / f"{setting.stem}.png")
     write_text(out / "summary.md", summary_markdown(study, runs, summary))
     save_figure(compare_figure(study, metrics), out / "compare.png")

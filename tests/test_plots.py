@@ -28,22 +28,36 @@ def metrics(train_acc_clean=None):
     return frame
 
 
-def legend_labels(ax):
-    return [text.get_text() for text in ax.get_legend().get_texts()]
+def legend_labels(figure):
+    (legend,) = figure.legends  # one for both panels
+    return [text.get_text() for text in legend.get_texts()]
 
 
 def test_curves_show_accuracy_on_true_labels_only_when_labels_were_noisy():
-    plain = curves_figure(metrics(), "t")
-    assert legend_labels(plain.axes[1]) == ["train", "test"]
+    plain = curves_figure(metrics(), "t", "cross-entropy")
+    assert legend_labels(plain) == ["train", "test"]
     assert "2 seeds" in plain.texts[0].get_text()
 
-    clean_run_of_a_noise_study = curves_figure(metrics([60.0, 70.0, 61.0, 71.0]), "t")
-    assert legend_labels(clean_run_of_a_noise_study.axes[1]) == ["train", "test"]
+    clean_run_of_a_noise_study = curves_figure(metrics([60.0, 70.0, 61.0, 71.0]), "t", "mse")
+    assert legend_labels(clean_run_of_a_noise_study) == ["train", "test"]
 
-    noisy = curves_figure(metrics([70.0, 85.0, 71.0, 86.0]), "t")
-    assert legend_labels(noisy.axes[1]) == [
-        "train (noisy labels)", "train (true labels)", "test",
-    ]  # fmt: skip
+    noisy = curves_figure(metrics([70.0, 85.0, 71.0, 86.0]), "t", "l1")
+    assert legend_labels(noisy) == ["train (noisy labels)", "train (true labels)", "test"]
+
+
+def test_curves_name_the_loss_and_dash_the_test_curve_with_the_legend_below():
+    figure = curves_figure(metrics(), "t", "mse")
+    loss_ax, acc_ax = figure.axes
+    assert loss_ax.get_ylabel().startswith("MSE loss")
+    assert (
+        curves_figure(metrics(), "t", "cross-entropy").axes[0].get_ylabel() == "cross-entropy loss"
+    )
+    for ax in (loss_ax, acc_ax):
+        assert ax.get_legend() is None
+        train, test = ax.get_lines()
+        assert (train.get_linestyle(), test.get_linestyle()) == ("-", "--")
+    below = figure.legends[0].get_bbox_to_anchor().transformed(figure.transFigure.inverted())
+    assert below.y0 <= 0
 
 
 def test_comparison_has_a_panel_per_dataset_and_one_legend_entry_per_line():
