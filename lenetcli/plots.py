@@ -223,6 +223,9 @@ def gallery_figure(images, captions: list[str], colors: list[str], title: str, c
     return fig
 
 
+# --------------------------------------------------------------------------- comparing settings
+
+
 def comparison_figure(metrics: pd.DataFrame, column: str = "test_acc", colors: dict | None = None):
     """Mean `column` per epoch of every configuration (`line`), a panel per dataset.
 
@@ -258,6 +261,46 @@ def comparison_figure(metrics: pd.DataFrame, column: str = "test_acc", colors: d
     fig.tight_layout()
     legend_below(fig, axes[0])
     return fig
+
+
+def source_styles(metrics: pd.DataFrame) -> dict:
+    """Line style and width of each line: one style per source folder, solid without one."""
+    sources = metrics["source"] if "source" in metrics else pd.Series("", index=metrics.index)
+    names = list(dict.fromkeys(sources))
+    # The first folder's solid lines are drawn wide, so that one under a dashed line shows.
+    styles = {
+        name: {
+            "linestyle": STYLES[i % len(STYLES)],
+            "linewidth": 3.0 if i == 0 and len(names) > 1 else 1.5,
+        }
+        for i, name in enumerate(names)
+    }
+    return {line: styles[source] for line, source in zip(metrics["line"], sources, strict=True)}
+
+
+def spread_shown(several_seeds: bool, bands: bool) -> str:
+    """What a comparison's title says its lines and bands are."""
+    if not several_seeds:
+        return "one seed per line"
+    if bands:
+        return "mean over seeds, band ±1 std"
+    return f"mean over seeds (no ±1 std bands with more than {MOST_BANDS} lines in a panel)"
+
+
+def legend_below(fig, axes) -> None:
+    """One legend for all panels, below them, where it hides no curve; each label once, and as
+    many columns as the figure's width holds at the longest label."""
+    entries = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            entries.setdefault(label, handle)
+    longest = max(map(len, entries))
+    # About 0.07 inch per character in the small font, and 0.8 inch for the line sample.
+    columns = max(1, min(len(entries), int(fig.get_figwidth() / (0.8 + 0.07 * longest))))
+    fig.legend(
+        entries.values(), entries.keys(), loc="upper center", bbox_to_anchor=(0.5, 0),
+        ncol=columns, fontsize="small", frameon=False,
+    )  # fmt: skip
 
 
 def accuracy_figure(summary: pd.DataFrame, runs: pd.DataFrame, colors: dict | None = None):
@@ -338,44 +381,7 @@ def accuracy_limits(summary: pd.DataFrame, runs: pd.DataFrame) -> tuple[float, f
     return max(0.0, values.min() - pad), min(100.0, values.max() + pad)
 
 
-def source_styles(metrics: pd.DataFrame) -> dict:
-    """Line style and width of each line: one style per source folder, solid without one."""
-    sources = metrics["source"] if "source" in metrics else pd.Series("", index=metrics.index)
-    names = list(dict.fromkeys(sources))
-    # The first folder's solid lines are drawn wide, so that one under a dashed line shows.
-    styles = {
-        name: {
-            "linestyle": STYLES[i % len(STYLES)],
-            "linewidth": 3.0 if i == 0 and len(names) > 1 else 1.5,
-        }
-        for i, name in enumerate(names)
-    }
-    return dict(zip(metrics["line"], sources.map(styles), strict=True))
-
-
-def spread_shown(several_seeds: bool, bands: bool) -> str:
-    """What a comparison's title says its lines and bands are."""
-    if not several_seeds:
-        return "one seed per line"
-    if bands:
-        return "mean over seeds, band ±1 std"
-    return f"mean over seeds (no ±1 std bands with more than {MOST_BANDS} lines in a panel)"
-
-
-def legend_below(fig, axes) -> None:
-    """One legend for all panels, below them, where it hides no curve; each label once, and as
-    many columns as the figure's width holds at the longest label."""
-    entries = {}
-    for ax in axes:
-        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
-            entries.setdefault(label, handle)
-    longest = max(map(len, entries))
-    # About 0.07 inch per character in the small font, and 0.8 inch for the line sample.
-    columns = max(1, min(len(entries), int(fig.get_figwidth() / (0.8 + 0.07 * longest))))
-    fig.legend(
-        entries.values(), entries.keys(), loc="upper center", bbox_to_anchor=(0.5, 0),
-        ncol=columns, fontsize="small", frameon=False,
-    )  # fmt: skip
+# --------------------------------------------------------------------------- colours and markers
 
 
 def palette_colors(names) -> dict:
@@ -384,6 +390,12 @@ def palette_colors(names) -> dict:
     names = list(dict.fromkeys(names))
     palette = plt.get_cmap("tab10").colors
     return {name: palette[i % len(palette)] for i, name in enumerate(names)}
+
+
+def marker_cycle(names) -> dict:
+    """One marker per distinct name, in order of first appearance (see MARKERS)."""
+    names = list(dict.fromkeys(names))
+    return {name: MARKERS[i % len(MARKERS)] for i, name in enumerate(names)}
 
 
 def noise_colors(settings: dict[str, tuple[str, float]]) -> dict:
@@ -405,12 +417,6 @@ def noise_colors(settings: dict[str, tuple[str, float]]) -> dict:
 def noise_type_color(noise_type: str, shade: float = 0.75) -> tuple:
     """A shade (0 light .. 1 dark) of the noise type's colour family."""
     return plt.get_cmap(NOISE_COLORMAPS.get(noise_type, "Purples"))(shade)
-
-
-def marker_cycle(names) -> dict:
-    """One marker per distinct name, in order of first appearance (see MARKERS)."""
-    names = list(dict.fromkeys(names))
-    return {name: MARKERS[i % len(MARKERS)] for i, name in enumerate(names)}
 
 
 def describe(column: str) -> str:
