@@ -1,4 +1,6 @@
+import matplotlib.pyplot as plt
 import pandas as pd
+import pytest
 
 from lenetcli.plots import (
     accuracy_figure,
@@ -10,6 +12,13 @@ from lenetcli.plots import (
     noise_colors,
     palette_colors,
 )
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    """The figures are looked at, never saved: close them, as outputs.save_figure would."""
+    yield
+    plt.close("all")
 
 
 def metrics(train_acc_clean=None):
