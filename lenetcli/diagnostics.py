@@ -36,7 +36,9 @@ from lenetcli.outputs import (
 from lenetcli.plots import confusion_figure, gallery_figure
 from lenetcli.progress import make_reporter, results_table, stdout_console
 
-WRONG_COLOR, RIGHT_COLOR = "#b2182b", "#1b7837"
+# Okabe-Ito vermillion and blue: told apart with every common colour-vision deficiency,
+# unlike red and green.
+WRONG_COLOR, RIGHT_COLOR = "#D55E00", "#0072B2"
 
 
 @dataclass(frozen=True)
@@ -254,7 +256,7 @@ def write_record(
 
 def figure_title(ev: Evaluation) -> str:
     spec = ev.job.data.spec
-    return f"LeNet-5 on {spec.title}: accuracy {ev.accuracy:.2f}% on {len(ev.labels)} test images"
+    return f"LeNet-5 on {spec.title}: accuracy {ev.accuracy:.2f}% on {len(ev.labels):,} test images"
 
 
 def write_confusion(ev: Evaluation, settings: ConfusionSettings) -> pd.DataFrame:
@@ -308,7 +310,7 @@ def gallery_for(ev: Evaluation, group: analysis.SampleGroup):
     """The figure of one group: each image with its test index, classes and probability."""
     rows = analysis.sample_rows(group, ev.probs, ev.labels, ev.indices, ev.classes)
     captions = [
-        f"#{r.index}  p={r.prob_predicted:.2f}\n{r.true_class} → {r.predicted_class}"
+        f"#{r.index}  {probability_text(r.prob_predicted)}\n{r.true_class} → {r.predicted_class}"
         for r in rows.itertuples()
     ]
     colors = [RIGHT_COLOR if r.true == r.predicted else WRONG_COLOR for r in rows.itertuples()]
@@ -318,6 +320,11 @@ def gallery_for(ev: Evaluation, group: analysis.SampleGroup):
     )
     images = ev.job.data.test.images[torch.from_numpy(group.positions)].numpy()
     return gallery_figure(images, captions, colors, title)
+
+
+def probability_text(p: float) -> str:
+    """'p=0.873', or 'p>0.999': a near-certain guess never reads as a certain 'p=1.00'."""
+    return "p>0.999" if p > 0.999 else f"p={p:.3f}"
 
 
 # --------------------------------------------------------------------------- the commands
@@ -418,6 +425,3 @@ def hard_samples_table(groups):
         for g in groups
     ]
     return results_table("Hard samples", columns, rows)
-
-
-# --------------------------------------------------------------------------- lenet report

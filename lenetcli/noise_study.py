@@ -38,7 +38,7 @@ from lenetcli.noise import (
     sample_noisy_labels,
 )
 from lenetcli.outputs import save_figure, write_csv
-from lenetcli.plots import accuracy_vs_noise_figure, matrix_figure
+from lenetcli.plots import accuracy_vs_noise_figure, confusion_figure, noise_colors
 from lenetcli.runs import RunOptions
 from lenetcli.study import RunOutcome, Setting, Study, execute
 
@@ -82,12 +82,14 @@ def write_noise_files(
     realised = noisy_confusion(true.repeat(len(noisy)), noisy.flatten(), k)
     write_csv(out / f"noisy-confusion-{noise.label}.csv", matrix_frame(realised))
     changed = achieved_noise_rate(true.expand_as(noisy), noisy)
+    draws = "1 draw" if len(noisy) == 1 else f"{len(noisy)} draws"
     title = (
         f"Training labels under {describe(noise)}\n"
-        f"{data.spec.title}: {len(noisy)} draw(s) of {noisy.shape[1]} labels, "
-        f"{100 * changed:.1f}% changed"
+        f"{data.spec.title}: {draws} of {noisy.shape[1]:,} labels, {100 * changed:.1f}% changed"
     )
-    figure = matrix_figure(realised, title, data.spec.classes, "noisy label", "true label")
+    # Rows sum to 1, as in lenet confusion's default: the same figure, other axis names.
+    names = ("noisy label", "true label")
+    figure = confusion_figure(realised, list(data.spec.classes), "true", title, names)
     save_figure(figure, out / f"noisy-confusion-{noise.label}.png")
 
 
@@ -144,6 +146,13 @@ class NoisyTraining:
         ]
 
 
+def noise_palette(settings: list[Setting]) -> dict:
+    """`Study.palette` of label noise: a colour family per noise type, darker at higher rates."""
+    return noise_colors(
+        {s.name: (s.columns["noise_type"], s.columns["noise_rate"]) for s in settings}
+    )
+
+
 def noise_study(
     config: TrainConfig,
     settings: list[NoiseSetting],
@@ -158,6 +167,7 @@ def noise_study(
         train=NoisyTraining({noise.label: noise for noise in settings}, noise_seed),
         run_columns=RUN_COLUMNS,
         values=dict(VALUES),
+        palette=noise_palette,
         record=record,
     )
 

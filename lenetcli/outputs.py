@@ -201,12 +201,15 @@ def write_csv(path: Path, rows: list[dict] | pd.DataFrame, float_digits: int = 1
     )
 
 
+DPI = 200  # print quality: a 7-inch panel is 1400 pixels wide
+
+
 def save_figure(fig, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     try:
         return write_atomic(
-            path, lambda tmp: fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+            path, lambda tmp: fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight")
         )
     finally:
         plt.close(fig)

@@ -2,15 +2,44 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib
 
 matplotlib.use("Agg")  # files only: no display is needed or wanted
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-TRAIN_COLOR, TEST_COLOR, CLEAN_COLOR = "tab:blue", "tab:orange", "tab:green"
 STYLES = ["-", "--", ":", "-."]  # line styles that tell output folders apart in one figure
+# Seven markers against ten colours: line i's (colour, marker) pair repeats only after 70 lines.
+MARKERS = ["o", "s", "^", "D", "v", "P", "X"]
+# Hollow markers: where lines coincide, both shapes still show, one inside the other.
+HOLLOW = {"markersize": 6, "markerfacecolor": "none", "markeredgewidth": 1.3}
+# One colour family per noise type; the clean baseline in grey.
+NOISE_COLORMAPS = {"none": "Greys", "symmetric": "Blues", "pair": "Oranges", "transition": "Greens"}
+# What the rate r of each noise type means (docs/noise.md): the share of labels changed only
+# for symmetric noise, and for pair noise over every class paired.
+RATE_MEANINGS = {
+    "symmetric": "symmetric: a label is changed with probability r, to another class at random",
+    "pair": "pair: a label of a paired class is changed with probability r, to its partner class",
+    "transition": "transition: r is the mean over classes of 1 - T[i][i]",
+}
+# Learning curves: a point per epoch; train solid and test dashed, so that greyscale tells them
+# apart too.
+CURVES = {
+    "train": {"color": "tab:blue", "linestyle": "-", "marker": "o", "markersize": 3},
+    "clean": {"color": "tab:green", "linestyle": "-.", "marker": "o", "markersize": 3},
+    "test": {"color": "tab:orange", "linestyle": "--", "marker": "o", "markersize": 3},
+}
+LOSS_NAMES = {
+    "cross-entropy": "cross-entropy loss",
+    "mse": "MSE loss (softmax against one-hot)",
+    "l1": "L1 loss (softmax against one-hot)",
+}
+BAND_ALPHA = 0.12  # light enough that overlapping bands neither hide lines nor turn brown
+MOST_BANDS = 6  # with more lines in a panel, their bands hide more than they show
 
 
 def mean_std_by_epoch(metrics: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -20,82 +49,56 @@ def mean_std_by_epoch(metrics: pd.DataFrame, column: str) -> pd.DataFrame:
     return stats
 
 
-def plot_band(
-    ax, metrics: pd.DataFrame, column: str, label: str, color: str, style: tuple = ("-", 1.5)
-) -> None:
+def plot_mean(ax, metrics: pd.DataFrame, column: str, label: str, band: bool = True, **look):
+    """The mean of `column` per epoch over the seeds, drawn with `look` (color, marker, ...),
+    and a +-1 std band in the line's colour when `band` is true."""
     stats = mean_std_by_epoch(metrics, column)
-    linestyle, linewidth = style
-    ax.plot(
-        stats["epoch"], stats["mean"], marker="o", markersize=3, label=label, color=color,
-        linestyle=linestyle, linewidth=linewidth,
-    )  # fmt: skip
-    ax.fill_between(
-        stats["epoch"], stats["mean"] - stats["std"], stats["mean"] + stats["std"],
-        color=color, alpha=0.2, linewidth=0,
-    )  # fmt: skip
+    (line,) = ax.plot(stats["epoch"], stats["mean"], label=label, **look)
+    if band:
+        lower, upper = stats["mean"] - stats["std"], stats["mean"] + stats["std"]
+        if "_acc" in column:  # a percentage: a band beyond 0 or 100 would show the impossible
+            lower, upper = lower.clip(lower=0), upper.clip(upper=100)
+        ax.fill_between(
+            stats["epoch"], lower, upper, color=line.get_color(), alpha=BAND_ALPHA, linewidth=0
+        )
 
 
-def curves_figure(metrics: pd.DataFrame, title: str):
+def curves_figure(metrics: pd.DataFrame, title: str, loss: str):
     """Loss and accuracy per epoch, train and test; a +-1 std band when several seeds ran.
 
-    When the models trained on noisy labels (metrics has train_acc_clean), the accuracy panel
-    also shows training accuracy against the true labels.
+    loss: the training loss (cross-entropy, mse or l1), named on the loss axis. When the models
+    trained on noisy labels (metrics has train_acc_clean), the accuracy panel also shows
+    training accuracy against the true labels.
     """
     seeds = metrics["seed"].nunique()
     # Clean runs of a noise study carry train_acc_clean too, equal to train_acc: one line then.
     noisy = "train_acc_clean" in metrics and (
         (metrics["train_acc_clean"] - metrics["train_acc"]).abs().max() > 0
     )
+    train_label = "train (noisy labels)" if noisy else "train"
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(11, 4.2))
     for ax, kind in ((loss_ax, "loss"), (acc_ax, "acc")):
-        train_label = "train (noisy labels)" if noisy else "train"
-        plot_band(ax, metrics, f"train_{kind}", train_label, TRAIN_COLOR)
+        plot_mean(ax, metrics, f"train_{kind}", train_label, **CURVES["train"])
         if noisy and kind == "acc":
-            plot_band(ax, metrics, "train_acc_clean", "train (true labels)", CLEAN_COLOR)
-        plot_band(ax, metrics, f"test_{kind}", "test", TEST_COLOR)
+            plot_mean(ax, metrics, "train_acc_clean", "train (true labels)", **CURVES["clean"])
+        plot_mean(ax, metrics, f"test_{kind}", "test", **CURVES["test"])
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
-        ax.legend()
         ax.xaxis.get_major_locator().set_params(integer=True)
-    loss_ax.set_ylabel("loss")
+    loss_ax.set_ylabel(LOSS_NAMES.get(loss, f"{loss} loss"))
     acc_ax.set_ylabel("accuracy (%)")
-    spread = f" (mean ± std over {seeds} seeds)" if seeds > 1 else ""
+    spread = f" (mean over {seeds} seeds, band ±1 std)" if seeds > 1 else ""
     fig.suptitle(title + spread)
     fig.tight_layout()
-    return fig
-
-
-def matrix_figure(matrix, title: str, classes, xlabel: str, ylabel: str):
-    """A K x K probability matrix as an annotated heatmap, rows top to bottom."""
-    k = len(matrix)
-    fig, ax = plt.subplots(figsize=(1.5 + 0.55 * k, 1.0 + 0.5 * k))
-    image = ax.imshow(matrix, cmap="Blues", vmin=0.0, vmax=1.0)
-    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="probability")
-    if k <= 20:  # beyond that the numbers no longer fit their cells
-        for i in range(k):
-            for j in range(k):
-                value = matrix[i][j]
-                ax.text(
-                    j, i, "0" if value == 0 else f"{value:.2f}".lstrip("0"),
-                    ha="center", va="center", fontsize=7,
-                    color="white" if value > 0.6 else "black",
-                )  # fmt: skip
-    ticks = list(range(k))
-    names = [str(c) for c in classes]
-    slanted = max(map(len, names)) > 2  # class names rather than digits
-    ax.set_xticks(ticks, names, rotation=40 if slanted else 0, ha="right" if slanted else "center")
-    ax.set_yticks(ticks, names)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    fig.tight_layout()
+    legend_below(fig, [acc_ax])  # the accuracy panel has every line of the loss panel
     return fig
 
 
 def accuracy_vs_noise_figure(summary: pd.DataFrame, title: str, baseline_type: str = "none"):
-    """Final test accuracy (mean +- std over repeats) against noise rate, one line per type.
+    """Final test accuracy (mean +- std over repeats, as error bars) against noise rate, one line
+    per type in its colour family (see noise_colors).
 
-    summary is a noise study's summary.csv: noise_type, noise_rate, final_test_acc_mean and
+    summary is a noise study's summary.csv: noise_type, noise_rate, n, final_test_acc_mean and
     final_test_acc_std. The baseline_type row (the clean runs at rate 0, trained once for all
     types) starts every type's line.
     """
@@ -107,20 +110,26 @@ def accuracy_vs_noise_figure(summary: pd.DataFrame, title: str, baseline_type: s
         if noise_type != baseline_type:
             rows = pd.concat([baseline, rows])
         rows = rows.sort_values("noise_rate")
-        rate, mean = rows["noise_rate"], rows["final_test_acc_mean"]
         std = rows["final_test_acc_std"].fillna(0.0)  # empty for a single run
-        line = ax.errorbar(rate, mean, yerr=std, marker="o", capsize=4, label=noise_type)
-        color = line.lines[0].get_color()
-        ax.fill_between(rate, mean - std, mean + std, color=color, alpha=0.15, linewidth=0)
-    # As asked: pair noise over a few classes, or a matrix, changes fewer labels than the rate
-    # (runs.csv has each run's achieved_noise_rate).
-    ax.set_xlabel("noise rate asked (symmetric: share of training labels changed)")
+        ax.errorbar(
+            rows["noise_rate"], rows["final_test_acc_mean"], yerr=std, marker="o", capsize=4,
+            label=noise_type, color=noise_type_color(noise_type),
+        )  # fmt: skip
+    ax.set_xlabel(
+        "\n".join(["noise rate r", *(RATE_MEANINGS[t] for t in types if t in RATE_MEANINGS)])
+    )
     ax.set_ylabel("final test accuracy (%)")
     ax.grid(alpha=0.3)
-    ax.legend(title="noise type")
+    ax.legend(title=f"noise type\n(mean ± std over {count_text(summary['n'])} repeats)")
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def count_text(counts: pd.Series) -> str:
+    """'3', or '2-3' where some settings lost runs (diverged or not trained)."""
+    low, high = int(counts.min()), int(counts.max())
+    return str(low) if low == high else f"{low}-{high}"
 
 
 # --------------------------------------------------------------------------- confusion matrix
@@ -140,8 +149,14 @@ def cell_text(value: float, counts: bool) -> str:
     return "<0.01" if value < 0.005 else f"{value:.2f}"
 
 
-def confusion_figure(matrix, classes: list[str], normalize: str, title: str):
-    """Heatmap of a confusion matrix: true classes down, predicted across, values in the cells."""
+def confusion_figure(
+    matrix, classes, normalize: str, title: str, names=("predicted class", "true class")
+):
+    """Heatmap of a confusion matrix: true classes down, predicted across, values in the cells.
+
+    names: the axes' labels, across and down (a noise study's matrix of true against noisy
+    training labels says "noisy label", "true label").
+    """
     import numpy as np
 
     matrix = np.asarray(matrix, dtype=float)
@@ -149,7 +164,9 @@ def confusion_figure(matrix, classes: list[str], normalize: str, title: str):
     counts = normalize == "none"
     side = max(6.0, 0.75 * k + 2.5)
     fig, ax = plt.subplots(figsize=(side + 1.2, side))
-    top = 1.0 if normalize == "true" else max(float(matrix.max()), 1e-12)
+    # Rows or columns that sum to 1 share one 0..1 scale; shares of the whole matrix (each
+    # cell about 1/K^2) and counts are scaled to their largest cell, or all would look blank.
+    top = 1.0 if normalize in ("true", "pred") else max(float(matrix.max()), 1e-12)
     image = ax.imshow(matrix, cmap="Blues", vmin=0, vmax=top)
     colorbar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     colorbar.set_label(NORMALIZE_LABELS[normalize])
@@ -168,8 +185,8 @@ def confusion_figure(matrix, classes: list[str], normalize: str, title: str):
     else:
         ax.set_xticks(range(k), classes)
     ax.set_yticks(range(k), classes)
-    ax.set_xlabel("predicted class")
-    ax.set_ylabel("true class")
+    ax.set_xlabel(names[0])
+    ax.set_ylabel(names[1])
     ax.set_title(title)
     fig.tight_layout()
     return fig
@@ -206,54 +223,200 @@ def gallery_figure(images, captions: list[str], colors: list[str], title: str, c
     return fig
 
 
-def comparison_figure(metrics: pd.DataFrame, column: str = "test_acc"):
+# --------------------------------------------------------------------------- comparing settings
+
+
+def comparison_figure(metrics: pd.DataFrame, column: str = "test_acc", colors: dict | None = None):
     """Mean `column` per epoch of every configuration (`line`), a panel per dataset.
 
     metrics: one row per model and epoch, with `dataset`, `line`, `seed`, `epoch` and column,
     and optionally `source`: each source then gets its own line style, so that the same
     configuration trained by two folders (identical curves, when seeds agree) shows as two.
+    Datasets and lines come in order of first appearance. colors: one per line (default:
+    palette_colors). Each line also has its own hollow marker, so that lines that coincide
+    (two settings that both diverged to chance) stay visible as two. A ±1 std band over the
+    seeds is drawn while no panel has more than MOST_BANDS lines.
     """
     from lenetcli.data import DATASETS
 
     datasets = list(dict.fromkeys(metrics["dataset"]))
-    colors = palette_colors(metrics["line"])
-    sources = metrics["source"] if "source" in metrics else pd.Series("", index=metrics.index)
-    names = list(dict.fromkeys(sources))
-    # The first folder's solid lines are drawn wide, so that one under a dashed line shows.
-    styles = {
-        name: (STYLES[i % len(STYLES)], 3.0 if i == 0 and len(names) > 1 else 1.5)
-        for i, name in enumerate(names)
-    }
-    line_style = dict(zip(metrics["line"], sources.map(styles), strict=True))
+    lines = list(dict.fromkeys(metrics["line"]))
+    colors = colors or palette_colors(lines)
+    markers = marker_cycle(lines)
+    styles = source_styles(metrics)
+    several_seeds = metrics.groupby("line")["seed"].nunique().max() > 1
+    bands = several_seeds and metrics.groupby("dataset")["line"].nunique().max() <= MOST_BANDS
     fig, axes = plt.subplots(1, len(datasets), figsize=(7 * len(datasets), 4.8), squeeze=False)
     for ax, dataset in zip(axes[0], datasets, strict=True):
         own = metrics[metrics["dataset"] == dataset]
         for line, rows in own.groupby("line", sort=False):
-            plot_band(ax, rows, column, line, colors[line], line_style[line])
+            look = {"color": colors[line], "marker": markers[line], **HOLLOW, **styles[line]}
+            plot_mean(ax, rows, column, line, band=bands, **look)
         ax.set_title(DATASETS[dataset].title if dataset in DATASETS else dataset)
         ax.set_xlabel("epoch")
         ax.set_ylabel(f"{describe(column)} (%)")
         ax.grid(alpha=0.3)
         ax.xaxis.get_major_locator().set_params(integer=True)
-    fig.suptitle(f"Mean {describe(column)} per epoch, with a ±1 std band over seeds")
+    fig.suptitle(f"{describe(column).capitalize()} per epoch: {spread_shown(several_seeds, bands)}")
     fig.tight_layout()
-    # One legend for all panels, below them, where it hides no curve (each line has one color).
-    handles = {}
-    for ax in axes[0]:
-        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
-            handles[label] = handle
-    fig.legend(
-        handles.values(), handles.keys(), loc="upper center", bbox_to_anchor=(0.5, 0),
-        ncol=min(3, len(handles)), fontsize="small", frameon=False,
-    )  # fmt: skip
+    legend_below(fig, axes[0])
     return fig
 
 
+def source_styles(metrics: pd.DataFrame) -> dict:
+    """Line style and width of each line: one style per source folder, solid without one."""
+    sources = metrics["source"] if "source" in metrics else pd.Series("", index=metrics.index)
+    names = list(dict.fromkeys(sources))
+    # The first folder's solid lines are drawn wide, so that one under a dashed line shows.
+    styles = {
+        name: {
+            "linestyle": STYLES[i % len(STYLES)],
+            "linewidth": 3.0 if i == 0 and len(names) > 1 else 1.5,
+        }
+        for i, name in enumerate(names)
+    }
+    return {line: styles[source] for line, source in zip(metrics["line"], sources, strict=True)}
+
+
+def spread_shown(several_seeds: bool, bands: bool) -> str:
+    """What a comparison's title says its lines and bands are."""
+    if not several_seeds:
+        return "one seed per line"
+    if bands:
+        return "mean over seeds, band ±1 std"
+    return f"mean over seeds (no ±1 std bands with more than {MOST_BANDS} lines in a panel)"
+
+
+def legend_below(fig, axes) -> None:
+    """One legend for all panels, below them, where it hides no curve; each label once, and as
+    many columns as the figure's width holds at the longest label."""
+    entries = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            entries.setdefault(label, handle)
+    longest = max(map(len, entries))
+    # About 0.07 inch per character in the small font, and 0.8 inch for the line sample.
+    columns = max(1, min(len(entries), int(fig.get_figwidth() / (0.8 + 0.07 * longest))))
+    fig.legend(
+        entries.values(), entries.keys(), loc="upper center", bbox_to_anchor=(0.5, 0),
+        ncol=columns, fontsize="small", frameon=False,
+    )  # fmt: skip
+
+
+def accuracy_figure(summary: pd.DataFrame, runs: pd.DataFrame, colors: dict | None = None):
+    """Final test accuracy per setting, a panel per dataset on one shared accuracy axis: the
+    mean with a ±1 std bar in the setting's colour and marker (as in comparison_figure), every
+    run as a dark ring on top, and the numbers in a column right of the panel.
+
+    summary: a study's summary (dataset, setting, final_test_acc_mean, final_test_acc_std,
+    best), one row per setting; runs: its trained runs (dataset, setting, final_test_acc).
+    colors: one per setting name (default: palette_colors).
+    """
+    from lenetcli.data import DATASETS
+
+    datasets = list(dict.fromkeys(summary["dataset"]))
+    names = list(dict.fromkeys(summary["setting"]))
+    colors = colors or palette_colors(names)
+    markers = marker_cycle(names)
+    # Long setting names would take half the width on one line; hyphens are where they break.
+    labels = {name: textwrap.fill(name, 28) for name in names}
+    row = 0.25 + 0.17 * max(label.count("\n") + 1 for label in labels.values())
+    heights = [row * (summary["dataset"] == d).sum() + 0.8 for d in datasets]
+    fig, axes = plt.subplots(
+        len(datasets), 1, figsize=(8, sum(heights) + 0.9), sharex=True, squeeze=False,
+        gridspec_kw={"height_ratios": heights},
+    )  # fmt: skip
+    for ax, dataset in zip(axes[:, 0], datasets, strict=True):
+        rows = summary[summary["dataset"] == dataset].reset_index(drop=True)
+        for y, setting in rows.iterrows():
+            own = runs[(runs["dataset"] == dataset) & (runs["setting"] == setting["setting"])]
+            look = {"color": colors[setting["setting"]], "marker": markers[setting["setting"]]}
+            plot_final_accuracy(ax, y, setting, own["final_test_acc"], look)
+        ax.set_yticks(range(len(rows)), [labels[name] for name in rows["setting"]])
+        ax.set_ylim(len(rows) - 0.5, -0.5)  # first setting on top
+        ax.set_title(DATASETS[dataset].title if dataset in DATASETS else dataset)
+        ax.grid(axis="x", alpha=0.3)
+        ax.annotate(
+            "mean ± std", (1, 1), xycoords="axes fraction", xytext=(8, 3),
+            textcoords="offset points", va="bottom", fontsize="small", color="0.35",
+        )  # fmt: skip
+    axes[-1, 0].set_xlim(accuracy_limits(summary, runs))
+    axes[-1, 0].set_xlabel("final test accuracy (%)")
+    fig.suptitle(
+        "Final test accuracy: mean ± std over repeats\n(rings: single runs; in bold: best mean)"
+    )
+    fig.tight_layout()
+    return fig
+
+
+def plot_final_accuracy(ax, y: int, setting: pd.Series, finals: pd.Series, look: dict) -> None:
+    """One row of accuracy_figure: mean and std bar, the single runs, the numbers at the right."""
+    mean, std = setting["final_test_acc_mean"], setting["final_test_acc_std"]
+    spread = 0.0 if pd.isna(std) else std  # one run: no std
+    # The bar stops at 0 and 100, where accuracy does; markers there are drawn whole (clip_on).
+    xerr = [[min(spread, mean)], [min(spread, 100 - mean)]]
+    ax.errorbar(
+        mean, y, xerr=xerr, fmt=look["marker"], color=look["color"], capsize=5, markersize=8,
+        zorder=3, clip_on=False,
+    )  # fmt: skip
+    # The runs on top, as rings: a small std must not hide them under the mean.
+    ax.scatter(
+        finals, [y] * len(finals), s=18, facecolors="none", edgecolors="0.1", linewidths=0.9,
+        zorder=4, clip_on=False,
+    )  # fmt: skip
+    text = f"{mean:.2f} ± " + ("–" if pd.isna(std) else f"{std:.2f}")
+    ax.annotate(
+        text + ("  best" if setting["best"] else ""), (1, y),
+        xycoords=("axes fraction", "data"), xytext=(8, 0), textcoords="offset points",
+        va="center", fontsize="small", fontweight="bold" if setting["best"] else "normal",
+        annotation_clip=False,
+    )  # fmt: skip
+
+
+def accuracy_limits(summary: pd.DataFrame, runs: pd.DataFrame) -> tuple[float, float]:
+    """accuracy_figure's range: every run and every mean ± std, padded, but within 0..100."""
+    mean, std = summary["final_test_acc_mean"], summary["final_test_acc_std"].fillna(0.0)
+    values = pd.concat([runs["final_test_acc"], mean - std, mean + std])
+    pad = max(1.0, 0.05 * (values.max() - values.min()))
+    return max(0.0, values.min() - pad), min(100.0, values.max() + pad)
+
+
+# --------------------------------------------------------------------------- colours and markers
+
+
 def palette_colors(names) -> dict:
-    """One color per distinct name, in order of first appearance (tab10, tab20 beyond ten)."""
+    """One tab10 colour per distinct name, in order of first appearance, cycling after ten:
+    tab20's paler halves are hard to tell from their pairs, so markers tell those apart."""
     names = list(dict.fromkeys(names))
-    palette = plt.get_cmap("tab10" if len(names) <= 10 else "tab20").colors
+    palette = plt.get_cmap("tab10").colors
     return {name: palette[i % len(palette)] for i, name in enumerate(names)}
+
+
+def marker_cycle(names) -> dict:
+    """One marker per distinct name, in order of first appearance (see MARKERS)."""
+    names = list(dict.fromkeys(names))
+    return {name: MARKERS[i % len(MARKERS)] for i, name in enumerate(names)}
+
+
+def noise_colors(settings: dict[str, tuple[str, float]]) -> dict:
+    """A colour per name from its (noise type, rate): one colour family per type, so that a
+    type's rates read as one series, and darker for higher rates."""
+    colors = {}
+    for noise_type in dict.fromkeys(t for t, _ in settings.values()):
+        names = sorted((n for n, (t, _) in settings.items() if t == noise_type), key=settings.get)
+        shades = [0.75] if len(names) == 1 else np.linspace(0.45, 0.95, len(names))
+        colors.update(
+            {
+                name: noise_type_color(noise_type, shade)
+                for name, shade in zip(names, shades, strict=True)
+            }
+        )
+    return colors
+
+
+def noise_type_color(noise_type: str, shade: float = 0.75) -> tuple:
+    """A shade (0 light .. 1 dark) of the noise type's colour family."""
+    return plt.get_cmap(NOISE_COLORMAPS.get(noise_type, "Purples"))(shade)
 
 
 def describe(column: str) -> str:

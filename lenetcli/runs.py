@@ -177,8 +177,13 @@ def run_training(
             save_checkpoint(
                 out / "models" / f"seed-{result.seed}.pt", make_checkpoint(result, config, data)
             )
-    save_figure(curves_figure(metrics, f"LeNet-5 on {data.spec.title}"), out / "curves.png")
+    save_curves(metrics, config, data, out)
     return results
+
+
+def save_curves(metrics: pd.DataFrame, config: TrainConfig, data: Dataset, out: Path) -> None:
+    figure = curves_figure(metrics, f"LeNet-5 on {data.spec.title}", config.loss)
+    save_figure(figure, out / "curves.png")
 
 
 def save_interrupted(
@@ -197,7 +202,7 @@ def save_interrupted(
     if any(finished):
         metrics = metrics_frame([r for r in results if r.metrics])
         write_csv(out / "metrics.csv", metrics)
-        save_figure(curves_figure(metrics, f"LeNet-5 on {data.spec.title}"), out / "curves.png")
+        save_curves(metrics, config, data, out)
         kept = "metrics.csv and curves.png of the finished epochs"
     return Interrupted(
         f"interrupted {when}: {out} keeps {kept}, and no model; "

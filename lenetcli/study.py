@@ -28,12 +28,16 @@ build theirs their own way and plug in through these hooks:
 - `Study.values`: the metric columns whose final value is summarised, with their table labels
   (e.g. add "train_acc_clean"). Metric columns beyond `runs.METRIC_COLUMNS` reach metrics.csv
   as they are.
-- `Study.curves`: the per-setting figure (default `plots.curves_figure`).
+- `Study.curves`: the per-setting figure, given the setting's metrics, a title and its loss
+  (default `plots.curves_figure`).
+- `Study.palette`: a colour per setting name for compare.png and accuracy.png (default
+  `plots.palette_colors`; label noise shades one colour family per noise type).
 
 `execute(study, out, ...)` does everything: checks (before anything is written), loads the
 data, trains what is not finished, writes the report. The parts are public for other uses:
 `check_study`, `Ledger` (the runs and their results), `summary_frame`, `setting_table`,
-`summary_markdown`, `compare_figure`, `accuracy_figure`, `write_report`.
+`summary_markdown`, `compare_figure`, `write_report` (accuracy.png is
+`plots.accuracy_figure`).
 
 Resume: each run is keyed by a hash of its full configuration (`run_key`): dataset, every
 hyperparameter, seed, subsets and `Setting.columns`, but not the setting's name, so renamed
@@ -72,7 +76,7 @@ from lenetcli.outputs import (
     write_json,
     write_text,
 )
-from lenetcli.plots import curves_figure, describe, mean_std_by_epoch, palette_colors
+from lenetcli.plots import accuracy_figure, comparison_figure, curves_figure, palette_colors
 from lenetcli.runs import (
     METRIC_COLUMNS,
     RunOptions,
@@ -154,6 +158,11 @@ TrainSetting = Callable[
 ]
 
 
+def setting_palette(settings: list[Setting]) -> dict:
+    """The default `Study.palette`: a colour per setting name (plots.palette_colors)."""
+    return palette_colors(s.name for s in settings)
+
+
 @dataclass(frozen=True)
 class Study:
     """What to run and how to report it. See the module docstring for the hooks."""
@@ -165,6 +174,8 @@ class Study:
     run_columns: tuple[str, ...] = ()
     values: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_VALUES))
     curves: Callable = curves_figure
+    # a colour per setting name, the same in compare.png and accuracy.png
+    palette: Callable[[list[Setting]], dict] = setting_palette
     record: dict = field(default_factory=dict)  # anything else config.json should hold
 
     @property
@@ -703,82 +714,12 @@ def setting_mask(frame: pd.DataFrame, setting: Setting) -> pd.Series:
 
 
 def compare_figure(study: Study, metrics: pd.DataFrame, value: str = "test_acc"):
-    """Mean `value` per epoch of every setting, one panel per dataset."""
-    import matplotlib.pyplot as plt
-
-    datasets = list(dict.fromkeys(s.config.dataset for s in study.settings))
-    fig, axes = plt.subplots(1, len(datasets), figsize=(7 * len(datasets), 4.8), squeeze=False)
-    colors = setting_colors(study)
-    for ax, dataset in zip(axes[0], datasets, strict=True):
-        settings = [s for s in study.settings if s.config.dataset == dataset]
-        for setting in settings:
-            own = metrics[setting_mask(metrics, setting)]
-            if own.empty:
-                continue
-            stats = mean_std_by_epoch(own, value)
-            ax.plot(
-                stats["epoch"], stats["mean"], marker="o", markersize=3,
-                color=colors[setting.name], label=setting.name,
-            )  # fmt: skip
-        ax.set_title(DATASETS[dataset].title)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(f"mean {describe(value)} (%)")
-        ax.grid(alpha=0.3)
-        ax.xaxis.get_major_locator().set_params(integer=True)
-        # Many settings: the legend goes beside the plot, where it hides no curve.
-        if len(settings) > 5:
-            ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
-        else:
-            ax.legend(fontsize="small", loc="lower right")
-    fig.suptitle(f"Mean {describe(value)} per epoch of every setting")
-    fig.tight_layout()
-    return fig
-
-
-def setting_colors(study: Study) -> dict:
-    """One color per setting name, the same in every panel and every figure of a study."""
-    return palette_colors(s.name for s in study.settings)
-
-
-def accuracy_figure(study: Study, runs: pd.DataFrame, summary: pd.DataFrame):
-    """Final test accuracy per setting: every run as a dot, the mean with a +-1 std bar."""
-    import matplotlib.pyplot as plt
-
-    datasets = list(summary["dataset"].drop_duplicates())
-    heights = [int((summary["dataset"] == d).sum()) for d in datasets]
-    fig, axes = plt.subplots(
-        len(datasets), 1, figsize=(8, sum(0.55 * h + 1.3 for h in heights)), squeeze=False,
-        gridspec_kw={"height_ratios": [h + 1.3 for h in heights]},
-    )  # fmt: skip
-    trained = trained_runs(runs)
-    colors = setting_colors(study)
-    for ax, dataset in zip(axes[:, 0], datasets, strict=True):
-        rows = summary[summary["dataset"] == dataset].reset_index(drop=True)
-        for y, row in rows.iterrows():
-            color = colors[row["setting"]]
-            mean, std = row["final_test_acc_mean"], row["final_test_acc_std"]
-            std = 0.0 if pd.isna(std) else std
-            own = trained[(trained["dataset"] == dataset) & (trained["setting"] == row["setting"])]
-            ax.scatter(own["final_test_acc"], [y] * len(own), s=14, color="0.55", zorder=2)
-            ax.errorbar(mean, y, xerr=std, fmt="o", color=color, capsize=5, markersize=7, zorder=3)
-            # The label goes right of everything drawn on its row, the std bar or a single run.
-            right = max(mean + std, own["final_test_acc"].max())
-            ax.annotate(
-                f"{mean:.2f} ± {std:.2f}" + ("  best" if row["best"] else ""), (right, y),
-                xytext=(8, 0), textcoords="offset points", va="center", fontsize="small",
-                color=color, fontweight="bold" if row["best"] else "normal",
-            )  # fmt: skip
-        ax.set_yticks(range(len(rows)), rows["setting"])
-        ax.set_ylim(len(rows) - 0.5, -0.5)  # first setting on top
-        ax.margins(x=0.25)
-        ax.set_xlabel("final test accuracy (%)")
-        ax.set_title(DATASETS[dataset].title)
-        ax.grid(axis="x", alpha=0.3)
-    fig.suptitle(
-        "Final test accuracy: mean ± std over repeats\n(grey dots: single runs; in bold: best mean)"
+    """Mean `value` per epoch of every setting, a panel per dataset (plots.comparison_figure),
+    the settings in the study's order and colours."""
+    ordered = pd.concat([metrics[setting_mask(metrics, s)] for s in study.settings])
+    return comparison_figure(
+        ordered.assign(line=ordered["setting"]), value, study.palette(study.settings)
     )
-    fig.tight_layout()
-    return fig
 
 
 def write_report(study: Study, out: Path, runs: pd.DataFrame, metrics: pd.DataFrame):
@@ -792,11 +733,12 @@ def write_report(study: Study, out: Path, runs: pd.DataFrame, metrics: pd.DataFr
             continue
         write_csv(out / "tables" / f"{setting.stem}.csv", setting_table(study, own))
         title = f"LeNet-5 on {DATASETS[setting.config.dataset].title}, {setting.name}"
-        curves = study.curves(metrics[setting_mask(metrics, setting)], title)
+        curves = study.curves(metrics[setting_mask(metrics, setting)], title, setting.config.loss)
         save_figure(curves, out / "curves" / f"{setting.stem}.png")
     write_text(out / "summary.md", summary_markdown(study, runs, summary))
     save_figure(compare_figure(study, metrics), out / "compare.png")
-    save_figure(accuracy_figure(study, runs, summary), out / "accuracy.png")
+    colors = study.palette(study.settings)
+    save_figure(accuracy_figure(summary, trained, colors), out / "accuracy.png")
     return summary
 
 

@@ -185,6 +185,13 @@ def test_galleries_show_the_test_images_they_name(run_dir):
             np.testing.assert_array_equal(ax.images[0].get_array(), full.test.images[index, 0])
             true, predicted = group.name.split("-as-")
             assert ax.get_title().endswith(f"\n{true} → {predicted}")
+            assert ax.title.get_color() == diagnostics.WRONG_COLOR  # a pair's images are wrong
+
+
+def test_captions_never_round_a_probability_up_to_certainty():
+    assert diagnostics.probability_text(0.9993) == "p>0.999"
+    assert diagnostics.probability_text(0.99) == "p=0.990"
+    assert diagnostics.probability_text(0.87349) == "p=0.873"
 
 
 # --------------------------------------------------------------------------- several datasets

@@ -291,3 +291,24 @@ def test_noisy_confusion_is_row_normalised(labels):
     assert confusion.shape == (K, K)
     np.testing.assert_allclose(confusion.sum(axis=1), 1.0)
     np.testing.assert_allclose(np.diag(confusion), 1 - per_class_noise_rates(labels, noisy, K))
+
+
+# --------------------------------------------------------------------------- the figure of the draws
+
+
+def test_the_noisy_label_matrix_is_drawn_like_a_confusion_matrix(tmp_path, monkeypatch):
+    from lenetcli import noise_study
+    from lenetcli.data import load_dataset
+    from lenetcli.noise import NoiseSetting
+
+    figures = []
+    monkeypatch.setattr(noise_study, "save_figure", lambda figure, path: figures.append(figure))
+    data = load_dataset("digits")
+    true = data.train.labels
+    noise = NoiseSetting("pair", 0.2, pair_transition(K, 0.2))
+    noisy = torch.stack([sample_noisy_labels(true, noise.transition, seed) for seed in (0, 1)])
+    noise_study.write_noise_files(tmp_path, noise, true, noisy, data)
+    (ax, colorbar) = figures[0].axes
+    assert "2 draws of 1,437 labels" in ax.get_title()
+    assert colorbar.get_ylabel() == "share of the true class"
+    assert any(t.get_text().startswith("0.") for t in ax.texts)  # 0.80, not .80

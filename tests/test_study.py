@@ -319,6 +319,23 @@ def fake_outcomes(setting, accuracies, loss=0.5):
     return outcomes
 
 
+def test_compare_figure_draws_the_settings_in_study_order_in_the_study_palette():
+    from dataclasses import replace
+
+    from lenetcli.study import Ledger, Study, compare_figure
+    from lenetcli.sweep import grid_plan, parse_lists
+
+    plan = grid_plan(parse_lists({"dataset": "digits", "lr": "0.1,0.2", "repeats": "2"}))
+    study = Study("sweep", plan.settings())
+    study = replace(study, palette=lambda settings: {s.name: "black" for s in settings})
+    ledger = Ledger(study)
+    ledger.record(1, fake_outcomes(study.settings[1], [60.0, 50.0]))
+    ledger.record(0, fake_outcomes(study.settings[0], [50.0, 60.0]))
+    (ax,) = compare_figure(study, ledger.metrics_frame()).axes
+    assert [line.get_label() for line in ax.get_lines()] == ["lr0.1", "lr0.2"]
+    assert {line.get_color() for line in ax.get_lines()} == {"black"}
+
+
 def test_run_key_depends_on_the_numbers_only():
     from lenetcli.config import TrainConfig
     from lenetcli.study import run_key
