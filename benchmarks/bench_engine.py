@@ -9,7 +9,7 @@ peak memory is its own and no variant warms the other's caches:
   DataLoader(batch_size=32, shuffle=True), Adam(lr=0.001), LeNet-5 (the same module).
 - engine x1: lenetcli's engine, one model (batch 32, Adam, lr 0.001).
 - engine x5: lenetcli's engine, five seeds, grouped as the engine chooses by default
-  (on the CPU: one after another, which measured fastest there).
+  (one group of five: up to 10 on the CPU and 64 on a GPU).
 - engine x5 grouped: the five seeds forced into one group (--group-size 5).
 
 Prints seconds per model-epoch, the ratios to the textbook loop, final test accuracy and

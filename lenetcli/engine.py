@@ -246,7 +246,7 @@ def train_group(
                 loss, acc = step.running(min((i + 1) * batch, n))
                 reporter.batch(epoch, i + 1, loss, acc)
         train_loss, train_acc, train_acc_clean = step.totals(n)
-        test_loss, test_acc, _ = evaluate(group, test_split, config.loss, stats)
+        test_loss, test_acc = evaluate(group, test_split, config.loss, stats)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         seconds = time.perf_counter() - started
@@ -425,12 +425,12 @@ def predict_logits(group: LeNetGroup, images: torch.Tensor, stats) -> torch.Tens
 
 
 def evaluate(group: LeNetGroup, split: Split, loss: str, stats):
-    """Per-member test loss and accuracy (percent), and the logits they came from."""
+    """Per-member test loss and accuracy (percent)."""
     logits = predict_logits(group, split.images, stats)
     targets = split.labels.expand(group.size, -1)
     losses = member_losses(logits, targets, loss)
     correct = (logits.argmax(-1) == targets).sum(1)
-    return losses.tolist(), percentages(correct, len(split)), logits
+    return losses.tolist(), percentages(correct, len(split))
 
 
 def predict(

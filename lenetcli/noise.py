@@ -224,12 +224,6 @@ def sample_noisy_labels(labels, transition: np.ndarray, noise_seed: int) -> torc
     return torch.from_numpy(noisy.astype(np.int64))
 
 
-def repeat_noise_seeds(noise_seed: int, repeats: int) -> list[int]:
-    """Repeat r draws its noise with noise_seed + r: a fresh draw per repeat, the same for every
-    noise type and rate, and independent of the model seeds."""
-    return [noise_seed + r for r in range(repeats)]
-
-
 # --------------------------------------------------------------------------- what the noise did
 
 
@@ -237,22 +231,6 @@ def achieved_noise_rate(true, noisy) -> float:
     """The fraction of labels that the noise changed."""
     true, noisy = torch.as_tensor(true), torch.as_tensor(noisy)
     return float((true != noisy).double().mean())
-
-
-def expected_noise_rate(transition: np.ndarray, labels) -> float:
-    """The fraction of these labels a draw from transition is expected to change."""
-    true = torch.as_tensor(labels).long().cpu().numpy()
-    return float(np.mean(1.0 - np.diag(transition)[true]))
-
-
-def per_class_noise_rates(true, noisy, k: int) -> np.ndarray:
-    """For each true class, the fraction of its labels that were changed (nan if absent)."""
-    true = torch.as_tensor(true).cpu().numpy()
-    noisy = torch.as_tensor(noisy).cpu().numpy()
-    counts = np.bincount(true, minlength=k)
-    flipped = np.bincount(true[true != noisy], minlength=k)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(counts > 0, flipped / counts, np.nan)
 
 
 def noisy_confusion(true, noisy, k: int) -> np.ndarray:

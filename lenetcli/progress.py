@@ -232,14 +232,12 @@ class LineStudyReporter(LineReporter):
     def __init__(self, console: Console):
         super().__init__(console)
         self.pace = StudyPace()
-        self.settings_started = 0
 
     def start_study(self, total_runs, finished_runs):
         self.pace.start(total_runs, finished_runs)
 
     def start_setting(self, label, runs):
         self.label = label
-        self.settings_started += 1
         self.console.print(
             f"[{int(self.pace.done)}/{int(self.pace.total)} runs] {label}: training {runs} run(s)",
             highlight=False, soft_wrap=True,

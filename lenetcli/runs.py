@@ -1,8 +1,9 @@
 """A training run from start to finish: check inputs, load data, train, write the output folder.
 
-Shared by the commands: `lenet train` is one call of `run_training`; the studies call it once
-per setting. The order matters for "bad input writes nothing": every check that can fail runs
-before the output folder is created.
+`lenet train` is `run_train`; confusion and hardsamples call `run_training` when they train
+a model first. The studies train through `engine.train` and share this module's checks
+(`prepare`), records and divergence test. The order matters for "bad input writes nothing":
+every check that can fail runs before the output folder is created.
 """
 
 from __future__ import annotations

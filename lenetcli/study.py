@@ -56,7 +56,6 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-from rich.console import Console
 
 from lenetcli import engine
 from lenetcli.config import TrainConfig
@@ -496,7 +495,6 @@ def execute(
     default_name: str = "",
     overwrite: bool = False,
     resume: bool = False,
-    console: Console | None = None,
 ) -> tuple[pd.DataFrame, Path]:
     """Check, load, train what is not finished, write every output; return summary.csv's frame
     and the output folder: out, or runs/<default_name>-<time> (-2, -3, ... if taken meanwhile).
@@ -506,7 +504,7 @@ def execute(
     """
     from lenetcli import progress  # late: progress imports this module
 
-    console = console or progress.stdout_console()
+    console = progress.stdout_console()
     fresh_name = out is None
     if fresh_name and resume:
         raise LenetError(

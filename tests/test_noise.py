@@ -12,13 +12,10 @@ import torch
 from lenetcli.errors import LenetError
 from lenetcli.noise import (
     achieved_noise_rate,
-    expected_noise_rate,
     noisy_confusion,
     pair_transition,
     parse_pairs,
-    per_class_noise_rates,
     read_transition_csv,
-    repeat_noise_seeds,
     sample_noisy_labels,
     symmetric_transition,
     validate_transition,
@@ -40,6 +37,22 @@ def labels() -> torch.Tensor:
 
 def standard_error(rate: float, n: int) -> float:
     return math.sqrt(rate * (1 - rate) / n)
+
+
+def expected_noise_rate(transition: np.ndarray, labels) -> float:
+    """The fraction of these labels a draw from transition is expected to change."""
+    true = torch.as_tensor(labels).long().cpu().numpy()
+    return float(np.mean(1.0 - np.diag(transition)[true]))
+
+
+def per_class_noise_rates(true, noisy, k: int) -> np.ndarray:
+    """For each true class, the fraction of its labels that were changed (nan if absent)."""
+    true = torch.as_tensor(true).cpu().numpy()
+    noisy = torch.as_tensor(noisy).cpu().numpy()
+    counts = np.bincount(true, minlength=k)
+    flipped = np.bincount(true[true != noisy], minlength=k)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, flipped / counts, np.nan)
 
 
 # --------------------------------------------------------------------------- matrices
@@ -175,10 +188,6 @@ def test_draws_are_nested_across_rates(labels):
         flipped_low = low != labels
         assert torch.equal(high[flipped_low], low[flipped_low])
         assert (high != labels).sum() > flipped_low.sum()
-
-
-def test_repeats_draw_with_consecutive_noise_seeds():
-    assert repeat_noise_seeds(5, 3) == [5, 6, 7]
 
 
 def test_sampling_does_not_modify_the_labels_given(labels):
