@@ -20,7 +20,7 @@ from lenetcli.checkpoint import find_checkpoint, load_checkpoint
 from lenetcli.config import TrainConfig, comma_items
 from lenetcli.data import Dataset, get_spec, load_dataset
 from lenetcli.engine import Reporter, device_description, predict, resolve_device
-from lenetcli.errors import LenetError
+from lenetcli.errors import LenetError, unknown_choice
 from lenetcli.model import LeNet5
 from lenetcli.outputs import (
     check_output_dir,
@@ -49,10 +49,7 @@ class ConfusionSettings:
 
     def validate(self) -> ConfusionSettings:
         if self.normalize not in analysis.NORMALIZE_MODES:
-            raise LenetError(
-                f"unknown --normalize '{self.normalize}'; choose one of: "
-                f"{', '.join(analysis.NORMALIZE_MODES)}"
-            )
+            raise unknown_choice("--normalize", self.normalize, analysis.NORMALIZE_MODES)
         check_positive("--top", self.top)
         return self
 

@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lenetcli.errors import LenetError
+from lenetcli.config import comma_items
+from lenetcli.errors import LenetError, unknown_choice
 
 NOISE_TYPES = ("symmetric", "pair")
 DEFAULT_RATES = (0.0, 0.2, 0.4, 0.6, 0.8)
@@ -72,7 +73,7 @@ def pair_transition(k: int, rate: float, pairs: dict[int, int] | None = None) ->
 def parse_pairs(text: str) -> dict[int, int]:
     """'0:1,1:2' -> {0: 1, 1: 2}: the --pairs option, each true class to its noisy class."""
     pairs: dict[int, int] = {}
-    for item in (part.strip() for part in text.split(",")):
+    for item in comma_items("--pairs", text, "0:1,1:2"):
         source, sep, target = item.partition(":")
         if not (sep and source.strip().isdigit() and target.strip().isdigit()):
             raise LenetError(
@@ -269,12 +270,10 @@ class NoiseSetting:
 
 def parse_noise_types(text: str) -> list[str]:
     """'symmetric,pair' -> ['symmetric', 'pair']: known types, each once."""
-    types = [part.strip() for part in text.split(",")]
+    types = comma_items("--noise-type", text, "symmetric,pair")
     for noise_type in types:
         if noise_type not in NOISE_TYPES:
-            raise LenetError(
-                f"unknown --noise-type '{noise_type}'; choose one or more of: {', '.join(NOISE_TYPES)} (comma-separated)"
-            )
+            raise unknown_choice("--noise-type", noise_type, NOISE_TYPES)
     if len(set(types)) != len(types):
         raise LenetError(f"--noise-type '{text}' lists a type twice; give each type once")
     return types
@@ -283,7 +282,7 @@ def parse_noise_types(text: str) -> list[str]:
 def parse_rates(text: str) -> list[float]:
     """'0,0.2,0.4' -> [0.0, 0.2, 0.4]: fractions in [0, 1), each once, in increasing order."""
     rates = []
-    for part in (p.strip() for p in text.split(",")):
+    for part in comma_items("--noise-rate", text, "0,0.2,0.4"):
         try:
             rate = float(part)
         except ValueError:

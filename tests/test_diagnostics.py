@@ -281,7 +281,10 @@ BAD_INPUTS = {
     ),
     "unknown dataset": (["confusion", "--dataset", "svhn"], "unknown dataset 'svhn'"),
     "dataset twice": (["confusion", "--dataset", "digits,digits"], "more than once"),
-    "normalize": (["confusion", "--from", "{run}", "--normalize", "rows"], "--normalize"),
+    "normalize": (
+        ["confusion", "--from", "{run}", "--normalize", "prd"],
+        "unknown --normalize 'prd'; did you mean 'pred'?",
+    ),
     "top": (["confusion", "--from", "{run}", "--top", "0"], "--top"),
     "per pair": (["hardsamples", "--from", "{run}", "--per-pair", "0"], "--per-pair"),
     "training option": (["hardsamples", "--dataset", "digits", "--epochs", "0"], "--epochs"),

@@ -97,7 +97,7 @@ def test_parse_pairs_reads_true_to_noisy():
     ("text", "message"),
     [
         ("0-1", "not of the form TRUE:NOISY"),
-        ("0:1,", "not of the form TRUE:NOISY"),
+        ("0:1,", "has an empty item"),
         ("a:1", "not of the form TRUE:NOISY"),
         ("0:1,0:2", "maps class 0 twice"),
     ],
