@@ -1,4 +1,5 @@
-"""Reading the checkpoints `lenet train` writes, safely, and checking they fit the dataset.
+"""The checkpoints `lenet train` writes (`make_checkpoint`), read back safely and checked
+against the dataset.
 
 torch.load runs with weights_only=True: the file may hold tensors and plain values only, so a
 checkpoint from anywhere can never run code when it is read. Every problem ends in one
@@ -14,13 +15,33 @@ from pathlib import Path
 
 import torch
 
-from lenetcli.data import DatasetSpec, get_spec
+from lenetcli import __version__
+from lenetcli.config import TrainConfig
+from lenetcli.data import Dataset, DatasetSpec, get_spec
+from lenetcli.engine import MemberResult, architecture_for
 from lenetcli.errors import LenetError, one_line
 from lenetcli.model import ACTIVATIONS, POOLS, Architecture, LeNet5
-from lenetcli.runs import CHECKPOINT_FORMAT
 
 CHECKPOINT_NAME = "model.pt"
 REQUIRED_KEYS = ("format", "architecture", "dataset", "classes", "state_dict")
+
+
+FORMAT = "lenetcli.checkpoint/1"
+
+
+def make_checkpoint(result: MemberResult, config: TrainConfig, data: Dataset) -> dict:
+    """Weights plus all that is needed to rebuild the model; plain types only (weights_only)."""
+    return {
+        "format": FORMAT,
+        "lenetcli_version": __version__,
+        "architecture": architecture_for(config, data.spec).to_dict(),
+        "dataset": data.spec.name,
+        "classes": list(data.spec.classes),
+        "config": config.to_dict(),
+        "seed": result.seed,
+        "final_test_acc": result.metrics[-1]["test_acc"],
+        "state_dict": {k: v.cpu() for k, v in result.model.state_dict().items()},
+    }
 
 
 def find_checkpoint(run_dir: Path, dataset: str | None = None) -> Path:
@@ -113,10 +134,10 @@ def damaged(path: Path, exc: BaseException) -> LenetError:
 
 
 def check_keys(path: Path, checkpoint: dict) -> None:
-    if checkpoint.get("format") != CHECKPOINT_FORMAT:
+    if checkpoint.get("format") != FORMAT:
         found = str(checkpoint.get("format", "none"))[:60]
         raise LenetError(
-            f"checkpoint {path} has format '{found}', expected '{CHECKPOINT_FORMAT}'; give the "
+            f"checkpoint {path} has format '{found}', expected '{FORMAT}'; give the "
             f"model.pt written by `lenet train`"
         )
     missing = [key for key in REQUIRED_KEYS if key not in checkpoint]

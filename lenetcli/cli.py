@@ -135,8 +135,8 @@ def run_options(options: dict):
 
 
 # Options shared by every command that trains. Defaults come from TrainConfig.
-D = TrainConfig()
-Dataset_ = Annotated[
+DEFAULTS = TrainConfig()
+DatasetOption = Annotated[
     str, typer.Option("--dataset", help="mnist, fashion-mnist, cifar10 or digits.")
 ]
 Epochs = Annotated[int, typer.Option(help="Training epochs.")]
@@ -194,17 +194,17 @@ NoGraph = Annotated[
 
 @app.command("train", cls=Command)
 def train_command(
-    dataset: Dataset_ = D.dataset,
-    epochs: Epochs = D.epochs,
-    lr: Lr = D.lr,
-    batch_size: BatchSize = D.batch_size,
-    optimizer: Optimizer = D.optimizer,
-    weight_decay: WeightDecay = D.weight_decay,
-    loss: Loss = D.loss,
-    activation: Activation = D.activation,
-    pool: Pool = D.pool,
-    seed: Seed = D.seed,
-    repeats: Repeats = D.repeats,
+    dataset: DatasetOption = DEFAULTS.dataset,
+    epochs: Epochs = DEFAULTS.epochs,
+    lr: Lr = DEFAULTS.lr,
+    batch_size: BatchSize = DEFAULTS.batch_size,
+    optimizer: Optimizer = DEFAULTS.optimizer,
+    weight_decay: WeightDecay = DEFAULTS.weight_decay,
+    loss: Loss = DEFAULTS.loss,
+    activation: Activation = DEFAULTS.activation,
+    pool: Pool = DEFAULTS.pool,
+    seed: Seed = DEFAULTS.seed,
+    repeats: Repeats = DEFAULTS.repeats,
     train_subset: TrainSubset = None,
     test_subset: TestSubset = None,
     device: Device = "auto",
@@ -235,27 +235,36 @@ def list_option(example: str, default, what: str):
 def sweep_command(
     dataset: Annotated[
         str | None,
-        list_option("mnist,fashion-mnist", D.dataset, "mnist, fashion-mnist, cifar10, digits."),
+        list_option(
+            "mnist,fashion-mnist", DEFAULTS.dataset, "mnist, fashion-mnist, cifar10, digits."
+        ),
     ] = None,
-    epochs: Annotated[str | None, list_option("10,15", D.epochs, "Training epochs.")] = None,
-    lr: Annotated[str | None, list_option("0.001,0.005", D.lr, "Learning rates.")] = None,
-    batch_size: Annotated[str | None, list_option("32,8", D.batch_size, "Batch sizes.")] = None,
-    optimizer: Annotated[str | None, list_option("adam,sgd", D.optimizer, "adam, sgd.")] = None,
+    epochs: Annotated[str | None, list_option("10,15", DEFAULTS.epochs, "Training epochs.")] = None,
+    lr: Annotated[str | None, list_option("0.001,0.005", DEFAULTS.lr, "Learning rates.")] = None,
+    batch_size: Annotated[
+        str | None, list_option("32,8", DEFAULTS.batch_size, "Batch sizes.")
+    ] = None,
+    optimizer: Annotated[
+        str | None, list_option("adam,sgd", DEFAULTS.optimizer, "adam, sgd.")
+    ] = None,
     weight_decay: Annotated[
-        str | None, list_option("0,0.0005", D.weight_decay, "L2 weight decay.")
+        str | None, list_option("0,0.0005", DEFAULTS.weight_decay, "L2 weight decay.")
     ] = None,
     loss: Annotated[
-        str | None, list_option("cross-entropy,mse", D.loss, "cross-entropy, mse, l1.")
+        str | None, list_option("cross-entropy,mse", DEFAULTS.loss, "cross-entropy, mse, l1.")
     ] = None,
     activation: Annotated[
-        str | None, list_option("relu,tanh", D.activation, "relu, tanh, sigmoid, leakyrelu, elu.")
+        str | None,
+        list_option("relu,tanh", DEFAULTS.activation, "relu, tanh, sigmoid, leakyrelu, elu."),
     ] = None,
-    pool: Annotated[str | None, list_option("max,avg", D.pool, "max, avg.")] = None,
+    pool: Annotated[str | None, list_option("max,avg", DEFAULTS.pool, "max, avg.")] = None,
     seed: Annotated[
-        str | None, list_option("42,1000", D.seed, "First seed; repeats use seed, seed+1, ...")
+        str | None,
+        list_option("42,1000", DEFAULTS.seed, "First seed; repeats use seed, seed+1, ..."),
     ] = None,
     repeats: Annotated[
-        str | None, list_option("3,5", D.repeats, "Runs per setting, with consecutive seeds.")
+        str | None,
+        list_option("3,5", DEFAULTS.repeats, "Runs per setting, with consecutive seeds."),
     ] = None,
     train_subset: Annotated[
         str | None, list_option("1000,5000", "all", "Class-stratified training subset sizes.")
@@ -330,22 +339,22 @@ NoiseSeed = Annotated[
 
 @app.command("noise", cls=Command)
 def noise_command(
-    dataset: Dataset_ = D.dataset,
+    dataset: DatasetOption = DEFAULTS.dataset,
     noise_type: NoiseType = None,
     noise_rate: NoiseRate = None,
     pairs: Pairs = None,
     transition: Transition = None,
     noise_seed: NoiseSeed = 0,
-    epochs: Epochs = D.epochs,
-    lr: Lr = D.lr,
-    batch_size: BatchSize = D.batch_size,
-    optimizer: Optimizer = D.optimizer,
-    weight_decay: WeightDecay = D.weight_decay,
-    loss: Loss = D.loss,
-    activation: Activation = D.activation,
-    pool: Pool = D.pool,
-    seed: Seed = D.seed,
-    repeats: Repeats = D.repeats,
+    epochs: Epochs = DEFAULTS.epochs,
+    lr: Lr = DEFAULTS.lr,
+    batch_size: BatchSize = DEFAULTS.batch_size,
+    optimizer: Optimizer = DEFAULTS.optimizer,
+    weight_decay: WeightDecay = DEFAULTS.weight_decay,
+    loss: Loss = DEFAULTS.loss,
+    activation: Activation = DEFAULTS.activation,
+    pool: Pool = DEFAULTS.pool,
+    seed: Seed = DEFAULTS.seed,
+    repeats: Repeats = DEFAULTS.repeats,
     train_subset: TrainSubset = None,
     test_subset: TestSubset = None,
     resume: Annotated[
@@ -381,7 +390,7 @@ def noise_command(
 # --------------------------------------------------------------------------- lenet confusion, hardsamples
 
 # Options of the commands that study a model: it comes from a checkpoint, or is trained first.
-Datasets_ = Annotated[
+DatasetListOption = Annotated[
     str | None,
     typer.Option(
         "--dataset",
@@ -407,7 +416,7 @@ Top = Annotated[int, typer.Option(help="How many of the most confused pairs to s
 @app.command("confusion", cls=Command)
 def confusion_command(
     ctx: typer.Context,
-    dataset: Datasets_ = None,
+    dataset: DatasetListOption = None,
     checkpoint: Checkpoint = None,
     from_dir: FromDir = None,
     normalize: Annotated[
@@ -425,15 +434,15 @@ def confusion_command(
             help="Rank pairs of classes {i, j} with both directions added.",
         ),  # fmt: skip
     ] = False,
-    epochs: Epochs = D.epochs,
-    lr: Lr = D.lr,
-    batch_size: BatchSize = D.batch_size,
-    optimizer: Optimizer = D.optimizer,
-    weight_decay: WeightDecay = D.weight_decay,
-    loss: Loss = D.loss,
-    activation: Activation = D.activation,
-    pool: Pool = D.pool,
-    seed: Seed = D.seed,
+    epochs: Epochs = DEFAULTS.epochs,
+    lr: Lr = DEFAULTS.lr,
+    batch_size: BatchSize = DEFAULTS.batch_size,
+    optimizer: Optimizer = DEFAULTS.optimizer,
+    weight_decay: WeightDecay = DEFAULTS.weight_decay,
+    loss: Loss = DEFAULTS.loss,
+    activation: Activation = DEFAULTS.activation,
+    pool: Pool = DEFAULTS.pool,
+    seed: Seed = DEFAULTS.seed,
     train_subset: TrainSubset = None,
     test_subset: TestSubset = None,
     device: Device = "auto",
@@ -453,7 +462,7 @@ def confusion_command(
 @app.command("hardsamples", cls=Command)
 def hardsamples_command(
     ctx: typer.Context,
-    dataset: Datasets_ = None,
+    dataset: DatasetListOption = None,
     checkpoint: Checkpoint = None,
     from_dir: FromDir = None,
     top: Top = 3,
@@ -468,15 +477,15 @@ def hardsamples_command(
             metavar="",
         ),
     ] = False,
-    epochs: Epochs = D.epochs,
-    lr: Lr = D.lr,
-    batch_size: BatchSize = D.batch_size,
-    optimizer: Optimizer = D.optimizer,
-    weight_decay: WeightDecay = D.weight_decay,
-    loss: Loss = D.loss,
-    activation: Activation = D.activation,
-    pool: Pool = D.pool,
-    seed: Seed = D.seed,
+    epochs: Epochs = DEFAULTS.epochs,
+    lr: Lr = DEFAULTS.lr,
+    batch_size: BatchSize = DEFAULTS.batch_size,
+    optimizer: Optimizer = DEFAULTS.optimizer,
+    weight_decay: WeightDecay = DEFAULTS.weight_decay,
+    loss: Loss = DEFAULTS.loss,
+    activation: Activation = DEFAULTS.activation,
+    pool: Pool = DEFAULTS.pool,
+    seed: Seed = DEFAULTS.seed,
     train_subset: TrainSubset = None,
     test_subset: TestSubset = None,
     device: Device = "auto",
@@ -505,7 +514,7 @@ def analyse(command: str, settings, ctx: typer.Context, options: dict) -> None:
 
     run_command(
         run_analysis, command=command, settings=settings,
-        config=training_config(options, dataset=options["dataset"] or D.dataset),
+        config=training_config(options, dataset=options["dataset"] or DEFAULTS.dataset),
         dataset=options["dataset"], checkpoint=options["checkpoint"],
         from_dir=options["from_dir"], options=run_options(options), out=options["out"],
         overwrite=options["overwrite"], training_options=training_options_given(ctx),

@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 
 from lenetcli import analysis, runs
-from lenetcli.checkpoint import find_checkpoint, load_checkpoint
+from lenetcli.checkpoint import find_checkpoint, load_checkpoint, make_checkpoint
 from lenetcli.config import TrainConfig, comma_items
 from lenetcli.data import Dataset, get_spec, load_dataset
 from lenetcli.engine import Reporter, device_description, predict, resolve_device
@@ -207,7 +207,7 @@ def train_if_needed(
             job.config, job.data, options, device, job.out, reporter, command
         )
         job.model = results[0].model
-        job.checkpoint = runs.make_checkpoint(results[0], job.config, job.data)
+        job.checkpoint = make_checkpoint(results[0], job.config, job.data)
         job.checkpoint_path = job.out / "model.pt"
         job.trained = True
     return job.model

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from lenetcli import __version__
+from lenetcli.checkpoint import make_checkpoint
 from lenetcli.config import TrainConfig
 from lenetcli.data import Dataset, load_dataset
 from lenetcli.engine import (
@@ -46,7 +46,6 @@ from lenetcli.outputs import (
 from lenetcli.plots import curves_figure
 from lenetcli.progress import make_reporter, results_table, stdout_console
 
-CHECKPOINT_FORMAT = "lenetcli.checkpoint/1"
 METRIC_COLUMNS = [
     "seed", "epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds",
 ]  # fmt: skip
@@ -123,21 +122,6 @@ def predictions_frame(results: list[MemberResult], data: Dataset, device) -> pd.
             )
         )
     return pd.concat(frames, ignore_index=True)
-
-
-def make_checkpoint(result: MemberResult, config: TrainConfig, data: Dataset) -> dict:
-    """Weights plus all that is needed to rebuild the model; plain types only (weights_only)."""
-    return {
-        "format": CHECKPOINT_FORMAT,
-        "lenetcli_version": __version__,
-        "architecture": architecture_for(config, data.spec).to_dict(),
-        "dataset": data.spec.name,
-        "classes": list(data.spec.classes),
-        "config": config.to_dict(),
-        "seed": result.seed,
-        "final_test_acc": result.metrics[-1]["test_acc"],
-        "state_dict": {k: v.cpu() for k, v in result.model.state_dict().items()},
-    }
 
 
 def run_training(

@@ -7,13 +7,12 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from lenetcli.checkpoint import find_checkpoint, load_checkpoint
+from lenetcli.checkpoint import find_checkpoint, load_checkpoint, make_checkpoint
 from lenetcli.config import TrainConfig
 from lenetcli.data import DATASETS
 from lenetcli.engine import MemberResult, architecture_for, init_model
 from lenetcli.errors import LenetError
 from lenetcli.outputs import save_checkpoint
-from lenetcli.runs import make_checkpoint
 
 
 def checkpoint_for(dataset: str, seed: int = 3) -> dict:
