@@ -328,8 +328,9 @@ class Table:
 
 @dataclass(frozen=True)
 class Figure:
-    path: Path  # the PNG in the source folder (or, for compare.png, in the report's folder)
+    path: Path  # the PNG in a source folder, or (own) its name in the report's folder
     caption: str
+    own: bool = False  # drawn by the report itself: compare.png
 
 
 def mean_std(mean, std) -> str:
@@ -361,7 +362,7 @@ def data_text(record: dict) -> str:
     )
 
 
-def summary_blocks(results: pd.DataFrame, compare: Path | None) -> list:
+def summary_blocks(results: pd.DataFrame, compare: bool) -> list:
     header = ["Source", "Dataset", "Setting", "n", "Training acc.", "Test acc.", "Best model"]
     header.append("s/epoch")
     rows = [
@@ -384,8 +385,9 @@ def summary_blocks(results: pd.DataFrame, compare: Path | None) -> list:
         ),
         Table(header, rows, left=3),
     ]
-    if compare is not None:
-        blocks.append(Figure(compare, "Mean test accuracy per epoch of every configuration"))
+    if compare:
+        caption = "Mean test accuracy per epoch of every configuration"
+        blocks.append(Figure(Path("compare.png"), caption, own=True))
     return blocks
 
 
@@ -627,7 +629,6 @@ def gather(folders: list[Path], title: str, out: Path) -> Report:
         own = training.metrics.assign(source=label)
         metrics.append(own.assign(line=own.apply(curve_label, axis=1)))
     metrics = pd.concat(metrics, ignore_index=True) if metrics else pd.DataFrame()
-    compare = Path(out) / "compare.png" if len(metrics) else None
     made = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     made_from = f"{len(sources)} folder(s)"
     if unfinished:
@@ -637,7 +638,7 @@ def gather(folders: list[Path], title: str, out: Path) -> Report:
         Text(f"Made by lenet report (lenetcli {__version__}) on {made} from {made_from}."),
     ]
     if len(results):
-        blocks += summary_blocks(results, compare)
+        blocks += summary_blocks(results, compare=len(metrics) > 0)
     for i, source in enumerate(sources, 1):
         blocks += source_blocks(i, source, trainings.get(source.label), results)
     if unfinished:
@@ -654,22 +655,23 @@ def write_report(report: Report, out: Path, record: dict) -> None:
         write_csv(out / "results.csv", report.results)
     if len(report.metrics):
         save_figure(comparison_figure(report.metrics), out / "compare.png")
-    names = figure_names(report, out)
+    names = figure_names(report)
+    own = {block.path for block in report.blocks if isinstance(block, Figure) and block.own}
     for source_path, name in names.items():
-        if source_path != out / name:
+        if source_path not in own:
             write_atomic(out / name, lambda tmp, src=source_path: shutil.copyfile(src, tmp))
     write_text(out / "report.md", render_markdown(report.blocks, names))
-    write_text(out / "report.html", render_html(report.blocks, report.title))
+    write_text(out / "report.html", render_html(report.blocks, report.title, out))
     write_json(out / "config.json", record)
 
 
-def figure_names(report: Report, out: Path) -> dict[Path, str]:
+def figure_names(report: Report) -> dict[Path, str]:
     """Where each figure of the document lives, relative to the report's folder."""
     names = {}
     for block in report.blocks:
         if not isinstance(block, Figure) or block.path in names:
             continue
-        if block.path.parent == out:
+        if block.own:
             names[block.path] = block.path.name
             continue
         index, source = next(
@@ -763,8 +765,9 @@ def html_row(cells: list[str], tag: str, left: int) -> str:
     return "<tr>" + "".join(html_cells) + "</tr>"
 
 
-def render_html(blocks: list, title: str) -> str:
-    """One page with its images embedded, so that it can be mailed, opened or printed alone."""
+def render_html(blocks: list, title: str, out: Path) -> str:
+    """One page with its images embedded, so that it can be mailed, opened or printed alone;
+    out: the report's folder, which holds its own figures."""
     body = []
     for block in blocks:
         if isinstance(block, Heading):
@@ -782,7 +785,8 @@ def render_html(blocks: list, title: str) -> str:
                 f"<tbody>{rows}</tbody></table></div>"
             )
         elif isinstance(block, Figure):
-            png = base64.b64encode(block.path.read_bytes()).decode("ascii")
+            path = out / block.path if block.own else block.path
+            png = base64.b64encode(path.read_bytes()).decode("ascii")
             caption = html.escape(block.caption)
             body.append(
                 f'<figure><img src="data:image/png;base64,{png}" alt="{caption}">'
@@ -809,8 +813,7 @@ def run_report(
     gathered = gather(folders, title, out)
     if overwrite:
         remove_previous_output(out, "report")
-    if (created := create_output_dir(out, fresh_name, exclusive=not out.exists())) != out:
-        out, gathered = created, gather(folders, title, created)  # links point into out
+    out = create_output_dir(out, fresh_name, exclusive=not out.exists())
     write_report(gathered, out, run_config(gathered, folders, out))
     if quiet:
         return
@@ -827,6 +830,6 @@ def run_report(
         title = "Final test accuracy: mean ± std over seeds"
         console.print(results_table(title, columns, rows, left=3))
     console.print(
-        f"Reported on {len(gathered.sources)} folder(s). Wrote {out}/ (open html)",
+        f"Reported on {len(gathered.sources)} folder(s). Wrote {out}/ (open report.html)",
         highlight=False,
     )

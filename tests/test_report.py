@@ -209,6 +209,19 @@ def test_output_folders_are_found_at_any_depth_and_nowhere_they_are_not(folders,
     assert labels == ["train", "sweep"]
 
 
+def test_a_default_folder_taken_meanwhile_gets_the_report_whole(folders, tmp_path, monkeypatch):
+    taken = tmp_path / "runs" / "report-20261127-101500"
+    taken.mkdir(parents=True)  # by a report started in the same second, after the check
+    monkeypatch.setattr(report, "default_folder", lambda name: taken)
+    result = lenet("report", folders["train"], folders["sweep"])
+    assert result.exit_code == 0, result.output
+    moved = taken.with_name(taken.name + "-2")
+    assert f"Wrote {moved}/ (open report.html)" in " ".join(result.output.split())
+    assert not any(taken.iterdir())
+    assert "](compare.png)" in (moved / "report.md").read_text()
+    assert (moved / "compare.png").is_file() and (moved / "report.html").stat().st_size > 0
+
+
 def test_diverged_runs_are_counted(folders, tmp_path):
     blown = tmp_path / "blown"
     args = ["--epochs", "1", "--repeats", "2", "--optimizer", "sgd", "--lr", "1000"]
@@ -387,7 +400,7 @@ def test_command_line_is_the_one_typed_with_its_quoting():
 def test_rendering_escapes_what_markdown_and_html_would_read_as_markup():
     blocks = [report.Table(["a|b", "<n>"], [["x|y", "1"]]), report.Text("<script>")]
     assert "| a\\|b | <n> |" in report.render_markdown(blocks, {})
-    page = report.render_html(blocks, "t")
+    page = report.render_html(blocks, "t", Path("."))
     assert "<script>" not in page and "&lt;script&gt;" in page and "&lt;n&gt;" in page
 
 
