@@ -753,7 +753,7 @@ def summary_table(study: Study, summary: pd.DataFrame):
     table.add_column("best test", justify="right")
     table.add_column("")
     for _, row in summary.iterrows():
-        cells = [row["dataset"], row["setting"], *[row[c] for c in study.setting_columns]]
+        cells = [row["dataset"], row["setting"], *[plain(row[c]) for c in study.setting_columns]]
         cells.append(int(row["n"]))
         cells += [
             f"{fmt(row[f'final_{v}_mean'])} ± {fmt(row[f'final_{v}_std'])}" for v in study.values
