@@ -1,4 +1,4 @@
-"""`lenet noise` end to end on a small subset of scikit-learn's digits (no files needed)."""
+"""`lenet noise` (lenetcli/noise_study.py) end to end on a small subset of scikit-learn's digits (no files needed)."""
 
 from __future__ import annotations
 
