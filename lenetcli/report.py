@@ -47,7 +47,8 @@ from lenetcli.outputs import (
 )
 from lenetcli.plots import comparison_figure
 from lenetcli.progress import results_table, stdout_console
-from lenetcli.study import ci95_half_width, fmt, markdown_table
+from lenetcli.study import ci95_half_width
+from lenetcli.tables import fmt, markdown_table
 
 COMMANDS = ("train", "sweep", "noise", "confusion", "hardsamples")
 LENET_COMMANDS = (*COMMANDS, "report")

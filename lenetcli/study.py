@@ -85,6 +85,7 @@ from lenetcli.runs import (
     load_data,
     warn_diverged,
 )
+from lenetcli.tables import fmt, markdown_table, plain
 
 # TrainConfig fields that a setting shares by all its runs (seed and repeats make the runs).
 HYPERPARAMETERS = [f for f in TrainConfig.field_names() if f not in ("dataset", "seed", "repeats")]
@@ -639,26 +640,6 @@ def describe_setting(setting: Setting) -> str:
     seeds = c.seeds
     parts.append(f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}-{seeds[-1]}")
     return ", ".join(parts)
-
-
-def fmt(value, digits: int = 2) -> str:
-    """A number for a table: fixed decimals, '–' when missing (a std over one run)."""
-    return "–" if value is None or pd.isna(value) else f"{value:.{digits}f}"
-
-
-def plain(value) -> str:
-    """A setting's value as its CSV files write it: 0.2 and 0, not 0.20 or 0.0."""
-    return f"{value:.10g}" if isinstance(value, float) else str(value)
-
-
-def markdown_table(header: list[str], rows: list[list], left: int = 1) -> str:
-    """A Markdown table: the first `left` columns text, aligned left; the rest numbers."""
-    align = ["---"] * left + ["--:"] * (len(header) - left)
-    return "\n".join(markdown_row(line) for line in [header, align, *rows])
-
-
-def markdown_row(cells: list) -> str:
-    return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
 
 
 def summary_markdown(study: Study, runs: pd.DataFrame, summary: pd.DataFrame) -> str:

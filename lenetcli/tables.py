@@ -1,0 +1,26 @@
+"""Numbers and tables as people read them: the Markdown of summary.md and report.md, and the
+cells of the tables the commands print."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+def fmt(value, digits: int = 2) -> str:
+    """A number for a table: fixed decimals, '–' when missing (a std over one run)."""
+    return "–" if value is None or pd.isna(value) else f"{value:.{digits}f}"
+
+
+def plain(value) -> str:
+    """A setting's value as its CSV files write it: 0.2 and 0, not 0.20 or 0.0."""
+    return f"{value:.10g}" if isinstance(value, float) else str(value)
+
+
+def markdown_table(header: list[str], rows: list[list], left: int = 1) -> str:
+    """A Markdown table: the first `left` columns text, aligned left; the rest numbers."""
+    align = ["---"] * left + ["--:"] * (len(header) - left)
+    return "\n".join(markdown_row(line) for line in [header, align, *rows])
+
+
+def markdown_row(cells: list) -> str:
+    return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"

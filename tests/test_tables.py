@@ -1,0 +1,22 @@
+import math
+
+from lenetcli.tables import fmt, markdown_table, plain
+
+
+def test_numbers_read_as_in_the_files_and_tables():
+    assert fmt(98.9951) == "99.00" and fmt(float("nan")) == "–" and fmt(None) == "–"
+    assert fmt(0.12345, digits=3) == "0.123"
+    # a setting's value as runs.csv writes it, whatever its type
+    assert [plain(0.0), plain(0.2), plain(1e-5), plain(32), plain("adam")] == [
+        "0", "0.2", "1e-05", "32", "adam",
+    ]  # fmt: skip
+    assert plain(math.pi) == "3.141592654"
+
+
+def test_markdown_table_aligns_text_left_numbers_right_and_escapes_bars():
+    text = markdown_table(["Setting", "Kind", "Mean"], [["a|b", "x", "1.00"]], left=2)
+    assert text.splitlines() == [
+        "| Setting | Kind | Mean |",
+        "| --- | --- | --: |",
+        "| a\\|b | x | 1.00 |",
+    ]
