@@ -12,7 +12,7 @@ from rich.markup import escape
 from typer.core import TyperCommand, TyperGroup
 
 from lenetcli import __version__
-from lenetcli.config import TrainConfig
+from lenetcli.config import TrainConfig, option_name
 from lenetcli.errors import Interrupted, LenetError
 
 
@@ -524,7 +524,7 @@ def analyse(command: str, settings, ctx: typer.Context, options: dict) -> None:
 def training_options_given(ctx: typer.Context) -> list[str]:
     """The training options typed on the command line (not left at their defaults)."""
     return [
-        "--" + name.replace("_", "-")
+        option_name(name)
         for name in TRAINING_OPTIONS
         if ctx.get_parameter_source(name).name == "COMMANDLINE"
     ]

@@ -27,6 +27,11 @@ def check_seed_range(option: str, first: int, count: int) -> None:
         )
 
 
+def option_name(field: str) -> str:
+    """The command-line option of a TrainConfig field: batch_size -> --batch-size."""
+    return "--" + field.replace("_", "-")
+
+
 def comma_items(option: str, text: str, example: str = "1,2") -> list[str]:
     """The items of an option's comma list, stripped; an empty list or item is an error."""
     if not text.strip():
@@ -85,10 +90,9 @@ class TrainConfig:
             if value not in allowed:
                 raise unknown_choice(name, value, allowed)
         for name in ("epochs", "batch_size", "repeats"):
-            if getattr(self, name) < 1:
-                option = "--" + name.replace("_", "-")
+            if (value := getattr(self, name)) < 1:
                 raise LenetError(
-                    f"{option} must be a positive whole number, got {getattr(self, name)}"
+                    f"{option_name(name)} must be a positive whole number, got {value}"
                 )
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise LenetError(f"--lr must be a positive finite number, got {self.lr}")
@@ -100,6 +104,7 @@ class TrainConfig:
         for name in ("train_subset", "test_subset"):
             value = getattr(self, name)
             if value is not None and value < 1:
-                option = "--" + name.replace("_", "-")
-                raise LenetError(f"{option} must be a positive whole number, got {value}")
+                raise LenetError(
+                    f"{option_name(name)} must be a positive whole number, got {value}"
+                )
         return self

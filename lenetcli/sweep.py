@@ -31,7 +31,7 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from lenetcli.config import TrainConfig, comma_items
+from lenetcli.config import TrainConfig, comma_items, option_name
 from lenetcli.data import DATASETS
 from lenetcli.errors import LenetError, unknown_choice
 
@@ -71,10 +71,6 @@ ID_PARTS = {
     "train_subset": lambda v: f"train{'all' if v is None else v}",
     "test_subset": lambda v: f"test{'all' if v is None else v}",
 }
-
-
-def option_name(field: str) -> str:
-    return "--" + field.replace("_", "-")
 
 
 # --------------------------------------------------------------------------- comma lists
