@@ -180,7 +180,9 @@ Overwrite = Annotated[
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.", metavar="")]
 GroupSize = Annotated[
     int | None,
-    typer.Option(help="Most models trained at once as one group (default: as memory allows)."),
+    typer.Option(
+        help="Most models trained at once as one group. Default: 10 on the CPU, 64 on a GPU (fewer if memory is small)."
+    ),
 ]
 NoGraph = Annotated[
     bool,
