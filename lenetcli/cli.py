@@ -316,7 +316,7 @@ def sweep_command(
 
 NoiseType = Annotated[
     str | None,
-    typer.Option(help="symmetric, pair, or both as a comma list. Default: symmetric."),
+    typer.Option(help="symmetric, pair, or both: symmetric,pair. Default: symmetric."),
 ]
 NoiseRate = Annotated[
     str | None,

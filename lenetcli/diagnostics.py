@@ -176,7 +176,7 @@ def prepare_jobs(
         if len(set(datasets)) < len(datasets):
             raise LenetError("two checkpoints are models of the same dataset; give one per dataset")
     datasets = datasets or [config.dataset]
-    out = check_output_dir(out or default_out(command, datasets), overwrite, command)
+    out = check_output_dir(out or default_out(command, datasets), overwrite, command, paths or [])
     jobs = []
     for i, name in enumerate(datasets):
         job_out = out if len(datasets) == 1 else out / name

@@ -181,12 +181,13 @@ def run_noise_study(
     record: dict,
     overwrite: bool = False,
     resume: bool = False,
+    inputs: list[Path] = (),
 ) -> pd.DataFrame:
     """Run the study (see study.execute), then plot accuracy against rate; return the summary."""
     study = noise_study(config, settings, noise_seed, options, record)
     default_name = f"noise-{config.dataset}"
     summary, out = execute(
-        study, out, default_name=default_name, overwrite=overwrite, resume=resume
+        study, out, default_name=default_name, inputs=inputs, overwrite=overwrite, resume=resume
     )
     title = f"LeNet-5 on {DATASETS[config.dataset].title}: final test accuracy under label noise"
     save_figure(accuracy_vs_noise_figure(summary, title), out / "accuracy_vs_noise.png")
@@ -242,4 +243,7 @@ def run_noise(
             for s in settings
         ],
     }  # fmt: skip
-    return run_noise_study(config, settings, noise_seed, options, out, record, overwrite, resume)
+    inputs = [] if transition is None else [transition]
+    return run_noise_study(
+        config, settings, noise_seed, options, out, record, overwrite, resume, inputs
+    )

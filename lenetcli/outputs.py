@@ -10,11 +10,11 @@ import contextlib
 import json
 import os
 import platform
+import re
 import secrets
 import shutil
 import sys
 from datetime import datetime, timezone
-from fnmatch import fnmatch
 from itertools import chain, count
 from pathlib import Path
 
@@ -36,11 +36,13 @@ def default_folder(name: str) -> Path:
     return next(path for path in taken_or_not if not path.exists())
 
 
-def check_output_dir(path: Path, overwrite: bool, command: str) -> Path:
+def check_output_dir(path: Path, overwrite: bool, command: str, inputs: list[Path] = ()) -> Path:
     """Refuse a non-empty folder (unless overwrite) or one that cannot be created; write nothing.
 
     --overwrite replaces the files of the same command only: over another command's folder it
     would leave a mix (a sweep's tables beside an old model.pt that `--from` would then read).
+    It is refused over a folder holding one of the command's inputs (a checkpoint, a study or
+    transition file, a folder reported on), which it might remove.
     """
     path = Path(path)
     if path.exists() and not path.is_dir():
@@ -49,6 +51,8 @@ def check_output_dir(path: Path, overwrite: bool, command: str) -> Path:
         raise LenetError(
             f"output folder {path} is not empty; choose another --out or add --overwrite"
         )
+    if overwrite and path.is_dir():
+        check_overwrite(path, inputs)
     written_by = command_of(path)
     if overwrite and written_by not in (None, command):
         raise LenetError(
@@ -69,6 +73,20 @@ def check_output_dir(path: Path, overwrite: bool, command: str) -> Path:
     return path
 
 
+def check_overwrite(path: Path, inputs: list[Path]) -> None:
+    for given in inputs:
+        if Path(given).resolve().is_relative_to(path.resolve()):
+            raise LenetError(
+                f"--overwrite would replace {path}, which holds {given}, an input of this "
+                "command; choose another --out"
+            )
+    if (path / "config.json").exists() and read_config(path) is None:
+        raise LenetError(
+            f"output folder {path} has a config.json lenet cannot read, so --overwrite cannot "
+            "tell which files are lenet's to replace; choose another --out"
+        )
+
+
 def read_config(folder: Path) -> dict | None:
     """A folder's config.json as a lenet command wrote it; None when it has no readable one."""
     try:
@@ -81,59 +99,117 @@ def read_config(folder: Path) -> dict | None:
 def command_of(folder: Path) -> str | None:
     """The lenet command that wrote a folder, from its config.json; None if none did.
 
-    confusion and hardsamples on several datasets write one subfolder per dataset and no
-    config.json above them: such a folder counts as theirs.
+    confusion and hardsamples on several datasets write a subfolder per dataset, named after
+    it, and no config.json above them: such a folder counts as theirs.
     """
     if (record := read_config(folder)) is not None:
         return record.get("command")
-    inner = {(read_config(sub) or {}).get("command") for sub in subfolders(folder)} - {None}
-    return inner.pop() if len(inner) == 1 else None
+    inner = {command_of(sub) for sub in dataset_subfolders(folder)}
+    return inner.pop() if len(inner) == 1 and inner <= set(PER_DATASET) else None
 
 
-def subfolders(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+PER_DATASET = ("confusion", "hardsamples")  # the commands that may write dataset subfolders
 
 
-# The names each command writes in its output folder (fnmatch patterns). train's are also
-# confusion's and hardsamples', which train a model when given none.
+def dataset_subfolders(folder: Path) -> list[Path]:
+    """The subfolders of folder named after a dataset (real folders, not links)."""
+    from lenetcli.data import DATASETS
+
+    if not folder.is_dir() or folder.is_symlink():
+        return []
+    return [folder / name for name in DATASETS if is_real_folder(folder / name)]
+
+
+def is_real_folder(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink()
+
+
+# What each command writes in its output folder; confusion and hardsamples write train's files
+# too when they train the model first. A noise study's per-setting files are named from the
+# settings its config.json lists (previous_noise_files), never by a pattern that could match a
+# file of the user's.
 TRAIN_OUTPUT = ["config.json", "metrics.csv", "predictions.csv", "curves.png", "model.pt", "models"]
 STUDY_OUTPUT = ["config.json", "runs.csv", "metrics.csv", "summary.csv", "summary.md",
                 "accuracy.png", "compare.png", "curves", "tables"]  # fmt: skip
 OUTPUT_NAMES = {
     "train": TRAIN_OUTPUT,
     "sweep": STUDY_OUTPUT,
-    "noise": STUDY_OUTPUT + ["accuracy_vs_noise.png", "noisy-confusion-*", "transition-*.csv"],
-    "confusion": TRAIN_OUTPUT
-    + [
+    "noise": [*STUDY_OUTPUT, "accuracy_vs_noise.png"],
+    "confusion": [
+        *TRAIN_OUTPUT,
         "confusion.csv",
         "confusion_counts.csv",
         "confusion.png",
         "per_class.csv",
         "confused_pairs.csv",
     ],  # fmt: skip
-    "hardsamples": TRAIN_OUTPUT + ["hard_samples.csv", "hard"],
+    "hardsamples": [*TRAIN_OUTPUT, "hard_samples.csv", "hard"],
     "report": ["config.json", "results.csv", "compare.png", "report.md", "report.html", "figures"],
 }
+NOISE_FILES = ["transition-{}.csv", "noisy-confusion-{}.csv", "noisy-confusion-{}.png"]
+UNFINISHED = re.compile(r"\..+\.[0-9a-f]{12}\.tmp")  # what write_atomic leaves if killed
+
+
+def previous_output(folder: Path, command: str) -> list[Path]:
+    """What the same command wrote in folder before (and per dataset subfolder), or nothing
+    when another command, or none, wrote it."""
+    if command_of(folder) != command:
+        return []
+    names = set(OUTPUT_NAMES[command])
+    if command == "noise":
+        settings = (read_config(folder) or {}).get("options", {}).get("noise_settings", [])
+        names |= {f.format(s.get("setting")) for f in NOISE_FILES for s in settings}
+    found = []
+    if read_config(folder) is not None:  # not the bare parent of dataset subfolders
+        found = [
+            entry
+            for entry in sorted(folder.iterdir())
+            if entry.name in names or UNFINISHED.fullmatch(entry.name)
+        ]
+    if command in PER_DATASET:
+        for sub in dataset_subfolders(folder):
+            found += previous_output(sub, command)
+    return found
 
 
 def remove_previous_output(folder: Path, command: str) -> None:
-    """Empty a folder of what the same command wrote there before; --overwrite calls it.
+    """Remove what the same command wrote in folder before; --overwrite calls it.
 
     Writing over the old files is not enough: the new run need not write all of them, and
     leftovers such as models/seed-44.pt of an earlier --repeats 3 would pass for new results.
-    Files lenet does not write are kept, and nothing is removed from a folder that another
-    command, or none, wrote.
+    Files lenet does not write are kept, links are removed but never followed, and nothing
+    is removed from a folder that another command, or none, wrote. All or nothing: the old
+    files are first moved aside, and put back if one cannot be.
     """
-    if command_of(folder) != command:
+    entries = previous_output(folder, command)
+    if not entries:
         return
-    patterns = [*OUTPUT_NAMES[command], ".*.tmp"]  # .tmp: a file a killed run left unfinished
-    for entry in sorted(folder.iterdir()):
-        if any(fnmatch(entry.name, pattern) for pattern in patterns):
-            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
-        elif entry.is_dir() and command_of(entry) == command:  # a per-dataset subfolder
-            remove_previous_output(entry, command)
-            with contextlib.suppress(OSError):
-                entry.rmdir()  # if emptied: the new run may not cover that dataset
+    aside = folder / f".lenet-overwrite-{secrets.token_hex(6)}"
+    aside.mkdir()
+    moved = []
+    try:
+        for entry in entries:
+            target = aside / str(len(moved))
+            os.rename(entry, target)
+            moved.append((entry, target))
+    except OSError as exc:
+        for entry, target in reversed(moved):
+            os.rename(target, entry)
+        aside.rmdir()
+        raise LenetError(
+            f"--overwrite cannot remove {entry}: {exc.strerror}; nothing was removed, so fix "
+            f"its permissions or choose another --out"
+        ) from None
+    for sub in dataset_subfolders(folder):
+        with contextlib.suppress(OSError):
+            sub.rmdir()  # emptied: the new run may not cover that dataset
+    try:
+        shutil.rmtree(aside)
+    except OSError as exc:
+        raise LenetError(
+            f"--overwrite moved the old output to {aside} but cannot delete it ({exc.strerror}); "
+            "delete that folder yourself, then run again"
+        ) from None
 
 
 def create_output_dir(path: Path, fresh_name: bool = False, exclusive: bool = False) -> Path:

@@ -37,7 +37,6 @@ from lenetcli.outputs import (
     check_output_dir,
     create_output_dir,
     default_folder,
-    read_config,
     remove_previous_output,
     save_figure,
     write_atomic,
@@ -47,8 +46,8 @@ from lenetcli.outputs import (
 )
 from lenetcli.plots import comparison_figure
 from lenetcli.progress import results_table, stdout_console
-from lenetcli.study import ci95_half_width
-from lenetcli.tables import fmt, markdown_table
+from lenetcli.study import best_mask, ci95_half_width
+from lenetcli.tables import count_text, fmt, markdown_table, plural
 
 COMMANDS = ("train", "sweep", "noise", "confusion", "hardsamples")
 LENET_COMMANDS = (*COMMANDS, "report")
@@ -109,7 +108,13 @@ def find_sources(folders: list[Path]) -> tuple[list[Source], dict[Path, str]]:
     unfinished = {}
     for folder in map(Path, folders):
         for path in output_folders(folder):
-            record = read_record(path)
+            try:
+                record = read_record(path)
+            except LenetError:
+                if path == folder:
+                    raise
+                unfinished[path] = "its config.json cannot be read"
+                continue
             if record["command"] == "report":
                 if path == folder:
                     raise LenetError(
@@ -149,28 +154,42 @@ def output_folders(folder: Path) -> list[Path]:
     (a folder such as runs/, or the per-dataset folders of `lenet confusion --dataset a,b`)."""
     if not folder.is_dir():
         raise LenetError(f"{folder} is not a folder; {WHAT}")
-    if (folder / "config.json").is_file():
+    if config_kind(folder) != "other":
         return [folder]
-    inner = inner_output_folders(folder, seen=set())
+    inner = inner_output_folders(folder)
     if not inner:
-        raise LenetError(f"{folder} holds no config.json, so lenet did not write it; {WHAT}")
+        raise LenetError(f"{folder} holds no output folder of lenet (no config.json of it); {WHAT}")
     return inner
 
 
-def inner_output_folders(folder: Path, seen: set[Path]) -> list[Path]:
-    """The folders with a config.json below `folder`, in name order. The search does not enter
-    them (a sweep's curves/ holds no run), nor hidden folders such as .git, nor a folder twice
-    (a link back up would loop). A config.json of another program is no output folder."""
+def inner_output_folders(folder: Path) -> list[Path]:
+    """The output folders below `folder`, in name order. The search does not enter them (a
+    sweep's curves/ holds no run), nor hidden folders such as .git, nor links (as `find`
+    does not: a link back up would loop); it does enter a folder with another program's
+    config.json."""
     found = []
-    for child in sorted(p for p in folder.iterdir() if p.is_dir() and p.name[0] != "."):
-        if child.resolve() in seen:
-            continue
-        seen.add(child.resolve())
-        if not (child / "config.json").is_file():
-            found += inner_output_folders(child, seen)
-        elif (record := read_config(child)) is None or record.get("command") in LENET_COMMANDS:
-            found.append(child)  # an unreadable one too: read_record then says what is wrong
+    children = [p for p in folder.iterdir() if p.is_dir() and not p.is_symlink()]
+    for child in sorted(p for p in children if not p.name.startswith(".")):
+        if config_kind(child) == "other":
+            found += inner_output_folders(child)
+        else:
+            found.append(child)
     return found
+
+
+def config_kind(folder: Path) -> str:
+    """'lenet' (a config.json of a lenet command), 'damaged' (a config.json that is not even
+    JSON: perhaps lenet's, so it is listed, not ignored) or 'other' (none, or another
+    program's)."""
+    path = folder / "config.json"
+    if not path.is_file():
+        return "other"
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return "damaged"
+    is_lenet = isinstance(record, dict) and record.get("command") in LENET_COMMANDS
+    return "lenet" if is_lenet else "other"
 
 
 def unique_labels(paths: list[Path]) -> list[str]:
@@ -367,7 +386,7 @@ def summary_blocks(results: pd.DataFrame, compare: bool) -> list:
     header = ["Source", "Dataset", "Setting", "n", "Training acc.", "Test acc.", "Best model"]
     header.append("s/epoch")
     rows = [
-        [r.source, r.dataset, r.setting or "–", str(r.n),
+        [r.source, r.dataset, r.setting or "–", count_text(r.n, r.diverged),
          mean_std(r.final_train_acc_mean, r.final_train_acc_std),
          mean_std(r.final_test_acc_mean, r.final_test_acc_std), fmt(r.final_test_acc_max),
          fmt(r.seconds_per_epoch, 1)]
@@ -434,11 +453,12 @@ def study_blocks(source: Source, training: Training, results: pd.DataFrame) -> l
             f"{pending} pending ones are left out, so means and the best setting are "
             f"provisional; continue with {resume}."
         )
-    best = results.groupby("dataset")["final_test_acc_mean"].transform("max")
+    best = best_mask(results)
     rows = [
-        [r.dataset, r.setting, str(r.n), mean_std(r.final_train_acc_mean, r.final_train_acc_std),
+        [r.dataset, r.setting, count_text(r.n, r.diverged),
+         mean_std(r.final_train_acc_mean, r.final_train_acc_std),
          mean_std(r.final_test_acc_mean, r.final_test_acc_std), fmt(r.final_test_acc_max),
-         "**best**" if r.final_test_acc_mean == b else ""]
+         "**best**" if b else ""]
         for r, b in zip(results.itertuples(), best, strict=True)
     ]  # fmt: skip
     training = "Training acc. (noisy labels)" if source.command == "noise" else "Training acc."
@@ -457,7 +477,7 @@ def study_blocks(source: Source, training: Training, results: pd.DataFrame) -> l
                 (f"noisy-confusion-{r.setting}.png", f"Noisy training labels of {r.setting}"),
             ]
     for r, b in zip(results.itertuples(), best, strict=True):
-        if r.final_test_acc_mean == b and source.command != "noise":
+        if b and source.command != "noise":
             wanted.append((f"curves/{r.dataset}-{r.setting}.png", f"Best setting: {r.setting}"))
     return [
         Text(f"{data_text(source.record)}. {described}"),
@@ -553,7 +573,7 @@ def model_text(record: dict) -> str:
     )
     return (
         f"Evaluated on {data.get('test_size')} test images of {title} from {data.get('source')}. "
-        f"The model (seed {model.get('seed')}, {trained.get('epochs', '?')} epochs on {images} "
+        f"The model (seed {model.get('seed')}, {plural(trained.get('epochs', '?'), 'epoch')} on {images} "
         f"training images) was {origin}."
     )
 
@@ -810,7 +830,7 @@ def run_report(
 ) -> None:
     """`lenet report`: read and check every folder, then write the report and say so."""
     fresh_name = out is None
-    out = check_output_dir(out or default_folder("report"), overwrite, "report")
+    out = check_output_dir(out or default_folder("report"), overwrite, "report", folders)
     gathered = gather(folders, title, out)
     if overwrite:
         remove_previous_output(out, "report")

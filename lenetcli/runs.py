@@ -201,8 +201,8 @@ def warn_diverged(which: str) -> None:
     from rich.markup import escape
 
     Console(stderr=True).print(
-        f"[yellow]Warning: {escape(which)} diverged: its training or test loss is not a finite "
-        "number, so its accuracies mean nothing; a smaller --lr usually helps[/]",
+        f"[yellow]Warning: {escape(which)} diverged (a loss that is not a finite number): "
+        "such accuracies mean nothing, and a smaller --lr usually helps[/]",
         highlight=False,
         soft_wrap=True,
     )

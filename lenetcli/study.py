@@ -85,7 +85,7 @@ from lenetcli.runs import (
     load_data,
     warn_diverged,
 )
-from lenetcli.tables import fmt, markdown_table, plain
+from lenetcli.tables import count_text, fmt, markdown_table, plain, plural
 
 # TrainConfig fields that a setting shares by all its runs (seed and repeats make the runs).
 HYPERPARAMETERS = [f for f in TrainConfig.field_names() if f not in ("dataset", "seed", "repeats")]
@@ -439,12 +439,12 @@ def resume_folder(study: Study, out: Path, ledger: Ledger) -> int:
     record = read_config(out)
     if record is None:
         raise LenetError(
-            f"cannot resume in {out}: it holds no readable config.json of a {study.command}; choose the folder of the {study.command} to continue, or another --out"
+            f"cannot resume in {out}: it holds no readable config.json of lenet {study.command}; choose the folder of the lenet {study.command} to continue, or another --out"
         )
     command = record.get("command")
     if command != study.command:
         raise LenetError(
-            f"cannot resume in {out}: it holds the output of `lenet {command}`, not of a {study.command}; choose another --out"
+            f"cannot resume in {out}: it holds the output of `lenet {command}`, not of lenet {study.command}; choose another --out"
         )
     return ledger.restore(out)
 
@@ -494,6 +494,7 @@ def execute(
     out: Path | None,
     *,
     default_name: str = "",
+    inputs: list[Path] = (),
     overwrite: bool = False,
     resume: bool = False,
 ) -> tuple[pd.DataFrame, Path]:
@@ -523,7 +524,7 @@ def execute(
         check_output_dir(out, True, study.command)  # still: can it be written?
     else:
         restored = 0
-        check_output_dir(out, overwrite, study.command)
+        check_output_dir(out, overwrite, study.command, inputs)
     device = engine.resolve_device(study.options.device)
     datasets = load_study_data(study)
     if overwrite:
@@ -597,10 +598,15 @@ def summary_frame(study: Study, runs: pd.DataFrame) -> pd.DataFrame:
         parts.append(stats.add_prefix(f"{column}_"))
     summary = pd.concat(parts, axis=1).reset_index()
     summary["final_test_acc_ci95"] = ci95_half_width(summary["final_test_acc_std"], summary["n"])
-    candidates = summary["final_test_acc_mean"].where(summary["diverged"] < summary["n"])
-    top = candidates.groupby(summary["dataset"]).transform("max")
-    summary["best"] = (candidates == top).astype(int)
+    summary["best"] = best_mask(summary).astype(int)
     return summary
+
+
+def best_mask(summary: pd.DataFrame) -> pd.Series:
+    """True for the setting(s) with the highest mean final test accuracy on their dataset,
+    among those with a run that did not diverge."""
+    candidates = summary["final_test_acc_mean"].where(summary["diverged"] < summary["n"])
+    return candidates == candidates.groupby(summary["dataset"]).transform("max")
 
 
 def ci95_half_width(std: pd.Series, n: pd.Series) -> pd.Series:
@@ -629,7 +635,7 @@ def describe_setting(setting: Setting) -> str:
     """'lr 0.001, batch size 32, 15 epochs, adam, ...': every value, for the Markdown page."""
     c = setting.config
     parts = [
-        f"lr {c.lr}", f"batch size {c.batch_size}", f"{c.epochs} epochs", c.optimizer,
+        f"lr {c.lr}", f"batch size {c.batch_size}", plural(c.epochs, "epoch"), c.optimizer,
         f"weight decay {c.weight_decay}", f"{c.loss} loss", c.activation, f"{c.pool} pooling",
     ]  # fmt: skip
     if c.train_subset is not None:
@@ -660,7 +666,7 @@ def summary_markdown(study: Study, runs: pd.DataFrame, summary: pd.DataFrame) ->
         header += ["Testing 95% CI (±)", "Best testing", ""]
         body = []
         for _, row in rows.iterrows():
-            n = f"{row['n']}" + (f" ({row['diverged']} diverged)" if row["diverged"] else "")
+            n = count_text(row["n"], row["diverged"])
             values = [plain(row[c]) for c in study.setting_columns]
             cells = [row["setting"], *values, n]
             cells += [

@@ -346,4 +346,7 @@ def run_sweep(
     if config_path is not None:
         record["config_text"] = Path(config_path).read_text(encoding="utf-8")
     sweep = study.Study("sweep", plan.settings(), options, record=record)
-    study.execute(sweep, out, default_name="sweep", overwrite=overwrite, resume=resume)
+    inputs = [] if config_path is None else [config_path]
+    study.execute(
+        sweep, out, default_name="sweep", inputs=inputs, overwrite=overwrite, resume=resume
+    )

@@ -24,3 +24,13 @@ def markdown_table(header: list[str], rows: list[list], left: int = 1) -> str:
 
 def markdown_row(cells: list) -> str:
     return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+
+def count_text(n, diverged) -> str:
+    """'5', or '5 (2 diverged)': how many runs a mean is over, and how many of them blew up."""
+    return f"{n}" + (f" ({diverged} diverged)" if diverged else "")
+
+
+def plural(n, noun: str) -> str:
+    """'1 epoch', '15 epochs'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -2,7 +2,6 @@ import json
 import os
 import subprocess
 import sys
-from fnmatch import fnmatch
 
 import pandas as pd
 import pytest
@@ -149,7 +148,7 @@ def test_overwrite_leaves_nothing_of_the_previous_run(tmp_path):
 
 
 def test_every_file_a_command_writes_is_one_overwrite_removes(tmp_path):
-    """outputs.OUTPUT_NAMES must name all a command writes, or --overwrite leaves it stale."""
+    """outputs.previous_output must find all a command writes, or --overwrite leaves it stale."""
     quick = QUICK[:-1]  # without --quiet, which CliRunner does not need
     folders = {
         "train": ["train", *quick, "--repeats", "2"],
@@ -162,9 +161,8 @@ def test_every_file_a_command_writes_is_one_overwrite_removes(tmp_path):
     for command, args in folders.items():
         result = lenet(*args, "--out", tmp_path / command)
         assert result.exit_code == 0, result.output
-        patterns = outputs.OUTPUT_NAMES[command]
-        for entry in (tmp_path / command).iterdir():
-            assert any(fnmatch(entry.name, p) for p in patterns), (command, entry.name)
+        written = set((tmp_path / command).iterdir())
+        assert set(outputs.previous_output(tmp_path / command, command)) == written, command
 
 
 @pytest.mark.parametrize(

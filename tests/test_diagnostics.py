@@ -327,6 +327,15 @@ def test_non_empty_output_folder_is_refused(run_dir, tmp_path):
     assert (out / "confusion.csv").is_file()
 
 
+def test_overwrite_never_removes_the_model_it_reads(tmp_path):
+    folder = tmp_path / "cf"
+    assert lenet("confusion", "--dataset", "digits", *QUICK, "--out", folder, "-q").exit_code == 0
+    before = sorted(p.name for p in folder.iterdir())
+    result = lenet("confusion", "--from", folder, "--out", folder, "--overwrite", "-q")
+    assert result.exit_code == 2 and "an input of this command" in result.stderr
+    assert sorted(p.name for p in folder.iterdir()) == before
+
+
 def test_a_run_of_several_seeds_says_which_model_is_used(tmp_path):
     run = tmp_path / "run"
     assert (

@@ -81,23 +81,25 @@ def test_overwrite_replaces_only_the_same_commands_output(tmp_path):
     assert "holds the output of lenet train; --overwrite replaces only that" in str(refused.value)
 
 
-def test_remove_previous_output_removes_what_the_command_wrote_and_nothing_else(tmp_path):
-    def folder(path, command, *names):
-        write_json(path / "config.json", {"command": command})
-        for name in names:
-            (path / name).parent.mkdir(parents=True, exist_ok=True)
-            (path / name).write_text("old")
-        return path
+def lenet_folder(path, command, *names, **record):
+    write_json(path / "config.json", {"command": command, **record})
+    for name in names:
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
+        (path / name).write_text("old")
+    return path
 
+
+def test_remove_previous_output_removes_what_the_command_wrote_and_nothing_else(tmp_path):
     # confusion on two datasets: a subfolder each, no config.json above them
     both = tmp_path / "both"
-    folder(both / "mnist", "confusion", "confusion.csv", "models/seed-43.pt", "mine.txt")
-    folder(both / "digits", "confusion", "confusion.png", ".confusion.csv.0a1b.tmp")
+    lenet_folder(both / "mnist", "confusion", "confusion.csv", "models/seed-43.pt", "mine.txt")
+    lenet_folder(both / "digits", "confusion", "confusion.png", ".confusion.csv.0a1b2c3d4e5f.tmp")
+    (both / "metrics.csv").write_text("mine: lenet writes nothing above the dataset folders")
     assert command_of(both) == "confusion"
     remove_previous_output(both, "confusion")
-    assert sorted(p.name for p in both.rglob("*")) == ["mine.txt", "mnist"]
+    assert sorted(p.name for p in both.rglob("*")) == ["metrics.csv", "mine.txt", "mnist"]
 
-    train = folder(tmp_path / "train", "train", "metrics.csv", "model.pt", "notes.csv")
+    train = lenet_folder(tmp_path / "train", "train", "metrics.csv", "model.pt", "notes.csv")
     remove_previous_output(train, "confusion")  # another command's folder: left alone
     assert len(list(train.iterdir())) == 4
     remove_previous_output(train, "train")
@@ -108,6 +110,70 @@ def test_remove_previous_output_removes_what_the_command_wrote_and_nothing_else(
     (mine / "metrics.csv").write_text("mine")
     remove_previous_output(mine, "train")
     assert (mine / "metrics.csv").read_text() == "mine"
+
+
+def test_other_runs_inside_the_folder_are_never_removed(tmp_path):
+    runs = tmp_path / "runs"  # a folder of runs, or a run with a backup copy inside
+    lenet_folder(runs / "train-a", "train", "metrics.csv")
+    lenet_folder(runs / "train-b", "train", "metrics.csv")
+    assert command_of(runs) is None
+    remove_previous_output(runs, "train")
+    backup = lenet_folder(runs / "train-a" / "backup", "train", "metrics.csv")
+    remove_previous_output(runs / "train-a", "train")
+    assert (runs / "train-b" / "metrics.csv").is_file() and (backup / "metrics.csv").is_file()
+
+
+def test_links_are_removed_but_never_followed(tmp_path):
+    elsewhere = lenet_folder(tmp_path / "elsewhere", "confusion", "confusion.csv", "models/a.pt")
+    both = tmp_path / "both"
+    lenet_folder(both / "digits", "confusion", "confusion.csv")
+    (both / "mnist").symlink_to(elsewhere, target_is_directory=True)
+    (both / "digits" / "models").symlink_to(elsewhere / "models", target_is_directory=True)
+    remove_previous_output(both, "confusion")
+    assert not (both / "digits" / "models").exists()  # the link, not what it points to
+    assert sorted(p.name for p in elsewhere.rglob("*")) == [
+        "a.pt", "config.json", "confusion.csv", "models",
+    ]  # fmt: skip
+
+
+def test_a_noise_study_removes_its_own_setting_files_only(tmp_path):
+    settings = [{"setting": "symmetric-0.2"}, {"setting": "none-0"}]
+    study = lenet_folder(
+        tmp_path / "n", "noise", "transition-symmetric-0.2.csv", "noisy-confusion-none-0.png",
+        "transition-mine.csv", options={"noise_settings": settings},
+    )  # fmt: skip
+    remove_previous_output(study, "noise")
+    assert [p.name for p in study.iterdir()] == ["transition-mine.csv"]
+
+
+def test_removal_is_all_or_nothing(tmp_path, monkeypatch):
+    folder = lenet_folder(tmp_path / "t", "train", "metrics.csv", "model.pt", "models/s.pt")
+    real_rename, calls = os.rename, []
+
+    def rename_fails_the_third_time(src, dst):
+        calls.append(src)
+        if len(calls) == 3:
+            raise PermissionError(13, "Permission denied")
+        real_rename(src, dst)
+
+    monkeypatch.setattr(os, "rename", rename_fails_the_third_time)
+    with pytest.raises(
+        LenetError, match="cannot remove .*: Permission denied; nothing was removed"
+    ):
+        remove_previous_output(folder, "train")
+    monkeypatch.undo()
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "config.json", "metrics.csv", "model.pt", "models",
+    ]  # fmt: skip
+
+
+def test_overwrite_is_refused_over_inputs_and_unreadable_records(tmp_path):
+    folder = lenet_folder(tmp_path / "c", "confusion", "model.pt")
+    with pytest.raises(LenetError, match="which holds .*model.pt, an input of this command"):
+        check_output_dir(folder, True, "confusion", [folder / "model.pt"])
+    (folder / "config.json").write_text("{")
+    with pytest.raises(LenetError, match="has a config.json lenet cannot read"):
+        check_output_dir(folder, True, "confusion")
 
 
 def test_a_folder_created_meanwhile_by_another_command_is_refused(tmp_path):

@@ -202,11 +202,19 @@ def test_output_folders_are_found_at_any_depth_and_nowhere_they_are_not(folders,
     shutil.copytree(folders["train"], course / "week1" / "lab" / "monday" / "train")
     shutil.copytree(folders["sweep"], course / "week2" / "sweep")
     shutil.copytree(folders["noise"], course / ".git" / "noise")  # hidden: not looked into
-    (course / "tool").mkdir()  # another program's config.json
+    (course / "tool").mkdir()  # another program's config.json, with a run below it
     (course / "tool" / "config.json").write_text('{"name": "not lenet"}')
+    shutil.copytree(folders["train"], course / "tool" / "run")
+    (course / "list").mkdir()
+    (course / "list" / "config.json").write_text("[1, 2]")  # JSON, but no lenet record
+    shutil.copytree(folders["train"], course / "week3")
+    (course / "week3" / "config.json").write_text("{")  # damaged: listed, not fatal
     (course / "week2" / "loop").symlink_to(course, target_is_directory=True)
-    labels = [s.label for s in report.find_sources([course])[0]]
-    assert labels == ["train", "sweep"]
+    sources, left_out = report.find_sources([course])
+    assert [s.label for s in sources] == ["run", "train", "sweep"]
+    assert left_out == {course / "week3": "its config.json cannot be read"}
+    # a folder with another program's config.json, given by name, is searched too
+    assert [s.label for s in report.find_sources([course / "tool"])[0]] == ["run"]
 
 
 def test_a_default_folder_taken_meanwhile_gets_the_report_whole(folders, tmp_path, monkeypatch):
@@ -230,6 +238,21 @@ def test_diverged_runs_are_counted(folders, tmp_path):
     assert lenet("report", folders["train"], blown, "--out", out, "-q").exit_code == 0
     results = pd.read_csv(out / "results.csv")
     assert list(results["n"]) == [2, 2] and list(results["diverged"]) == [0, 2]
+    assert "| 2 (2 diverged) |" in (out / "report.md").read_text()
+
+
+def test_a_setting_whose_runs_all_diverged_is_never_shown_best(tmp_path):
+    study = tmp_path / "sweep"
+    args = ["--epochs", "1", "--optimizer", "sgd", "--lr", "0.0000001,1000", "--seed", "5"]
+    assert lenet("sweep", *SMALL, *args, "--out", study).exit_code == 0
+    summary = pd.read_csv(study / "summary.csv").set_index("setting")
+    assert summary.loc["lr1000", "diverged"] == 1 and summary.loc["lr1e-07", "best"] == 1
+    out = tmp_path / "rep"
+    assert lenet("report", study, "--out", out, "-q").exit_code == 0
+    text = (out / "report.md").read_text()
+    best_rows = [line for line in text.splitlines() if "**best**" in line]
+    assert len(best_rows) == 1 and "lr1e-07" in best_rows[0], best_rows
+    assert "Best setting: lr1000" not in text
 
 
 def test_folders_of_the_same_name_get_their_parent_in_the_label(folders, tmp_path):
@@ -353,7 +376,9 @@ def test_bad_folders_are_refused_before_anything_is_written(folders, tmp_path):
     out = tmp_path / "rep"
     assert_refused(lenet("report", tmp_path / "nowhere", "--out", out), "is not a folder")
     (tmp_path / "empty").mkdir()
-    assert_refused(lenet("report", tmp_path / "empty", "--out", out), "holds no config.json")
+    assert_refused(
+        lenet("report", tmp_path / "empty", "--out", out), "holds no output folder of lenet"
+    )
 
     broken = tmp_path / "broken"
     shutil.copytree(folders["train"], broken)
@@ -381,7 +406,7 @@ def test_a_report_is_not_reported_on_and_never_overwrites_a_source(folders, full
     before = (folders["train"] / "config.json").read_bytes()
     assert_refused(
         lenet("report", folders["train"], "--out", folders["train"], "--overwrite"),
-        "holds the output of lenet train; --overwrite replaces only that of the same command",
+        "an input of this command; choose another --out",
     )
     assert (folders["train"] / "config.json").read_bytes() == before
     assert_refused(

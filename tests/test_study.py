@@ -257,7 +257,7 @@ def test_resume_refuses_a_folder_of_another_command(tmp_path):
     (out / "config.json").write_text(json.dumps({"command": "train"}))
     result = sweep(out, "--resume")
     assert result.exit_code == 2
-    assert "output of `lenet train`, not of a sweep" in result.stderr
+    assert "output of `lenet train`, not of lenet sweep" in result.stderr
 
 
 # --------------------------------------------------------------------------- study files
