@@ -18,6 +18,7 @@ from rich.table import Column, Table
 from rich.text import Text
 
 from lenetcli.engine import Reporter
+from lenetcli.tables import describe_seeds
 
 
 def stdout_console(quiet: bool = False) -> Console:
@@ -35,10 +36,6 @@ def make_reporter(console: Console, quiet: bool, label: str = "") -> Reporter:
     if console.is_terminal:
         return RichReporter(console, label)
     return LineReporter(console, label)
-
-
-def describe_seeds(seeds: list[int]) -> str:
-    return f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}-{seeds[-1]}"
 
 
 def means(rows: list[dict]) -> dict[str, float]:

@@ -85,7 +85,7 @@ from lenetcli.runs import (
     load_data,
     warn_diverged,
 )
-from lenetcli.tables import count_text, fmt, markdown_table, plain, plural
+from lenetcli.tables import count_text, describe_seeds, fmt, markdown_table, plain, plural
 
 # TrainConfig fields that a setting shares by all its runs (seed and repeats make the runs).
 HYPERPARAMETERS = [f for f in TrainConfig.field_names() if f not in ("dataset", "seed", "repeats")]
@@ -644,7 +644,7 @@ def describe_setting(setting: Setting) -> str:
         parts.append(f"{c.test_subset} test images")
     parts += [f"{k} {v}" for k, v in setting.columns.items()]
     seeds = c.seeds
-    parts.append(f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}-{seeds[-1]}")
+    parts.append(describe_seeds(seeds))
     return ", ".join(parts)
 
 

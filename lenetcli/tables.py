@@ -34,3 +34,8 @@ def count_text(n, diverged) -> str:
 def plural(n, noun: str) -> str:
     """'1 epoch', '15 epochs'."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def describe_seeds(seeds: list[int]) -> str:
+    """'seed 42', or 'seeds 42-46' for consecutive seeds (repeats always are)."""
+    return f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}-{seeds[-1]}"
