@@ -176,7 +176,8 @@ def prepare_jobs(
         if len(set(datasets)) < len(datasets):
             raise LenetError("two checkpoints are models of the same dataset; give one per dataset")
     datasets = datasets or [config.dataset]
-    out = check_output_dir(out or default_out(command, datasets), overwrite, command, paths or [])
+    inputs = [*(paths or []), *([options.data_dir] if options.data_dir else [])]
+    out = check_output_dir(out or default_out(command, datasets), overwrite, command, inputs)
     jobs = []
     for i, name in enumerate(datasets):
         job_out = out if len(datasets) == 1 else out / name
@@ -220,9 +221,15 @@ def evaluate(job: Job, device: torch.device) -> Evaluation:
 
 
 def write_record(
-    command: str, job: Job, options: runs.RunOptions, settings, device: torch.device
+    command: str,
+    job: Job,
+    options: runs.RunOptions,
+    settings,
+    device: torch.device,
+    datasets: list[str],
 ) -> None:
-    """config.json: what was asked, where the model came from, the environment and the data."""
+    """config.json: what was asked, where the model came from, the environment and the data.
+    datasets: all the command's; with several, job.out is one of their subfolders."""
     model = {
         "checkpoint": str(job.checkpoint_path),
         "trained_here": job.trained,
@@ -234,6 +241,7 @@ def write_record(
     asked = {
         **settings.to_dict(),
         "dataset": job.data.spec.name,
+        "datasets": datasets,
         "test_subset": job.config.test_subset,
         **options.to_dict(),
         "out": str(job.out),
@@ -372,7 +380,7 @@ def run_analysis(
         with make_reporter(console, options.quiet, label) as reporter:
             train_if_needed(job, options, device, reporter, command)
         evaluation = evaluate(job, device)
-        write_record(command, job, options, settings, device)
+        write_record(command, job, options, settings, device, [j.data.spec.name for j in jobs])
         console.print(
             f"{figure_title(evaluation)} ({model_text(job)})",
             highlight=False,

@@ -39,10 +39,11 @@ def default_folder(name: str) -> Path:
 def check_output_dir(path: Path, overwrite: bool, command: str, inputs: list[Path] = ()) -> Path:
     """Refuse a non-empty folder (unless overwrite) or one that cannot be created; write nothing.
 
-    --overwrite replaces the files of the same command only: over another command's folder it
-    would leave a mix (a sweep's tables beside an old model.pt that `--from` would then read).
-    It is refused over a folder holding one of the command's inputs (a checkpoint, a study or
-    transition file, a folder reported on), which it might remove.
+    --overwrite replaces an earlier output of the same command only. Over another command's
+    folder it would leave a mix (a sweep's tables beside an old model.pt that `--from` would
+    then read); over a folder no lenet command wrote it would replace files of the user's; over
+    a folder holding one of the command's inputs (a checkpoint, a study or transition file,
+    the data, a folder reported on) it might remove them.
     """
     path = Path(path)
     if path.exists() and not path.is_dir():
@@ -51,14 +52,8 @@ def check_output_dir(path: Path, overwrite: bool, command: str, inputs: list[Pat
         raise LenetError(
             f"output folder {path} is not empty; choose another --out or add --overwrite"
         )
-    if overwrite and path.is_dir():
-        check_overwrite(path, inputs)
-    written_by = command_of(path)
-    if overwrite and written_by not in (None, command):
-        raise LenetError(
-            f"output folder {path} holds the output of lenet {written_by}; --overwrite replaces "
-            f"only that of the same command, so choose another --out for lenet {command}"
-        )
+    if overwrite and path.is_dir() and any(path.iterdir()):
+        check_overwrite(path, command, inputs)
     existing = path
     while not existing.exists():
         existing = existing.parent
@@ -73,7 +68,7 @@ def check_output_dir(path: Path, overwrite: bool, command: str, inputs: list[Pat
     return path
 
 
-def check_overwrite(path: Path, inputs: list[Path]) -> None:
+def check_overwrite(path: Path, command: str, inputs: list[Path]) -> None:
     for given in inputs:
         if Path(given).resolve().is_relative_to(path.resolve()):
             raise LenetError(
@@ -84,6 +79,17 @@ def check_overwrite(path: Path, inputs: list[Path]) -> None:
         raise LenetError(
             f"output folder {path} has a config.json lenet cannot read, so --overwrite cannot "
             "tell which files are lenet's to replace; choose another --out"
+        )
+    written_by = command_of(path)
+    if written_by is None:
+        raise LenetError(
+            f"output folder {path} holds files no lenet command wrote; --overwrite replaces only "
+            f"an earlier output of lenet {command}, so choose another --out"
+        )
+    if written_by != command:
+        raise LenetError(
+            f"output folder {path} holds the output of lenet {written_by}; --overwrite replaces "
+            f"only that of the same command, so choose another --out for lenet {command}"
         )
 
 
@@ -99,25 +105,37 @@ def read_config(folder: Path) -> dict | None:
 def command_of(folder: Path) -> str | None:
     """The lenet command that wrote a folder, from its config.json; None if none did.
 
-    confusion and hardsamples on several datasets write a subfolder per dataset, named after
-    it, and no config.json above them: such a folder counts as theirs.
+    confusion and hardsamples on several datasets write a subfolder per dataset and no
+    config.json above them: such a folder counts as theirs.
     """
     if (record := read_config(folder)) is not None:
-        return record.get("command")
-    inner = {command_of(sub) for sub in dataset_subfolders(folder)}
-    return inner.pop() if len(inner) == 1 and inner <= set(PER_DATASET) else None
+        command = record.get("command")
+        return command if isinstance(command, str) else None
+    commands = {command_of(sub) for sub in dataset_subfolders(folder)}
+    return commands.pop() if len(commands) == 1 else None
 
 
 PER_DATASET = ("confusion", "hardsamples")  # the commands that may write dataset subfolders
 
 
 def dataset_subfolders(folder: Path) -> list[Path]:
-    """The subfolders of folder named after a dataset (real folders, not links)."""
+    """The subfolders that confusion or hardsamples on several datasets wrote in folder: real
+    folders (not links) named after a dataset, whose config.json says it is one of several.
+    A run that merely lies in a folder named `mnist` is none of them."""
     from lenetcli.data import DATASETS
 
-    if not folder.is_dir() or folder.is_symlink():
+    if not is_real_folder(folder) or read_config(folder) is not None:
         return []
-    return [folder / name for name in DATASETS if is_real_folder(folder / name)]
+    found = []
+    for name in DATASETS:
+        record = read_config(folder / name) if is_real_folder(folder / name) else None
+        if record is None or record.get("command") not in PER_DATASET:
+            continue
+        options = record.get("options")
+        datasets = options.get("datasets") if isinstance(options, dict) else None
+        if isinstance(datasets, list) and len(datasets) > 1 and name in datasets:
+            found.append(folder / name)
+    return found
 
 
 def is_real_folder(path: Path) -> bool:
@@ -151,25 +169,31 @@ UNFINISHED = re.compile(r"\..+\.[0-9a-f]{12}\.tmp")  # what write_atomic leaves 
 
 
 def previous_output(folder: Path, command: str) -> list[Path]:
-    """What the same command wrote in folder before (and per dataset subfolder), or nothing
-    when another command, or none, wrote it."""
+    """What the same command wrote in folder before (and in its dataset subfolders), or
+    nothing when another command, or none, wrote it."""
     if command_of(folder) != command:
         return []
-    names = set(OUTPUT_NAMES[command])
-    if command == "noise":
-        settings = (read_config(folder) or {}).get("options", {}).get("noise_settings", [])
-        names |= {f.format(s.get("setting")) for f in NOISE_FILES for s in settings}
     found = []
     if read_config(folder) is not None:  # not the bare parent of dataset subfolders
+        names = set(OUTPUT_NAMES[command]) | noise_files(folder, command)
         found = [
             entry
             for entry in sorted(folder.iterdir())
             if entry.name in names or UNFINISHED.fullmatch(entry.name)
         ]
-    if command in PER_DATASET:
-        for sub in dataset_subfolders(folder):
-            found += previous_output(sub, command)
+    for sub in dataset_subfolders(folder):
+        found += previous_output(sub, command)
     return found
+
+
+def noise_files(folder: Path, command: str) -> set[str]:
+    """A noise study's per-setting files, named from the settings its config.json lists."""
+    if command != "noise":
+        return set()
+    options = (read_config(folder) or {}).get("options")
+    settings = options.get("noise_settings") if isinstance(options, dict) else None
+    labels = [s.get("setting") for s in settings or [] if isinstance(s, dict)]
+    return {name.format(label) for name in NOISE_FILES for label in labels if label}
 
 
 def remove_previous_output(folder: Path, command: str) -> None:
@@ -177,38 +201,41 @@ def remove_previous_output(folder: Path, command: str) -> None:
 
     Writing over the old files is not enough: the new run need not write all of them, and
     leftovers such as models/seed-44.pt of an earlier --repeats 3 would pass for new results.
-    Files lenet does not write are kept, links are removed but never followed, and nothing
-    is removed from a folder that another command, or none, wrote. All or nothing: the old
-    files are first moved aside, and put back if one cannot be.
+    Only the names lenet writes go (its own folders, such as models/ or curves/, whole);
+    other files stay, links are removed but never followed, and nothing is removed from a
+    folder that another command, or none, wrote. The old files are first moved aside, all or
+    none: one that cannot be moved puts the others back.
     """
     entries = previous_output(folder, command)
     if not entries:
         return
+    parts = dataset_subfolders(folder)
     aside = folder / f".lenet-overwrite-{secrets.token_hex(6)}"
-    aside.mkdir()
-    moved = []
+    moved, failed = [], folder
     try:
-        for entry in entries:
+        aside.mkdir()
+        for failed in entries:
             target = aside / str(len(moved))
-            os.rename(entry, target)
-            moved.append((entry, target))
+            os.rename(failed, target)
+            moved.append((failed, target))
     except OSError as exc:
-        for entry, target in reversed(moved):
-            os.rename(target, entry)
-        aside.rmdir()
+        for done, target in reversed(moved):
+            os.rename(target, done)
+        with contextlib.suppress(OSError):
+            aside.rmdir()
         raise LenetError(
-            f"--overwrite cannot remove {entry}: {exc.strerror}; nothing was removed, so fix "
+            f"--overwrite cannot remove {failed}: {exc.strerror}; nothing was removed, so fix "
             f"its permissions or choose another --out"
         ) from None
-    for sub in dataset_subfolders(folder):
+    for part in parts:
         with contextlib.suppress(OSError):
-            sub.rmdir()  # emptied: the new run may not cover that dataset
+            part.rmdir()  # emptied: the new run may not cover that dataset
     try:
         shutil.rmtree(aside)
     except OSError as exc:
         raise LenetError(
-            f"--overwrite moved the old output to {aside} but cannot delete it ({exc.strerror}); "
-            "delete that folder yourself, then run again"
+            f"--overwrite moved the previous output to {aside} but cannot delete all of it "
+            f"({exc.strerror}); delete that folder yourself, then run again"
         ) from None
 
 

@@ -216,6 +216,15 @@ def read_record(folder: Path) -> dict:
         raise LenetError(
             f"{path} was not written by a lenet command that trains or studies; {WHAT}"
         )
+    damaged = [
+        key
+        for key in ("options", "environment", "data")
+        if not isinstance(record.get(key, {}), dict)
+    ]
+    if damaged:
+        raise LenetError(
+            f"{path} is damaged: its {', '.join(damaged)} is not as lenet writes it; {WHAT}"
+        )
     return record
 
 

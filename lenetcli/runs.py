@@ -240,7 +240,10 @@ def run_train(config: TrainConfig, options: RunOptions, out: Path | None, overwr
     """`lenet train`: check everything, train, write the run's files into out, say how it went."""
     config.validate()
     fresh_name = out is None
-    out = check_output_dir(out or default_folder(f"train-{config.dataset}"), overwrite, "train")
+    inputs = [options.data_dir] if options.data_dir else []
+    out = check_output_dir(
+        out or default_folder(f"train-{config.dataset}"), overwrite, "train", inputs
+    )
     device, data = prepare(config, options)
     if overwrite:
         remove_previous_output(out, "train")

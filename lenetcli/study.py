@@ -524,7 +524,8 @@ def execute(
         check_output_dir(out, True, study.command)  # still: can it be written?
     else:
         restored = 0
-        check_output_dir(out, overwrite, study.command, inputs)
+        data_dir = [study.options.data_dir] if study.options.data_dir else []
+        check_output_dir(out, overwrite, study.command, [*inputs, *data_dir])
     device = engine.resolve_device(study.options.device)
     datasets = load_study_data(study)
     if overwrite:

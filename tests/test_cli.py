@@ -111,6 +111,13 @@ def test_non_empty_output_is_refused_then_overwritten(tmp_path):
     result = lenet("train", *QUICK, "--out", out)
     assert result.exit_code == 2 and "--overwrite" in result.stderr
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+    # --overwrite replaces an earlier run only, never a folder of the user's files
+    result = lenet("train", *QUICK, "--out", out, "--overwrite")
+    assert result.exit_code == 2 and "holds files no lenet command wrote" in result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+    (out / "keep.txt").rename(tmp_path / "keep.txt")
+    assert lenet("train", *QUICK, "--out", out).exit_code == 0
+    (tmp_path / "keep.txt").rename(out / "keep.txt")  # a note beside an earlier run
     assert lenet("train", *QUICK, "--out", out, "--overwrite").exit_code == 0
     assert (out / "metrics.csv").is_file() and (out / "keep.txt").read_text() == "mine"
 

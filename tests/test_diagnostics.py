@@ -231,6 +231,17 @@ def test_several_datasets_each_in_its_own_folder(tmp_path, mnist_root):
     assert result.exit_code == 0, result.output
     assert (again / "mnist" / "hard_samples.csv").is_file()
 
+    # again with one dataset: --overwrite removes both dataset folders, keeps the user's note
+    (again / "mnist" / "notes.txt").write_text("mine")
+    result = lenet(
+        "hardsamples", "--from", trained / "digits", *subset, "--out", again, "--overwrite"
+    )
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in again.iterdir()) == [
+        "config.json", "hard", "hard_samples.csv", "mnist",
+    ]  # fmt: skip
+    assert [p.name for p in (again / "mnist").iterdir()] == ["notes.txt"]
+
 
 # --------------------------------------------------------------------------- bad input
 
@@ -323,8 +334,13 @@ def test_non_empty_output_folder_is_refused(run_dir, tmp_path):
     assert "--overwrite" in result.stderr
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
     result = lenet("confusion", "--from", run_dir, "--device", "cpu", "--out", out, "--overwrite")
+    assert result.exit_code == 2 and "holds files no lenet command wrote" in result.stderr
+    (out / "keep.txt").unlink()
+    assert lenet("confusion", "--from", run_dir, "--device", "cpu", "--out", out).exit_code == 0
+    (out / "keep.txt").write_text("mine")
+    result = lenet("confusion", "--from", run_dir, "--device", "cpu", "--out", out, "--overwrite")
     assert result.exit_code == 0, result.output
-    assert (out / "confusion.csv").is_file()
+    assert (out / "confusion.csv").is_file() and (out / "keep.txt").read_text() == "mine"
 
 
 def test_overwrite_never_removes_the_model_it_reads(tmp_path):

@@ -11,6 +11,7 @@ from lenetcli.outputs import (
     check_output_dir,
     command_of,
     create_output_dir,
+    previous_output,
     remove_previous_output,
     save_checkpoint,
     save_figure,
@@ -91,9 +92,13 @@ def lenet_folder(path, command, *names, **record):
 
 def test_remove_previous_output_removes_what_the_command_wrote_and_nothing_else(tmp_path):
     # confusion on two datasets: a subfolder each, no config.json above them
-    both = tmp_path / "both"
-    lenet_folder(both / "mnist", "confusion", "confusion.csv", "models/seed-43.pt", "mine.txt")
-    lenet_folder(both / "digits", "confusion", "confusion.png", ".confusion.csv.0a1b2c3d4e5f.tmp")
+    both, part = tmp_path / "both", {"options": {"datasets": ["mnist", "digits"]}}
+    lenet_folder(
+        both / "mnist", "confusion", "confusion.csv", "models/seed-43.pt", "mine.txt", **part
+    )
+    lenet_folder(
+        both / "digits", "confusion", "confusion.png", ".confusion.csv.0a1b2c3d4e5f.tmp", **part
+    )
     (both / "metrics.csv").write_text("mine: lenet writes nothing above the dataset folders")
     assert command_of(both) == "confusion"
     remove_previous_output(both, "confusion")
@@ -125,8 +130,8 @@ def test_other_runs_inside_the_folder_are_never_removed(tmp_path):
 
 def test_links_are_removed_but_never_followed(tmp_path):
     elsewhere = lenet_folder(tmp_path / "elsewhere", "confusion", "confusion.csv", "models/a.pt")
-    both = tmp_path / "both"
-    lenet_folder(both / "digits", "confusion", "confusion.csv")
+    both, part = tmp_path / "both", {"options": {"datasets": ["mnist", "digits"]}}
+    lenet_folder(both / "digits", "confusion", "confusion.csv", **part)
     (both / "mnist").symlink_to(elsewhere, target_is_directory=True)
     (both / "digits" / "models").symlink_to(elsewhere / "models", target_is_directory=True)
     remove_previous_output(both, "confusion")
@@ -134,6 +139,38 @@ def test_links_are_removed_but_never_followed(tmp_path):
     assert sorted(p.name for p in elsewhere.rglob("*")) == [
         "a.pt", "config.json", "confusion.csv", "models",
     ]  # fmt: skip
+
+
+def test_a_run_in_a_folder_named_after_a_dataset_is_a_run_of_its_own(tmp_path):
+    # lenet confusion --dataset digits --out A/digits: one dataset, so no part of A
+    lenet_folder(tmp_path / "A" / "digits", "confusion", "confusion.csv",
+                 options={"datasets": ["digits"]})  # fmt: skip
+    lenet_folder(tmp_path / "C" / "mnist" / "digits", "confusion", "confusion.csv",
+                 options={"datasets": ["mnist", "digits"]})  # fmt: skip
+    for folder in (tmp_path / "A", tmp_path / "C"):
+        assert command_of(folder) is None and previous_output(folder, "confusion") == []
+        with pytest.raises(LenetError, match="holds files no lenet command wrote"):
+            check_output_dir(folder, True, "confusion")
+    (tmp_path / "T").mkdir()
+    (tmp_path / "T" / "mnist").mkdir()  # the user's, empty
+    lenet_folder(tmp_path / "T", "train", "metrics.csv")
+    remove_previous_output(tmp_path / "T", "train")
+    assert [p.name for p in (tmp_path / "T").iterdir()] == ["mnist"]
+
+
+def test_records_lenet_did_not_write_as_such_are_no_lenet_output(tmp_path):
+    odd = [
+        {"command": ["confusion"]},
+        {"command": "noise", "options": None},
+        {"command": "noise", "options": {"noise_settings": ["symmetric-0.2"]}},
+    ]
+    for i, record in enumerate(odd):
+        folder = tmp_path / str(i)
+        write_json(folder / "config.json", record)
+        (folder / "metrics.csv").write_text("x")
+        remove_previous_output(folder, "noise")  # no traceback
+    assert command_of(tmp_path / "0") is None
+    assert not (tmp_path / "1" / "metrics.csv").exists()  # lenet's name in a noise folder
 
 
 def test_a_noise_study_removes_its_own_setting_files_only(tmp_path):
@@ -158,7 +195,7 @@ def test_removal_is_all_or_nothing(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "rename", rename_fails_the_third_time)
     with pytest.raises(
-        LenetError, match="cannot remove .*: Permission denied; nothing was removed"
+        LenetError, match="cannot remove .*model.pt: Permission denied; nothing was removed"
     ):
         remove_previous_output(folder, "train")
     monkeypatch.undo()
@@ -171,8 +208,13 @@ def test_overwrite_is_refused_over_inputs_and_unreadable_records(tmp_path):
     folder = lenet_folder(tmp_path / "c", "confusion", "model.pt")
     with pytest.raises(LenetError, match="which holds .*model.pt, an input of this command"):
         check_output_dir(folder, True, "confusion", [folder / "model.pt"])
+    with pytest.raises(LenetError, match="which holds .*data, an input of this command"):
+        check_output_dir(folder, True, "confusion", [folder / "data"])  # a --data-dir
     (folder / "config.json").write_text("{")
     with pytest.raises(LenetError, match="has a config.json lenet cannot read"):
+        check_output_dir(folder, True, "confusion")
+    (folder / "config.json").write_text('{"name": "another program"}')
+    with pytest.raises(LenetError, match="holds files no lenet command wrote"):
         check_output_dir(folder, True, "confusion")
 
 
