@@ -25,6 +25,7 @@ from lenetcli.model import LeNet5
 from lenetcli.outputs import (
     check_output_dir,
     create_output_dir,
+    dataset_subfolders,
     default_folder,
     environment,
     remove_previous_output,
@@ -153,6 +154,20 @@ def default_out(command: str, datasets: list[str]) -> Path:
     return default_folder(f"{command}-{'+'.join(datasets)}")
 
 
+def check_dataset_folders(out: Path, datasets: list[str], command: str) -> None:
+    """With several datasets each writes into out/<dataset>: that folder must be new, or one
+    of an earlier run of the command on several datasets there, which --overwrite replaces;
+    never another run, the user's own folder or a link to somewhere else."""
+    replaced = dataset_subfolders(out)
+    for name in datasets:
+        folder = out / name
+        if folder.is_symlink() or (folder.exists() and folder not in replaced):
+            raise LenetError(
+                f"{folder} exists and is no part of an earlier lenet {command} on several "
+                f"datasets in {out}, so it would be written over; choose another --out"
+            )
+
+
 def prepare_jobs(
     command: str,
     datasets: list[str] | None,
@@ -178,6 +193,8 @@ def prepare_jobs(
     datasets = datasets or [config.dataset]
     inputs = [*(paths or []), *([options.data_dir] if options.data_dir else [])]
     out = check_output_dir(out or default_out(command, datasets), overwrite, command, inputs)
+    if len(datasets) > 1:
+        check_dataset_folders(out, datasets, command)
     jobs = []
     for i, name in enumerate(datasets):
         job_out = out if len(datasets) == 1 else out / name

@@ -1,4 +1,5 @@
-"""The exceptions the CLI turns into one line: bad input (exit code 2) and Ctrl-C (130)."""
+"""The exceptions the CLI turns into one line: bad input (exit code 2) and Ctrl-C (130); and
+warnings, one line on stderr that goes on."""
 
 import difflib
 
@@ -24,3 +25,14 @@ def one_line(exc: BaseException, lines: int | None = None) -> str:
 class Interrupted(Exception):
     """Ctrl-C, once what had finished is saved: the message says what was kept and how to go on.
     The CLI prints it and exits with code 130, as a shell does for Ctrl-C."""
+
+
+def warn(message: str) -> None:
+    """One yellow line on stderr, shown even with --quiet: the run goes on, but the user must
+    know (a diverged model, old files that could not be deleted)."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    Console(stderr=True).print(
+        f"[yellow]Warning: {escape(message)}[/]", highlight=False, soft_wrap=True
+    )

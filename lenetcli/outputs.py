@@ -22,7 +22,7 @@ import pandas as pd
 import torch
 
 from lenetcli import __version__
-from lenetcli.errors import LenetError
+from lenetcli.errors import LenetError, warn
 
 
 def timestamp() -> str:
@@ -97,7 +97,7 @@ def read_config(folder: Path) -> dict | None:
     """A folder's config.json as a lenet command wrote it; None when it has no readable one."""
     try:
         record = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: absurdly nested JSON
         return None
     return record if isinstance(record, dict) else None
 
@@ -166,6 +166,7 @@ OUTPUT_NAMES = {
 }
 NOISE_FILES = ["transition-{}.csv", "noisy-confusion-{}.csv", "noisy-confusion-{}.png"]
 UNFINISHED = re.compile(r"\..+\.[0-9a-f]{12}\.tmp")  # what write_atomic leaves if killed
+LEFT_ASIDE = re.compile(r"\.lenet-overwrite-[0-9a-f]{12}")  # what an --overwrite could not delete
 
 
 def previous_output(folder: Path, command: str) -> list[Path]:
@@ -179,7 +180,9 @@ def previous_output(folder: Path, command: str) -> list[Path]:
         found = [
             entry
             for entry in sorted(folder.iterdir())
-            if entry.name in names or UNFINISHED.fullmatch(entry.name)
+            if entry.name in names
+            or UNFINISHED.fullmatch(entry.name)
+            or LEFT_ASIDE.fullmatch(entry.name)
         ]
     for sub in dataset_subfolders(folder):
         found += previous_output(sub, command)
@@ -192,7 +195,8 @@ def noise_files(folder: Path, command: str) -> set[str]:
         return set()
     options = (read_config(folder) or {}).get("options")
     settings = options.get("noise_settings") if isinstance(options, dict) else None
-    labels = [s.get("setting") for s in settings or [] if isinstance(s, dict)]
+    settings = settings if isinstance(settings, list) else []
+    labels = [s.get("setting") for s in settings if isinstance(s, dict)]
     return {name.format(label) for name in NOISE_FILES for label in labels if label}
 
 
@@ -223,20 +227,22 @@ def remove_previous_output(folder: Path, command: str) -> None:
             os.rename(target, done)
         with contextlib.suppress(OSError):
             aside.rmdir()
+        left = f" (and an empty {aside.name} that could not be removed)" if aside.exists() else ""
         raise LenetError(
-            f"--overwrite cannot remove {failed}: {exc.strerror}; nothing was removed, so fix "
-            f"its permissions or choose another --out"
+            f"--overwrite cannot remove {failed}: {exc.strerror}; nothing was removed{left}, so "
+            f"fix its permissions or choose another --out"
         ) from None
     for part in parts:
         with contextlib.suppress(OSError):
             part.rmdir()  # emptied: the new run may not cover that dataset
-    try:
-        shutil.rmtree(aside)
-    except OSError as exc:
-        raise LenetError(
-            f"--overwrite moved the previous output to {aside} but cannot delete all of it "
-            f"({exc.strerror}); delete that folder yourself, then run again"
-        ) from None
+    undeletable = []
+    shutil.rmtree(aside, onerror=lambda _function, path, _exc: undeletable.append(path))
+    if undeletable:
+        # The old output is out of the way, so the run goes on; what is left is said.
+        warn(
+            f"--overwrite could not delete {len(undeletable)} file(s) of the previous output, "
+            f"e.g. {undeletable[0]}; they are left in {aside}"
+        )
 
 
 def create_output_dir(path: Path, fresh_name: bool = False, exclusive: bool = False) -> Path:

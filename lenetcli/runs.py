@@ -30,7 +30,7 @@ from lenetcli.engine import (
     seed_groups,
     train,
 )
-from lenetcli.errors import Interrupted, LenetError
+from lenetcli.errors import Interrupted, LenetError, warn
 from lenetcli.outputs import (
     check_output_dir,
     create_output_dir,
@@ -196,15 +196,10 @@ def save_interrupted(
 
 
 def warn_diverged(which: str) -> None:
-    """A warning on stderr (shown even with --quiet): a diverged run's numbers mean nothing."""
-    from rich.console import Console
-    from rich.markup import escape
-
-    Console(stderr=True).print(
-        f"[yellow]Warning: {escape(which)} diverged (a loss that is not a finite number): "
-        "such accuracies mean nothing, and a smaller --lr usually helps[/]",
-        highlight=False,
-        soft_wrap=True,
+    """A diverged run's numbers mean nothing: say so, even with --quiet."""
+    warn(
+        f"{which} diverged (a loss that is not a finite number): such accuracies mean nothing, "
+        "and a smaller --lr usually helps"
     )
 
 

@@ -486,7 +486,8 @@ def earlier_sessions(out: Path) -> list[dict]:
     if previous is None:
         return []
     session = {k: previous.get(k) for k in ("argv", "started_utc", "environment")}
-    return [*previous.get("earlier_sessions", []), session]
+    earlier = previous.get("earlier_sessions")
+    return [*(earlier if isinstance(earlier, list) else []), session]
 
 
 def execute(

@@ -2,6 +2,7 @@
 
 import json
 import re
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -241,6 +242,19 @@ def test_several_datasets_each_in_its_own_folder(tmp_path, mnist_root):
         "config.json", "hard", "hard_samples.csv", "mnist",
     ]  # fmt: skip
     assert [p.name for p in (again / "mnist").iterdir()] == ["notes.txt"]
+
+    # a dataset folder that is another run, or a link, is never written over
+    shutil.rmtree(trained / "mnist")
+    args = ["--dataset", "mnist", *QUICK, *subset]
+    assert lenet("train", *args, "--out", trained / "mnist").exit_code == 0
+    both = ["--dataset", "digits,mnist", *QUICK, *subset, "--out", trained, "--overwrite"]
+    result = lenet("confusion", *both)
+    assert result.exit_code == 2 and "is no part of an earlier lenet confusion" in result.stderr
+    assert read_json(trained / "mnist" / "config.json")["command"] == "train"
+    shutil.move(trained / "mnist", tmp_path / "elsewhere")
+    (trained / "mnist").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    result = lenet("confusion", *both)
+    assert result.exit_code == 2 and "is no part of an earlier lenet confusion" in result.stderr
 
 
 # --------------------------------------------------------------------------- bad input

@@ -1,5 +1,7 @@
 import os
+import shutil
 import stat
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -163,6 +165,7 @@ def test_records_lenet_did_not_write_as_such_are_no_lenet_output(tmp_path):
         {"command": ["confusion"]},
         {"command": "noise", "options": None},
         {"command": "noise", "options": {"noise_settings": ["symmetric-0.2"]}},
+        {"command": "noise", "options": {"noise_settings": 5}},
     ]
     for i, record in enumerate(odd):
         folder = tmp_path / str(i)
@@ -171,6 +174,9 @@ def test_records_lenet_did_not_write_as_such_are_no_lenet_output(tmp_path):
         remove_previous_output(folder, "noise")  # no traceback
     assert command_of(tmp_path / "0") is None
     assert not (tmp_path / "1" / "metrics.csv").exists()  # lenet's name in a noise folder
+    (tmp_path / "deep").mkdir()
+    (tmp_path / "deep" / "config.json").write_text('{"a": ' * 50_000)
+    assert command_of(tmp_path / "deep") is None  # absurdly nested: unreadable, no crash
 
 
 def test_a_noise_study_removes_its_own_setting_files_only(tmp_path):
@@ -202,6 +208,27 @@ def test_removal_is_all_or_nothing(tmp_path, monkeypatch):
     assert sorted(p.name for p in folder.iterdir()) == [
         "config.json", "metrics.csv", "model.pt", "models",
     ]  # fmt: skip
+
+
+def test_old_files_that_cannot_be_deleted_are_left_aside_with_a_warning(
+    tmp_path, monkeypatch, capsys
+):
+    folder = lenet_folder(tmp_path / "t", "train", "metrics.csv", "models/s.pt", "notes.txt")
+
+    def rmtree_that_cannot_delete_one_file(path, onerror):
+        onerror(os.unlink, str(Path(path) / "1" / "s.pt"), None)
+
+    monkeypatch.setattr(shutil, "rmtree", rmtree_that_cannot_delete_one_file)
+    remove_previous_output(folder, "train")  # the run goes on
+    monkeypatch.undo()
+    err = capsys.readouterr().err
+    assert "Warning: --overwrite could not delete 1 file(s)" in err and ".lenet-overwrite-" in err
+    left = [p.name for p in folder.iterdir() if p.name.startswith(".lenet-overwrite-")]
+    assert len(left) == 1 and sorted(p.name for p in folder.iterdir())[1:] == ["notes.txt"]
+    # the next --overwrite clears what was left aside
+    lenet_folder(folder, "train", "metrics.csv")
+    remove_previous_output(folder, "train")
+    assert [p.name for p in folder.iterdir()] == ["notes.txt"]
 
 
 def test_overwrite_is_refused_over_inputs_and_unreadable_records(tmp_path):

@@ -386,3 +386,13 @@ def test_resume_into_a_folder_without_runs_says_so(tmp_path, trained):
     result = sweep(tmp_path / "typo", "--resume")
     assert result.exit_code == 0, result.output
     assert "--resume found no finished run in" in result.output
+
+
+def test_earlier_sessions_survive_a_hand_edited_record(tmp_path):
+    from lenetcli.outputs import write_json
+    from lenetcli.study import earlier_sessions
+
+    write_json(tmp_path / "config.json", {"argv": ["lenet"], "earlier_sessions": 5})
+    assert earlier_sessions(tmp_path) == [
+        {"argv": ["lenet"], "started_utc": None, "environment": None}
+    ]
