@@ -470,8 +470,8 @@ def study_blocks(source: Source, training: Training, results: pd.DataFrame) -> l
          "**best**" if b else ""]
         for r, b in zip(results.itertuples(), best, strict=True)
     ]  # fmt: skip
-    training = "Training acc. (noisy labels)" if source.command == "noise" else "Training acc."
-    header = ["Dataset", "Setting", "n", training, "Test acc.", "Best model", ""]
+    train_column = "Training acc. (noisy labels)" if source.command == "noise" else "Training acc."
+    header = ["Dataset", "Setting", "n", train_column, "Test acc.", "Best model", ""]
     wanted = [
         ("accuracy_vs_noise.png", "Final test accuracy against the noise rate"),
         ("accuracy.png", "Final test accuracy of every setting"),
