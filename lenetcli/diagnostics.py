@@ -191,7 +191,7 @@ def prepare_jobs(
         if len(set(datasets)) < len(datasets):
             raise LenetError("two checkpoints are models of the same dataset; give one per dataset")
     datasets = datasets or [config.dataset]
-    inputs = [*(paths or []), *([options.data_dir] if options.data_dir else [])]
+    inputs = [*(paths or []), options.data_folder()]
     out = check_output_dir(out or default_out(command, datasets), overwrite, command, inputs)
     if len(datasets) > 1:
         check_dataset_folders(out, datasets, command)

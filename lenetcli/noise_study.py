@@ -37,7 +37,7 @@ from lenetcli.noise import (
     read_transition_csv,
     sample_noisy_labels,
 )
-from lenetcli.outputs import save_figure, write_csv
+from lenetcli.outputs import NOISE_FILES, previous_output, save_figure, write_csv
 from lenetcli.plots import accuracy_vs_noise_figure, confusion_figure, noise_colors
 from lenetcli.runs import RunOptions
 from lenetcli.study import RunOutcome, Setting, Study, execute
@@ -172,6 +172,20 @@ def noise_study(
     )
 
 
+def check_setting_files_free(out: Path, settings: list[NoiseSetting]) -> None:
+    """--overwrite replaces the earlier study's files; a file of the user's that happens to
+    bear the name of a new setting's file (transition-symmetric-0.2.csv) is refused."""
+    earlier = set(previous_output(out, "noise"))
+    for setting in settings:
+        for name in NOISE_FILES:
+            path = out / name.format(setting.label)
+            if (path.exists() or path.is_symlink()) and path not in earlier:
+                raise LenetError(
+                    f"{path} is not a file of the earlier noise study in {out}, and this one "
+                    "would write over it; move it away or choose another --out"
+                )
+
+
 def run_noise_study(
     config: TrainConfig,
     settings: list[NoiseSetting],
@@ -185,6 +199,8 @@ def run_noise_study(
 ) -> pd.DataFrame:
     """Run the study (see study.execute), then plot accuracy against rate; return the summary."""
     study = noise_study(config, settings, noise_seed, options, record)
+    if overwrite and out is not None:
+        check_setting_files_free(Path(out), settings)
     default_name = f"noise-{config.dataset}"
     summary, out = execute(
         study, out, default_name=default_name, inputs=inputs, overwrite=overwrite, resume=resume

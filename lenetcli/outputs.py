@@ -165,7 +165,7 @@ OUTPUT_NAMES = {
     "report": ["config.json", "results.csv", "compare.png", "report.md", "report.html", "figures"],
 }
 NOISE_FILES = ["transition-{}.csv", "noisy-confusion-{}.csv", "noisy-confusion-{}.png"]
-UNFINISHED = re.compile(r"\..+\.[0-9a-f]{12}\.tmp")  # what write_atomic leaves if killed
+UNFINISHED = re.compile(r"\.(.+)\.[0-9a-f]{12}\.tmp")  # what write_atomic leaves if killed
 LEFT_ASIDE = re.compile(r"\.lenet-overwrite-[0-9a-f]{12}")  # what an --overwrite could not delete
 
 
@@ -181,12 +181,18 @@ def previous_output(folder: Path, command: str) -> list[Path]:
             entry
             for entry in sorted(folder.iterdir())
             if entry.name in names
-            or UNFINISHED.fullmatch(entry.name)
+            or unfinished_of(entry.name, names)
             or LEFT_ASIDE.fullmatch(entry.name)
         ]
     for sub in dataset_subfolders(folder):
         found += previous_output(sub, command)
     return found
+
+
+def unfinished_of(name: str, names: set[str]) -> bool:
+    """Whether name is what write_atomic left of one of these files when it was killed."""
+    match = UNFINISHED.fullmatch(name)
+    return match is not None and match.group(1) in names
 
 
 def noise_files(folder: Path, command: str) -> set[str]:

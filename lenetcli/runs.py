@@ -17,7 +17,7 @@ import torch
 
 from lenetcli.checkpoint import make_checkpoint
 from lenetcli.config import TrainConfig
-from lenetcli.data import Dataset, load_dataset
+from lenetcli.data import Dataset, default_data_dir, load_dataset
 from lenetcli.engine import (
     MemberResult,
     Reporter,
@@ -62,6 +62,10 @@ class RunOptions:
     group_size: int | None = None
     graph: bool = True
     quiet: bool = False  # only what a download prints; not recorded
+
+    def data_folder(self) -> Path:
+        """Where the datasets are read: --data-dir, else $LENET_DATA_DIR or the cache folder."""
+        return default_data_dir() if self.data_dir is None else Path(self.data_dir).expanduser()
 
     def to_dict(self) -> dict:
         return {
@@ -235,9 +239,11 @@ def run_train(config: TrainConfig, options: RunOptions, out: Path | None, overwr
     """`lenet train`: check everything, train, write the run's files into out, say how it went."""
     config.validate()
     fresh_name = out is None
-    inputs = [options.data_dir] if options.data_dir else []
     out = check_output_dir(
-        out or default_folder(f"train-{config.dataset}"), overwrite, "train", inputs
+        out or default_folder(f"train-{config.dataset}"),
+        overwrite,
+        "train",
+        [options.data_folder()],
     )
     device, data = prepare(config, options)
     if overwrite:

@@ -525,8 +525,7 @@ def execute(
         check_output_dir(out, True, study.command)  # still: can it be written?
     else:
         restored = 0
-        data_dir = [study.options.data_dir] if study.options.data_dir else []
-        check_output_dir(out, overwrite, study.command, [*inputs, *data_dir])
+        check_output_dir(out, overwrite, study.command, [*inputs, study.options.data_folder()])
     device = engine.resolve_device(study.options.device)
     datasets = load_study_data(study)
     if overwrite:

@@ -154,6 +154,14 @@ def test_overwrite_leaves_nothing_of_the_previous_run(tmp_path):
     ]  # fmt: skip
 
 
+def test_overwrite_never_removes_the_data_folder(tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    assert lenet("train", *QUICK, "--out", out).exit_code == 0
+    monkeypatch.setenv("LENET_DATA_DIR", str(out / "models"))  # the data, in a lenet folder
+    result = lenet("train", *QUICK, "--out", out, "--overwrite")
+    assert result.exit_code == 2 and "an input of this command" in result.stderr
+
+
 def test_every_file_a_command_writes_is_one_overwrite_removes(tmp_path):
     """outputs.previous_output must find all a command writes, or --overwrite leaves it stale."""
     quick = QUICK[:-1]  # without --quiet, which CliRunner does not need

@@ -88,6 +88,16 @@ def test_every_file_is_written(study):
     assert record["command"] == "noise" and record["options"]["noise_seed"] == 0
 
 
+def test_overwrite_never_writes_over_a_file_of_the_users(tmp_path):
+    out = tmp_path / "study"
+    assert invoke([*SMALL, "--noise-rate", "0", "--out", str(out)]).exit_code == 0
+    mine = out / "transition-symmetric-0.2.csv"
+    mine.write_text("my notes")
+    result = invoke([*SMALL, "--noise-rate", "0.2", "--out", str(out), "--overwrite"])
+    assert result.exit_code == 2 and "is not a file of the earlier noise study" in result.stderr
+    assert mine.read_text() == "my notes" and (out / "transition-none-0.csv").is_file()
+
+
 def test_a_rate_is_written_alike_in_every_file(study):
     out, _ = study
     for name in ("runs.csv", "summary.csv"):

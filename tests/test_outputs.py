@@ -106,11 +106,17 @@ def test_remove_previous_output_removes_what_the_command_wrote_and_nothing_else(
     remove_previous_output(both, "confusion")
     assert sorted(p.name for p in both.rglob("*")) == ["metrics.csv", "mine.txt", "mnist"]
 
-    train = lenet_folder(tmp_path / "train", "train", "metrics.csv", "model.pt", "notes.csv")
+    train = lenet_folder(
+        tmp_path / "train", "train", "metrics.csv", "model.pt", "notes.csv",
+        ".metrics.csv.0a1b2c3d4e5f.tmp", ".thesis draft.cafe00beef11.tmp",
+    )  # fmt: skip
     remove_previous_output(train, "confusion")  # another command's folder: left alone
-    assert len(list(train.iterdir())) == 4
+    assert len(list(train.iterdir())) == 6
     remove_previous_output(train, "train")
-    assert [p.name for p in train.iterdir()] == ["notes.csv"]
+    assert sorted(p.name for p in train.iterdir()) == [
+        ".thesis draft.cafe00beef11.tmp",
+        "notes.csv",
+    ]
 
     mine = tmp_path / "mine"  # no lenet folder at all: nothing of it is lenet's to remove
     (mine / "metrics.csv").parent.mkdir()
