@@ -28,7 +28,7 @@ from lenetcli.outputs import (
     dataset_subfolders,
     default_folder,
     environment,
-    remove_previous_output,
+    in_use,
     run_record,
     save_figure,
     write_csv,
@@ -379,38 +379,39 @@ def run_analysis(
     datasets = parse_datasets(dataset)
     paths = checkpoint_paths(datasets, checkpoint, from_dir)
     device, top, jobs = prepare_jobs(command, datasets, paths, config, options, out, overwrite)
-    if overwrite:
-        remove_previous_output(top, command)
     claimed = create_output_dir(top, fresh_name=out is None, exclusive=not top.exists())
     for job in jobs:  # a default name taken meanwhile became <name>-2
         job.out = claimed / job.out.relative_to(top)
     console = stdout_console(options.quiet)
-    for job in jobs:
-        job.out.mkdir(exist_ok=True)
-        label = job.data.spec.name if len(jobs) > 1 else ""
-        if job.model is None:
+    with in_use(claimed, command, replace=overwrite):
+        for job in jobs:
+            job.out.mkdir(exist_ok=True)
+            label = job.data.spec.name if len(jobs) > 1 else ""
+            if job.model is None:
+                console.print(
+                    f"Training LeNet-5 on {job.data.spec.title}: {len(job.data.train)} train / "
+                    f"{len(job.data.test)} test images, device {device}",
+                    highlight=False,
+                )
+            with make_reporter(console, options.quiet, label) as reporter:
+                train_if_needed(job, options, device, reporter, command)
+            evaluation = evaluate(job, device)
+            write_record(command, job, options, settings, device, [j.data.spec.name for j in jobs])
             console.print(
-                f"Training LeNet-5 on {job.data.spec.title}: {len(job.data.train)} train / "
-                f"{len(job.data.test)} test images, device {device}",
+                f"{figure_title(evaluation)} ({model_text(job)})",
                 highlight=False,
+                soft_wrap=True,
             )
-        with make_reporter(console, options.quiet, label) as reporter:
-            train_if_needed(job, options, device, reporter, command)
-        evaluation = evaluate(job, device)
-        write_record(command, job, options, settings, device, [j.data.spec.name for j in jobs])
-        console.print(
-            f"{figure_title(evaluation)} ({model_text(job)})",
-            highlight=False,
-            soft_wrap=True,
-        )
-        if command == "confusion":
-            pairs = write_confusion(evaluation, settings)
-            console.print(confused_pairs_table(pairs, settings.unordered) if len(pairs) else NONE)
-        else:
-            groups = write_hardsamples(evaluation, settings)
-            shown = any(len(g.positions) for g in groups)
-            console.print(hard_samples_table(groups) if shown else NONE)
-        console.print(f"Wrote {job.out}/", highlight=False)
+            if command == "confusion":
+                pairs = write_confusion(evaluation, settings)
+                console.print(
+                    confused_pairs_table(pairs, settings.unordered) if len(pairs) else NONE
+                )
+            else:
+                groups = write_hardsamples(evaluation, settings)
+                shown = any(len(g.positions) for g in groups)
+                console.print(hard_samples_table(groups) if shown else NONE)
+            console.print(f"Wrote {job.out}/", highlight=False)
 
 
 def model_text(job) -> str:

@@ -251,6 +251,38 @@ def remove_previous_output(folder: Path, command: str) -> None:
         )
 
 
+@contextlib.contextmanager
+def in_use(folder: Path, command: str, replace: bool = False):
+    """Hold the output folder while this command writes in it: a second lenet command that
+    wants to replace or resume it meanwhile stops with an error, rather than mixing its files
+    with this one's. With replace (--overwrite), the previous output is removed first."""
+    with folder_lock(folder):
+        if replace:
+            remove_previous_output(folder, command)
+        yield
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path):
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks on folders
+        yield
+        return
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise LenetError(
+                f"output folder {folder} is in use by another lenet command; wait until it "
+                "ends, or choose another --out"
+            ) from None
+        yield
+    finally:
+        os.close(descriptor)
+
+
 def create_output_dir(path: Path, fresh_name: bool = False, exclusive: bool = False) -> Path:
     """Create the output folder and return it.
 

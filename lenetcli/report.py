@@ -37,7 +37,7 @@ from lenetcli.outputs import (
     check_output_dir,
     create_output_dir,
     default_folder,
-    remove_previous_output,
+    in_use,
     save_figure,
     write_atomic,
     write_csv,
@@ -841,10 +841,9 @@ def run_report(
     fresh_name = out is None
     out = check_output_dir(out or default_folder("report"), overwrite, "report", folders)
     gathered = gather(folders, title, out)
-    if overwrite:
-        remove_previous_output(out, "report")
     out = create_output_dir(out, fresh_name, exclusive=not out.exists())
-    write_report(gathered, out, run_config(gathered, folders, out))
+    with in_use(out, "report", replace=overwrite):
+        write_report(gathered, out, run_config(gathered, folders, out))
     if quiet:
         return
     console = stdout_console()

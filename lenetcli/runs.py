@@ -36,7 +36,7 @@ from lenetcli.outputs import (
     create_output_dir,
     default_folder,
     environment,
-    remove_previous_output,
+    in_use,
     run_record,
     save_checkpoint,
     save_figure,
@@ -246,8 +246,6 @@ def run_train(config: TrainConfig, options: RunOptions, out: Path | None, overwr
         [options.data_folder()],
     )
     device, data = prepare(config, options)
-    if overwrite:
-        remove_previous_output(out, "train")
     out = create_output_dir(out, fresh_name, exclusive=not out.exists())
     console = stdout_console()
     if not options.quiet:
@@ -256,7 +254,7 @@ def run_train(config: TrainConfig, options: RunOptions, out: Path | None, overwr
             f"{parameter_count(config, data)} parameters, device {device}",
             highlight=False,
         )
-    with make_reporter(console, options.quiet) as reporter:
+    with in_use(out, "train", replace=overwrite), make_reporter(console, options.quiet) as reporter:
         results = run_training(config, data, options, device, out, reporter)
     if bad := diverged_seeds(results):
         warn_diverged(f"the model of seed {', '.join(map(str, bad))}")

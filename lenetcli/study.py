@@ -67,8 +67,8 @@ from lenetcli.outputs import (
     create_output_dir,
     default_folder,
     environment,
+    in_use,
     read_config,
-    remove_previous_output,
     run_record,
     save_figure,
     write_csv,
@@ -528,22 +528,23 @@ def execute(
         check_output_dir(out, overwrite, study.command, [*inputs, study.options.data_folder()])
     device = engine.resolve_device(study.options.device)
     datasets = load_study_data(study)
-    if overwrite:
-        remove_previous_output(out, study.command)
     out = create_output_dir(out, fresh_name, exclusive=not resume and not out.exists())
-    write_json(out / "config.json", study_record(study, out, resume, device, datasets))
-    if not study.options.quiet:
-        console.print(describe_plan(study, ledger, restored, device, out, resume), highlight=False)
-    try:
-        with progress.make_study_reporter(console, study.options.quiet) as reporter:
-            run_study(study, ledger, datasets, device, out, reporter)
-    except KeyboardInterrupt:
-        raise Interrupted(
-            f"interrupted: {ledger.count()} of {len(ledger.rows)} runs are finished and saved in "
-            f"{out}; run the same command with --resume --out {out} to continue"
-        ) from None
-    runs = ledger.runs_frame()
-    summary = write_report(study, out, runs, ledger.metrics_frame())
+    with in_use(out, study.command, replace=overwrite):
+        write_json(out / "config.json", study_record(study, out, resume, device, datasets))
+        if not study.options.quiet:
+            console.print(
+                describe_plan(study, ledger, restored, device, out, resume), highlight=False
+            )
+        try:
+            with progress.make_study_reporter(console, study.options.quiet) as reporter:
+                run_study(study, ledger, datasets, device, out, reporter)
+        except KeyboardInterrupt:
+            raise Interrupted(
+                f"interrupted: {ledger.count()} of {len(ledger.rows)} runs are finished and saved in "
+                f"{out}; run the same command with --resume --out {out} to continue"
+            ) from None
+        runs = ledger.runs_frame()
+        summary = write_report(study, out, runs, ledger.metrics_frame())
     bad = runs[runs["status"] == DIVERGED]
     if len(bad):
         settings = ", ".join(bad["setting"].astype(str).drop_duplicates())

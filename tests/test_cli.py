@@ -154,6 +154,16 @@ def test_overwrite_leaves_nothing_of_the_previous_run(tmp_path):
     ]  # fmt: skip
 
 
+def test_a_folder_in_use_by_another_command_is_refused(tmp_path):
+    out = tmp_path / "run"
+    assert lenet("train", *QUICK, "--repeats", "2", "--out", out).exit_code == 0
+    with outputs.folder_lock(out):  # as a second lenet process holds it while it writes
+        result = lenet("train", *QUICK, "--out", out, "--overwrite")
+    assert result.exit_code == 2 and "is in use by another lenet command" in result.stderr
+    assert (out / "models" / "seed-43.pt").is_file()  # nothing removed
+    assert lenet("train", *QUICK, "--out", out, "--overwrite").exit_code == 0  # released
+
+
 def test_overwrite_never_removes_the_data_folder(tmp_path, monkeypatch):
     out = tmp_path / "run"
     assert lenet("train", *QUICK, "--out", out).exit_code == 0
