@@ -851,7 +851,7 @@ def run_report(
         console.print(f"[yellow]{escape(warning)}[/]", highlight=False, soft_wrap=True)
     if len(gathered.results):
         rows = [
-            [r.source, r.dataset, r.setting or "–", r.n,
+            [r.source, r.dataset, r.setting or "–", count_text(r.n, r.diverged),
              mean_std(r.final_test_acc_mean, r.final_test_acc_std)]
             for r in gathered.results.itertuples()
         ]  # fmt: skip
