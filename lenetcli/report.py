@@ -46,7 +46,7 @@ from lenetcli.outputs import (
 )
 from lenetcli.plots import comparison_figure
 from lenetcli.progress import results_table, stdout_console
-from lenetcli.study import best_mask, ci95_half_width
+from lenetcli.study import best_mask, run_statistics
 from lenetcli.tables import count_text, fmt, markdown_table, plural
 
 COMMANDS = ("train", "sweep", "noise", "confusion", "hardsamples")
@@ -308,14 +308,7 @@ def results_frame(source: Source, training: Training) -> pd.DataFrame:
     # numeric even where no row has a rate, so that the CSV writes 0 as 0, not 0.0
     rate = grouped["noise_rate"].first() if "noise_rate" in runs else None
     frame["noise_rate"] = pd.to_numeric(rate, errors="coerce")
-    frame["n"] = grouped.size()
-    frame["diverged"] = grouped["status"].agg(lambda status: int((status == "diverged").sum()))
-    for value in ("final_train_acc", "final_test_acc"):
-        frame[f"{value}_mean"] = grouped[value].mean()
-        frame[f"{value}_std"] = grouped[value].std()
-    frame["final_test_acc_min"] = grouped["final_test_acc"].min()
-    frame["final_test_acc_max"] = grouped["final_test_acc"].max()
-    frame["final_test_acc_ci95"] = ci95_half_width(frame["final_test_acc_std"], frame["n"])
+    frame = frame.join(run_statistics(grouped, ["final_train_acc", "final_test_acc"]))
     frame["best_test_acc_mean"] = grouped["best_test_acc"].mean()
     frame["seconds_per_epoch"] = training.metrics.groupby(keys)["seconds"].mean()
     frame = frame.reset_index()

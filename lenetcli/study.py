@@ -587,21 +587,28 @@ def summary_frame(study: Study, runs: pd.DataFrame) -> pd.DataFrame:
     run. `best` is 1 for the setting(s) with the highest mean final test accuracy on their
     dataset, among those with a run that did not diverge.
     """
-    trained = trained_runs(runs)
-    groups = trained.groupby(study.keys, sort=False, dropna=False)
+    groups = trained_runs(runs).groupby(study.keys, sort=False, dropna=False)
+    finals = [f"final_{value}" for value in study.values]
+    parts = [groups[HYPERPARAMETERS].first(), run_statistics(groups, finals)]
+    summary = pd.concat(parts, axis=1).reset_index()
+    summary["best"] = best_mask(summary).astype(int)
+    return summary
+
+
+def run_statistics(groups, finals: list[str]) -> pd.DataFrame:
+    """Per group of trained runs (runs.csv's rows): n, how many diverged, best/mean/std/min/max
+    of each final value, and the 95% CI of the mean final test accuracy. summary.csv and the
+    report's results.csv both come from here."""
     parts = [
-        groups[HYPERPARAMETERS].first(),
         groups.size().rename("n"),
         groups["status"].agg(lambda status: int((status == DIVERGED).sum())).rename("diverged"),
     ]
-    for value in study.values:
-        column = f"final_{value}"
+    for column in finals:
         stats = groups[column].agg(best="max", mean="mean", std="std", min="min", max="max")
         parts.append(stats.add_prefix(f"{column}_"))
-    summary = pd.concat(parts, axis=1).reset_index()
-    summary["final_test_acc_ci95"] = ci95_half_width(summary["final_test_acc_std"], summary["n"])
-    summary["best"] = best_mask(summary).astype(int)
-    return summary
+    frame = pd.concat(parts, axis=1)
+    frame["final_test_acc_ci95"] = ci95_half_width(frame["final_test_acc_std"], frame["n"])
+    return frame
 
 
 def best_mask(summary: pd.DataFrame) -> pd.Series:
