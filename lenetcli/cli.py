@@ -175,7 +175,10 @@ Out = Annotated[
     ),
 ]
 Overwrite = Annotated[
-    bool, typer.Option("--overwrite", help="Write into a non-empty output folder.", metavar="")
+    bool,
+    typer.Option(
+        "--overwrite", help="Replace an earlier output of the same command in --out.", metavar=""
+    ),
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.", metavar="")]
 GroupSize = Annotated[

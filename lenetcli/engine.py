@@ -157,9 +157,9 @@ def train(
         # Deterministic cuDNN convolutions, so that a GPU too gives the same numbers for the
         # same seed (the fastest algorithms may sum in a different order from run to run).
         with torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=True):
-            for start in range(0, len(seeds), cap):
-                group = results[start : start + cap]
-                labels = None if train_labels is None else train_labels[start : start + cap]
+            for part in group_slices(len(seeds), cap):
+                group = results[part]
+                labels = None if train_labels is None else train_labels[part]
                 train_group(
                     config, data.spec, train_split, test_split, device, group,
                     None if labels is None else labels.to(device), use_graph,
@@ -200,9 +200,14 @@ def total_memory(device: torch.device) -> int:
         return 8 * 2**30
 
 
+def group_slices(members: int, cap: int) -> list[slice]:
+    """Where the groups of at most cap members start and end, in training order."""
+    return [slice(start, start + cap) for start in range(0, members, cap)]
+
+
 def seed_groups(seeds: list[int], cap: int) -> list[list[int]]:
-    """The seeds in training order, cut into groups of at most cap."""
-    return [seeds[start : start + cap] for start in range(0, len(seeds), cap)]
+    """The seeds in training order, cut into the groups that train() trains them in."""
+    return [seeds[part] for part in group_slices(len(seeds), cap)]
 
 
 def train_group(

@@ -144,7 +144,7 @@ def is_real_folder(path: Path) -> bool:
 
 # What each command writes in its output folder; confusion and hardsamples write train's files
 # too when they train the model first. A noise study's per-setting files are named from the
-# settings its config.json lists (previous_noise_files), never by a pattern that could match a
+# settings its config.json lists (noise_files), never by a pattern that could match a
 # file of the user's.
 TRAIN_OUTPUT = ["config.json", "metrics.csv", "predictions.csv", "curves.png", "model.pt", "models"]
 STUDY_OUTPUT = ["config.json", "runs.csv", "metrics.csv", "summary.csv", "summary.md",
@@ -175,8 +175,8 @@ def previous_output(folder: Path, command: str) -> list[Path]:
     if command_of(folder) != command:
         return []
     found = []
-    if read_config(folder) is not None:  # not the bare parent of dataset subfolders
-        names = set(OUTPUT_NAMES[command]) | noise_files(folder, command)
+    if (record := read_config(folder)) is not None:  # not the bare parent of dataset folders
+        names = set(OUTPUT_NAMES[command]) | noise_files(record, command)
         found = [
             entry
             for entry in sorted(folder.iterdir())
@@ -195,11 +195,11 @@ def unfinished_of(name: str, names: set[str]) -> bool:
     return match is not None and match.group(1) in names
 
 
-def noise_files(folder: Path, command: str) -> set[str]:
+def noise_files(record: dict, command: str) -> set[str]:
     """A noise study's per-setting files, named from the settings its config.json lists."""
     if command != "noise":
         return set()
-    options = (read_config(folder) or {}).get("options")
+    options = record.get("options")
     settings = options.get("noise_settings") if isinstance(options, dict) else None
     settings = settings if isinstance(settings, list) else []
     labels = [s.get("setting") for s in settings if isinstance(s, dict)]
