@@ -147,9 +147,15 @@ def main() -> None:
         ]  # fmt: skip
         if args.no_graph:
             command.append("--no-graph")
-        done = subprocess.run(command, capture_output=True, text=True, check=True)
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            # Say why and go on: on a lent GPU, one failed variant must not hide the others.
+            print(f"{name}: FAILED\n{done.stderr[-3000:]}", file=sys.stderr, flush=True)
+            continue
         rows.append((name, json.loads(done.stdout.strip().splitlines()[-1])))
-        print(f"{name}: done", file=sys.stderr, flush=True)
+        print(f"{name}: {done.stdout.strip().splitlines()[-1]}", file=sys.stderr, flush=True)
+    if not rows or rows[0][0] != "textbook":
+        sys.exit("the textbook loop failed: no baseline to compare with")
 
     baseline = rows[0][1]["seconds_per_model_epoch"]
     print(

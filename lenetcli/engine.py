@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import torch
@@ -358,7 +359,14 @@ class StepRunner:
             return
         # Eager: the default path, and the last partial batch of an epoch under a graph.
         self.optimizer.zero_grad(set_to_none=self.graph is None)
-        self._step(idx)
+        self._uncaptured_step(idx)
+
+    def _uncaptured_step(self, idx: torch.Tensor) -> None:
+        # A capturable optimizer warns whenever it steps outside a graph; here that is meant
+        # (the warm-up before capture, a last partial batch, a capture that failed).
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*capturable=True.*without")
+            self._step(idx)
 
     def capture(self, batch: int, reporter: Reporter) -> None:
         """Record the whole step in a CUDA graph; on failure, say so and stay eager."""
@@ -374,7 +382,7 @@ class StepRunner:
             with torch.cuda.stream(side):
                 for _ in range(3):
                     self.optimizer.zero_grad(set_to_none=True)
-                    self._step(self.static_idx)
+                    self._uncaptured_step(self.static_idx)
             torch.cuda.current_stream(device).wait_stream(side)
             graph = torch.cuda.CUDAGraph()
             self.optimizer.zero_grad(set_to_none=True)

@@ -1,5 +1,6 @@
 import math
 import os
+import warnings
 
 import pytest
 import torch
@@ -218,18 +219,44 @@ def test_devices():
             resolve_device(f"cuda:{torch.cuda.device_count()}")
 
 
+class Messages(Reporter):
+    """Records the engine's messages (a failed CUDA-graph capture says so in one)."""
+
+    def __init__(self):
+        self.messages = []
+
+    def message(self, text):
+        self.messages.append(text)
+
+
 @pytest.mark.skipif(
     not torch.cuda.is_available(), reason="CUDA graphs need a CUDA GPU; CI has none"
 )
-def test_cuda_graph_matches_eager(digits):
+@pytest.mark.parametrize(
+    "options, noisy",
+    [({}, False), ({"optimizer": "sgd", "lr": 0.01, "loss": "mse"}, True)],
+    ids=["adam-cross-entropy", "sgd-mse-noisy-labels"],
+)
+def test_cuda_graph_matches_eager(digits, options, noisy):
     cuda = torch.device("cuda")
-    config = TrainConfig(dataset="digits", epochs=2, repeats=2, batch_size=48)  # 400 % 48 != 0
-    graphed = train(config, digits, cuda, use_graph=True)
-    eager = train(config, digits, cuda, use_graph=False)
+    # 400 % 48 != 0: every epoch ends with a partial batch, run eagerly beside the graph
+    config = TrainConfig(dataset="digits", epochs=2, repeats=2, batch_size=48, **options)
+    labels = None
+    if noisy:
+        shuffled = torch.randperm(len(digits.train), generator=torch.Generator().manual_seed(0))
+        labels = torch.stack([digits.train.labels, digits.train.labels[shuffled]])
+    graph_messages = Messages()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. a capturable optimizer stepping outside the graph
+        graphed = train(config, digits, cuda, train_labels=labels, reporter=graph_messages)
+    assert graph_messages.messages == []  # the capture worked: the graph really ran
+    eager = train(config, digits, cuda, train_labels=labels, use_graph=False)
     for g, e in zip(graphed, eager, strict=True):
         for rg, re in zip(g.metrics, e.metrics, strict=True):
             assert rg["train_loss"] == pytest.approx(re["train_loss"], rel=1e-3)
             assert rg["test_acc"] == pytest.approx(re["test_acc"], abs=0.6)
+            if noisy:
+                assert rg["train_acc_clean"] == pytest.approx(re["train_acc_clean"], abs=0.6)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU; CI has none")
