@@ -155,6 +155,12 @@ TrainSubset = Annotated[
 TestSubset = Annotated[
     int | None, typer.Option(help="Test on a class-stratified subset of N images.")
 ]
+ValSplit = Annotated[
+    float,
+    typer.Option(
+        help="Hold out this share of the training images (class-stratified, the same for every seed) to validate on each epoch, e.g. 0.1. Default: 0, none."
+    ),
+]
 Device = Annotated[
     str, typer.Option(help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N, mps.")
 ]
@@ -212,6 +218,7 @@ def train_command(
     repeats: Repeats = DEFAULTS.repeats,
     train_subset: TrainSubset = None,
     test_subset: TestSubset = None,
+    val_split: ValSplit = DEFAULTS.val_split,
     device: Device = "auto",
     data_dir: DataDir = None,
     no_download: NoDownload = False,
@@ -276,6 +283,14 @@ def sweep_command(
     ] = None,
     test_subset: Annotated[
         str | None, list_option("1000", "all", "Class-stratified test subset sizes.")
+    ] = None,
+    val_split: Annotated[
+        str | None,
+        list_option(
+            "0.1",
+            "0 (none)",
+            "Shares of the training images held out for validation; with one, summary.csv picks the best setting by validation accuracy.",
+        ),
     ] = None,
     config: Annotated[
         Path | None,
@@ -362,6 +377,7 @@ def noise_command(
     repeats: Repeats = DEFAULTS.repeats,
     train_subset: TrainSubset = None,
     test_subset: TestSubset = None,
+    val_split: ValSplit = DEFAULTS.val_split,
     resume: Annotated[
         bool,
         typer.Option(

@@ -61,6 +61,7 @@ class TrainConfig:
     repeats: int = 1
     train_subset: int | None = None
     test_subset: int | None = None
+    val_split: float = 0.0  # share of the training images held out for validation
 
     @property
     def seeds(self) -> list[int]:
@@ -99,6 +100,11 @@ class TrainConfig:
         if not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):
             raise LenetError(
                 f"--weight-decay must be a finite number, zero or positive, got {self.weight_decay}"
+            )
+        if not (0 <= self.val_split < 1):  # also refuses nan
+            raise LenetError(
+                f"--val-split must be a fraction from 0 (no validation set) up to but not "
+                f"including 1, e.g. 0.1, got {self.val_split}"
             )
         check_seed_range("--seed", self.seed, self.repeats)
         for name in ("train_subset", "test_subset"):

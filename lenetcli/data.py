@@ -117,6 +117,7 @@ class Dataset:
     train: Split
     test: Split
     source: str  # the folder the files were read from ("scikit-learn" for digits)
+    val: Split | None = None  # held out of the training images (--val-split), else None
 
 
 def get_spec(name: str) -> DatasetSpec:
@@ -140,8 +141,10 @@ def load_dataset(
     train_subset: int | None = None,
     test_subset: int | None = None,
     quiet: bool = False,
+    val_split: float = 0.0,
 ) -> Dataset:
-    """Read both splits of a dataset (fetching missing files if allowed), then take subsets."""
+    """Read both splits of a dataset (fetching missing files if allowed), take subsets, then
+    hold out the validation images from the training ones."""
     spec = get_spec(name)
     root = Path(root).expanduser() if root is not None else default_data_dir()
     if spec.name == "digits":
@@ -155,7 +158,8 @@ def load_dataset(
         source = str(folder.resolve())
     train = stratified_subset(train, train_subset, "--train-subset")
     test = stratified_subset(test, test_subset, "--test-subset")
-    return Dataset(spec, train, test, source)
+    train, val = validation_split(train, val_split)
+    return Dataset(spec, train, test, source, val)
 
 
 # --------------------------------------------------------------------------- subsets
@@ -171,16 +175,44 @@ def stratified_subset(split: Split, n: int | None, option: str) -> Split:
             f"{option} {n} is out of range: this split has {len(split)} samples and "
             f"{n_classes} classes; choose a size from {n_classes} to {len(split)}"
         )
-    # Round-robin over the classes, each class in a fixed shuffled order: every class gets
-    # n/K samples (within one) whatever n is, and the same n always picks the same samples.
+    return take(split, stratified_order(split.labels)[:n])
+
+
+def validation_split(split: Split, fraction: float) -> tuple[Split, Split | None]:
+    """The training images left, and the share `fraction` of them held out for validation
+    (None when 0). Stratified like a subset, and the same images whatever the seed, so that
+    every run and setting of a study is validated on the same images."""
+    if fraction == 0:
+        return split, None
+    n_classes = int(split.labels.max()) + 1
+    n_val = round(fraction * len(split))
+    if n_val < n_classes or len(split) - n_val < n_classes:
+        raise LenetError(
+            f"--val-split {fraction} would hold out {n_val} of {len(split)} training images; "
+            f"both the validation and the training images need at least one per class "
+            f"({n_classes}): choose a fraction from {n_classes / len(split):.3g} "
+            f"to {1 - n_classes / len(split):.3g}"
+        )
+    order = stratified_order(split.labels)
+    return take(split, order[n_val:]), take(split, order[:n_val])
+
+
+def stratified_order(labels: torch.Tensor) -> np.ndarray:
+    """Positions of all samples, round-robin over the classes, each class in a fixed shuffled
+    order: any first n of them hold n/K samples of every class (within one, while the class
+    lasts), and the same labels always give the same order."""
     rng = np.random.default_rng(0)
-    labels = split.labels.numpy()
-    per_class = [rng.permutation(np.flatnonzero(labels == c)) for c in range(n_classes)]
+    labels = labels.numpy()
+    per_class = [rng.permutation(np.flatnonzero(labels == c)) for c in range(labels.max() + 1)]
     rank = np.empty(len(labels), dtype=np.int64)
     for members in per_class:
         rank[members] = np.arange(len(members))
-    order = np.lexsort((labels, rank))  # by rank within class, then by class
-    chosen = torch.from_numpy(np.sort(order[:n]))
+    return np.lexsort((labels, rank))  # by rank within class, then by class
+
+
+def take(split: Split, positions: np.ndarray) -> Split:
+    """The samples at positions, in their original order."""
+    chosen = torch.from_numpy(np.sort(positions))
     return Split(split.images[chosen], split.labels[chosen], split.indices[chosen])
 
 

@@ -267,9 +267,10 @@ def write_record(
         asked.update(job.config.to_dict())
     data = runs.data_record(job.data)
     # The training split is read but unused with a checkpoint: say what the model trained on.
-    data["train_size"] = (job.checkpoint.get("config") or {}).get("train_subset") or len(
-        job.data.train
-    )
+    trained = job.checkpoint.get("config") or {}
+    read = trained.get("train_subset") or len(job.data.train)
+    data["val_size"] = round(trained.get("val_split", 0) * read)  # as data.validation_split
+    data["train_size"] = read - data["val_size"]
     record = run_record(
         command, asked, environment(device, device_description(device)), {**data, "model": model}
     )

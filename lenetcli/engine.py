@@ -146,13 +146,15 @@ def train(
     """Train one model per seed (default: config.seeds), in groups of at most group_size.
 
     train_labels, if given, is (len(seeds), N): each member's own training labels (e.g. noisy
-    ones); the metrics then also hold train_acc_clean, accuracy against the true labels.
+    ones); the metrics then also hold train_acc_clean, accuracy against the true labels. With
+    a validation split (data.val), they also hold val_loss and val_acc.
     """
     seeds = list(config.seeds if seeds is None else seeds)
     if train_labels is not None and train_labels.shape != (len(seeds), len(data.train)):
         raise ValueError("train_labels must have shape (len(seeds), training samples)")
     cap = group_size_cap(device, architecture_for(config, data.spec), config.batch_size, group_size)
     train_split, test_split = data.train.to(device), data.test.to(device)
+    val_split = None if data.val is None else data.val.to(device)
     results = [MemberResult(seed) for seed in seeds]
     try:
         # Deterministic cuDNN convolutions, so that a GPU too gives the same numbers for the
@@ -162,7 +164,7 @@ def train(
                 group = results[part]
                 labels = None if train_labels is None else train_labels[part]
                 train_group(
-                    config, data.spec, train_split, test_split, device, group,
+                    config, data.spec, train_split, test_split, val_split, device, group,
                     None if labels is None else labels.to(device), use_graph,
                     reporter or Reporter(),
                 )  # fmt: skip
@@ -216,6 +218,7 @@ def train_group(
     spec: DatasetSpec,
     train_split: Split,
     test_split: Split,
+    val_split: Split | None,
     device: torch.device,
     results: list[MemberResult],
     train_labels: torch.Tensor | None,
@@ -253,6 +256,8 @@ def train_group(
                 reporter.batch(epoch, i + 1, loss, acc)
         train_loss, train_acc, train_acc_clean = step.totals(n)
         test_loss, test_acc = evaluate(group, test_split, config.loss, stats)
+        if val_split is not None:
+            val_loss, val_acc = evaluate(group, val_split, config.loss, stats)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         seconds = time.perf_counter() - started
@@ -270,6 +275,8 @@ def train_group(
             }
             if train_labels is not None:
                 row["train_acc_clean"] = train_acc_clean[m]
+            if val_split is not None:
+                row |= {"val_loss": val_loss[m], "val_acc": val_acc[m]}
             result.metrics.append(row)
             rows.append(row)
         reporter.epoch(epoch, rows)

@@ -32,6 +32,7 @@ CURVES = {
     "train": {"color": "tab:blue", "linestyle": "-", "marker": "o", "markersize": 3},
     "clean": {"color": "tab:green", "linestyle": "-.", "marker": "o", "markersize": 3},
     "test": {"color": "tab:orange", "linestyle": "--", "marker": "o", "markersize": 3},
+    "val": {"color": "tab:purple", "linestyle": ":", "marker": "s", "markersize": 3},
 }
 LOSS_NAMES = {
     "cross-entropy": "cross-entropy loss",
@@ -68,7 +69,7 @@ def curves_figure(metrics: pd.DataFrame, title: str, loss: str):
 
     loss: the training loss (cross-entropy, mse or l1), named on the loss axis. When the models
     trained on noisy labels (metrics has train_acc_clean), the accuracy panel also shows
-    training accuracy against the true labels.
+    training accuracy against the true labels; with a validation split, validation lines too.
     """
     seeds = metrics["seed"].nunique()
     # Clean runs of a noise study carry train_acc_clean too, equal to train_acc: one line then.
@@ -81,6 +82,8 @@ def curves_figure(metrics: pd.DataFrame, title: str, loss: str):
         plot_mean(ax, metrics, f"train_{kind}", train_label, **CURVES["train"])
         if noisy and kind == "acc":
             plot_mean(ax, metrics, "train_acc_clean", "train (true labels)", **CURVES["clean"])
+        if f"val_{kind}" in metrics:
+            plot_mean(ax, metrics, f"val_{kind}", "validation", **CURVES["val"])
         plot_mean(ax, metrics, f"test_{kind}", "test", **CURVES["test"])
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)

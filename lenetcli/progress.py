@@ -40,14 +40,16 @@ def make_reporter(console: Console, quiet: bool, label: str = "") -> Reporter:
 
 def means(rows: list[dict]) -> dict[str, float]:
     """An epoch's metrics averaged over a group's members."""
-    return {k: sum(r[k] for r in rows) / len(rows) for k in ("train_loss", "train_acc", "test_acc")}
+    names = [k for k in ("train_loss", "train_acc", "val_acc", "test_acc") if k in rows[0]]
+    return {k: sum(r[k] for r in rows) / len(rows) for k in names}
 
 
 def epoch_summary(rows: list[dict]) -> str:
     """'loss 0.1234  train 97.50%  test 98.10%  1.2s': an epoch in a log line."""
     mean = means(rows)
+    val = f"val {mean['val_acc']:.2f}%  " if "val_acc" in mean else ""
     return (
-        f"loss {mean['train_loss']:.4f}  train {mean['train_acc']:.2f}%  "
+        f"loss {mean['train_loss']:.4f}  train {mean['train_acc']:.2f}%  {val}"
         f"test {mean['test_acc']:.2f}%  {rows[0]['seconds']:.1f}s"
     )
 
@@ -56,8 +58,10 @@ def bar_summary(rows: list[dict]) -> str:
     """'loss 0.1234 acc 97.50% test 98.10%': an epoch next to its bar, where room is short
     (no seconds: the bar shows the time; 'acc' as in the batch bar's live metrics)."""
     mean = means(rows)
+    val = f" val {mean['val_acc']:.2f}%" if "val_acc" in mean else ""
     return (
-        f"loss {mean['train_loss']:.4f} acc {mean['train_acc']:.2f}% test {mean['test_acc']:.2f}%"
+        f"loss {mean['train_loss']:.4f} acc {mean['train_acc']:.2f}%{val} "
+        f"test {mean['test_acc']:.2f}%"
     )
 
 

@@ -46,7 +46,7 @@ from lenetcli.outputs import (
 )
 from lenetcli.plots import comparison_figure
 from lenetcli.progress import results_table, stdout_console
-from lenetcli.study import best_mask, run_statistics
+from lenetcli.study import best_by, best_mask, run_statistics
 from lenetcli.tables import count_text, fmt, markdown_table, plural
 
 COMMANDS = ("train", "sweep", "noise", "confusion", "hardsamples")
@@ -56,9 +56,11 @@ CONFIG_COLUMNS = [
     "epochs", "lr", "batch_size", "optimizer", "weight_decay", "loss", "activation", "pool",
     "train_subset", "test_subset",
 ]  # fmt: skip
+ADDED_COLUMNS = {"val_split": 0}  # options newer than the first release: absent means this
 RESULT_COLUMNS = [
     "source", "command", "dataset", "setting", "noise_type", "noise_rate", *CONFIG_COLUMNS,
-    "n", "diverged", "final_train_acc_mean", "final_train_acc_std", "final_test_acc_mean",
+    *ADDED_COLUMNS, "n", "diverged", "final_train_acc_mean", "final_train_acc_std",
+    "final_val_acc_mean", "final_val_acc_std", "final_test_acc_mean",
     "final_test_acc_std", "final_test_acc_min", "final_test_acc_max", "final_test_acc_ci95",
     "best_test_acc_mean",
     "seconds_per_epoch", "device",
@@ -279,8 +281,12 @@ def read_training(source: Source) -> Training:
         ]
         best = best.rename(columns={"epoch": "best_epoch", "test_acc": "best_test_acc"})
         runs = last.rename(columns={"train_acc": "final_train_acc", "test_acc": "final_test_acc"})
+        runs = runs.rename(columns={"val_acc": "final_val_acc"})
         runs = runs.merge(best, on="seed").sort_values("seed")
         runs = runs.assign(**{c: options.get(c) for c in CONFIG_COLUMNS})
+        runs = with_added_columns(
+            runs.assign(**{c: options[c] for c in ADDED_COLUMNS if c in options})
+        )
         finite = np.isfinite(runs[LOSSES]).all(axis=1)  # as runs.diverged decides
         runs["status"] = np.where(finite, "finished", "diverged")
         return Training(runs, metrics)
@@ -288,10 +294,19 @@ def read_training(source: Source) -> Training:
     runs = read_table(source, "runs.csv", [*study_columns, "status", *CONFIG_COLUMNS, *FINALS])
     metrics = read_table(source, "metrics.csv", [*study_columns, "epoch", *VALUES])
     planned = len(runs)
-    runs = runs[runs["status"].isin(["finished", "diverged"])]
+    runs = with_added_columns(runs[runs["status"].isin(["finished", "diverged"])])
     metrics = metrics[metrics["run_key"].isin(runs["run_key"])]
     # A setting named 1, 2, ... is still a name
     return Training(runs.astype({"setting": str}), metrics.astype({"setting": str}), planned)
+
+
+def with_added_columns(runs: pd.DataFrame) -> pd.DataFrame:
+    """runs with the options newer than the first release at their default where a folder
+    predates them, and a final validation accuracy (empty without a validation split)."""
+    missing = {c: v for c, v in ADDED_COLUMNS.items() if c not in runs}
+    if "final_val_acc" not in runs:
+        missing["final_val_acc"] = np.nan
+    return runs.assign(**missing)
 
 
 def pending_runs(training: Training | None) -> int:
@@ -303,12 +318,13 @@ def results_frame(source: Source, training: Training) -> pd.DataFrame:
     """One row per dataset and setting: the columns of results.csv (docs/outputs.md)."""
     runs, keys = training.runs, ["dataset", "setting"]
     grouped = runs.groupby(keys, sort=False)
-    frame = grouped[CONFIG_COLUMNS].first()
+    frame = grouped[[*CONFIG_COLUMNS, *ADDED_COLUMNS]].first()
     frame["noise_type"] = grouped["noise_type"].first() if "noise_type" in runs else None
     # numeric even where no row has a rate, so that the CSV writes 0 as 0, not 0.0
     rate = grouped["noise_rate"].first() if "noise_rate" in runs else None
     frame["noise_rate"] = pd.to_numeric(rate, errors="coerce")
-    frame = frame.join(run_statistics(grouped, ["final_train_acc", "final_test_acc"]))
+    finals = ["final_train_acc", "final_val_acc", "final_test_acc"]
+    frame = frame.join(run_statistics(grouped, finals))
     frame["best_test_acc_mean"] = grouped["best_test_acc"].mean()
     frame["seconds_per_epoch"] = training.metrics.groupby(keys)["seconds"].mean()
     frame = frame.reset_index()
@@ -379,9 +395,34 @@ def data_text(record: dict) -> str:
     parts = data.get("datasets", [data])
     return "; ".join(
         f"{DATASETS[d['dataset']].title if d.get('dataset') in DATASETS else d.get('dataset')}: "
-        f"{d.get('train_size')} training and {d.get('test_size')} test images from {d.get('source')}"
+        f"{d.get('train_size')} training{validation_text(d)} and {d.get('test_size')} test "
+        f"images from {d.get('source')}"
         for d in parts
     )
+
+
+def validation_text(data: dict) -> str:
+    return f", {data['val_size']} validation" if data.get("val_size") else ""
+
+
+def validation_cells(results: pd.DataFrame) -> list[str]:
+    """The validation accuracy (mean ± std) of each row, where any row has one: else none."""
+    if results["final_val_acc_mean"].isna().all():
+        return []
+    return [
+        "–"
+        if pd.isna(r.final_val_acc_mean)
+        else mean_std(r.final_val_acc_mean, r.final_val_acc_std)
+        for r in results.itertuples()
+    ]
+
+
+def with_validation(header: list[str], rows: list[list], cells: list[str], at: int):
+    """header and rows with the validation column inserted at position `at`, if any."""
+    if not cells:
+        return header, rows
+    header = [*header[:at], "Validation acc.", *header[at:]]
+    return header, [[*row[:at], cell, *row[at:]] for row, cell in zip(rows, cells, strict=True)]
 
 
 def summary_blocks(results: pd.DataFrame, compare: bool) -> list:
@@ -394,6 +435,7 @@ def summary_blocks(results: pd.DataFrame, compare: bool) -> list:
          fmt(r.seconds_per_epoch, 1)]
         for r in results.itertuples()
     ]  # fmt: skip
+    header, rows = with_validation(header, rows, validation_cells(results), 5)
     noisy = " (for label-noise runs, against the noisy labels they trained on)"
     blocks = [
         Heading("Summary"),
@@ -417,8 +459,8 @@ def train_blocks(source: Source, training: Training) -> list:
     options = source.record.get("options", {})
     described = ", ".join(
         f"{name.replace('_', ' ')} {options[name]}"
-        for name in CONFIG_COLUMNS
-        if options.get(name) is not None
+        for name in [*CONFIG_COLUMNS, *ADDED_COLUMNS]
+        if options.get(name) not in (None, ADDED_COLUMNS.get(name))
     )
     runs = training.runs
     rows = [
@@ -432,11 +474,17 @@ def train_blocks(source: Source, training: Training) -> list:
              mean_std(runs.final_test_acc.mean(), runs.final_test_acc.std()),
              mean_std(runs.best_test_acc.mean(), runs.best_test_acc.std())]
         )  # fmt: skip
+    header = ["Seed", "Final training acc.", "Final test acc.", "Best epoch's test acc."]
+    if runs["final_val_acc"].notna().any():
+        val = runs["final_val_acc"]
+        cells = [fmt(v) for v in val] + ([mean_std(val.mean(), val.std())] if len(runs) > 1 else [])
+        header = [*header[:2], "Final validation acc.", *header[2:]]
+        rows = [[*row[:2], cell, *row[2:]] for row, cell in zip(rows, cells, strict=True)]
     seeds = sorted(runs["seed"])
     seeds_text = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {', '.join(map(str, seeds))}"
     return [
         Text(f"{data_text(source.record)}. Options: {described}; {seeds_text}."),
-        Table(["Seed", "Final training acc.", "Final test acc.", "Best epoch's test acc."], rows),
+        Table(header, rows),
         *figures(source, [("curves.png", "Loss and accuracy per epoch")]),
     ]
 
@@ -465,6 +513,7 @@ def study_blocks(source: Source, training: Training, results: pd.DataFrame) -> l
     ]  # fmt: skip
     train_column = "Training acc. (noisy labels)" if source.command == "noise" else "Training acc."
     header = ["Dataset", "Setting", "n", train_column, "Test acc.", "Best model", ""]
+    header, rows = with_validation(header, rows, validation_cells(results), 4)
     wanted = [
         ("accuracy_vs_noise.png", "Final test accuracy against the noise rate"),
         ("accuracy.png", "Final test accuracy of every setting"),
@@ -481,8 +530,9 @@ def study_blocks(source: Source, training: Training, results: pd.DataFrame) -> l
     for r, b in zip(results.itertuples(), best, strict=True):
         if b and source.command != "noise":
             wanted.append((f"curves/{r.dataset}-{r.setting}.png", f"Best setting: {r.setting}"))
+    best_text = f" The setting marked best has the highest mean {best_by(results)} of its dataset."
     return [
-        Text(f"{data_text(source.record)}. {described}"),
+        Text(f"{data_text(source.record)}. {described}{best_text}"),
         Table(header, rows, left=2),
         *figures(source, wanted),
     ]

@@ -87,7 +87,7 @@ def groups(config: TrainConfig, data: Dataset, device: torch.device, group_size)
 def load_data(config: TrainConfig, options: RunOptions) -> Dataset:
     return load_dataset(
         config.dataset, options.data_dir, options.download, config.train_subset,
-        config.test_subset, options.quiet,
+        config.test_subset, options.quiet, config.val_split,
     )  # fmt: skip
 
 
@@ -96,6 +96,7 @@ def data_record(data: Dataset) -> dict:
         "dataset": data.spec.name,
         "source": data.source,
         "train_size": len(data.train),
+        "val_size": 0 if data.val is None else len(data.val),
         "test_size": len(data.test),
         "classes": list(data.spec.classes),
     }
@@ -250,7 +251,9 @@ def run_train(config: TrainConfig, options: RunOptions, out: Path | None, overwr
     console = stdout_console()
     if not options.quiet:
         console.print(
-            f"LeNet-5 on {data.spec.title}: {len(data.train)} train / {len(data.test)} test images, "
+            f"LeNet-5 on {data.spec.title}: {len(data.train)} train / "
+            f"{'' if data.val is None else f'{len(data.val)} validation / '}"
+            f"{len(data.test)} test images, "
             f"{parameter_count(config, data)} parameters, device {device}",
             highlight=False,
         )
@@ -259,11 +262,15 @@ def run_train(config: TrainConfig, options: RunOptions, out: Path | None, overwr
     if bad := diverged_seeds(results):
         warn_diverged(f"the model of seed {', '.join(map(str, bad))}")
     if not options.quiet:
+        finals = ["train_acc", *(["val_acc"] if data.val is not None else []), "test_acc"]
         rows = [
-            [r.seed, r.metrics[-1]["train_acc"], r.metrics[-1]["test_acc"],
+            [r.seed, *(r.metrics[-1][f] for f in finals),
              max(m["test_acc"] for m in r.metrics), sum(m["seconds"] for m in r.metrics)]
             for r in results
         ]  # fmt: skip
-        columns = ["seed", "train acc (%)", "test acc (%)", "best test acc (%)", "total seconds"]
+        columns = [
+            "seed", *(f"{f.split('_')[0]} acc (%)" for f in finals), "best test acc (%)",
+            "total seconds",
+        ]  # fmt: skip
         console.print(results_table(f"Final epoch ({config.epochs})", columns, rows))
         console.print(f"Wrote {out}/", highlight=False)

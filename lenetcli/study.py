@@ -178,6 +178,15 @@ class Study:
     palette: Callable[[list[Setting]], dict] = setting_palette
     record: dict = field(default_factory=dict)  # anything else config.json should hold
 
+    def __post_init__(self):
+        # A study whose settings hold out validation images summarises validation accuracy
+        # too, just before testing accuracy, and picks its best setting by it (best_mask).
+        if "val_acc" in self.values or not any(s.config.val_split for s in self.settings):
+            return
+        values = {k: v for k, v in self.values.items() if k != "test_acc"}
+        values |= {"val_acc": "Validation accuracy", "test_acc": self.values["test_acc"]}
+        object.__setattr__(self, "values", values)
+
     @property
     def keys(self) -> list[str]:
         """The columns that identify a setting: group by these in summaries."""
@@ -202,6 +211,10 @@ def run_key(config: TrainConfig, seed: int, columns: dict | None = None) -> str:
         # 0 and 0.0 are the same weight decay: hash the value, not how it was written.
         if isinstance(default, float) and identity[name] is not None:
             identity[name] = float(identity[name])
+    # Options added after the first release count only when used, so that a folder written
+    # before them still resumes.
+    if not identity["val_split"]:
+        del identity["val_split"]
     identity.update(columns or {})
     text = json.dumps(identity, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -246,7 +259,7 @@ def check_study(study: Study) -> None:
 
 
 def data_key(config: TrainConfig) -> tuple:
-    return (config.dataset, config.train_subset, config.test_subset)
+    return (config.dataset, config.train_subset, config.test_subset, config.val_split)
 
 
 def load_study_data(study: Study) -> dict[tuple, Dataset]:
@@ -316,7 +329,8 @@ class Ledger:
             best = max(metrics, key=lambda row: row["test_acc"])  # the first epoch at the best
             row = self.rows[key]
             row |= {c: outcome.columns.get(c) for c in self.study.run_columns}
-            row |= {f"final_{value}": last[value] for value in self.study.values}
+            # .get: in a study that validates only some settings, the others have no val_acc
+            row |= {f"final_{value}": last.get(value) for value in self.study.values}
             row |= {
                 "best_test_acc": best["test_acc"],
                 "best_epoch": best["epoch"],
@@ -584,8 +598,7 @@ def summary_frame(study: Study, runs: pd.DataFrame) -> pd.DataFrame:
     Diverged runs count, with the accuracy they ended at (chance, mostly): left out, they would
     make a setting that diverges for some seeds look as good as its lucky seeds; `diverged`
     says how many there are. std is the sample standard deviation (n-1), empty for a single
-    run. `best` is 1 for the setting(s) with the highest mean final test accuracy on their
-    dataset, among those with a run that did not diverge.
+    run. `best` marks the best setting(s) of each dataset (best_mask).
     """
     groups = trained_runs(runs).groupby(study.keys, sort=False, dropna=False)
     finals = [f"final_{value}" for value in study.values]
@@ -612,10 +625,28 @@ def run_statistics(groups, finals: list[str]) -> pd.DataFrame:
 
 
 def best_mask(summary: pd.DataFrame) -> pd.Series:
-    """True for the setting(s) with the highest mean final test accuracy on their dataset,
-    among those with a run that did not diverge."""
-    candidates = summary["final_test_acc_mean"].where(summary["diverged"] < summary["n"])
+    """True for the setting(s) with the highest mean final accuracy on their dataset, among
+    those with a run that did not diverge: validation accuracy where every setting of that
+    dataset has one (--val-split), else test accuracy."""
+    score = summary["final_test_acc_mean"]
+    if "final_val_acc_mean" in summary:
+        validated = summary["final_val_acc_mean"].notna().groupby(summary["dataset"])
+        score = summary["final_val_acc_mean"].where(validated.transform("all"), score)
+    candidates = score.where(summary["diverged"] < summary["n"])
     return candidates == candidates.groupby(summary["dataset"]).transform("max")
+
+
+def best_by(summary: pd.DataFrame) -> str:
+    """The accuracy best_mask picked the best setting by, for the text beside a table."""
+    validated = summary.get("final_val_acc_mean", pd.Series(dtype=float)).notna()
+    if validated.all() and len(validated):
+        return "validation accuracy"
+    if validated.any():
+        return (
+            "validation accuracy (testing accuracy where a setting of the dataset has no "
+            "validation images)"
+        )
+    return "testing accuracy"
 
 
 def ci95_half_width(std: pd.Series, n: pd.Series) -> pd.Series:
@@ -651,6 +682,8 @@ def describe_setting(setting: Setting) -> str:
         parts.append(f"{c.train_subset} training images")
     if c.test_subset is not None:
         parts.append(f"{c.test_subset} test images")
+    if c.val_split:
+        parts.append(f"{c.val_split:g} of the training images held out for validation")
     parts += [f"{k} {v}" for k, v in setting.columns.items()]
     seeds = c.seeds
     parts.append(describe_seeds(seeds))
@@ -663,9 +696,9 @@ def summary_markdown(study: Study, runs: pd.DataFrame, summary: pd.DataFrame) ->
     lines.append(
         "Accuracies in percent, after the last epoch. Std is the sample standard deviation "
         "(n-1) over the repeats; the 95% CI is the half-width of the 95% confidence interval "
-        "of the mean testing accuracy (Student's t); **best** marks the highest mean testing "
-        "accuracy per dataset. A run that diverged (its loss is not a finite number) counts "
-        "with the accuracy it ended at."
+        "of the mean testing accuracy (Student's t); **best** marks the highest mean "
+        f"{best_by(summary)} per dataset. A run that diverged (its loss is not a "
+        "finite number) counts with the accuracy it ended at."
     )
     trained = trained_runs(runs)
     for dataset, rows in summary.groupby("dataset", sort=False):

@@ -43,7 +43,7 @@ else:  # pragma: no cover - Python 3.10
 DEFAULTS = TrainConfig()
 FIELDS = TrainConfig.field_names()
 INT_FIELDS = {"epochs", "batch_size", "seed", "repeats", "train_subset", "test_subset"}
-FLOAT_FIELDS = {"lr", "weight_decay"}
+FLOAT_FIELDS = {"lr", "weight_decay", "val_split"}
 # Per-setting keys of the file; dataset, seed and repeats are the study's, at the top level.
 SETTING_KEYS = [f for f in FIELDS if f not in ("dataset", "seed", "repeats")]
 TOP_KEYS = ["datasets", "seed", "repeats", "defaults", "settings"]
@@ -70,6 +70,7 @@ ID_PARTS = {
     "repeats": lambda v: f"rep{v}",
     "train_subset": lambda v: f"train{'all' if v is None else v}",
     "test_subset": lambda v: f"test{'all' if v is None else v}",
+    "val_split": lambda v: f"val{exact(v)}",
 }
 
 

@@ -96,6 +96,25 @@ def test_train_writes_every_output(tmp_path):
     assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_a_validation_split_is_measured_shown_and_recorded(tmp_path):
+    out = tmp_path / "run"
+    result = lenet("train", *QUICK[:-1], "--val-split", "0.2", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "240 train / 60 validation / 100 test images" in result.output
+    assert "val acc (%)" in result.output
+    record = json.loads((out / "config.json").read_text())
+    assert record["options"]["val_split"] == 0.2
+    assert (record["data"]["train_size"], record["data"]["val_size"]) == (240, 60)
+    metrics = pd.read_csv(out / "metrics.csv")
+    assert list(metrics.columns)[-2:] == ["val_loss", "val_acc"]
+    assert metrics["val_acc"].between(0, 100).all() and len(metrics) == 2
+    # the model trained on 240 images: --from reads that back from its checkpoint
+    result = lenet("confusion", "--from", out, "--out", tmp_path / "conf", "-q")
+    assert result.exit_code == 0, result.output
+    record = json.loads((tmp_path / "conf" / "config.json").read_text())
+    assert (record["data"]["train_size"], record["data"]["val_size"]) == (240, 60)
+
+
 def test_repeats_write_one_model_per_seed(tmp_path):
     out = tmp_path / "run"
     assert lenet("train", *QUICK, "--repeats", "2", "--seed", "5", "--out", out).exit_code == 0
@@ -215,6 +234,8 @@ def test_every_file_a_command_writes_is_one_overwrite_removes(tmp_path):
         ),
         (["--train-subset", "99999"], "--train-subset 99999 is out of range"),
         (["--test-subset", "5000"], "--test-subset 5000 is out of range"),
+        (["--val-split", "1"], "--val-split must be a fraction from 0"),
+        (["--val-split", "0.0001"], "--val-split 0.0001 would hold out 0 of 1437"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, args, message):

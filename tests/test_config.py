@@ -38,6 +38,9 @@ def test_repeats_use_consecutive_seeds():
         ({"pool": "min"}, "pool 'min'"),
         ({"weight_decay": -1.0}, "--weight-decay"),
         ({"train_subset": 0}, "--train-subset"),
+        ({"val_split": -0.1}, "--val-split must be a fraction from 0"),
+        ({"val_split": 1.0}, "--val-split must be a fraction from 0"),
+        ({"val_split": float("nan")}, "--val-split must be a fraction from 0"),
     ],
 )
 def test_bad_values_name_the_problem(change, message):

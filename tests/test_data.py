@@ -14,7 +14,14 @@ import torch
 from conftest import real_data_root
 
 from lenetcli import data
-from lenetcli.data import DATASETS, load_dataset, read_cifar_batch, read_idx, stratified_subset
+from lenetcli.data import (
+    DATASETS,
+    load_dataset,
+    read_cifar_batch,
+    read_idx,
+    stratified_subset,
+    validation_split,
+)
 from lenetcli.errors import LenetError
 
 
@@ -259,3 +266,23 @@ def test_data_dir_starting_with_a_tilde_is_the_home_folder(tmp_path, monkeypatch
     with pytest.raises(LenetError) as e:
         load_dataset("mnist", "~/data", download=False)
     assert f"missing in {tmp_path / 'data' / 'MNIST' / 'raw'}" in str(e.value)
+
+
+def test_validation_images_are_held_out_of_the_training_ones_stratified_and_fixed():
+    whole = load_dataset("digits", train_subset=400)
+    data = load_dataset("digits", train_subset=400, val_split=0.25)
+    assert (len(data.train), len(data.val)) == (300, 100)
+    train, val = set(data.train.indices.tolist()), set(data.val.indices.tolist())
+    assert not train & val and train | val == set(whole.train.indices.tolist())
+    assert torch.bincount(data.val.labels).tolist() == [10] * 10  # every class alike
+    again = load_dataset("digits", train_subset=400, val_split=0.25)
+    assert torch.equal(again.val.indices, data.val.indices)  # no seed: one set for every run
+    assert torch.equal(data.test.indices, whole.test.indices)  # the test set is untouched
+    assert load_dataset("digits", train_subset=400).val is None
+
+
+def test_a_validation_split_too_small_or_too_large_is_refused():
+    split = load_dataset("digits", train_subset=100).train
+    for fraction in (0.01, 0.95):
+        with pytest.raises(LenetError, match=f"--val-split {fraction} would hold out"):
+            validation_split(split, fraction)

@@ -12,6 +12,7 @@ from lenetcli.engine import (
     TrainingInterrupted,
     group_size_cap,
     member_losses,
+    predict,
     resolve_device,
     seed_groups,
     train,
@@ -188,6 +189,20 @@ def test_own_training_labels_and_clean_accuracy(digits):
     # a model trained on shuffled labels cannot generalise; the clean one can
     assert noisy_run.metrics[-1]["test_acc"] < 40 < clean_run.metrics[-1]["test_acc"]
     assert torch.equal(digits.train.labels, clean)  # the true labels are untouched
+
+
+def test_validation_is_measured_every_epoch_on_the_held_out_images():
+    data = load_dataset("digits", train_subset=400, test_subset=200, val_split=0.25)
+    results = train(TrainConfig(dataset="digits", epochs=2, repeats=2), data, CPU)
+    for result in results:
+        assert [sorted(row) for row in result.metrics] == [
+            sorted(["seed", "epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr",
+                    "seconds", "val_loss", "val_acc"])
+        ] * 2  # fmt: skip
+        # the final model's accuracy on the validation images, recomputed
+        probs = predict(result.model, data.val.images, data.spec, CPU)
+        accuracy = 100 * (probs.argmax(1) == data.val.labels).double().mean().item()
+        assert result.metrics[-1]["val_acc"] == pytest.approx(accuracy)
 
 
 @pytest.mark.parametrize("loss", ["cross-entropy", "mse", "l1"])

@@ -12,7 +12,7 @@ import re
 import pytest
 from rich.console import Console
 
-from lenetcli.progress import LineReporter, RichReporter, RichStudyReporter
+from lenetcli.progress import LineReporter, RichReporter, RichStudyReporter, bar_summary
 
 # A bar line: name, bar, count, elapsed, 'eta', time left, metrics (maybe none, maybe cut).
 BAR_LINE = re.compile(
@@ -117,3 +117,12 @@ def test_plain_lines_are_unchanged():
     assert console.file.getvalue() == (
         "digits seeds 42-43 epoch 1/2: loss 0.4133  train 86.50%  test 89.50%  1.2s\n"
     )
+
+
+def test_validation_accuracy_joins_the_line_and_the_bar_when_measured():
+    console = Console(file=io.StringIO(), width=80)
+    reporter = LineReporter(console)
+    reporter.start_group([42], 2, 45)
+    reporter.epoch(1, [row(89.0) | {"val_loss": 0.3, "val_acc": 91.25}])
+    assert "train 86.50%  val 91.25%  test 89.00%" in console.file.getvalue()
+    assert bar_summary([row(89.0) | {"val_acc": 91.25}]).endswith("val 91.25% test 89.00%")

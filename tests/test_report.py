@@ -450,3 +450,33 @@ def test_pairs_never_confused_are_not_shown_as_confused(folders, tmp_path):
     text = (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")
     assert "No confused pairs: every test image is classified correctly." in text
     assert "*Most confused pairs*" not in text
+
+
+def test_validation_accuracy_is_reported_beside_folders_without_it(folders, tmp_path):
+    validated = tmp_path / "validated"
+    args = ["--epochs", "1", "--repeats", "2", "--lr", "0.001,0.01", "--val-split", "0.2"]
+    assert lenet("sweep", *SMALL, *args, "--out", validated).exit_code == 0
+    # A folder written before --val-split existed: no such option, column or value anywhere
+    old = tmp_path / "old"
+    shutil.copytree(folders["train"], old)
+    record = json.loads((old / "config.json").read_text())
+    del record["options"]["val_split"], record["data"]["val_size"]
+    (old / "config.json").write_text(json.dumps(record))
+    out = tmp_path / "rep"
+    result = lenet("report", validated, old, "--out", out, "-q")
+    assert result.exit_code == 0, result.output
+
+    results = pd.read_csv(out / "results.csv")
+    summary = pd.read_csv(validated / "summary.csv")
+    mine = results[results["source"] == "validated"].set_index("setting")
+    for row in summary.itertuples():
+        assert mine.loc[row.setting, "final_val_acc_mean"] == pytest.approx(row.final_val_acc_mean)
+        assert mine.loc[row.setting, "val_split"] == 0.2
+    theirs = results[results["source"] == "old"].iloc[0]
+    assert theirs["val_split"] == 0 and pd.isna(theirs["final_val_acc_mean"])
+
+    text = (out / "report.md").read_text()
+    assert "240 training, 60 validation and 100 test images" in text
+    assert "highest mean validation accuracy of its dataset" in text
+    header = next(line for line in text.splitlines() if line.startswith("| Source"))
+    assert "| Validation acc. |" in header

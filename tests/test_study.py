@@ -396,3 +396,50 @@ def test_earlier_sessions_survive_a_hand_edited_record(tmp_path):
     assert earlier_sessions(tmp_path) == [
         {"argv": ["lenet"], "started_utc": None, "environment": None}
     ]
+
+
+def test_a_study_that_validates_picks_its_best_setting_by_validation_accuracy():
+    from dataclasses import replace
+
+    from lenetcli.study import Ledger, Study, best_by, best_mask, summary_frame
+    from lenetcli.sweep import grid_plan, parse_lists
+
+    plan = grid_plan(parse_lists({"dataset": "digits", "lr": "0.1,0.2", "val_split": "0.1"}))
+    study = Study("sweep", plan.settings())
+    assert list(study.values) == ["train_acc", "val_acc", "test_acc"]
+    ledger = Ledger(study)
+    # lr0.1 tests better, lr0.2 validates better: the validation accuracy decides
+    for index, (test, val) in enumerate([(90.0, 80.0), (85.0, 88.0)]):
+        outcome = fake_outcomes(study.settings[index], [test])[0]
+        for row in outcome.result.metrics:
+            row |= {"val_loss": 0.5, "val_acc": val}
+        ledger.record(index, [outcome])
+    summary = summary_frame(study, ledger.runs_frame())
+    assert list(summary["final_val_acc_mean"]) == [80.0, 88.0]
+    assert list(summary["best"]) == [0, 1] and best_by(summary) == "validation accuracy"
+    assert list(summary["val_split"]) == [0.1, 0.1]
+
+    # Without validation images for every setting of a dataset, test accuracy decides.
+    unvalidated = summary.assign(final_val_acc_mean=[80.0, float("nan")])
+    assert list(best_mask(unvalidated)) == [True, False]
+    assert best_by(unvalidated).startswith("validation accuracy (testing accuracy where")
+    plain_study = Study(
+        "sweep", [replace(s, config=replace(s.config, val_split=0.0)) for s in study.settings]
+    )
+    assert list(plain_study.values) == ["train_acc", "test_acc"]
+
+
+def test_run_keys_of_folders_written_before_val_split_still_match():
+    import hashlib
+
+    from lenetcli.config import TrainConfig
+    from lenetcli.study import run_key
+
+    # How run_key hashed a run before TrainConfig had val_split: resuming such a folder must
+    # find its finished runs.
+    config = TrainConfig(dataset="digits", lr=0.003, repeats=2)
+    before = {k: v for k, v in config.to_dict().items() if k != "val_split"} | {"repeats": 1}
+    before = {k: float(v) if k in ("lr", "weight_decay") else v for k, v in before.items()}
+    old_key = hashlib.sha256(json.dumps(before, sort_keys=True).encode()).hexdigest()[:16]
+    assert run_key(config, 42) == old_key
+    assert run_key(TrainConfig(dataset="digits", lr=0.003, val_split=0.1), 42) != old_key
