@@ -158,7 +158,7 @@ TestSubset = Annotated[
 ValSplit = Annotated[
     float,
     typer.Option(
-        help="Hold out this share of the training images (class-stratified, the same for every seed) to validate on each epoch, e.g. 0.1. Default: 0, none."
+        help="Hold out this share of the training images (class-stratified, the same for every seed) to validate on each epoch, e.g. 0.1; 0 holds none out."
     ),
 ]
 Device = Annotated[

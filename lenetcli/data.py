@@ -184,16 +184,19 @@ def validation_split(split: Split, fraction: float) -> tuple[Split, Split | None
     every run and setting of a study is validated on the same images."""
     if fraction == 0:
         return split, None
-    n_classes = int(split.labels.max()) + 1
-    n_val = round(fraction * len(split))
-    if n_val < n_classes or len(split) - n_val < n_classes:
-        raise LenetError(
-            f"--val-split {fraction} would hold out {n_val} of {len(split)} training images; "
-            f"both the validation and the training images need at least one per class "
-            f"({n_classes}): choose a fraction from {n_classes / len(split):.3g} "
-            f"to {1 - n_classes / len(split):.3g}"
-        )
+    n, n_val = len(split), round(fraction * len(split))
     order = stratified_order(split.labels)
+    # The first K of the order hold one image of each class; the training images keep a
+    # class as long as its last image in the order is not held out.
+    labels = split.labels.numpy()[order]
+    n_classes = labels.max() + 1
+    most = min(np.flatnonzero(labels == c).max() for c in range(n_classes))
+    if not n_classes <= n_val <= most:
+        raise LenetError(
+            f"--val-split {fraction} would hold out {n_val} of {n} training images; both the "
+            f"validation and the training images need every class: choose a fraction from "
+            f"{n_classes / n:.3g} to {most / n:.3g}"
+        )
     return take(split, order[n_val:]), take(split, order[:n_val])
 
 

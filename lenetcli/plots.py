@@ -346,7 +346,7 @@ def accuracy_figure(summary: pd.DataFrame, runs: pd.DataFrame, colors: dict | No
     axes[-1, 0].set_xlim(accuracy_limits(summary, runs))
     axes[-1, 0].set_xlabel("final test accuracy (%)")
     fig.suptitle(
-        "Final test accuracy: mean ± std over repeats\n(rings: single runs; in bold: best mean)"
+        "Final test accuracy: mean ± std over repeats\n(rings: single runs; in bold: the best setting)"
     )
     fig.tight_layout()
     return fig

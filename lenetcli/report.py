@@ -437,12 +437,14 @@ def summary_blocks(results: pd.DataFrame, compare: bool) -> list:
     ]  # fmt: skip
     header, rows = with_validation(header, rows, validation_cells(results), 5)
     noisy = " (for label-noise runs, against the noisy labels they trained on)"
+    validated = "validation accuracy on the training images held out by --val-split (– without); "
     blocks = [
         Heading("Summary"),
         Text(
             "Accuracies in percent after the last epoch: mean ± sample standard deviation over "
             "the seeds of each configuration; training accuracy is measured on the training "
-            f"labels{noisy if (results['command'] == 'noise').any() else ''}; best model is "
+            f"labels{noisy if (results['command'] == 'noise').any() else ''}; "
+            f"{validated if results['final_val_acc_mean'].notna().any() else ''}best model is "
             "the highest final test accuracy of one of them; s/epoch is the mean wall time of "
             "an epoch (models trained together as one group share it). The same numbers are "
             "in results.csv."
@@ -618,6 +620,8 @@ def model_text(record: dict) -> str:
     title = DATASETS[name].title if name in DATASETS else name
     trained = model.get("training_config") or {}
     images = trained.get("train_subset") or "all the"
+    if data.get("val_size"):
+        images = f"{data['train_size']} of {images}"  # the rest held out for validation
     origin = (
         "trained by this command"
         if model.get("trained_here")

@@ -225,7 +225,7 @@ def check_study(study: Study) -> None:
     if not study.settings:
         raise LenetError(f"the {study.command} has no settings; give at least one")
     if "test_acc" not in study.values:
-        raise ValueError("Study.values must include test_acc: the best setting is chosen by it")
+        raise ValueError("Study.values must include test_acc: every table shows it")
     reserved = set(TrainConfig.field_names()) | {"setting", "status", "run_key"}
     for setting in study.settings:
         setting.config.validate()
@@ -358,7 +358,9 @@ class Ledger:
         frames = [self.metrics[key] for key in self.rows if key in self.metrics]
         if not frames:
             return pd.DataFrame(columns=["setting", "dataset", *METRIC_COLUMNS, "run_key"])
-        return pd.concat(frames, ignore_index=True)
+        # run_key last, even where the first run lacks a column a later one has (val_acc)
+        frame = pd.concat(frames, ignore_index=True)
+        return frame[[*frame.columns.drop("run_key"), "run_key"]]
 
     def save(self, out: Path) -> None:
         # metrics first: runs.csv says what finished, so a run is never listed without its rows
@@ -638,15 +640,15 @@ def best_mask(summary: pd.DataFrame) -> pd.Series:
 
 def best_by(summary: pd.DataFrame) -> str:
     """The accuracy best_mask picked the best setting by, for the text beside a table."""
-    validated = summary.get("final_val_acc_mean", pd.Series(dtype=float)).notna()
-    if validated.all() and len(validated):
+    if "final_val_acc_mean" not in summary:
+        return "testing accuracy"
+    has_val = summary["final_val_acc_mean"].notna().groupby(summary["dataset"], sort=False).all()
+    if has_val.all():
         return "validation accuracy"
-    if validated.any():
-        return (
-            "validation accuracy (testing accuracy where a setting of the dataset has no "
-            "validation images)"
-        )
-    return "testing accuracy"
+    if not has_val.any():
+        return "testing accuracy"
+    validated = ", ".join(has_val.index[has_val])
+    return f"validation accuracy on {validated} and testing accuracy on the other datasets"
 
 
 def ci95_half_width(std: pd.Series, n: pd.Series) -> pd.Series:
@@ -711,10 +713,7 @@ def summary_markdown(study: Study, runs: pd.DataFrame, summary: pd.DataFrame) ->
             n = count_text(row["n"], row["diverged"])
             values = [plain(row[c]) for c in study.setting_columns]
             cells = [row["setting"], *values, n]
-            cells += [
-                f"{fmt(row[f'final_{v}_mean'])} ± {fmt(row[f'final_{v}_std'])}"
-                for v in study.values
-            ]
+            cells += [mean_and_std(row, v) for v in study.values]
             cells += [fmt(row["final_test_acc_ci95"]), fmt(row["final_test_acc_max"])]
             cells.append("**best**" if row["best"] else "")
             body.append(cells)
@@ -734,6 +733,13 @@ def summary_markdown(study: Study, runs: pd.DataFrame, summary: pd.DataFrame) ->
                 )
             )
     return "\n".join(lines) + "\n"
+
+
+def mean_and_std(row: pd.Series, value: str) -> str:
+    """'98.12 ± 0.08' for a summary row's value; '–' where the setting has none (no val_acc
+    without validation images)."""
+    mean, std = row[f"final_{value}_mean"], row[f"final_{value}_std"]
+    return "–" if pd.isna(mean) else f"{fmt(mean)} ± {fmt(std)}"
 
 
 def setting_mask(frame: pd.DataFrame, setting: Setting) -> pd.Series:
@@ -784,9 +790,7 @@ def summary_table(study: Study, summary: pd.DataFrame):
     for _, row in summary.iterrows():
         cells = [row["dataset"], row["setting"], *[plain(row[c]) for c in study.setting_columns]]
         cells.append(int(row["n"]))
-        cells += [
-            f"{fmt(row[f'final_{v}_mean'])} ± {fmt(row[f'final_{v}_std'])}" for v in study.values
-        ]
+        cells += [mean_and_std(row, v) for v in study.values]
         cells += [fmt(row["final_test_acc_max"]), "best" if row["best"] else ""]
         table.add_row(*[str(cell) for cell in cells])
     return table

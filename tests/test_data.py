@@ -286,3 +286,10 @@ def test_a_validation_split_too_small_or_too_large_is_refused():
     for fraction in (0.01, 0.95):
         with pytest.raises(LenetError, match=f"--val-split {fraction} would hold out"):
             validation_split(split, fraction)
+    # 1,437 images, 10 classes of unequal size: held out in turns, a small class runs out
+    # first, though 14 images would be left for training
+    whole = load_dataset("digits").train
+    with pytest.raises(LenetError, match="choose a fraction from 0.00696 to 0.966"):
+        validation_split(whole, 0.99)
+    train, val = validation_split(whole, 0.966)
+    assert len(train.labels.unique()) == len(val.labels.unique()) == 10

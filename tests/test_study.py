@@ -422,7 +422,12 @@ def test_a_study_that_validates_picks_its_best_setting_by_validation_accuracy():
     # Without validation images for every setting of a dataset, test accuracy decides.
     unvalidated = summary.assign(final_val_acc_mean=[80.0, float("nan")])
     assert list(best_mask(unvalidated)) == [True, False]
-    assert best_by(unvalidated).startswith("validation accuracy (testing accuracy where")
+    assert best_by(unvalidated) == "testing accuracy"
+    two = pd.concat([summary, unvalidated.assign(dataset="mnist")], ignore_index=True)
+    assert list(best_mask(two)) == [False, True, True, False]
+    assert (
+        best_by(two) == "validation accuracy on digits and testing accuracy on the other datasets"
+    )
     plain_study = Study(
         "sweep", [replace(s, config=replace(s.config, val_split=0.0)) for s in study.settings]
     )
