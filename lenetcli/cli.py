@@ -150,15 +150,15 @@ Pool = Annotated[str, typer.Option(help="max or avg pooling.")]
 Seed = Annotated[int, typer.Option(help="Random seed; repeats use seed, seed+1, ...")]
 Repeats = Annotated[int, typer.Option(help="Models trained with consecutive seeds.")]
 TrainSubset = Annotated[
-    int | None, typer.Option(help="Train on a class-stratified subset of N images.")
+    int | None, typer.Option(help="Train on a class-balanced subset of N images (as many of each class).")
 ]
 TestSubset = Annotated[
-    int | None, typer.Option(help="Test on a class-stratified subset of N images.")
+    int | None, typer.Option(help="Test on a class-balanced subset of N images (as many of each class).")
 ]
 ValSplit = Annotated[
     float,
     typer.Option(
-        help="Hold out this share of the training images (class-stratified, the same for every seed) to validate on each epoch, e.g. 0.1; 0 holds none out."
+        help="Hold out this share of the training images (stratified by class, the same for every seed) to validate on each epoch, e.g. 0.1; 0 holds none out."
     ),
 ]
 Device = Annotated[
@@ -279,10 +279,10 @@ def sweep_command(
         list_option("3,5", DEFAULTS.repeats, "Runs per setting, with consecutive seeds."),
     ] = None,
     train_subset: Annotated[
-        str | None, list_option("1000,5000", "all", "Class-stratified training subset sizes.")
+        str | None, list_option("1000,5000", "all", "Class-balanced training subset sizes.")
     ] = None,
     test_subset: Annotated[
-        str | None, list_option("1000", "all", "Class-stratified test subset sizes.")
+        str | None, list_option("1000", "all", "Class-balanced test subset sizes.")
     ] = None,
     val_split: Annotated[
         str | None,

@@ -166,7 +166,7 @@ def load_dataset(
 
 
 def stratified_subset(split: Split, n: int | None, option: str) -> Split:
-    """A deterministic, class-stratified subset of n samples (the whole split when n is None)."""
+    """A deterministic, class-balanced subset of n samples (the whole split when n is None)."""
     if n is None or n == len(split):
         return split
     n_classes = int(split.labels.max()) + 1
@@ -180,24 +180,40 @@ def stratified_subset(split: Split, n: int | None, option: str) -> Split:
 
 def validation_split(split: Split, fraction: float) -> tuple[Split, Split | None]:
     """The training images left, and the share `fraction` of them held out for validation
-    (None when 0). Stratified like a subset, and the same images whatever the seed, so that
-    every run and setting of a study is validated on the same images."""
+    (None when 0). Stratified (scikit-learn's train_test_split: every class in proportion to
+    its share) with a fixed seed, so that every run and setting of a study is validated on
+    the same images, and the images left keep the class proportions too."""
     if fraction == 0:
         return split, None
-    n, n_val = len(split), round(fraction * len(split))
-    order = stratified_order(split.labels)
-    # The first K of the order hold one image of each class; the training images keep a
-    # class as long as its last image in the order is not held out.
-    labels = split.labels.numpy()[order]
-    n_classes = labels.max() + 1
-    most = min(np.flatnonzero(labels == c).max() for c in range(n_classes))
-    if not n_classes <= n_val <= most:
+    from sklearn.model_selection import train_test_split  # late: a second to import
+
+    labels = split.labels.numpy()
+    n, n_val = len(labels), round(fraction * len(labels))
+    counts = np.bincount(labels)
+    if counts.min() < 2:
         raise LenetError(
-            f"--val-split {fraction} would hold out {n_val} of {n} training images; both the "
-            f"validation and the training images need every class: choose a fraction from "
-            f"{n_classes / n:.3g} to {most / n:.3g}"
+            f"the {n} training images are too few to hold out validation images: every class "
+            f"needs 2 at least, and one has {counts.min()}; use a larger --train-subset or "
+            "no --val-split"
         )
-    return take(split, order[n_val:]), take(split, order[:n_val])
+    k = len(counts)
+    if not k <= n_val <= n - k:
+        raise LenetError(
+            f"--val-split {fraction} would hold out {n_val} of {n} training images; the "
+            f"validation and the training images need one of each of the {k} classes at "
+            f"least: choose a fraction from {k / n:.3g} to {1 - k / n:.3g}"
+        )
+    kept, held = train_test_split(np.arange(n), test_size=n_val, stratify=labels, random_state=0)
+    if not all_classes(labels[kept], labels[held], n_classes=k):  # a very rare class
+        raise LenetError(
+            f"--val-split {fraction} leaves a class out of the validation or the training "
+            "images; choose a fraction nearer 0.5"
+        )
+    return take(split, kept), take(split, held)
+
+
+def all_classes(*label_sets: np.ndarray, n_classes: int) -> bool:
+    return all(len(np.unique(labels)) == n_classes for labels in label_sets)
 
 
 def stratified_order(labels: torch.Tensor) -> np.ndarray:

@@ -368,6 +368,7 @@ def save_checkpoint(path: Path, checkpoint: dict) -> Path:
 
 def environment(device: torch.device, device_name: str) -> dict:
     """Versions and device: recorded in every config.json so results can be traced."""
+    import sklearn
     import torchvision
 
     return {
@@ -375,6 +376,7 @@ def environment(device: torch.device, device_name: str) -> dict:
         "python": sys.version.split()[0],
         "torch": torch.__version__,
         "torchvision": torchvision.__version__,
+        "scikit-learn": sklearn.__version__,  # draws the validation images (--val-split)
         "platform": platform.platform(),
         "device": str(device),
         "device_name": device_name,

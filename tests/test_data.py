@@ -274,7 +274,7 @@ def test_validation_images_are_held_out_of_the_training_ones_stratified_and_fixe
     assert (len(data.train), len(data.val)) == (300, 100)
     train, val = set(data.train.indices.tolist()), set(data.val.indices.tolist())
     assert not train & val and train | val == set(whole.train.indices.tolist())
-    assert torch.bincount(data.val.labels).tolist() == [10] * 10  # every class alike
+    assert torch.bincount(data.val.labels).tolist() == [10] * 10  # 40 of each class, a quarter
     again = load_dataset("digits", train_subset=400, val_split=0.25)
     assert torch.equal(again.val.indices, data.val.indices)  # no seed: one set for every run
     assert torch.equal(data.test.indices, whole.test.indices)  # the test set is untouched
@@ -286,10 +286,14 @@ def test_a_validation_split_too_small_or_too_large_is_refused():
     for fraction in (0.01, 0.95):
         with pytest.raises(LenetError, match=f"--val-split {fraction} would hold out"):
             validation_split(split, fraction)
-    # 1,437 images, 10 classes of unequal size: held out in turns, a small class runs out
-    # first, though 14 images would be left for training
+    with pytest.raises(LenetError, match="choose a fraction from 0.1 to 0.9"):
+        validation_split(split, 0.05)
+    with pytest.raises(LenetError, match="every class needs 2 at least, and one has 1"):
+        validation_split(load_dataset("digits", train_subset=15).train, 0.5)
+    # stratified: every class keeps its share of the images, on both sides
     whole = load_dataset("digits").train
-    with pytest.raises(LenetError, match="choose a fraction from 0.00696 to 0.966"):
-        validation_split(whole, 0.99)
-    train, val = validation_split(whole, 0.966)
+    train, val = validation_split(whole, 0.2)
+    shares = torch.bincount(whole.labels) / len(whole)
+    for part in (train, val):
+        assert torch.allclose(torch.bincount(part.labels) / len(part), shares, atol=0.005)
     assert len(train.labels.unique()) == len(val.labels.unique()) == 10
