@@ -29,8 +29,12 @@ REQUIRED_KEYS = ("format", "architecture", "dataset", "classes", "state_dict")
 FORMAT = "lenetcli.checkpoint/1"
 
 
-def make_checkpoint(result: MemberResult, config: TrainConfig, data: Dataset) -> dict:
-    """Weights plus all that is needed to rebuild the model; plain types only (weights_only)."""
+def make_checkpoint(
+    result: MemberResult, config: TrainConfig, data: Dataset, setting: dict | None = None
+) -> dict:
+    """Weights plus all that is needed to rebuild the model; plain types only (weights_only).
+    setting: a study's setting the model belongs to (its name and columns, e.g. noise_rate)."""
+    extra = {} if setting is None else {"setting": setting}
     return {
         "format": FORMAT,
         "lenetcli_version": __version__,
@@ -41,6 +45,7 @@ def make_checkpoint(result: MemberResult, config: TrainConfig, data: Dataset) ->
         "seed": result.seed,
         "final_test_acc": result.metrics[-1]["test_acc"],
         "state_dict": {k: v.cpu() for k, v in result.model.state_dict().items()},
+        **extra,
     }
 
 
@@ -58,10 +63,31 @@ def find_checkpoint(run_dir: Path, dataset: str | None = None) -> Path:
         if path.is_file():
             return path
     looked = " or ".join(str(p) for p in candidates)
+    if (run_dir / "runs.csv").is_file():
+        raise LenetError(
+            f"{run_dir} is a study (sweep or noise), with one model per run: give one to "
+            f"--checkpoint, e.g. {study_model_example(run_dir)}"
+        )
     raise LenetError(
         f"no checkpoint in run folder {run_dir} (looked for {looked}); give a folder written by "
         f"`lenet train`, or a checkpoint file with --checkpoint"
     )
+
+
+def study_model_example(run_dir: Path) -> str:
+    """A model of a study folder for an error message: the first of its best setting's, if
+    its summary says which, else the first one there."""
+    import pandas as pd
+
+    models = run_dir / "models"
+    try:
+        best = pd.read_csv(run_dir / "summary.csv", dtype={"setting": str}).query("best == 1")
+        row = best.iloc[0]
+        found = sorted((models / f"{row['dataset']}-{row['setting']}").glob("seed-*.pt"))
+    except (OSError, ValueError, KeyError, IndexError, pd.errors.ParserError):
+        found = []
+    found = found or sorted(models.glob("*/seed-*.pt"))
+    return str(found[0]) if found else f"{models}/<dataset>-<setting>/seed-<seed>.pt"
 
 
 def load_checkpoint(path: Path, dataset: str | None = None) -> tuple[LeNet5, dict]:

@@ -150,10 +150,12 @@ Pool = Annotated[str, typer.Option(help="max or avg pooling.")]
 Seed = Annotated[int, typer.Option(help="Random seed; repeats use seed, seed+1, ...")]
 Repeats = Annotated[int, typer.Option(help="Models trained with consecutive seeds.")]
 TrainSubset = Annotated[
-    int | None, typer.Option(help="Train on a class-balanced subset of N images (as many of each class).")
+    int | None,
+    typer.Option(help="Train on a class-balanced subset of N images (as many of each class)."),
 ]
 TestSubset = Annotated[
-    int | None, typer.Option(help="Test on a class-balanced subset of N images (as many of each class).")
+    int | None,
+    typer.Option(help="Test on a class-balanced subset of N images (as many of each class)."),
 ]
 ValSplit = Annotated[
     float,

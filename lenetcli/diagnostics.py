@@ -255,6 +255,8 @@ def write_record(
         "training_config": job.checkpoint.get("config"),
         "lenetcli_version": job.checkpoint.get("lenetcli_version"),
     }
+    if "setting" in job.checkpoint:  # a model of a sweep or noise study
+        model["setting"] = job.checkpoint["setting"]
     asked = {
         **settings.to_dict(),
         "dataset": job.data.spec.name,

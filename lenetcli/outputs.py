@@ -148,7 +148,7 @@ def is_real_folder(path: Path) -> bool:
 # file of the user's.
 TRAIN_OUTPUT = ["config.json", "metrics.csv", "predictions.csv", "curves.png", "model.pt", "models"]
 STUDY_OUTPUT = ["config.json", "runs.csv", "metrics.csv", "summary.csv", "summary.md",
-                "accuracy.png", "compare.png", "curves", "tables"]  # fmt: skip
+                "accuracy.png", "compare.png", "curves", "tables", "models"]  # fmt: skip
 OUTPUT_NAMES = {
     "train": TRAIN_OUTPUT,
     "sweep": STUDY_OUTPUT,

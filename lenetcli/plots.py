@@ -306,14 +306,19 @@ def legend_below(fig, axes) -> None:
     )  # fmt: skip
 
 
-def accuracy_figure(summary: pd.DataFrame, runs: pd.DataFrame, colors: dict | None = None):
+def accuracy_figure(
+    summary: pd.DataFrame,
+    runs: pd.DataFrame,
+    colors: dict | None = None,
+    best_by: str = "testing accuracy",
+):
     """Final test accuracy per setting, a panel per dataset on one shared accuracy axis: the
     mean with a ±1 std bar in the setting's colour and marker (as in comparison_figure), every
     run as a dark ring on top, and the numbers in a column right of the panel.
 
     summary: a study's summary (dataset, setting, final_test_acc_mean, final_test_acc_std,
     best), one row per setting; runs: its trained runs (dataset, setting, final_test_acc).
-    colors: one per setting name (default: palette_colors).
+    colors: one per setting name (default: palette_colors). best_by: what chose `best`.
     """
     from lenetcli.data import DATASETS
 
@@ -346,7 +351,8 @@ def accuracy_figure(summary: pd.DataFrame, runs: pd.DataFrame, colors: dict | No
     axes[-1, 0].set_xlim(accuracy_limits(summary, runs))
     axes[-1, 0].set_xlabel("final test accuracy (%)")
     fig.suptitle(
-        "Final test accuracy: mean ± std over repeats\n(rings: single runs; in bold: the best setting)"
+        "Final test accuracy: mean ± std over repeats\n"
+        + textwrap.fill(f"(rings: single runs; in bold: the best setting, by mean {best_by})", 90)
     )
     fig.tight_layout()
     return fig

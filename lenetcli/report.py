@@ -47,7 +47,7 @@ from lenetcli.outputs import (
 from lenetcli.plots import comparison_figure
 from lenetcli.progress import results_table, stdout_console
 from lenetcli.study import best_by, best_mask, run_statistics
-from lenetcli.tables import count_text, fmt, markdown_table, plural
+from lenetcli.tables import count_text, fmt, markdown_table, plain, plural
 
 COMMANDS = ("train", "sweep", "noise", "confusion", "hardsamples")
 LENET_COMMANDS = (*COMMANDS, "report")
@@ -627,10 +627,12 @@ def model_text(record: dict) -> str:
         if model.get("trained_here")
         else f"loaded from {model.get('checkpoint')}"
     )
+    setting = model.get("setting") or {}
+    of_setting = ", ".join(f"{k.replace('_', ' ')} {plain(v)}" for k, v in setting.items())
     return (
         f"Evaluated on {data.get('test_size')} test images of {title} from {data.get('source')}. "
         f"The model (seed {model.get('seed')}, {plural(trained.get('epochs', '?'), 'epoch')} on {images} "
-        f"training images) was {origin}."
+        f"training images{f'; setting {of_setting}' if setting else ''}) was {origin}."
     )
 
 

@@ -58,6 +58,7 @@ import pandas as pd
 import torch
 
 from lenetcli import engine
+from lenetcli.checkpoint import make_checkpoint
 from lenetcli.config import TrainConfig
 from lenetcli.data import DATASETS, Dataset
 from lenetcli.engine import MemberResult, Reporter
@@ -70,6 +71,7 @@ from lenetcli.outputs import (
     in_use,
     read_config,
     run_record,
+    save_checkpoint,
     save_figure,
     write_csv,
     write_json,
@@ -87,6 +89,8 @@ from lenetcli.runs import (
 )
 from lenetcli.tables import count_text, describe_seeds, fmt, markdown_table, plain, plural
 
+# runs.csv's columns of the epoch with the best validation accuracy, in a study that validates
+VALIDATION_BEST = ["best_val_acc", "best_val_epoch", "test_acc_at_best_val"]
 # TrainConfig fields that a setting shares by all its runs (seed and repeats make the runs).
 HYPERPARAMETERS = [f for f in TrainConfig.field_names() if f not in ("dataset", "seed", "repeats")]
 FINISHED, DIVERGED, PENDING = "finished", "diverged", "pending"
@@ -296,7 +300,16 @@ class Ledger:
 
     def result_columns(self) -> list[str]:
         finals = [f"final_{value}" for value in self.study.values]
-        return [*self.study.run_columns, *finals, "best_test_acc", "best_epoch", "seconds"]
+        early = VALIDATION_BEST if "val_acc" in self.study.values else []
+        return [*self.study.run_columns, *finals, "best_test_acc", "best_epoch", *early, "seconds"]
+
+    def expected_columns(self, setting: Setting) -> list[str]:
+        """The result columns a finished run of setting has a value in, beyond the study's own
+        run columns: no validation ones for a setting without validation images (in a study
+        where others have them)."""
+        validated = bool(setting.config.val_split)
+        own = self.result_columns()[len(self.study.run_columns) :]  # run columns may be empty
+        return [c for c in own if validated or c not in ("final_val_acc", *VALIDATION_BEST)]
 
     def plan_row(self, setting: Setting, seed: int, key: str) -> dict:
         config = setting.config.to_dict()
@@ -337,6 +350,17 @@ class Ledger:
                 "seconds": sum(m["seconds"] for m in metrics),
                 "status": DIVERGED if diverged(outcome.result) else FINISHED,
             }
+            if "val_acc" in last:
+                # early stopping: the first epoch at the best validation accuracy, and the
+                # test accuracy the model had then
+                chosen = max(metrics, key=lambda row: row["val_acc"])
+                row |= dict(
+                    zip(
+                        VALIDATION_BEST,
+                        [chosen["val_acc"], chosen["epoch"], chosen["test_acc"]],
+                        strict=True,
+                    )
+                )
             frame = pd.DataFrame(metrics)
             extra = [c for c in frame.columns if c not in METRIC_COLUMNS]
             self.metrics[key] = self.label_metrics(setting, key, frame[METRIC_COLUMNS + extra])
@@ -391,14 +415,16 @@ class Ledger:
             key = old["run_key"]
             setting = self.settings[key]
             rows = metrics[metrics["run_key"] == key].sort_values("epoch")
-            results = [old.get(c) for c in self.result_columns()[len(self.study.run_columns) :]]
+            results = [old.get(c) for c in self.expected_columns(setting)]
             if len(rows) != setting.config.epochs or any(pd.isna(v) for v in results):
                 continue  # damaged or partly written: train it again
             row = self.rows[key]
             for column in [*self.result_columns(), "status"]:
                 value = old.get(column)
                 row[column] = None if pd.isna(value) else value
-            row["best_epoch"] = int(row["best_epoch"])
+            for epoch in ("best_epoch", "best_val_epoch"):
+                if row.get(epoch) is not None:
+                    row[epoch] = int(row[epoch])
             self.metrics[key] = self.label_metrics(setting, key, rows)
             restored += 1
         return restored
@@ -442,8 +468,20 @@ def run_study(
         data = datasets[data_key(setting.config)]
         outcomes = study.train(setting, data, seeds, device, study.options, reporter, out)
         ledger.record(index, outcomes)
+        save_models(out, setting, data, outcomes)  # before runs.csv says they finished
         ledger.save(out)
         reporter.finish_setting(len(seeds))
+
+
+def save_models(out: Path, setting: Setting, data: Dataset, outcomes: list[RunOutcome]) -> None:
+    """models/<dataset>-<setting>/seed-<S>.pt: every run's model, for lenet confusion and
+    hardsamples (--checkpoint)."""
+    about = {"name": setting.name, **setting.columns}
+    for outcome in outcomes:
+        checkpoint = make_checkpoint(outcome.result, setting.config, data, about)
+        save_checkpoint(
+            out / "models" / setting.stem / f"seed-{outcome.result.seed}.pt", checkpoint
+        )
 
 
 def resume_folder(study: Study, out: Path, ledger: Ledger) -> int:
@@ -771,7 +809,8 @@ def write_report(study: Study, out: Path, runs: pd.DataFrame, metrics: pd.DataFr
     write_text(out / "summary.md", summary_markdown(study, runs, summary))
     save_figure(compare_figure(study, metrics), out / "compare.png")
     colors = study.palette(study.settings)
-    save_figure(accuracy_figure(summary, trained, colors), out / "accuracy.png")
+    figure = accuracy_figure(summary, trained, colors, best_by(summary))
+    save_figure(figure, out / "accuracy.png")
     return summary
 
 
@@ -779,13 +818,16 @@ def summary_table(study: Study, summary: pd.DataFrame):
     """The summary as a rich table, for the end of the command; setting names never wrap."""
     from rich.table import Table
 
-    table = Table(title="Final accuracy (%): mean ± std over repeats")
+    table = Table(
+        title="Final accuracy (%): mean ± std over repeats",
+        caption=f"best: the highest mean {best_by(summary)} of its dataset",
+    )
     for column in ["dataset", "setting", *study.setting_columns]:
         table.add_column(column, no_wrap=True)
     table.add_column("n", justify="right")
     for label in study.values.values():
         table.add_column(label.replace(" accuracy", "").lower(), justify="right", no_wrap=True)
-    table.add_column("best test", justify="right")
+    table.add_column("best seed (test)", justify="right")
     table.add_column("")
     for _, row in summary.iterrows():
         cells = [row["dataset"], row["setting"], *[plain(row[c]) for c in study.setting_columns]]

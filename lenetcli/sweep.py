@@ -245,6 +245,8 @@ def check_keys(table: dict, allowed: list[str], path: Path, where: str) -> None:
                 hint = ' (list datasets at the top: datasets = ["mnist"])'
             elif key in ("seed", "repeats"):
                 hint = f" ({key} is set once, at the top of the file)"
+            elif key in SETTING_KEYS:
+                hint = f" ({key} goes in [defaults] or in a [[settings]] entry)"
             raise LenetError(
                 f"config file {path}: unknown key '{key}'{where}{hint}; allowed: {', '.join(allowed)}"
             )

@@ -86,6 +86,14 @@ def test_every_file_is_written(study):
     assert not missing
     record = json.loads((out / "config.json").read_text())
     assert record["command"] == "noise" and record["options"]["noise_seed"] == 0
+    # every run's model, saying which noise it trained under
+    runs = pd.read_csv(out / "runs.csv")
+    for run in runs.itertuples():
+        path = out / "models" / f"digits-{run.setting}" / f"seed-{run.seed}.pt"
+        setting = torch.load(path, weights_only=True)["setting"]
+        assert setting == {
+            "name": run.setting, "noise_type": run.noise_type, "noise_rate": run.noise_rate
+        }  # fmt: skip
 
 
 def test_overwrite_never_writes_over_a_file_of_the_users(tmp_path):

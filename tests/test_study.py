@@ -74,6 +74,7 @@ def test_sweep_writes_every_output(finished):
         "config.json", "runs.csv", "metrics.csv", "summary.csv", "summary.md",
         "compare.png", "accuracy.png",
         *(f"tables/{s}.csv" for s in stems), *(f"curves/{s}.png" for s in stems),
+        *(f"models/{s}/seed-{seed}.pt" for s in stems for seed in SEEDS),
     }  # fmt: skip
     for png in finished.rglob("*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -192,6 +193,7 @@ def test_resume_after_interruption_trains_only_missing_runs(
     assert not (out / "summary.csv").exists()
 
     assert trained == [(0.001, SEEDS), (0.005, SEEDS)]
+    assert [p.name for p in (out / "models").iterdir()] == ["digits-lr0.001"]  # finished only
 
     monkeypatch.setattr(progress, "make_study_reporter", real_reporter)
     trained.clear()
@@ -205,6 +207,7 @@ def test_resume_after_interruption_trains_only_missing_runs(
     for setting in SETTINGS:
         table = f"tables/digits-{setting}.csv"
         pd.testing.assert_frame_equal(read(out, table), read(finished, table), rtol=1e-9)
+    assert len(list((out / "models").glob("*/seed-*.pt"))) == 4
 
 
 def test_resume_with_more_repeats_trains_only_the_new_seeds(finished, tmp_path, trained):
@@ -448,3 +451,62 @@ def test_run_keys_of_folders_written_before_val_split_still_match():
     old_key = hashlib.sha256(json.dumps(before, sort_keys=True).encode()).hexdigest()[:16]
     assert run_key(config, 42) == old_key
     assert run_key(TrainConfig(dataset="digits", lr=0.003, val_split=0.1), 42) != old_key
+
+
+def test_every_run_keeps_its_model_and_confusion_takes_one(finished, tmp_path):
+    import torch
+
+    from lenetcli.checkpoint import load_checkpoint
+    from lenetcli.data import load_dataset
+    from lenetcli.engine import predict
+
+    data = load_dataset("digits", train_subset=120, test_subset=60)
+    for run in read(finished, "runs.csv").itertuples():
+        path = finished / "models" / f"digits-{run.setting}" / f"seed-{run.seed}.pt"
+        model, checkpoint = load_checkpoint(path)
+        assert checkpoint["setting"] == {"name": run.setting}
+        assert (checkpoint["seed"], checkpoint["config"]["lr"]) == (run.seed, run.lr)
+        probs = predict(model, data.test.images, data.spec, torch.device("cpu"))
+        accuracy = 100 * (probs.argmax(1) == data.test.labels).double().mean().item()
+        assert accuracy == pytest.approx(run.final_test_acc)
+
+    # --from a study folder names one of its models: the best setting's
+    best = read(finished, "summary.csv").query("best == 1")["setting"].iloc[0]
+    result = CliRunner().invoke(
+        app, ["confusion", "--from", str(finished), "--out", str(tmp_path / "c")]
+    )
+    assert result.exit_code == 2
+    example = finished / "models" / f"digits-{best}" / "seed-42.pt"
+    assert (
+        f"is a study (sweep or noise), with one model per run: give one to --checkpoint, e.g. {example}"
+        in " ".join(result.stderr.split())
+    )
+    result = CliRunner().invoke(
+        app, ["confusion", "--checkpoint", str(example), "--out", str(tmp_path / "c"), "-q"]
+    )
+    assert result.exit_code == 0, result.output
+    record = json.loads((tmp_path / "c" / "config.json").read_text())
+    assert record["data"]["model"]["setting"] == {"name": best}
+
+
+def test_validation_columns_of_runs_and_resume_of_a_study_validating_some_settings(
+    tmp_path, trained
+):
+    out = tmp_path / "out"
+    args = ["--val-split", "0,0.25", "--epochs", "3"]
+    assert sweep(out, *args, "-q").exit_code == 0
+    runs, metrics = read(out, "runs.csv"), read(out, "metrics.csv")
+    for run in runs.itertuples():
+        epochs = metrics[metrics["run_key"] == run.run_key]
+        if run.val_split == 0:
+            assert pd.isna(run.final_val_acc) and pd.isna(run.best_val_epoch)
+            continue
+        # early stopping: the first epoch with the best validation accuracy, and its test accuracy
+        best = epochs.loc[epochs["val_acc"].idxmax()]
+        assert run.best_val_acc == best["val_acc"] and run.best_val_epoch == best["epoch"]
+        assert run.test_acc_at_best_val == best["test_acc"]
+    trained.clear()
+    result = sweep(out, *args, "--resume")
+    assert result.exit_code == 0, result.output
+    assert trained == []  # runs without validation images are finished runs too
+    pd.testing.assert_frame_equal(read(out, "runs.csv"), runs)

@@ -154,6 +154,10 @@ activation = "tanh"
     [
         ("color = 1\n[[settings]]\nlr = 0.1", "unknown key 'color' at the top level"),
         (
+            "val_split = 0.1\n[[settings]]\nlr = 0.1",
+            "unknown key 'val_split' at the top level (val_split goes in [defaults] or in a",
+        ),
+        (
             "[defaults]\nlearning_rate = 0.1\n[[settings]]\nlr = 0.1",
             "unknown key 'learning_rate' in [defaults]",
         ),
