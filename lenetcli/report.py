@@ -60,6 +60,7 @@ ADDED_COLUMNS = {"val_split": 0}  # options newer than the first release: absent
 RESULT_COLUMNS = [
     "source", "command", "dataset", "setting", "noise_type", "noise_rate", *CONFIG_COLUMNS,
     *ADDED_COLUMNS, "n", "diverged", "final_train_acc_mean", "final_train_acc_std",
+    "final_train_acc_clean_mean", "final_train_acc_clean_std",
     "final_val_acc_mean", "final_val_acc_std", "final_test_acc_mean",
     "final_test_acc_std", "final_test_acc_min", "final_test_acc_max", "final_test_acc_ci95",
     "best_test_acc_mean",
@@ -302,10 +303,11 @@ def read_training(source: Source) -> Training:
 
 def with_added_columns(runs: pd.DataFrame) -> pd.DataFrame:
     """runs with the options newer than the first release at their default where a folder
-    predates them, and a final validation accuracy (empty without a validation split)."""
+    predates them, and the final values that only some folders have (empty elsewhere)."""
     missing = {c: v for c, v in ADDED_COLUMNS.items() if c not in runs}
-    if "final_val_acc" not in runs:
-        missing["final_val_acc"] = np.nan
+    for column in ("final_train_acc_clean", "final_val_acc"):  # noise studies, --val-split
+        if column not in runs:
+            missing[column] = np.nan
     return runs.assign(**missing)
 
 
@@ -323,7 +325,7 @@ def results_frame(source: Source, training: Training) -> pd.DataFrame:
     # numeric even where no row has a rate, so that the CSV writes 0 as 0, not 0.0
     rate = grouped["noise_rate"].first() if "noise_rate" in runs else None
     frame["noise_rate"] = pd.to_numeric(rate, errors="coerce")
-    finals = ["final_train_acc", "final_val_acc", "final_test_acc"]
+    finals = ["final_train_acc", "final_train_acc_clean", "final_val_acc", "final_test_acc"]
     frame = frame.join(run_statistics(grouped, finals))
     frame["best_test_acc_mean"] = grouped["best_test_acc"].mean()
     frame["seconds_per_epoch"] = training.metrics.groupby(keys)["seconds"].mean()
@@ -425,6 +427,18 @@ def with_validation(header: list[str], rows: list[list], cells: list[str], at: i
     return header, [[*row[:at], cell, *row[at:]] for row, cell in zip(rows, cells, strict=True)]
 
 
+def varying_options(results: pd.DataFrame) -> list[str]:
+    """The training options whose values differ between the rows: the summary shows them, so
+    that rows trained differently are not read as alike."""
+    options = [*CONFIG_COLUMNS, *ADDED_COLUMNS]
+    return [c for c in options if results[c].map(option_text).nunique() > 1]
+
+
+def option_text(value) -> str:
+    """An option's value in a table: 'all' for a subset not taken."""
+    return "all" if value is None or pd.isna(value) else plain(value)
+
+
 def summary_blocks(results: pd.DataFrame, compare: bool) -> list:
     header = ["Source", "Dataset", "Setting", "n", "Training acc.", "Test acc.", "Best model"]
     header.append("s/epoch")
@@ -436,6 +450,12 @@ def summary_blocks(results: pd.DataFrame, compare: bool) -> list:
         for r in results.itertuples()
     ]  # fmt: skip
     header, rows = with_validation(header, rows, validation_cells(results), 5)
+    varying = varying_options(results)
+    header = [*header[:3], *(name.replace("_", " ") for name in varying), *header[3:]]
+    rows = [
+        [*row[:3], *(option_text(r[name]) for name in varying), *row[3:]]
+        for row, (_, r) in zip(rows, results.iterrows(), strict=True)
+    ]
     noisy = " (for label-noise runs, against the noisy labels they trained on)"
     validated = "validation accuracy on the training images held out by --val-split (– without); "
     blocks = [
@@ -445,7 +465,8 @@ def summary_blocks(results: pd.DataFrame, compare: bool) -> list:
             "the seeds of each configuration; training accuracy is measured on the training "
             f"labels{noisy if (results['command'] == 'noise').any() else ''}; "
             f"{validated if results['final_val_acc_mean'].notna().any() else ''}best model is "
-            "the highest final test accuracy of one of them; s/epoch is the mean wall time of "
+            "the highest final test accuracy of one of them; the training options that differ "
+            "between the rows have a column each; s/epoch is the mean wall time of "
             "an epoch (models trained together as one group share it). The same numbers are "
             "in results.csv."
         ),
@@ -515,7 +536,11 @@ def study_blocks(source: Source, training: Training, results: pd.DataFrame) -> l
     ]  # fmt: skip
     train_column = "Training acc. (noisy labels)" if source.command == "noise" else "Training acc."
     header = ["Dataset", "Setting", "n", train_column, "Test acc.", "Best model", ""]
-    header, rows = with_validation(header, rows, validation_cells(results), 4)
+    if source.command == "noise":  # how much of the truth the models learned despite the noise
+        header.insert(4, "Training acc. (true labels)")
+        for row, r in zip(rows, results.itertuples(), strict=True):
+            row.insert(4, mean_std(r.final_train_acc_clean_mean, r.final_train_acc_clean_std))
+    header, rows = with_validation(header, rows, validation_cells(results), len(header) - 3)
     wanted = [
         ("accuracy_vs_noise.png", "Final test accuracy against the noise rate"),
         ("accuracy.png", "Final test accuracy of every setting"),

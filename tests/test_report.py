@@ -480,3 +480,18 @@ def test_validation_accuracy_is_reported_beside_folders_without_it(folders, tmp_
     assert "highest mean validation accuracy of its dataset" in text
     header = next(line for line in text.splitlines() if line.startswith("| Source"))
     assert "| Validation acc. |" in header
+    # the options that differ between the rows have a column; the others do not
+    assert "| epochs | lr | val split | n |" in header and "| batch size |" not in header
+
+
+def test_a_noise_study_shows_training_accuracy_on_the_true_labels(folders, full_report):
+    summary = pd.read_csv(folders["noise"] / "summary.csv", dtype={"setting": str})
+    results = pd.read_csv(full_report / "results.csv", dtype={"setting": str})
+    noise = results[results["command"] == "noise"].set_index("setting")
+    for row in summary.itertuples():
+        assert noise.loc[row.setting, "final_train_acc_clean_mean"] == pytest.approx(
+            row.final_train_acc_clean_mean
+        )
+    assert results[results["command"] != "noise"]["final_train_acc_clean_mean"].isna().all()
+    text = (full_report / "report.md").read_text()
+    assert "| Training acc. (noisy labels) | Training acc. (true labels) |" in text
