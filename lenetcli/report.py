@@ -462,7 +462,8 @@ def summary_blocks(results: pd.DataFrame, compare: bool) -> list:
         Heading("Summary"),
         Text(
             "Accuracies in percent after the last epoch: mean ± sample standard deviation over "
-            "the seeds of each configuration; training accuracy is measured on the training "
+            "the seeds of each configuration; training accuracy is averaged over the last "
+            "epoch's batches as they were trained (the model changing meanwhile), on the training "
             f"labels{noisy if (results['command'] == 'noise').any() else ''}; "
             f"{validated if results['final_val_acc_mean'].notna().any() else ''}best model is "
             "the highest final test accuracy of one of them; the training options that differ "

@@ -738,7 +738,10 @@ def summary_markdown(study: Study, runs: pd.DataFrame, summary: pd.DataFrame) ->
         "(n-1) over the repeats; the 95% CI is the half-width of the 95% confidence interval "
         "of the mean testing accuracy (Student's t); **best** marks the highest mean "
         f"{best_by(summary)} per dataset. A run that diverged (its loss is not a "
-        "finite number) counts with the accuracy it ended at."
+        "finite number) counts with the accuracy it ended at. Training accuracy is averaged "
+        "over the epoch's batches as they were trained, while the model changed; validation "
+        "and testing accuracy are measured after the epoch, so a gap between them is not "
+        "all overfitting."
     )
     trained = trained_runs(runs)
     for dataset, rows in summary.groupby("dataset", sort=False):
