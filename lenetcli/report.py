@@ -731,6 +731,8 @@ def gather(folders: list[Path], title: str, out: Path) -> Report:
     )
     metrics = []
     for label, training in trainings.items():
+        if training.metrics.empty:  # a study interrupted before its first run finished
+            continue
         own = training.metrics.assign(source=label)
         metrics.append(own.assign(line=own.apply(curve_label, axis=1)))
     metrics = pd.concat(metrics, ignore_index=True) if metrics else pd.DataFrame()

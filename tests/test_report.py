@@ -302,6 +302,9 @@ def test_study_without_finished_runs_is_said_so(folders, tmp_path):
     shutil.copytree(folders["sweep"], study)
     runs = pd.read_csv(study / "runs.csv")
     runs.assign(status="pending").to_csv(study / "runs.csv", index=False)
+    # as a study stopped in its first setting leaves it: the header alone
+    metrics = pd.read_csv(study / "metrics.csv")
+    metrics.head(0).to_csv(study / "metrics.csv", index=False)
     result = lenet("report", study, folders["train"], "--out", tmp_path / "rep", "--quiet")
     assert result.exit_code == 0, result.output
     assert pd.read_csv(tmp_path / "rep" / "results.csv")["source"].tolist() == ["train"]
