@@ -64,9 +64,11 @@ def find_checkpoint(run_dir: Path, dataset: str | None = None) -> Path:
             return path
     looked = " or ".join(str(p) for p in candidates)
     if (run_dir / "runs.csv").is_file():
+        best = best_study_model(run_dir, dataset)
+        which = f"e.g. {best}, of its best setting" if best else "one of its models/*/seed-*.pt"
         raise LenetError(
             f"{run_dir} is a study (sweep or noise), with one model per run: give one to "
-            f"--checkpoint, e.g. {study_model_example(run_dir)}"
+            f"--checkpoint, {which}"
         )
     raise LenetError(
         f"no checkpoint in run folder {run_dir} (looked for {looked}); give a folder written by "
@@ -74,20 +76,20 @@ def find_checkpoint(run_dir: Path, dataset: str | None = None) -> Path:
     )
 
 
-def study_model_example(run_dir: Path) -> str:
-    """A model of a study folder for an error message: the first of its best setting's, if
-    its summary says which, else the first one there."""
+def best_study_model(run_dir: Path, dataset: str | None = None) -> Path | None:
+    """The first seed's model of a study's best setting (on dataset, if given), if its
+    summary.csv says which and the model is there."""
     import pandas as pd
 
-    models = run_dir / "models"
     try:
-        best = pd.read_csv(run_dir / "summary.csv", dtype={"setting": str}).query("best == 1")
+        summary = pd.read_csv(run_dir / "summary.csv", dtype={"setting": str, "dataset": str})
+        best = summary[(summary["best"] == 1) & (dataset is None or summary["dataset"] == dataset)]
         row = best.iloc[0]
-        found = sorted((models / f"{row['dataset']}-{row['setting']}").glob("seed-*.pt"))
     except (OSError, ValueError, KeyError, IndexError, pd.errors.ParserError):
-        found = []
-    found = found or sorted(models.glob("*/seed-*.pt"))
-    return str(found[0]) if found else f"{models}/<dataset>-<setting>/seed-<seed>.pt"
+        return None
+    folder = run_dir / "models" / f"{row['dataset']}-{row['setting']}"
+    found = [path for path in folder.glob("seed-*.pt") if path.stem[5:].isdigit()]
+    return min(found, key=lambda path: int(path.stem[5:]), default=None)
 
 
 def load_checkpoint(path: Path, dataset: str | None = None) -> tuple[LeNet5, dict]:

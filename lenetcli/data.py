@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import io
+import math
 import os
 import pickle
 import sys
@@ -201,7 +202,8 @@ def validation_split(split: Split, fraction: float) -> tuple[Split, Split | None
         raise LenetError(
             f"--val-split {fraction} would hold out {n_val} of {n} training images; the "
             f"validation and the training images need one of each of the {k} classes at "
-            f"least: choose a fraction from {k / n:.3g} to {1 - k / n:.3g}"
+            f"least: choose a fraction from {three_digits(k / n, up=True)} to "
+            f"{three_digits(1 - k / n, up=False)}"
         )
     kept, held = train_test_split(np.arange(n), test_size=n_val, stratify=labels, random_state=0)
     if not all_classes(labels[kept], labels[held], n_classes=k):  # a very rare class
@@ -210,6 +212,12 @@ def validation_split(split: Split, fraction: float) -> tuple[Split, Split | None
             "images; choose a fraction nearer 0.5"
         )
     return take(split, kept), take(split, held)
+
+
+def three_digits(x: float, up: bool) -> float:
+    """x to three significant digits, rounded up or down: a bound that stays inside."""
+    scale = 10.0 ** (2 - math.floor(math.log10(x)))
+    return (math.ceil if up else math.floor)(x * scale) / scale
 
 
 def all_classes(*label_sets: np.ndarray, n_classes: int) -> bool:

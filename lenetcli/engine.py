@@ -370,7 +370,11 @@ class StepRunner:
 
     def _uncaptured_step(self, idx: torch.Tensor) -> None:
         # A capturable optimizer warns whenever it steps outside a graph; here that is meant
-        # (the warm-up before capture, a last partial batch, a capture that failed).
+        # (the warm-up before capture, a last partial batch, a capture that failed). Only
+        # then: catch_warnings resets Python's record of warnings already shown.
+        if not self.optimizer.defaults.get("capturable"):
+            self._step(idx)
+            return
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*capturable=True.*without")
             self._step(idx)

@@ -82,7 +82,7 @@ def curves_figure(metrics: pd.DataFrame, title: str, loss: str):
         plot_mean(ax, metrics, f"train_{kind}", train_label, **CURVES["train"])
         if noisy and kind == "acc":
             plot_mean(ax, metrics, "train_acc_clean", "train (true labels)", **CURVES["clean"])
-        if f"val_{kind}" in metrics:
+        if f"val_{kind}" in metrics and metrics[f"val_{kind}"].notna().any():
             plot_mean(ax, metrics, f"val_{kind}", "validation", **CURVES["val"])
         plot_mean(ax, metrics, f"test_{kind}", "test", **CURVES["test"])
         ax.set_xlabel("epoch")

@@ -645,9 +645,9 @@ def model_text(record: dict) -> str:
     model, name = data.get("model", {}), data.get("dataset")
     title = DATASETS[name].title if name in DATASETS else name
     trained = model.get("training_config") or {}
-    images = trained.get("train_subset") or "all the"
+    images = f"{trained.get('train_subset') or 'all the'} training images"
     if data.get("val_size"):
-        images = f"{data['train_size']} of {images}"  # the rest held out for validation
+        images = f"{data['train_size']} training images ({data['val_size']} more held out for validation)"
     origin = (
         "trained by this command"
         if model.get("trained_here")
@@ -657,8 +657,8 @@ def model_text(record: dict) -> str:
     of_setting = ", ".join(f"{k.replace('_', ' ')} {plain(v)}" for k, v in setting.items())
     return (
         f"Evaluated on {data.get('test_size')} test images of {title} from {data.get('source')}. "
-        f"The model (seed {model.get('seed')}, {plural(trained.get('epochs', '?'), 'epoch')} on {images} "
-        f"training images{f'; setting {of_setting}' if setting else ''}) was {origin}."
+        f"The model (seed {model.get('seed')}, {plural(trained.get('epochs', '?'), 'epoch')} on {images}"
+        f"{f'; setting {of_setting}' if setting else ''}) was {origin}."
     )
 
 

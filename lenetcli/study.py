@@ -48,8 +48,10 @@ setting in progress, and `resume=True` trains only the runs not finished.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -62,7 +64,7 @@ from lenetcli.checkpoint import make_checkpoint
 from lenetcli.config import TrainConfig
 from lenetcli.data import DATASETS, Dataset
 from lenetcli.engine import MemberResult, Reporter
-from lenetcli.errors import Interrupted, LenetError
+from lenetcli.errors import Interrupted, LenetError, warn
 from lenetcli.outputs import (
     check_output_dir,
     create_output_dir,
@@ -291,6 +293,7 @@ class Ledger:
         self.metrics: dict[str, pd.DataFrame] = {}  # run_key -> that run's metrics.csv rows
         self.keys: dict[tuple[int, int], str] = {}  # (setting index, seed) -> run_key
         self.settings: dict[str, Setting] = {}  # run_key -> its setting
+        self.restored_names: dict[str, str] = {}  # run_key -> its setting's name when trained
         for index, setting in enumerate(study.settings):
             for seed in setting.config.seeds:
                 key = run_key(setting.config, seed, setting.identity)
@@ -426,6 +429,7 @@ class Ledger:
                 if row.get(epoch) is not None:
                     row[epoch] = int(row[epoch])
             self.metrics[key] = self.label_metrics(setting, key, rows)
+            self.restored_names[key] = str(old["setting"])
             restored += 1
         return restored
 
@@ -482,6 +486,41 @@ def save_models(out: Path, setting: Setting, data: Dataset, outcomes: list[RunOu
         save_checkpoint(
             out / "models" / setting.stem / f"seed-{outcome.result.seed}.pt", checkpoint
         )
+
+
+def rename_restored_models(out: Path, ledger: Ledger) -> int:
+    """Put the models of the runs kept by --resume where their settings' present names say
+    (a setting may have been renamed, or named anew as the grid grew); return how many kept
+    runs have no model (trained by a lenet that kept none, or deleted)."""
+    moves, missing = [], 0
+    for key, old_name in ledger.restored_names.items():
+        setting, seed = ledger.settings[key], int(ledger.rows[key]["seed"])
+        old = out / "models" / f"{setting.config.dataset}-{old_name}" / f"seed-{seed}.pt"
+        new = out / "models" / setting.stem / f"seed-{seed}.pt"
+        if old == new:
+            missing += not new.is_file()
+            continue
+        checkpoint = read_model(old)
+        if checkpoint is None:
+            missing += 1
+            continue
+        checkpoint["setting"] = {"name": setting.name, **setting.columns}
+        moves.append((old, new, checkpoint))
+    # All read before any is written: two settings may have swapped names.
+    for _, new, checkpoint in moves:
+        save_checkpoint(new, checkpoint)
+    for old in {old for old, _, _ in moves} - {new for _, new, _ in moves}:
+        old.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            old.parent.rmdir()  # when it held no other model
+    return missing
+
+
+def read_model(path: Path) -> dict | None:
+    try:
+        return torch.load(path, weights_only=True)
+    except (OSError, RuntimeError, pickle.UnpicklingError):
+        return None
 
 
 def resume_folder(study: Study, out: Path, ledger: Ledger) -> int:
@@ -585,6 +624,12 @@ def execute(
     out = create_output_dir(out, fresh_name, exclusive=not resume and not out.exists())
     with in_use(out, study.command, replace=overwrite):
         write_json(out / "config.json", study_record(study, out, resume, device, datasets))
+        if missing := rename_restored_models(out, ledger):
+            warn(
+                f"{missing} finished run(s) kept in {out} have no model in models/ (trained by "
+                "a lenet that kept none); to study one with lenet confusion, train its setting "
+                "again with lenet train"
+            )
         if not study.options.quiet:
             console.print(
                 describe_plan(study, ledger, restored, device, out, resume), highlight=False
@@ -685,8 +730,8 @@ def best_by(summary: pd.DataFrame) -> str:
         return "validation accuracy"
     if not has_val.any():
         return "testing accuracy"
-    validated = ", ".join(has_val.index[has_val])
-    return f"validation accuracy on {validated} and testing accuracy on the other datasets"
+    unvalidated = ", ".join(has_val.index[~has_val])
+    return f"validation accuracy ({unvalidated}: testing accuracy)"
 
 
 def ci95_half_width(std: pd.Series, n: pd.Series) -> pd.Series:

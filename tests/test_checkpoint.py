@@ -4,6 +4,7 @@ import os
 import pickle
 from types import SimpleNamespace
 
+import pandas as pd
 import pytest
 import torch
 
@@ -188,3 +189,21 @@ def test_find_checkpoint_refuses_missing(tmp_path):
     os.mkdir(tmp_path / "mnist")
     with pytest.raises(LenetError, match="mnist/model.pt"):
         find_checkpoint(tmp_path, "mnist")
+
+
+def test_the_best_model_of_a_study_is_found_per_dataset(tmp_path):
+    from lenetcli.checkpoint import best_study_model
+
+    pd.DataFrame(
+        {"dataset": ["digits", "digits", "mnist"], "setting": ["a", "b", "a"], "best": [0, 1, 1]}
+    ).to_csv(tmp_path / "summary.csv", index=False)
+    for stem, seeds in (("digits-b", [100, 42]), ("mnist-a", [7])):
+        (tmp_path / "models" / stem).mkdir(parents=True)
+        for seed in seeds:
+            (tmp_path / "models" / stem / f"seed-{seed}.pt").write_bytes(b"")
+    models = tmp_path / "models"
+    assert best_study_model(tmp_path) == models / "digits-b" / "seed-42.pt"  # seed 42 < 100
+    assert best_study_model(tmp_path, "mnist") == models / "mnist-a" / "seed-7.pt"
+    assert best_study_model(tmp_path, "cifar10") is None
+    (models / "mnist-a" / "seed-7.pt").unlink()
+    assert best_study_model(tmp_path, "mnist") is None  # never another setting's model

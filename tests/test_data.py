@@ -16,6 +16,7 @@ from conftest import real_data_root
 from lenetcli import data
 from lenetcli.data import (
     DATASETS,
+    Split,
     load_dataset,
     read_cifar_batch,
     read_idx,
@@ -297,3 +298,14 @@ def test_a_validation_split_too_small_or_too_large_is_refused():
     for part in (train, val):
         assert torch.allclose(torch.bincount(part.labels) / len(part), shares, atol=0.005)
     assert len(train.labels.unique()) == len(val.labels.unique()) == 10
+
+
+def test_the_range_a_validation_error_suggests_is_one_that_works():
+    # 60,000 images of 10 classes, as MNIST's training set: 1 - 10/60000 is not "1"
+    labels = torch.arange(60_000) % 10
+    split = Split(torch.zeros(60_000, 1, 1, 1, dtype=torch.uint8), labels, torch.arange(60_000))
+    with pytest.raises(LenetError, match="choose a fraction from 0.000167 to 0.999$"):
+        validation_split(split, 0.99999)
+    for fraction in (0.000167, 0.999):
+        train, val = validation_split(split, fraction)
+        assert len(train.labels.unique()) == len(val.labels.unique()) == 10

@@ -54,6 +54,16 @@ def test_curves_show_accuracy_on_true_labels_only_when_labels_were_noisy():
     assert legend_labels(noisy) == ["train (noisy labels)", "train (true labels)", "test"]
 
 
+def test_curves_show_validation_only_where_it_was_measured():
+    validated = metrics().assign(val_loss=[0.8, 0.4, 0.9, 0.5], val_acc=[79.0, 88.0, 80.0, 89.0])
+    assert legend_labels(curves_figure(validated, "t", "cross-entropy")) == [
+        "train", "validation", "test"
+    ]  # fmt: skip
+    # a setting without validation images, in a study where others have them
+    unvalidated = metrics().assign(val_loss=float("nan"), val_acc=float("nan"))
+    assert legend_labels(curves_figure(unvalidated, "t", "cross-entropy")) == ["train", "test"]
+
+
 def test_curves_name_the_loss_and_dash_the_test_curve_with_the_legend_below():
     figure = curves_figure(metrics(), "t", "mse")
     loss_ax, acc_ax = figure.axes

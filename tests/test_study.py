@@ -428,9 +428,7 @@ def test_a_study_that_validates_picks_its_best_setting_by_validation_accuracy():
     assert best_by(unvalidated) == "testing accuracy"
     two = pd.concat([summary, unvalidated.assign(dataset="mnist")], ignore_index=True)
     assert list(best_mask(two)) == [False, True, True, False]
-    assert (
-        best_by(two) == "validation accuracy on digits and testing accuracy on the other datasets"
-    )
+    assert best_by(two) == "validation accuracy (mnist: testing accuracy)"
     plain_study = Study(
         "sweep", [replace(s, config=replace(s.config, val_split=0.0)) for s in study.settings]
     )
@@ -510,3 +508,48 @@ def test_validation_columns_of_runs_and_resume_of_a_study_validating_some_settin
     assert result.exit_code == 0, result.output
     assert trained == []  # runs without validation images are finished runs too
     pd.testing.assert_frame_equal(read(out, "runs.csv"), runs)
+
+
+def study_file(path: Path, first: str, second: str) -> Path:
+    """Two named settings on digits, lr 0.001 then 0.005."""
+    path.write_text(
+        'datasets = ["digits"]\nrepeats = 1\n[defaults]\nepochs = 1\ntrain_subset = 120\n'
+        f'test_subset = 60\n[[settings]]\nname = "{first}"\nlr = 0.001\n'
+        f'[[settings]]\nname = "{second}"\nlr = 0.005\n'
+    )
+    return path
+
+
+def test_resume_puts_kept_models_under_their_settings_present_names(tmp_path, trained):
+    import torch
+
+    out = tmp_path / "out"
+    run = ["sweep", "--out", str(out), "-q", "--config"]
+    assert (
+        CliRunner().invoke(app, [*run, str(study_file(tmp_path / "a.toml", "A", "B"))]).exit_code
+        == 0
+    )
+    before = {
+        name: torch.load(out / "models" / f"digits-{name}" / "seed-42.pt", weights_only=True)
+        for name in ("A", "B")
+    }
+    # The same two settings, their names swapped: both runs are kept, and so are their models
+    trained.clear()
+    swapped = str(study_file(tmp_path / "b.toml", "B", "A"))
+    result = CliRunner().invoke(app, [*run, swapped, "--resume"])
+    assert result.exit_code == 0, result.output
+    assert trained == []
+    for old, new in (("A", "B"), ("B", "A")):
+        moved = torch.load(out / "models" / f"digits-{new}" / "seed-42.pt", weights_only=True)
+        assert moved["setting"] == {"name": new}
+        assert moved["config"]["lr"] == before[old]["config"]["lr"]
+        assert torch.equal(
+            moved["state_dict"]["conv1.weight"], before[old]["state_dict"]["conv1.weight"]
+        )
+    assert sorted(p.name for p in (out / "models").iterdir()) == ["digits-A", "digits-B"]
+
+    # A kept run whose model is gone (an earlier lenet kept none) is said so
+    (out / "models" / "digits-A" / "seed-42.pt").unlink()
+    result = CliRunner().invoke(app, [*run, swapped, "--resume"])
+    assert result.exit_code == 0 and trained == []
+    assert "1 finished run(s) kept in" in result.stderr and "have no model" in result.stderr
