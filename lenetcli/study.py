@@ -573,6 +573,19 @@ def study_record(
     return record
 
 
+def other_validation_draws(study: Study, record: dict) -> str:
+    """The scikit-learn versions of earlier sessions that differ from this one's, where a
+    setting holds out validation images (train_test_split draws them); '' when none do."""
+    if not any(s.config.val_split for s in study.settings):
+        return ""
+    now = record["environment"]["scikit-learn"]
+    versions = {
+        (session.get("environment") or {}).get("scikit-learn")
+        for session in record.get("earlier_sessions", [])
+    }
+    return ", ".join(sorted(str(v) for v in versions - {now, None}))
+
+
 def earlier_sessions(out: Path) -> list[dict]:
     """When, how and where the sessions before this --resume ran, from out's config.json."""
     previous = read_config(out)
@@ -623,7 +636,14 @@ def execute(
     datasets = load_study_data(study)
     out = create_output_dir(out, fresh_name, exclusive=not resume and not out.exists())
     with in_use(out, study.command, replace=overwrite):
-        write_json(out / "config.json", study_record(study, out, resume, device, datasets))
+        record = study_record(study, out, resume, device, datasets)
+        write_json(out / "config.json", record)
+        if restored and (changed := other_validation_draws(study, record)):
+            warn(
+                f"runs kept in {out} drew their validation images with scikit-learn "
+                f"{changed}, this session with {record['environment']['scikit-learn']}; the "
+                "draws may differ, so compare validation accuracies across sessions with care"
+            )
         if missing := rename_restored_models(out, ledger):
             warn(
                 f"{missing} finished run(s) kept in {out} have no model in models/ (trained by "

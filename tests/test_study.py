@@ -553,3 +553,17 @@ def test_resume_puts_kept_models_under_their_settings_present_names(tmp_path, tr
     result = CliRunner().invoke(app, [*run, swapped, "--resume"])
     assert result.exit_code == 0 and trained == []
     assert "1 finished run(s) kept in" in result.stderr and "have no model" in result.stderr
+
+
+def test_resume_under_another_scikit_learn_warns_that_validation_draws_may_differ(tmp_path):
+    out = tmp_path / "out"
+    args = ["--val-split", "0.25", "-q"]
+    assert sweep(out, *args, repeats=1, epochs=1).exit_code == 0
+    result = sweep(out, *args, "--resume", repeats=1, epochs=1)
+    assert result.exit_code == 0 and "scikit-learn" not in result.stderr  # the same version
+    record = json.loads((out / "config.json").read_text())
+    record["environment"]["scikit-learn"] = "0.24.2"
+    (out / "config.json").write_text(json.dumps(record))
+    result = sweep(out, *args, "--resume", repeats=1, epochs=1)
+    assert result.exit_code == 0, result.output
+    assert "drew their validation images with scikit-learn 0.24.2" in result.stderr
