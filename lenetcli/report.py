@@ -46,7 +46,7 @@ from lenetcli.outputs import (
 )
 from lenetcli.plots import comparison_figure
 from lenetcli.progress import results_table, stdout_console
-from lenetcli.study import best_by, best_mask, run_statistics
+from lenetcli.summary import best_by, best_mask, run_statistics
 from lenetcli.tables import count_text, fmt, markdown_table, plain, plural
 
 COMMANDS = ("train", "sweep", "noise", "confusion", "hardsamples")

@@ -1,0 +1,245 @@
+"""A study's summary, the way a report shows it: summary.csv, the per-setting tables,
+summary.md, the curves, compare.png and accuracy.png, and the table printed at the end.
+
+`write_report` writes them all from runs.csv and metrics.csv's frames (study.Ledger). The
+best setting of each dataset is the one with the highest mean final accuracy: validation
+accuracy where every setting of the dataset holds out validation images, else test accuracy
+(`best_mask`, `best_by`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from lenetcli.config import TrainConfig
+from lenetcli.data import DATASETS
+from lenetcli.outputs import save_figure, write_csv, write_text
+from lenetcli.plots import accuracy_figure, comparison_figure
+from lenetcli.tables import count_text, describe_seeds, fmt, markdown_table, plain, plural
+
+if TYPE_CHECKING:
+    from lenetcli.study import Setting, Study
+
+# The statuses of runs.csv; trained runs (finished or diverged) ran every epoch.
+FINISHED, DIVERGED, PENDING = "finished", "diverged", "pending"
+TRAINED = (FINISHED, DIVERGED)
+
+
+# TrainConfig fields that a setting shares by all its runs (seed and repeats make the runs).
+HYPERPARAMETERS = [f for f in TrainConfig.field_names() if f not in ("dataset", "seed", "repeats")]
+
+
+def trained_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    return runs[runs["status"].isin(TRAINED)]
+
+
+def summary_frame(study: Study, runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per setting: its hyperparameters, then n and best/mean/std/min/max per value.
+
+    Diverged runs count, with the accuracy they ended at (chance, mostly): left out, they would
+    make a setting that diverges for some seeds look as good as its lucky seeds; `diverged`
+    says how many there are. std is the sample standard deviation (n-1), empty for a single
+    run. `best` marks the best setting(s) of each dataset (best_mask).
+    """
+    groups = trained_runs(runs).groupby(study.keys, sort=False, dropna=False)
+    finals = [f"final_{value}" for value in study.values]
+    parts = [groups[HYPERPARAMETERS].first(), run_statistics(groups, finals)]
+    summary = pd.concat(parts, axis=1).reset_index()
+    summary["best"] = best_mask(summary).astype(int)
+    return summary
+
+
+def run_statistics(groups, finals: list[str]) -> pd.DataFrame:
+    """Per group of trained runs (runs.csv's rows): n, how many diverged, best/mean/std/min/max
+    of each final value, and the 95% CI of the mean final test accuracy. summary.csv and the
+    report's results.csv both come from here."""
+    parts = [
+        groups.size().rename("n"),
+        groups["status"].agg(lambda status: int((status == DIVERGED).sum())).rename("diverged"),
+    ]
+    for column in finals:
+        stats = groups[column].agg(best="max", mean="mean", std="std", min="min", max="max")
+        parts.append(stats.add_prefix(f"{column}_"))
+    frame = pd.concat(parts, axis=1)
+    frame["final_test_acc_ci95"] = ci95_half_width(frame["final_test_acc_std"], frame["n"])
+    return frame
+
+
+def best_mask(summary: pd.DataFrame) -> pd.Series:
+    """True for the setting(s) with the highest mean final accuracy on their dataset, among
+    those with a run that did not diverge: validation accuracy where every setting of that
+    dataset has one (--val-split), else test accuracy."""
+    score = summary["final_test_acc_mean"]
+    if "final_val_acc_mean" in summary:
+        validated = summary["final_val_acc_mean"].notna().groupby(summary["dataset"])
+        score = summary["final_val_acc_mean"].where(validated.transform("all"), score)
+    candidates = score.where(summary["diverged"] < summary["n"])
+    return candidates == candidates.groupby(summary["dataset"]).transform("max")
+
+
+def best_by(summary: pd.DataFrame) -> str:
+    """The accuracy best_mask picked the best setting by, for the text beside a table."""
+    if "final_val_acc_mean" not in summary:
+        return "testing accuracy"
+    has_val = summary["final_val_acc_mean"].notna().groupby(summary["dataset"], sort=False).all()
+    if has_val.all():
+        return "validation accuracy"
+    if not has_val.any():
+        return "testing accuracy"
+    unvalidated = ", ".join(has_val.index[~has_val])
+    return f"validation accuracy ({unvalidated}: testing accuracy)"
+
+
+def ci95_half_width(std: pd.Series, n: pd.Series) -> pd.Series:
+    """Half-width of the 95% confidence interval of a mean over n seeds (Student's t): with 5
+    seeds it is 1.24 std, so two settings whose intervals overlap are not told apart."""
+    from scipy.stats import t
+
+    return t.ppf(0.975, n - 1) * std / n**0.5
+
+
+def setting_table(study: Study, runs: pd.DataFrame) -> pd.DataFrame:
+    """The table a report shows for one setting: rows No. 1..n by seed, then Best, Mean, Std."""
+    ordered = runs.sort_values("seed")
+    finals = {label: ordered[f"final_{value}"].tolist() for value, label in study.values.items()}
+    rows = [
+        {"No.": str(i + 1), **{label: values[i] for label, values in finals.items()}}
+        for i in range(len(ordered))
+    ]
+    series = {label: pd.Series(values, dtype=float) for label, values in finals.items()}
+    for name, stat in (("Best", "max"), ("Mean", "mean"), ("Std", "std")):
+        rows.append({"No.": name, **{label: getattr(s, stat)() for label, s in series.items()}})
+    return pd.DataFrame(rows)
+
+
+def describe_setting(setting: Setting) -> str:
+    """'lr 0.001, batch size 32, 15 epochs, adam, ...': every value, for the Markdown page."""
+    c = setting.config
+    parts = [
+        f"lr {c.lr}", f"batch size {c.batch_size}", plural(c.epochs, "epoch"), c.optimizer,
+        f"weight decay {c.weight_decay}", f"{c.loss} loss", c.activation, f"{c.pool} pooling",
+    ]  # fmt: skip
+    if c.train_subset is not None:
+        parts.append(f"{c.train_subset} training images")
+    if c.test_subset is not None:
+        parts.append(f"{c.test_subset} test images")
+    if c.val_split:
+        parts.append(f"{c.val_split:g} of the training images held out for validation")
+    parts += [f"{k} {v}" for k, v in setting.columns.items()]
+    seeds = c.seeds
+    parts.append(describe_seeds(seeds))
+    return ", ".join(parts)
+
+
+def summary_markdown(study: Study, runs: pd.DataFrame, summary: pd.DataFrame) -> str:
+    """summary.md: per dataset an overview of all settings, then each setting's table."""
+    lines = [f"# LeNet-5 {study.command}: summary", ""]
+    lines.append(
+        "Accuracies in percent, after the last epoch. Std is the sample standard deviation "
+        "(n-1) over the repeats; the 95% CI is the half-width of the 95% confidence interval "
+        "of the mean testing accuracy (Student's t); **best** marks the highest mean "
+        f"{best_by(summary)} per dataset. A run that diverged (its loss is not a "
+        "finite number) counts with the accuracy it ended at. Training accuracy is averaged "
+        "over the epoch's batches as they were trained, while the model changed; validation "
+        "and testing accuracy are measured after the epoch, so a gap between them is not "
+        "all overfitting."
+    )
+    trained = trained_runs(runs)
+    for dataset, rows in summary.groupby("dataset", sort=False):
+        lines += ["", f"## {DATASETS[dataset].title}", ""]
+        header = ["Setting", *study.setting_columns, "n"]
+        header += [f"{label} (mean ± std)" for label in study.values.values()]
+        header += ["Testing 95% CI (±)", "Best testing", ""]
+        body = []
+        for _, row in rows.iterrows():
+            n = count_text(row["n"], row["diverged"])
+            values = [plain(row[c]) for c in study.setting_columns]
+            cells = [row["setting"], *values, n]
+            cells += [mean_and_std(row, v) for v in study.values]
+            cells += [fmt(row["final_test_acc_ci95"]), fmt(row["final_test_acc_max"])]
+            cells.append("**best**" if row["best"] else "")
+            body.append(cells)
+        lines.append(markdown_table(header, body))
+        for setting in study.settings:
+            if setting.config.dataset != dataset:
+                continue
+            own = trained[setting_mask(trained, setting)]
+            if own.empty:
+                continue
+            table = setting_table(study, own)
+            lines += ["", f"### {setting.name}", "", describe_setting(setting), ""]
+            lines.append(
+                markdown_table(
+                    list(table.columns),
+                    [[r.iloc[0], *[fmt(v) for v in r.iloc[1:]]] for _, r in table.iterrows()],
+                )
+            )
+    return "\n".join(lines) + "\n"
+
+
+def mean_and_std(row: pd.Series, value: str) -> str:
+    """'98.12 ± 0.08' for a summary row's value; '–' where the setting has none (no val_acc
+    without validation images)."""
+    mean, std = row[f"final_{value}_mean"], row[f"final_{value}_std"]
+    return "–" if pd.isna(mean) else f"{fmt(mean)} ± {fmt(std)}"
+
+
+def setting_mask(frame: pd.DataFrame, setting: Setting) -> pd.Series:
+    return (frame["dataset"] == setting.config.dataset) & (frame["setting"] == setting.name)
+
+
+def compare_figure(study: Study, metrics: pd.DataFrame, value: str = "test_acc"):
+    """Mean `value` per epoch of every setting, a panel per dataset (plots.comparison_figure),
+    the settings in the study's order and colours."""
+    ordered = pd.concat([metrics[setting_mask(metrics, s)] for s in study.settings])
+    return comparison_figure(
+        ordered.assign(line=ordered["setting"]), value, study.palette(study.settings)
+    )
+
+
+def write_report(study: Study, out: Path, runs: pd.DataFrame, metrics: pd.DataFrame):
+    """summary.csv, tables/, summary.md and the figures, from the trained runs; return summary."""
+    summary = summary_frame(study, runs)
+    write_csv(out / "summary.csv", summary)
+    trained = trained_runs(runs)
+    for setting in study.settings:
+        own = trained[setting_mask(trained, setting)]
+        if own.empty:
+            continue
+        write_csv(out / "tables" / f"{setting.stem}.csv", setting_table(study, own))
+        title = f"LeNet-5 on {DATASETS[setting.config.dataset].title}, {setting.name}"
+        curves = study.curves(metrics[setting_mask(metrics, setting)], title, setting.config.loss)
+        save_figure(curves, out / "curves" / f"{setting.stem}.png")
+    write_text(out / "summary.md", summary_markdown(study, runs, summary))
+    save_figure(compare_figure(study, metrics), out / "compare.png")
+    colors = study.palette(study.settings)
+    figure = accuracy_figure(summary, trained, colors, best_by(summary))
+    save_figure(figure, out / "accuracy.png")
+    return summary
+
+
+def summary_table(study: Study, summary: pd.DataFrame):
+    """The summary as a rich table, for the end of the command; setting names never wrap."""
+    from rich.table import Table
+
+    table = Table(
+        title="Final accuracy (%): mean ± std over repeats",
+        caption=f"best: the highest mean {best_by(summary)} of its dataset",
+    )
+    for column in ["dataset", "setting", *study.setting_columns]:
+        table.add_column(column, no_wrap=True)
+    table.add_column("n", justify="right")
+    for label in study.values.values():
+        table.add_column(label.replace(" accuracy", "").lower(), justify="right", no_wrap=True)
+    table.add_column("best seed (test)", justify="right")
+    table.add_column("")
+    for _, row in summary.iterrows():
+        cells = [row["dataset"], row["setting"], *[plain(row[c]) for c in study.setting_columns]]
+        cells.append(int(row["n"]))
+        cells += [mean_and_std(row, v) for v in study.values]
+        cells += [fmt(row["final_test_acc_max"]), "best" if row["best"] else ""]
+        table.add_row(*[str(cell) for cell in cells])
+    return table
