@@ -152,7 +152,7 @@ def summary_markdown(study: Study, runs: pd.DataFrame, summary: pd.DataFrame) ->
         lines += ["", f"## {DATASETS[dataset].title}", ""]
         header = ["Setting", *study.setting_columns, "n"]
         header += [f"{label} (mean ± std)" for label in study.values.values()]
-        header += ["Testing 95% CI (±)", "Best testing", ""]
+        header += ["Testing 95% CI (±)", "Best seed (testing)", ""]
         body = []
         for _, row in rows.iterrows():
             n = count_text(row["n"], row["diverged"])
