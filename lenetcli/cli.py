@@ -141,6 +141,12 @@ DatasetOption = Annotated[
 ]
 Epochs = Annotated[int, typer.Option(help="Training epochs.")]
 Lr = Annotated[float, typer.Option("--lr", help="Learning rate.")]
+LrSchedule = Annotated[
+    str,
+    typer.Option(
+        help="constant; cosine (down to lr/100 in the last epoch); or step (lr/10 from half the epochs, lr/100 from three quarters)."
+    ),
+]
 BatchSize = Annotated[int, typer.Option(help="Training batch size.")]
 Optimizer = Annotated[str, typer.Option(help="adam, or sgd (momentum 0.9).")]
 WeightDecay = Annotated[float, typer.Option(help="L2 weight decay.")]
@@ -210,6 +216,7 @@ def train_command(
     dataset: DatasetOption = DEFAULTS.dataset,
     epochs: Epochs = DEFAULTS.epochs,
     lr: Lr = DEFAULTS.lr,
+    lr_schedule: LrSchedule = DEFAULTS.lr_schedule,
     batch_size: BatchSize = DEFAULTS.batch_size,
     optimizer: Optimizer = DEFAULTS.optimizer,
     weight_decay: WeightDecay = DEFAULTS.weight_decay,
@@ -255,6 +262,14 @@ def sweep_command(
     ] = None,
     epochs: Annotated[str | None, list_option("10,15", DEFAULTS.epochs, "Training epochs.")] = None,
     lr: Annotated[str | None, list_option("0.001,0.005", DEFAULTS.lr, "Learning rates.")] = None,
+    lr_schedule: Annotated[
+        str | None,
+        list_option(
+            "constant,cosine",
+            DEFAULTS.lr_schedule,
+            "Learning-rate schedules: constant, cosine, step.",
+        ),
+    ] = None,
     batch_size: Annotated[
         str | None, list_option("32,8", DEFAULTS.batch_size, "Batch sizes.")
     ] = None,
@@ -369,6 +384,7 @@ def noise_command(
     noise_seed: NoiseSeed = 0,
     epochs: Epochs = DEFAULTS.epochs,
     lr: Lr = DEFAULTS.lr,
+    lr_schedule: LrSchedule = DEFAULTS.lr_schedule,
     batch_size: BatchSize = DEFAULTS.batch_size,
     optimizer: Optimizer = DEFAULTS.optimizer,
     weight_decay: WeightDecay = DEFAULTS.weight_decay,

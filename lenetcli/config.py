@@ -13,6 +13,7 @@ ACTIVATIONS = ("relu", "tanh", "sigmoid", "leakyrelu", "elu")
 POOLS = ("max", "avg")
 OPTIMIZERS = ("adam", "sgd")
 LOSSES = ("cross-entropy", "mse", "l1")
+LR_SCHEDULES = ("constant", "cosine", "step")  # see TrainConfig.lr_at
 # torch's CPU generator keeps 32 bits of a seed: 0 and 2**32 would give the same run.
 MAX_SEED = 2**32 - 1
 
@@ -62,11 +63,24 @@ class TrainConfig:
     train_subset: int | None = None
     test_subset: int | None = None
     val_split: float = 0.0  # share of the training images held out for validation
+    lr_schedule: str = "constant"
 
     @property
     def seeds(self) -> list[int]:
         """Repeats use seeds seed, seed+1, ..., seed+repeats-1."""
         return [self.seed + i for i in range(self.repeats)]
+
+    def lr_at(self, epoch: int) -> float:
+        """The learning rate of an epoch (1 to epochs): constant; cosine, from lr down along
+        half a cosine to lr/100 in the last epoch; or step, lr divided by 10 from the middle
+        epoch on and by 100 from three quarters of the way."""
+        if self.lr_schedule == "cosine":
+            done = (epoch - 1) / max(1, self.epochs - 1)
+            return self.lr * (0.01 + 0.99 * (1 + math.cos(math.pi * done)) / 2)
+        if self.lr_schedule == "step":
+            done = (epoch - 1) / self.epochs
+            return self.lr * (0.01 if done >= 0.75 else 0.1 if done >= 0.5 else 1.0)
+        return self.lr
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -85,6 +99,7 @@ class TrainConfig:
             "loss": LOSSES,
             "activation": ACTIVATIONS,
             "pool": POOLS,
+            "lr_schedule": LR_SCHEDULES,
         }
         for name, allowed in choices.items():
             value = getattr(self, name)

@@ -230,9 +230,12 @@ def train_group(
     seeds = [result.seed for result in results]
     arch = architecture_for(config, spec)
     group = LeNetGroup([init_model(arch, s) for s in seeds]).to(device)
-    optimizer = make_optimizer(
-        config, group, device, capturable=use_graph and device.type == "cuda"
-    )
+    graph = use_graph and device.type == "cuda"
+    if graph and config.lr_schedule != "constant":
+        # A captured optimizer step keeps the learning rate it was captured with.
+        reporter.message(f"--lr-schedule {config.lr_schedule}: training without CUDA graphs")
+        graph = False
+    optimizer = make_optimizer(config, group, device, capturable=graph)
     stats = channel_stats(spec, device)
     clean = train_split.labels.expand(len(seeds), -1)
     targets = clean if train_labels is None else train_labels
@@ -241,12 +244,14 @@ def train_group(
     n_full, remainder = divmod(n, batch)
 
     step = StepRunner(group, optimizer, config.loss, train_split.images, targets, clean, stats)
-    if use_graph and device.type == "cuda" and n_full > 0:
+    if graph and n_full > 0:
         step.capture(batch, reporter)
 
     reporter.start_group(seeds, config.epochs, n_full + (remainder > 0))
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
+        for param_group in optimizer.param_groups:
+            param_group["lr"] = config.lr_at(epoch)
         order = torch.stack([torch.randperm(n, generator=g) for g in shufflers]).to(device)
         step.reset_totals()
         for i in range(n_full + (remainder > 0)):
@@ -270,7 +275,7 @@ def train_group(
                 "train_acc": train_acc[m],
                 "test_loss": test_loss[m],
                 "test_acc": test_acc[m],
-                "lr": config.lr,
+                "lr": config.lr_at(epoch),
                 "seconds": seconds,
             }
             if train_labels is not None:

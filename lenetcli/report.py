@@ -56,7 +56,10 @@ CONFIG_COLUMNS = [
     "epochs", "lr", "batch_size", "optimizer", "weight_decay", "loss", "activation", "pool",
     "train_subset", "test_subset",
 ]  # fmt: skip
-ADDED_COLUMNS = {"val_split": 0}  # options newer than the first release: absent means this
+ADDED_COLUMNS = {
+    "val_split": 0,
+    "lr_schedule": "constant",
+}  # options newer than the first release: absent means this
 RESULT_COLUMNS = [
     "source", "command", "dataset", "setting", "noise_type", "noise_rate", *CONFIG_COLUMNS,
     *ADDED_COLUMNS, "n", "diverged", "final_train_acc_mean", "final_train_acc_std",

@@ -219,8 +219,9 @@ def run_key(config: TrainConfig, seed: int, columns: dict | None = None) -> str:
             identity[name] = float(identity[name])
     # Options added after the first release count only when used, so that a folder written
     # before them still resumes.
-    if not identity["val_split"]:
-        del identity["val_split"]
+    for name in ("val_split", "lr_schedule"):
+        if identity[name] == defaults[name]:
+            del identity[name]
     identity.update(columns or {})
     text = json.dumps(identity, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

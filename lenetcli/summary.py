@@ -126,6 +126,8 @@ def describe_setting(setting: Setting) -> str:
         parts.append(f"{c.train_subset} training images")
     if c.test_subset is not None:
         parts.append(f"{c.test_subset} test images")
+    if c.lr_schedule != "constant":
+        parts.append(f"{c.lr_schedule} learning-rate schedule")
     if c.val_split:
         parts.append(f"{c.val_split:g} of the training images held out for validation")
     parts += [f"{k} {v}" for k, v in setting.columns.items()]

@@ -59,6 +59,7 @@ def exact(value: float) -> str:
 # How a value that varies appears in a setting id, in this order: lr0.001-bs32-ep15-sgd.
 ID_PARTS = {
     "lr": lambda v: f"lr{exact(v)}",
+    "lr_schedule": str,
     "batch_size": lambda v: f"bs{v}",
     "epochs": lambda v: f"ep{v}",
     "optimizer": str,

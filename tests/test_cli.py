@@ -235,6 +235,7 @@ def test_every_file_a_command_writes_is_one_overwrite_removes(tmp_path):
         (["--train-subset", "99999"], "--train-subset 99999 is out of range"),
         (["--test-subset", "5000"], "--test-subset 5000 is out of range"),
         (["--val-split", "1"], "--val-split must be a fraction from 0"),
+        (["--lr-schedule", "cosin"], "unknown lr_schedule 'cosin'; did you mean 'cosine'?"),
         (["--val-split", "0.0001"], "--val-split 0.0001 would hold out 0 of 1437"),
     ],
 )

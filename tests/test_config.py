@@ -41,6 +41,7 @@ def test_repeats_use_consecutive_seeds():
         ({"val_split": -0.1}, "--val-split must be a fraction from 0"),
         ({"val_split": 1.0}, "--val-split must be a fraction from 0"),
         ({"val_split": float("nan")}, "--val-split must be a fraction from 0"),
+        ({"lr_schedule": "linear"}, "lr_schedule 'linear'; choose one of: constant, cosine, step"),
     ],
 )
 def test_bad_values_name_the_problem(change, message):
@@ -65,3 +66,17 @@ def test_a_far_miss_gets_only_the_choices():
     assert str(caught.value) == (
         "unknown dataset 'imagenet'; choose one of: mnist, fashion-mnist, cifar10, digits"
     )
+
+
+def test_learning_rate_schedules():
+    assert [TrainConfig(lr=0.1, epochs=3).lr_at(e) for e in (1, 2, 3)] == [0.1] * 3
+    cosine = TrainConfig(lr=0.1, epochs=5, lr_schedule="cosine")
+    rates = [cosine.lr_at(e) for e in range(1, 6)]
+    assert rates[0] == 0.1 and rates[-1] == pytest.approx(0.001)  # lr to lr/100
+    assert rates[2] == pytest.approx(0.1 * (0.01 + 0.99 / 2))  # halfway, half the way down
+    assert rates == sorted(rates, reverse=True) and len(set(rates)) == 5
+    step = TrainConfig(lr=0.1, epochs=8, lr_schedule="step")
+    assert [step.lr_at(e) for e in range(1, 9)] == pytest.approx(
+        [0.1] * 4 + [0.01] * 2 + [0.001] * 2
+    )
+    assert TrainConfig(lr=0.1, epochs=1, lr_schedule="cosine").lr_at(1) == 0.1

@@ -191,6 +191,15 @@ def test_own_training_labels_and_clean_accuracy(digits):
     assert torch.equal(digits.train.labels, clean)  # the true labels are untouched
 
 
+def test_a_schedule_sets_each_epochs_learning_rate(digits):
+    constant = TrainConfig(dataset="digits", epochs=2)
+    step = TrainConfig(dataset="digits", epochs=2, lr_schedule="step")  # lr/10 in epoch 2
+    (a,), (b,) = train(constant, digits, CPU), train(step, digits, CPU)
+    assert [row["lr"] for row in b.metrics] == [0.001, pytest.approx(0.0001)]
+    assert a.metrics[0]["train_loss"] == b.metrics[0]["train_loss"]  # the same first epoch
+    assert a.metrics[1]["train_loss"] != b.metrics[1]["train_loss"]  # a smaller step after
+
+
 def test_validation_is_measured_every_epoch_on_the_held_out_images():
     data = load_dataset("digits", train_subset=400, test_subset=200, val_split=0.25)
     results = train(TrainConfig(dataset="digits", epochs=2, repeats=2), data, CPU)
@@ -282,3 +291,12 @@ def test_cuda_runs_are_deterministic(digits):
     for a, b in zip(first, second, strict=True):
         assert [r["test_loss"] for r in a.metrics] == [r["test_loss"] for r in b.metrics]
         assert torch.equal(a.model.conv1.weight, b.model.conv1.weight)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU; CI has none")
+def test_a_learning_rate_schedule_trains_without_cuda_graphs(digits):
+    config = TrainConfig(dataset="digits", epochs=2, lr_schedule="step")
+    messages = Messages()
+    (result,) = train(config, digits, torch.device("cuda"), reporter=messages)
+    assert messages.messages == ["--lr-schedule step: training without CUDA graphs"]
+    assert [row["lr"] for row in result.metrics] == [0.001, pytest.approx(0.0001)]

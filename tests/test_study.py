@@ -345,20 +345,22 @@ def test_earlier_sessions_survive_a_hand_edited_record(tmp_path):
     ]
 
 
-def test_run_keys_of_folders_written_before_val_split_still_match():
+def test_run_keys_of_folders_written_before_val_split_and_lr_schedule_still_match():
     import hashlib
 
     from lenetcli.config import TrainConfig
     from lenetcli.study import run_key
 
-    # How run_key hashed a run before TrainConfig had val_split: resuming such a folder must
-    # find its finished runs.
+    # How run_key hashed a run before TrainConfig had val_split and lr_schedule: resuming such
+    # a folder must find its finished runs.
     config = TrainConfig(dataset="digits", lr=0.003, repeats=2)
-    before = {k: v for k, v in config.to_dict().items() if k != "val_split"} | {"repeats": 1}
+    added = ("val_split", "lr_schedule")
+    before = {k: v for k, v in config.to_dict().items() if k not in added} | {"repeats": 1}
     before = {k: float(v) if k in ("lr", "weight_decay") else v for k, v in before.items()}
     old_key = hashlib.sha256(json.dumps(before, sort_keys=True).encode()).hexdigest()[:16]
     assert run_key(config, 42) == old_key
     assert run_key(TrainConfig(dataset="digits", lr=0.003, val_split=0.1), 42) != old_key
+    assert run_key(TrainConfig(dataset="digits", lr=0.003, lr_schedule="step"), 42) != old_key
 
 
 def test_every_run_keeps_its_model_and_confusion_takes_one(finished, tmp_path):

@@ -88,6 +88,8 @@ def test_setting_ids_name_only_what_varies():
     assert setting_ids(configs) == ["lr1000-wd0", "lr0.30000000000000004-wd1"]
     # Nothing varies: the id still says what ran.
     assert setting_ids([TrainConfig(lr=0.01, epochs=3)]) == ["lr0.01-bs32-ep3"]
+    schedules = [TrainConfig(lr=0.01, lr_schedule=s) for s in ("constant", "cosine")]
+    assert setting_ids(schedules) == ["constant", "cosine"]
 
 
 def test_sweep_without_any_list_or_file_is_refused():
