@@ -269,7 +269,7 @@ def run_train(config: TrainConfig, options: RunOptions, out: Path | None, overwr
             for r in results
         ]  # fmt: skip
         columns = [
-            "seed", *(f"{f.split('_')[0]} acc (%)" for f in finals), "best test acc (%)",
+            "seed", *(f"{f.split('_')[0]} acc (%)" for f in finals), "best epoch's test acc (%)",
             "total seconds",
         ]  # fmt: skip
         console.print(results_table(f"Final epoch ({config.epochs})", columns, rows))
