@@ -14,6 +14,9 @@ POOLS = ("max", "avg")
 OPTIMIZERS = ("adam", "sgd")
 LOSSES = ("cross-entropy", "mse", "l1")
 LR_SCHEDULES = ("constant", "cosine", "step")  # see TrainConfig.lr_at
+# TrainConfig fields added after the first release: a run that leaves them at their defaults
+# is the run an earlier lenetcli made (same run key; what a folder written before them means).
+ADDED_FIELDS = ("val_split", "lr_schedule")
 # torch's CPU generator keeps 32 bits of a seed: 0 and 2**32 would give the same run.
 MAX_SEED = 2**32 - 1
 

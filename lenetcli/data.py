@@ -189,7 +189,7 @@ def validation_split(split: Split, fraction: float) -> tuple[Split, Split | None
     from sklearn.model_selection import train_test_split  # late: a second to import
 
     labels = split.labels.numpy()
-    n, n_val = len(labels), round(fraction * len(labels))
+    n, n_val = len(labels), validation_size(len(labels), fraction)
     counts = np.bincount(labels)
     if counts.min() < 2:
         raise LenetError(
@@ -212,6 +212,11 @@ def validation_split(split: Split, fraction: float) -> tuple[Split, Split | None
             "images; choose a fraction nearer 0.5"
         )
     return take(split, kept), take(split, held)
+
+
+def validation_size(n: int, fraction: float) -> int:
+    """How many of n training images --val-split holds out."""
+    return round(fraction * n)
 
 
 def three_digits(x: float, up: bool) -> float:

@@ -18,7 +18,7 @@ import torch
 from lenetcli import analysis, runs
 from lenetcli.checkpoint import find_checkpoint, load_checkpoint, make_checkpoint
 from lenetcli.config import TrainConfig, comma_items
-from lenetcli.data import Dataset, get_spec, load_dataset
+from lenetcli.data import Dataset, get_spec, load_dataset, validation_size
 from lenetcli.engine import Reporter, device_description, predict, resolve_device
 from lenetcli.errors import LenetError, unknown_choice
 from lenetcli.model import LeNet5
@@ -271,7 +271,7 @@ def write_record(
     # The training split is read but unused with a checkpoint: say what the model trained on.
     trained = job.checkpoint.get("config") or {}
     read = trained.get("train_subset") or len(job.data.train)
-    data["val_size"] = round(trained.get("val_split", 0) * read)  # as data.validation_split
+    data["val_size"] = validation_size(read, trained.get("val_split", 0))
     data["train_size"] = read - data["val_size"]
     record = run_record(
         command, asked, environment(device, device_description(device)), {**data, "model": model}

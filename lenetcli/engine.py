@@ -250,8 +250,9 @@ def train_group(
     reporter.start_group(seeds, config.epochs, n_full + (remainder > 0))
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
+        lr = config.lr_at(epoch)
         for param_group in optimizer.param_groups:
-            param_group["lr"] = config.lr_at(epoch)
+            param_group["lr"] = lr
         order = torch.stack([torch.randperm(n, generator=g) for g in shufflers]).to(device)
         step.reset_totals()
         for i in range(n_full + (remainder > 0)):
@@ -275,7 +276,7 @@ def train_group(
                 "train_acc": train_acc[m],
                 "test_loss": test_loss[m],
                 "test_acc": test_acc[m],
-                "lr": config.lr_at(epoch),
+                "lr": lr,
                 "seconds": seconds,
             }
             if train_labels is not None:

@@ -31,6 +31,7 @@ import pandas as pd
 from rich.markup import escape
 
 from lenetcli import __version__
+from lenetcli.config import ADDED_FIELDS, TrainConfig
 from lenetcli.data import DATASETS
 from lenetcli.errors import LenetError, one_line
 from lenetcli.outputs import (
@@ -56,10 +57,8 @@ CONFIG_COLUMNS = [
     "epochs", "lr", "batch_size", "optimizer", "weight_decay", "loss", "activation", "pool",
     "train_subset", "test_subset",
 ]  # fmt: skip
-ADDED_COLUMNS = {
-    "val_split": 0,
-    "lr_schedule": "constant",
-}  # options newer than the first release: absent means this
+# Options newer than the first release: a folder written before them ran at their defaults.
+ADDED_COLUMNS = {name: getattr(TrainConfig(), name) for name in ADDED_FIELDS}
 RESULT_COLUMNS = [
     "source", "command", "dataset", "setting", "noise_type", "noise_rate", *CONFIG_COLUMNS,
     *ADDED_COLUMNS, "n", "diverged", "final_train_acc_mean", "final_train_acc_std",
@@ -411,22 +410,18 @@ def validation_text(data: dict) -> str:
 
 
 def validation_cells(results: pd.DataFrame) -> list[str]:
-    """The validation accuracy (mean ± std) of each row, where any row has one: else none."""
+    """The validation accuracy (mean ± std; '–' without) of each row, where any row has one:
+    else none."""
     if results["final_val_acc_mean"].isna().all():
         return []
-    return [
-        "–"
-        if pd.isna(r.final_val_acc_mean)
-        else mean_std(r.final_val_acc_mean, r.final_val_acc_std)
-        for r in results.itertuples()
-    ]
+    return [mean_std(r.final_val_acc_mean, r.final_val_acc_std) for r in results.itertuples()]
 
 
-def with_validation(header: list[str], rows: list[list], cells: list[str], at: int):
-    """header and rows with the validation column inserted at position `at`, if any."""
+def with_column(header: list[str], rows: list[list], label: str, cells: list[str], at: int):
+    """header and rows with a column inserted at position `at`; unchanged without cells."""
     if not cells:
         return header, rows
-    header = [*header[:at], "Validation acc.", *header[at:]]
+    header = [*header[:at], label, *header[at:]]
     return header, [[*row[:at], cell, *row[at:]] for row, cell in zip(rows, cells, strict=True)]
 
 
@@ -452,7 +447,7 @@ def summary_blocks(results: pd.DataFrame, compare: bool) -> list:
          fmt(r.seconds_per_epoch, 1)]
         for r in results.itertuples()
     ]  # fmt: skip
-    header, rows = with_validation(header, rows, validation_cells(results), 5)
+    header, rows = with_column(header, rows, "Validation acc.", validation_cells(results), 5)
     varying = varying_options(results)
     header = [*header[:3], *(name.replace("_", " ") for name in varying), *header[3:]]
     rows = [
@@ -505,8 +500,7 @@ def train_blocks(source: Source, training: Training) -> list:
     if runs["final_val_acc"].notna().any():
         val = runs["final_val_acc"]
         cells = [fmt(v) for v in val] + ([mean_std(val.mean(), val.std())] if len(runs) > 1 else [])
-        header = [*header[:2], "Final validation acc.", *header[2:]]
-        rows = [[*row[:2], cell, *row[2:]] for row, cell in zip(rows, cells, strict=True)]
+        header, rows = with_column(header, rows, "Final validation acc.", cells, 2)
     seeds = sorted(runs["seed"])
     seeds_text = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {', '.join(map(str, seeds))}"
     return [
@@ -541,10 +535,13 @@ def study_blocks(source: Source, training: Training, results: pd.DataFrame) -> l
     train_column = "Training acc. (noisy labels)" if source.command == "noise" else "Training acc."
     header = ["Dataset", "Setting", "n", train_column, "Test acc.", "Best model", ""]
     if source.command == "noise":  # how much of the truth the models learned despite the noise
-        header.insert(4, "Training acc. (true labels)")
-        for row, r in zip(rows, results.itertuples(), strict=True):
-            row.insert(4, mean_std(r.final_train_acc_clean_mean, r.final_train_acc_clean_std))
-    header, rows = with_validation(header, rows, validation_cells(results), len(header) - 3)
+        clean = [
+            mean_std(r.final_train_acc_clean_mean, r.final_train_acc_clean_std)
+            for r in results.itertuples()
+        ]
+        header, rows = with_column(header, rows, "Training acc. (true labels)", clean, 4)
+    cells = validation_cells(results)
+    header, rows = with_column(header, rows, "Validation acc.", cells, len(header) - 3)
     wanted = [
         ("accuracy_vs_noise.png", "Final test accuracy against the noise rate"),
         ("accuracy.png", "Final test accuracy of every setting"),

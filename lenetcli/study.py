@@ -59,7 +59,7 @@ import torch
 
 from lenetcli import engine
 from lenetcli.checkpoint import make_checkpoint
-from lenetcli.config import TrainConfig
+from lenetcli.config import ADDED_FIELDS, TrainConfig
 from lenetcli.data import Dataset
 from lenetcli.engine import MemberResult, Reporter
 from lenetcli.errors import Interrupted, LenetError, warn
@@ -219,7 +219,7 @@ def run_key(config: TrainConfig, seed: int, columns: dict | None = None) -> str:
             identity[name] = float(identity[name])
     # Options added after the first release count only when used, so that a folder written
     # before them still resumes.
-    for name in ("val_split", "lr_schedule"):
+    for name in ADDED_FIELDS:
         if identity[name] == defaults[name]:
             del identity[name]
     identity.update(columns or {})

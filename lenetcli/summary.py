@@ -73,23 +73,29 @@ def best_mask(summary: pd.DataFrame) -> pd.Series:
     those with a run that did not diverge: validation accuracy where every setting of that
     dataset has one (--val-split), else test accuracy."""
     score = summary["final_test_acc_mean"]
-    if "final_val_acc_mean" in summary:
-        validated = summary["final_val_acc_mean"].notna().groupby(summary["dataset"])
-        score = summary["final_val_acc_mean"].where(validated.transform("all"), score)
+    validated = summary["dataset"].map(validated_datasets(summary))
+    if validated.any():
+        score = summary["final_val_acc_mean"].where(validated, score)
     candidates = score.where(summary["diverged"] < summary["n"])
     return candidates == candidates.groupby(summary["dataset"]).transform("max")
 
 
+def validated_datasets(summary: pd.DataFrame) -> pd.Series:
+    """Per dataset, in order: whether every setting of it holds out validation images, so
+    that its best setting is chosen on them."""
+    if "final_val_acc_mean" not in summary:
+        return pd.Series(False, index=summary["dataset"].unique())
+    return summary["final_val_acc_mean"].notna().groupby(summary["dataset"], sort=False).all()
+
+
 def best_by(summary: pd.DataFrame) -> str:
     """The accuracy best_mask picked the best setting by, for the text beside a table."""
-    if "final_val_acc_mean" not in summary:
+    validated = validated_datasets(summary)
+    if not validated.any():
         return "testing accuracy"
-    has_val = summary["final_val_acc_mean"].notna().groupby(summary["dataset"], sort=False).all()
-    if has_val.all():
+    if validated.all():
         return "validation accuracy"
-    if not has_val.any():
-        return "testing accuracy"
-    unvalidated = ", ".join(has_val.index[~has_val])
+    unvalidated = ", ".join(validated.index[~validated])
     return f"validation accuracy ({unvalidated}: testing accuracy)"
 
 
