@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from lenetcli import __version__, cli, outputs, runs
 from lenetcli.cli import app
-from lenetcli.engine import Reporter
+from lenetcli.engine import Reporter, resolve_device
 from lenetcli.model import Architecture, LeNet5
 
 runner = CliRunner()
@@ -73,7 +73,7 @@ def test_train_writes_every_output(tmp_path):
     assert record["options"]["epochs"] == 2 and record["options"]["dataset"] == "digits"
     assert record["environment"]["torch"] == torch.__version__
     assert record["environment"]["lenetcli"] == __version__
-    assert record["environment"]["device"] == "cpu"
+    assert record["environment"]["device"] == resolve_device().type  # cuda on a GPU machine
     assert record["data"]["train_size"] == 300 and record["data"]["test_size"] == 100
 
     metrics = pd.read_csv(out / "metrics.csv")
