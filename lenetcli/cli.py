@@ -296,10 +296,14 @@ def sweep_command(
         list_option("3,5", DEFAULTS.repeats, "Runs per setting, with consecutive seeds."),
     ] = None,
     train_subset: Annotated[
-        str | None, list_option("1000,5000", "all", "Class-balanced training subset sizes.")
+        str | None,
+        list_option(
+            "1000,5000,all", "all", "Class-balanced training subset sizes; all: the whole split."
+        ),
     ] = None,
     test_subset: Annotated[
-        str | None, list_option("1000", "all", "Class-balanced test subset sizes.")
+        str | None,
+        list_option("1000", "all", "Class-balanced test subset sizes; all: the whole split."),
     ] = None,
     val_split: Annotated[
         str | None,

@@ -68,6 +68,12 @@ class TrainConfig:
     val_split: float = 0.0  # share of the training images held out for validation
     lr_schedule: str = "constant"
 
+    def __post_init__(self):
+        # -0.0 equals 0.0 but prints '-0' and changes a run's key: store a plain zero.
+        for name in ("weight_decay", "val_split"):
+            if getattr(self, name) == 0:
+                object.__setattr__(self, name, 0.0)
+
     @property
     def seeds(self) -> list[int]:
         """Repeats use seeds seed, seed+1, ..., seed+repeats-1."""

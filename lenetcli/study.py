@@ -566,12 +566,25 @@ def study_record(
         "resume": resume,
     }
     env = environment(device, engine.device_description(device))
-    record = run_record(
-        study.command, options, env, {"datasets": [data_record(d) for d in datasets.values()]}
-    )
+    record = run_record(study.command, options, env, {"datasets": data_records(study, datasets)})
     if resume:  # runs kept from earlier sessions may come from another machine or version
         record["earlier_sessions"] = earlier_sessions(out)
     return record
+
+
+def data_records(study: Study, datasets: dict[tuple, Dataset]) -> list[dict]:
+    """One record per dataset read, saying which subsets, validation share and settings it
+    served: a study may read one dataset several ways."""
+    records = []
+    for key, data in datasets.items():
+        _, train_subset, test_subset, val_split = key
+        served = [s.name for s in study.settings if data_key(s.config) == key]
+        records.append({
+            **data_record(data),
+            "train_subset": train_subset, "test_subset": test_subset, "val_split": val_split,
+            "settings": served,
+        })  # fmt: skip
+    return records
 
 
 def other_validation_draws(study: Study, record: dict) -> str:

@@ -44,6 +44,7 @@ DEFAULTS = TrainConfig()
 FIELDS = TrainConfig.field_names()
 INT_FIELDS = {"epochs", "batch_size", "seed", "repeats", "train_subset", "test_subset"}
 FLOAT_FIELDS = {"lr", "weight_decay", "val_split"}
+SUBSET_FIELDS = {"train_subset", "test_subset"}  # 'all' (None): the whole split
 # Per-setting keys of the file; dataset, seed and repeats are the study's, at the top level.
 SETTING_KEYS = [f for f in FIELDS if f not in ("dataset", "seed", "repeats")]
 TOP_KEYS = ["datasets", "seed", "repeats", "defaults", "settings"]
@@ -80,11 +81,14 @@ ID_PARTS = {
 
 def parse_value(field: str, text: str, where: str):
     """One value of a field from text; where names it in the error ('--lr', 'study.toml')."""
+    if field in SUBSET_FIELDS and text.lower() == "all":
+        return None
     if field in INT_FIELDS:
         try:
             return int(text)
         except ValueError:
-            raise LenetError(f"{where}: '{text}' is not a whole number") from None
+            also = " or all" if field in SUBSET_FIELDS else ""
+            raise LenetError(f"{where}: '{text}' is not a whole number{also}") from None
     if field in FLOAT_FIELDS:
         try:
             value = float(text)
@@ -256,9 +260,12 @@ def check_keys(table: dict, allowed: list[str], path: Path, where: str) -> None:
 def checked_value(field: str, value, path: Path, where: str):
     """A file value of the type the field needs (an integer is a fine learning rate)."""
     location = f"config file {path}: {field}{where}"
+    if field in SUBSET_FIELDS and value == "all":
+        return None
     if field in INT_FIELDS:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise LenetError(f"{location} must be a whole number, got {value!r}")
+            also = ' or "all"' if field in SUBSET_FIELDS else ""
+            raise LenetError(f"{location} must be a whole number{also}, got {value!r}")
         return value
     if field in FLOAT_FIELDS:
         if isinstance(value, bool) or not isinstance(value, (int, float)):

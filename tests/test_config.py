@@ -23,6 +23,15 @@ def test_repeats_use_consecutive_seeds():
     assert TrainConfig(seed=7, repeats=3).seeds == [7, 8, 9]
 
 
+def test_negative_zero_is_stored_as_zero():
+    from lenetcli.study import run_key
+
+    config = TrainConfig(weight_decay=-0.0, val_split=-0.0)
+    assert str(config.weight_decay) == "0.0" and str(config.val_split) == "0.0"
+    assert run_key(config, 42) == run_key(TrainConfig(), 42)
+    assert str(replace(config, weight_decay=-0.0).weight_decay) == "0.0"
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [

@@ -406,6 +406,15 @@ def test_validation_columns_of_runs_and_resume_of_a_study_validating_some_settin
     args = ["--val-split", "0,0.25", "--epochs", "3"]
     assert sweep(out, *args, "-q").exit_code == 0
     runs, metrics = read(out, "runs.csv"), read(out, "metrics.csv")
+    # config.json: one data record per way digits was read, with the settings it served
+    records = json.loads((out / "config.json").read_text())["data"]["datasets"]
+    assert [(d["val_split"], d["train_size"], d["val_size"]) for d in records] == [
+        (0.0, 120, 0), (0.25, 90, 30),
+    ]  # fmt: skip
+    for record in records:
+        assert (record["train_subset"], record["test_subset"]) == (120, 60)
+        served = runs[runs["val_split"] == record["val_split"]]["setting"]
+        assert sorted(record["settings"]) == sorted(set(served)) and len(set(served)) == 2
     for run in runs.itertuples():
         epochs = metrics[metrics["run_key"] == run.run_key]
         if run.val_split == 0:

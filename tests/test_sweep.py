@@ -31,6 +31,8 @@ def test_parse_list_types_each_item():
     assert parse_list("batch_size", "32,8") == [32, 8]
     assert parse_list("dataset", "mnist,fashion-mnist") == ["mnist", "fashion-mnist"]
     assert parse_list("train_subset", "500") == [500]
+    assert parse_list("train_subset", "500,all") == [500, None]  # all: the whole split
+    assert parse_list("test_subset", "ALL") == [None]
 
 
 @pytest.mark.parametrize(
@@ -44,6 +46,9 @@ def test_parse_list_types_each_item():
         ("batch_size", "32,1.5", "--batch-size: '1.5' is not a whole number"),
         ("epochs", "", "--epochs is empty"),
         ("lr", "0.1,0.1", "--lr '0.1,0.1' lists 0.1 twice"),
+        ("train_subset", "500,al", "--train-subset: 'al' is not a whole number or all"),
+        ("train_subset", "all,All", "--train-subset 'all,All' lists All twice"),
+        ("epochs", "all", "--epochs: 'all' is not a whole number$"),
     ],
 )
 def test_malformed_lists_name_option_and_value(field, text, expected):
@@ -151,6 +156,18 @@ activation = "tanh"
     assert isinstance(first.lr, float)
 
 
+def test_a_study_file_compares_a_subset_with_the_whole_split(tmp_path):
+    text = "[defaults]\ntrain_subset = 300\n[[settings]]\nname = 'small'\n"
+    path = write(tmp_path, text + "[[settings]]\nname = 'full'\ntrain_subset = 'all'\n")
+    settings = file_plan(read_study_file(path), {}).settings()
+    assert [(s.name, s.config.train_subset) for s in settings] == [("small", 300), ("full", None)]
+    grid = grid_plan(parse_lists({"dataset": "digits", "train_subset": "300,all"})).settings()
+    assert [(s.name, s.config.train_subset) for s in grid] == [
+        ("train300", 300),
+        ("trainall", None),
+    ]
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -176,6 +193,10 @@ activation = "tanh"
         ("datasets = []\n[[settings]]\nlr = 0.1", "datasets must be a non-empty list"),
         ("[[settings]]\nlr = 'fast'", "lr in [[settings]] #1 must be a number, got 'fast'"),
         ("[[settings]]\nbatch_size = 8.5", "batch_size in [[settings]] #1 must be a whole number"),
+        (
+            "[[settings]]\ntrain_subset = 'half'",
+            "train_subset in [[settings]] #1 must be a whole number or \"all\", got 'half'",
+        ),
         ("repeats = true\n[[settings]]\nlr = 0.1", "repeats must be a whole number, got True"),
         (
             "[[settings]]\nname = 'a/b'\nlr = 0.1",
