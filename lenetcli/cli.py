@@ -144,7 +144,7 @@ Lr = Annotated[float, typer.Option("--lr", help="Learning rate.")]
 LrSchedule = Annotated[
     str,
     typer.Option(
-        help="constant; cosine (down to lr/100 in the last epoch); or step (lr/10 from half the epochs, lr/100 from three quarters)."
+        help="constant; cosine (down to lr/100 in the last epoch); or step (lr/10 from the middle epoch, lr/100 from three quarters, as MultiStepLR)."
     ),
 ]
 BatchSize = Annotated[int, typer.Option(help="Training batch size.")]

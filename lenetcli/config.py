@@ -82,13 +82,17 @@ class TrainConfig:
     def lr_at(self, epoch: int) -> float:
         """The learning rate of an epoch (1 to epochs): constant; cosine, from lr down along
         half a cosine to lr/100 in the last epoch; or step, lr divided by 10 from the middle
-        epoch on and by 100 from three quarters of the way."""
+        epoch on (epochs // 2 + 1) and by 100 from epoch 3 * epochs // 4 + 1, as torch's
+        MultiStepLR with those milestones (the first never before epoch 2, the second at
+        least an epoch after the first)."""
         if self.lr_schedule == "cosine":
             done = (epoch - 1) / max(1, self.epochs - 1)
             return self.lr * (0.01 + 0.99 * (1 + math.cos(math.pi * done)) / 2)
         if self.lr_schedule == "step":
-            done = (epoch - 1) / self.epochs
-            return self.lr * (0.01 if done >= 0.75 else 0.1 if done >= 0.5 else 1.0)
+            first = max(1, self.epochs // 2)
+            second = max(first + 1, 3 * self.epochs // 4)
+            done = epoch - 1
+            return self.lr * (1.0 if done < first else 0.1 if done < second else 0.01)
         return self.lr
 
     def to_dict(self) -> dict:

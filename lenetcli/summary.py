@@ -221,12 +221,24 @@ def write_report(study: Study, out: Path, runs: pd.DataFrame, metrics: pd.DataFr
         title = f"LeNet-5 on {DATASETS[setting.config.dataset].title}, {setting.name}"
         curves = study.curves(metrics[setting_mask(metrics, setting)], title, setting.config.loss)
         save_figure(curves, out / "curves" / f"{setting.stem}.png")
+    stems = {setting.stem for setting in study.settings}
+    remove_other_settings_files(out / "tables", ".csv", stems)
+    remove_other_settings_files(out / "curves", ".png", stems)
     write_text(out / "summary.md", summary_markdown(study, runs, summary))
     save_figure(compare_figure(study, metrics), out / "compare.png")
     colors = study.palette(study.settings)
     figure = accuracy_figure(summary, trained, colors, best_by(summary))
     save_figure(figure, out / "accuracy.png")
     return summary
+
+
+def remove_other_settings_files(folder: Path, suffix: str, stems: set[str]) -> None:
+    """Drop the files of settings this study no longer has (renamed by --resume, or named
+    anew as its grid grew): a folder handed in must not show settings that are gone."""
+    if folder.is_dir():
+        for path in folder.glob(f"*{suffix}"):
+            if path.stem not in stems and path.is_file():
+                path.unlink()
 
 
 def summary_table(study: Study, summary: pd.DataFrame):

@@ -88,4 +88,13 @@ def test_learning_rate_schedules():
     assert [step.lr_at(e) for e in range(1, 9)] == pytest.approx(
         [0.1] * 4 + [0.01] * 2 + [0.001] * 2
     )
+    # lr/10 from the middle epoch on, lr/100 from three quarters (MultiStepLR's milestones)
+    for epochs, factors in [
+        (1, [1]), (2, [1, 0.1]), (3, [1, 0.1, 0.01]), (5, [1, 1, 0.1, 0.01, 0.01]),
+        (15, [1] * 7 + [0.1] * 4 + [0.01] * 4),
+    ]:  # fmt: skip
+        step = TrainConfig(lr=0.1, epochs=epochs, lr_schedule="step")
+        assert [step.lr_at(e) for e in range(1, epochs + 1)] == pytest.approx(
+            [0.1 * f for f in factors]
+        )
     assert TrainConfig(lr=0.1, epochs=1, lr_schedule="cosine").lr_at(1) == 0.1

@@ -476,6 +476,24 @@ def test_resume_puts_kept_models_under_their_settings_present_names(tmp_path, tr
     assert "1 finished run(s) kept in" in result.stderr and "have no model" in result.stderr
 
 
+def test_resume_drops_the_tables_and_curves_of_a_renamed_setting(tmp_path, trained):
+    out = tmp_path / "out"
+    run = ["sweep", "--out", str(out), "-q", "--config"]
+    assert (
+        CliRunner().invoke(app, [*run, str(study_file(tmp_path / "a.toml", "A", "B"))]).exit_code
+        == 0
+    )
+    (out / "tables" / "notes.txt").write_text("mine")
+    trained.clear()
+    renamed = str(study_file(tmp_path / "b.toml", "A", "C"))
+    assert CliRunner().invoke(app, [*run, renamed, "--resume"]).exit_code == 0
+    assert trained == []  # B's run is kept as C's
+    assert sorted(p.name for p in (out / "tables").iterdir()) == [
+        "digits-A.csv", "digits-C.csv", "notes.txt",
+    ]  # fmt: skip
+    assert sorted(p.name for p in (out / "curves").iterdir()) == ["digits-A.png", "digits-C.png"]
+
+
 def test_resume_under_another_scikit_learn_warns_that_validation_draws_may_differ(tmp_path):
     out = tmp_path / "out"
     args = ["--val-split", "0.25", "-q"]
