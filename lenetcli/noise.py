@@ -126,7 +126,7 @@ def validate_transition(matrix, k: int) -> np.ndarray:
                 )
     array = np.array(rows, dtype=np.float64)
     for i, total in enumerate(array.sum(axis=1)):
-        if abs(total - 1.0) > ROW_SUM_TOLERANCE:
+        if abs(total - 1.0) > ROW_SUM_TOLERANCE + 1e-9:  # 0.999 typed is 0.99899999...
             raise LenetError(
                 f"transition matrix row {i} (columns 0 to {k - 1}) sums to {total:.9g}; "
                 f"each row must sum to 1 within {ROW_SUM_TOLERANCE:g}"
@@ -152,14 +152,14 @@ def read_transition_csv(path: Path, k: int) -> np.ndarray:
         raise LenetError(
             f"cannot read transition matrix {path}: {reason}; check the --transition path"
         ) from None
-    if cells and all(len(row) == 1 for row in cells):
-        separator = next((sep for sep in ";\t" if sep in cells[0][0]), None)
-        if separator:
-            name = "semicolons" if separator == ";" else "tabs"
-            raise LenetError(
-                f"transition matrix {path} separates its values by {name}; save it with commas "
-                "(comma-separated values, a point as decimal mark)"
-            )
+    # A spreadsheet saved with semicolons may still hold commas: its decimal marks.
+    separator = next((sep for sep in ";\t" if any(sep in c for row in cells for c in row)), None)
+    if separator:
+        name = "semicolons" if separator == ";" else "tabs"
+        raise LenetError(
+            f"transition matrix {path} separates its values by {name}; save it with commas "
+            "(comma-separated values, a point as decimal mark)"
+        )
     if cells and is_header(cells[0], len(cells), k):
         # pandas' to_csv() without index=False: an empty first header cell, then a first
         # column that numbers the rows 0 to K-1
@@ -172,7 +172,8 @@ def read_transition_csv(path: Path, k: int) -> np.ndarray:
         for j, cell in enumerate(row):
             if not is_number(cell):
                 raise LenetError(
-                    f"transition matrix {path} row {i}, column {j} is '{cell.strip()}', not a number"
+                    f"transition matrix {path} row {i}, column {j} is '{cell.strip()}', not a "
+                    f"number; {number_fix(cell.strip())}"
                 )
         rows.append([float(cell) for cell in row])
     try:
@@ -182,9 +183,26 @@ def read_transition_csv(path: Path, k: int) -> np.ndarray:
 
 
 def is_header(row: list[str], rows: int, k: int) -> bool:
-    if not all(is_number(cell) for cell in row):
-        return True
-    return rows == k + 1 and [float(cell) for cell in row] == list(range(k))
+    """Whether the first row names the columns. With K rows in all, only a row without
+    anything like a number is: a typo or a percentage in the first row of a bare matrix must
+    be reported where it stands, not dropped as a header."""
+    if all(is_number(cell) for cell in row):
+        return rows == k + 1 and [float(cell) for cell in row] == list(range(k))
+    return rows == k + 1 or not any(looks_like_number(cell) for cell in row)
+
+
+def looks_like_number(text: str) -> bool:
+    """A number as a person may type it: 0.8, 80% or 0,8."""
+    text = text.strip()
+    return is_number(text.rstrip("%")) or is_number(text.replace(",", "."))
+
+
+def number_fix(text: str) -> str:
+    if text.endswith("%") and is_number(text[:-1]):
+        return "write probabilities such as 0.8, not percentages"
+    if is_number(text.replace(",", ".")):
+        return "write a point as decimal mark, e.g. 0.8"
+    return "every entry must be a probability such as 0.25"
 
 
 def is_number(text: str) -> bool:

@@ -262,6 +262,38 @@ def test_a_file_separated_by_semicolons_is_named_so(tmp_path):
     assert "separates its values by semicolons; save it with commas" in message
 
 
+def test_a_spreadsheet_with_decimal_commas_and_semicolons_is_named_so(tmp_path):
+    path = tmp_path / "T.csv"
+    rows = symmetric_transition(K, 0.2).round(4).tolist()
+    path.write_text("\n".join(";".join(str(v).replace(".", ",") for v in r) for r in rows))
+    message = one_line_error(lambda: read_transition_csv(path, K))
+    assert "separates its values by semicolons; save it with commas" in message
+
+
+@pytest.mark.parametrize(
+    ("first", "expected"),
+    [
+        ("80%", "row 0, column 0 is '80%', not a number; write probabilities such as 0.8, not"),
+        ("0.8x", "row 0, column 0 is '0.8x', not a number; every entry must be a probability"),
+    ],
+)
+def test_a_bad_first_row_of_a_bare_matrix_is_reported_where_it_stands(tmp_path, first, expected):
+    rows = pair_transition(K, 0.2).tolist()
+    if first.endswith("%"):
+        rows[0] = [f"{100 * v:g}%" for v in rows[0]]
+    rows[0][0] = first
+    path = tmp_path / "T.csv"
+    write_rows(path, rows)
+    assert expected in one_line_error(lambda: read_transition_csv(path, K))
+
+
+def test_a_row_summing_to_1_within_the_tolerance_as_typed_is_accepted():
+    matrix = np.eye(K)
+    matrix[0] = [0.333] + [0.074] * 9  # 0.999 as typed, 0.99899999... in binary
+    used = validate_transition(matrix, K)
+    np.testing.assert_allclose(used[0].sum(), 1.0)
+
+
 def write_rows(path, rows) -> None:
     path.write_text("\n".join(",".join(str(v) for v in row) for row in rows) + "\n")
 
