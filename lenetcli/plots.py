@@ -11,6 +11,7 @@ matplotlib.use("Agg")  # files only: no display is needed or wanted
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 STYLES = ["-", "--", ":", "-."]  # line styles that tell output folders apart in one figure
 # Seven markers against ten colours: line i's (colour, marker) pair repeats only after 70 lines.
@@ -59,9 +60,26 @@ def plot_mean(ax, metrics: pd.DataFrame, column: str, label: str, band: bool = T
         lower, upper = stats["mean"] - stats["std"], stats["mean"] + stats["std"]
         if "_acc" in column:  # a percentage: a band beyond 0 or 100 would show the impossible
             lower, upper = lower.clip(lower=0), upper.clip(upper=100)
-        ax.fill_between(
-            stats["epoch"], lower, upper, color=line.get_color(), alpha=BAND_ALPHA, linewidth=0
-        )
+        if len(stats) == 1:  # a band over one epoch has no width: an error bar shows it
+            mean = stats["mean"].iloc[0]
+            spread = [[mean - lower.iloc[0]], [upper.iloc[0] - mean]]
+            ax.errorbar(stats["epoch"], stats["mean"], yerr=spread, fmt="none",
+                        ecolor=line.get_color(), capsize=4, linewidth=1)  # fmt: skip
+        else:
+            ax.fill_between(
+                stats["epoch"], lower, upper, color=line.get_color(), alpha=BAND_ALPHA, linewidth=0
+            )
+
+
+def epoch_axis(ax, metrics: pd.DataFrame) -> None:
+    """Whole epochs on the x axis, also for a run of one epoch (matplotlib would pad the
+    single point with ticks at 0.96 ... 1.04)."""
+    ax.set_xlabel("epoch")
+    ax.grid(alpha=0.3)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    first, last = metrics["epoch"].min(), metrics["epoch"].max()
+    if first == last:
+        ax.set_xlim(first - 0.5, last + 0.5)
 
 
 def curves_figure(metrics: pd.DataFrame, title: str, loss: str):
@@ -85,9 +103,7 @@ def curves_figure(metrics: pd.DataFrame, title: str, loss: str):
         if f"val_{kind}" in metrics and metrics[f"val_{kind}"].notna().any():
             plot_mean(ax, metrics, f"val_{kind}", "validation", **CURVES["val"])
         plot_mean(ax, metrics, f"test_{kind}", "test", **CURVES["test"])
-        ax.set_xlabel("epoch")
-        ax.grid(alpha=0.3)
-        ax.xaxis.get_major_locator().set_params(integer=True)
+        epoch_axis(ax, metrics)
     loss_ax.set_ylabel(LOSS_NAMES.get(loss, f"{loss} loss"))
     acc_ax.set_ylabel("accuracy (%)")
     spread = f" (mean over {seeds} seeds, band ±1 std)" if seeds > 1 else ""
@@ -256,10 +272,8 @@ def comparison_figure(metrics: pd.DataFrame, column: str = "test_acc", colors: d
             look = {"color": colors[line], "marker": markers[line], **HOLLOW, **styles[line]}
             plot_mean(ax, rows, column, line, band=bands, **look)
         ax.set_title(DATASETS[dataset].title if dataset in DATASETS else dataset)
-        ax.set_xlabel("epoch")
         ax.set_ylabel(f"{describe(column)} (%)")
-        ax.grid(alpha=0.3)
-        ax.xaxis.get_major_locator().set_params(integer=True)
+        epoch_axis(ax, own)
     fig.suptitle(f"{describe(column).capitalize()} per epoch: {spread_shown(several_seeds, bands)}")
     fig.tight_layout()
     legend_below(fig, axes[0])

@@ -229,3 +229,21 @@ def test_confusion_cells_keep_the_leading_zero_and_normalised_scales_end_at_1():
     assert ax.images[0].get_clim() == (0.0, 1.0)
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("noisy label", "true label")
     assert colorbar.get_ylabel() == "share of the predicted class"
+
+
+def test_one_epoch_has_whole_epoch_ticks_and_error_bars_for_the_spread():
+    one_epoch = metrics()[lambda m: m["epoch"] == 1]
+    figure = curves_figure(one_epoch, "t", "cross-entropy")
+    for ax in figure.axes:
+        figure.canvas.draw()
+        ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+        assert ticks == [1]
+        # the ±1 std of each line is an error bar (a band over one epoch has no width)
+        bars = [c for c in ax.collections if c.get_segments()]
+        assert len(bars) == 2
+        (segment,) = bars[1].get_segments()  # test accuracy/loss of seeds 1 and 2
+        assert segment[0][0] == segment[1][0] == 1
+    compare = comparison_figure(one_epoch.assign(dataset="digits", line="a"))
+    compare.canvas.draw()
+    ax = compare.axes[0]
+    assert [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]] == [1]
