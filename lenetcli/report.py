@@ -598,7 +598,7 @@ def confusion_blocks(source: Source) -> list:
         ),
         Table(pair_header, pair_rows, left=2, caption="Most confused pairs")
         if pair_rows
-        else Text("No confused pairs: every test image is classified correctly."),
+        else Text(NO_ERRORS),
         Table(
             ["Class", "Precision", "Recall", "F1", "Images"],
             class_rows,
@@ -606,6 +606,9 @@ def confusion_blocks(source: Source) -> list:
         ),  # fmt: skip
         *figures(source, [("confusion.png", "Confusion matrix")]),
     ]
+
+
+NO_ERRORS = "No confused pairs: every test image is classified correctly."
 
 
 def hardsamples_blocks(source: Source) -> list:
@@ -621,9 +624,13 @@ def hardsamples_blocks(source: Source) -> list:
         for name, g in groups
     ]  # fmt: skip
     pairs = [name for name in groups.groups if "-as-" in name][:PAIR_GALLERIES]
+    if not rows:
+        return [Text(model_text(source.record)), Text(NO_ERRORS)]
     shown = (
         f"The galleries of the {len(pairs)} most confused pair(s) are shown below; every "
         f"gallery is in {source.folder}/hard/."
+        if pairs
+        else f"{NO_ERRORS[:-1]}; the galleries are in {source.folder}/hard/."
     )
     return [
         Text(model_text(source.record)),
@@ -758,8 +765,8 @@ def gather(folders: list[Path], title: str, out: Path) -> Report:
 
 
 def write_report(report: Report, out: Path, record: dict) -> None:
-    if len(report.results):
-        write_csv(out / "results.csv", report.results)
+    # Always written, a header alone when no folder trained: scripts read it unconditionally.
+    write_csv(out / "results.csv", report.results)
     if len(report.metrics):
         save_figure(comparison_figure(report.metrics), out / "compare.png")
     names = figure_names(report)

@@ -361,9 +361,26 @@ def test_report_of_analysis_folders_only_has_no_results_table(folders, tmp_path)
     result = lenet("report", folders["confusion"], "--out", out, "--quiet")
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == [
-        "config.json", "figures", "report.html", "report.md",
+        "config.json", "figures", "report.html", "report.md", "results.csv",
     ]  # fmt: skip
     assert "## Summary" not in (out / "report.md").read_text(encoding="utf-8")
+    # results.csv is there for scripts that read it, with its header and no rows
+    results = pd.read_csv(out / "results.csv")
+    assert list(results.columns) == report.RESULT_COLUMNS and results.empty
+
+
+def test_a_hardsamples_folder_without_errors_says_so(folders, tmp_path):
+    # as hardsamples writes it when every test image is classified correctly
+    folder = tmp_path / "hard"
+    shutil.copytree(folders["hardsamples"], folder)
+    samples = pd.read_csv(folder / "hard_samples.csv")
+    samples.head(0).to_csv(folder / "hard_samples.csv", index=False)
+    shutil.rmtree(folder / "hard")
+    out = tmp_path / "rep"
+    assert lenet("report", folder, "--out", out, "--quiet").exit_code == 0
+    text = (out / "report.md").read_text(encoding="utf-8")
+    assert "No confused pairs: every test image is classified correctly." in text
+    assert "| Gallery |" not in text and "0 most confused" not in text
 
 
 def assert_refused(result, *words):
