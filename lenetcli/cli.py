@@ -92,11 +92,19 @@ def run() -> None:
             raise
         message = " ".join(exc.format_message().split()).rstrip(".")
         if message:  # empty for `lenet` alone, which has printed its help
-            context = getattr(exc, "ctx", None)
-            hint = f"; see '{context.command_path} --help'" if context else ""
-            print_error(message + hint)
+            print_error(f"{message}; see '{help_command(exc, command)} --help'")
         code = exc.exit_code
     sys.exit(code or 0)
+
+
+def help_command(exc, group) -> str:
+    """The command whose --help answers a parser error: click names it, except for an
+    option that lacks its value, which it reports before the command's context exists."""
+    context = getattr(exc, "ctx", None)
+    if context is not None:
+        return context.command_path
+    named = next((arg for arg in sys.argv[1:] if arg in group.commands), None)
+    return f"lenet {named}" if named else "lenet"
 
 
 def run_command(work, **arguments) -> None:

@@ -311,6 +311,11 @@ def test_missing_data_without_download(tmp_path):
         (["train", "--bogus"], "Error: No such option: --bogus"),
         (["trian"], "Error: No such command 'trian'. Did you mean 'train'?; see 'lenet --help'"),
         (["report"], "Error: Missing argument 'FOLDER'; see 'lenet report --help'"),
+        (
+            ["sweep", "--out", "x", "--lr"],
+            "Error: Option '--lr' requires an argument; see 'lenet sweep --help'",
+        ),
+        (["--bogus"], "Error: No such option: --bogus; see 'lenet --help'"),
     ],
 )
 def test_what_the_parser_refuses_is_one_error_line_too(monkeypatch, capsys, args, message):
