@@ -157,9 +157,12 @@ def load_dataset(
         folder = root / spec.folder
         train, test = read(spec, folder, "train"), read(spec, folder, "test")
         source = str(folder.resolve())
-    train = stratified_subset(train, train_subset, "--train-subset")
-    test = stratified_subset(test, test_subset, "--test-subset")
-    train, val = validation_split(train, val_split)
+    try:
+        train = stratified_subset(train, train_subset, "--train-subset")
+        test = stratified_subset(test, test_subset, "--test-subset")
+        train, val = validation_split(train, val_split)
+    except LenetError as exc:  # a command may read several datasets: say which one
+        raise LenetError(f"{spec.name}: {exc}") from None
     return Dataset(spec, train, test, source, val)
 
 
@@ -173,7 +176,7 @@ def stratified_subset(split: Split, n: int | None, option: str) -> Split:
     n_classes = int(split.labels.max()) + 1
     if n < n_classes or n > len(split):
         raise LenetError(
-            f"{option} {n} is out of range: this split has {len(split)} samples and "
+            f"{option} {n} is out of range: the split has {len(split)} samples and "
             f"{n_classes} classes; choose a size from {n_classes} to {len(split)}"
         )
     return take(split, stratified_order(split.labels)[:n])

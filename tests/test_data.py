@@ -69,9 +69,12 @@ def test_subsets_are_stratified_and_deterministic():
     assert torch.equal(sub.images, ds.train.images[sub.indices])
 
 
-def test_subset_larger_than_split_is_refused():
-    with pytest.raises(LenetError, match="--test-subset 500 is out of range.*360 samples"):
+def test_subset_larger_than_split_is_refused_naming_the_dataset():
+    # a study may read several datasets: the error says which one the size does not fit
+    with pytest.raises(LenetError, match="^digits: --test-subset 500 is out of range.*360 samples"):
         load_dataset("digits", test_subset=500)
+    with pytest.raises(LenetError, match="^digits: --val-split 0.0001 would hold out 0"):
+        load_dataset("digits", val_split=0.0001)
 
 
 def test_default_data_dir_honours_the_environment(monkeypatch, tmp_path):
