@@ -292,6 +292,12 @@ def file_plan(study_file: StudyFile, overrides: dict) -> SweepPlan:
     made = setting_ids(configs)
     names = [entry.get("name", made[i]) for i, entry in enumerate(study_file.settings)]
     for i, (name, config) in enumerate(zip(names, configs, strict=True)):
+        if config in configs[:i]:  # names would not tell them apart: nor would the runs
+            first = configs.index(config)
+            raise LenetError(
+                f"config file {study_file.path}: [[settings]] #{first + 1} and #{i + 1} are the "
+                "same configuration; make them differ or drop one"
+            )
         if name in names[:i]:
             raise LenetError(
                 f"config file {study_file.path}: two settings are named '{name}'; give each its own name"

@@ -206,6 +206,14 @@ def test_a_study_file_compares_a_subset_with_the_whole_split(tmp_path):
             "[[settings]]\nname = 'x'\nlr = 0.1\n[[settings]]\nname = 'x'\nlr = 0.2",
             "two settings are named 'x'",
         ),
+        (
+            "[[settings]]\nlr = 0.1\n[[settings]]\nbatch_size = 8\n[[settings]]\nlr = 0.1",
+            "[[settings]] #1 and #3 are the same configuration; make them differ or drop one",
+        ),
+        (
+            "[[settings]]\nname = 'a'\nlr = 0.1\n[[settings]]\nname = 'b'\nlr = 0.1",
+            "[[settings]] #1 and #2 are the same configuration",
+        ),
         ("[[settings]\nlr = 0.1", "is not valid TOML"),
         ("[settings]\nlr = 0.1", "[settings] is one table; write [[settings]] (two brackets)"),
         (
