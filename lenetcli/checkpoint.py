@@ -70,6 +70,12 @@ def find_checkpoint(run_dir: Path, dataset: str | None = None) -> Path:
             f"{run_dir} is a study (sweep or noise), with one model per run: give one to "
             f"--checkpoint, {which}"
         )
+    per_dataset = sorted(p.parent.name for p in run_dir.glob(f"*/{CHECKPOINT_NAME}"))
+    if per_dataset and dataset is None:
+        raise LenetError(
+            f"{run_dir} holds one model per dataset ({', '.join(per_dataset)}); add --dataset "
+            f"{','.join(per_dataset)}, or give --from {run_dir / per_dataset[0]}"
+        )
     raise LenetError(
         f"no checkpoint in run folder {run_dir} (looked for {looked}); give a folder written by "
         f"`lenet train`, or a checkpoint file with --checkpoint"

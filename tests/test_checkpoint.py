@@ -191,6 +191,20 @@ def test_find_checkpoint_refuses_missing(tmp_path):
         find_checkpoint(tmp_path, "mnist")
 
 
+def test_a_folder_of_several_datasets_without_dataset_names_them(tmp_path, digits_checkpoint):
+    run = tmp_path / "run"
+    for name in ("mnist", "fashion-mnist"):
+        (run / name).mkdir(parents=True)
+        (run / name / "model.pt").write_bytes(digits_checkpoint.read_bytes())
+    with pytest.raises(LenetError) as caught:
+        find_checkpoint(run)
+    assert str(caught.value) == (
+        f"{run} holds one model per dataset (fashion-mnist, mnist); add --dataset "
+        f"fashion-mnist,mnist, or give --from {run / 'fashion-mnist'}"
+    )
+    assert find_checkpoint(run, "mnist") == run / "mnist" / "model.pt"
+
+
 def test_the_best_model_of_a_study_is_found_per_dataset(tmp_path):
     from lenetcli.checkpoint import best_study_model
 
