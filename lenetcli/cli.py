@@ -163,13 +163,33 @@ Activation = Annotated[str, typer.Option(help="relu, tanh, sigmoid, leakyrelu or
 Pool = Annotated[str, typer.Option(help="max or avg pooling.")]
 Seed = Annotated[int, typer.Option(help="Random seed; repeats use seed, seed+1, ...")]
 Repeats = Annotated[int, typer.Option(help="Models trained with consecutive seeds.")]
+
+
+def subset_size(text: str) -> int | None:
+    """--train-subset/--test-subset: a number of images, or all (None: the whole split)."""
+    if text.strip().lower() == "all":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise typer.BadParameter(f"'{text}' is not a whole number or all") from None
+
+
 TrainSubset = Annotated[
     int | None,
-    typer.Option(help="Train on a class-balanced subset of N images (as many of each class)."),
+    typer.Option(
+        parser=subset_size,
+        metavar="N",
+        help="Train on a class-balanced subset of N images (as many of each class); all: the whole split.",
+    ),
 ]
 TestSubset = Annotated[
     int | None,
-    typer.Option(help="Test on a class-balanced subset of N images (as many of each class)."),
+    typer.Option(
+        parser=subset_size,
+        metavar="N",
+        help="Test on a class-balanced subset of N images (as many of each class); all: the whole split.",
+    ),
 ]
 ValSplit = Annotated[
     float,

@@ -316,6 +316,10 @@ def test_missing_data_without_download(tmp_path):
             "Error: Option '--lr' requires an argument; see 'lenet sweep --help'",
         ),
         (["--bogus"], "Error: No such option: --bogus; see 'lenet --help'"),
+        (
+            ["train", "--train-subset", "half"],
+            "Error: Invalid value for '--train-subset': 'half' is not a whole number or all",
+        ),
     ],
 )
 def test_what_the_parser_refuses_is_one_error_line_too(monkeypatch, capsys, args, message):
@@ -325,6 +329,15 @@ def test_what_the_parser_refuses_is_one_error_line_too(monkeypatch, capsys, args
     assert end.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith(message) and err.count("\n") == 1, err
+
+
+def test_all_as_a_subset_size_is_the_whole_split(tmp_path):
+    out = tmp_path / "run"
+    result = lenet("train", "--dataset", "digits", "--epochs", "1", "--train-subset", "all",
+                   "--test-subset", "100", "--out", out, "--quiet")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    record = json.loads((out / "config.json").read_text())
+    assert record["options"]["train_subset"] is None and record["data"]["train_size"] == 1437
 
 
 def test_real_subprocess_prints_plain_lines(tmp_path):
