@@ -321,7 +321,9 @@ def sweep_command(
     ] = None,
     repeats: Annotated[
         str | None,
-        list_option("3,5", DEFAULTS.repeats, "Runs per setting, with consecutive seeds."),
+        typer.Option(
+            help=f"Runs per setting, with consecutive seeds; one value. Default: {DEFAULTS.repeats}."
+        ),
     ] = None,
     train_subset: Annotated[
         str | None,
@@ -338,7 +340,7 @@ def sweep_command(
         list_option(
             "0.1",
             "0 (none)",
-            "Shares of the training images held out for validation; with one, summary.csv picks the best setting by validation accuracy.",
+            "Shares of the training images held out for validation; where every setting of a dataset holds some out, summary.csv picks the best setting by validation accuracy.",
         ),
     ] = None,
     config: Annotated[

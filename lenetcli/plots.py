@@ -284,11 +284,13 @@ def source_styles(metrics: pd.DataFrame) -> dict:
     """Line style and width of each line: one style per source folder, solid without one."""
     sources = metrics["source"] if "source" in metrics else pd.Series("", index=metrics.index)
     names = list(dict.fromkeys(sources))
-    # The first folder's solid lines are drawn wide, so that one under a dashed line shows.
+    # Each folder's lines are narrower than the folder's before and drawn over them, so that
+    # identical curves of two folders both show, also once the styles repeat (a fifth folder).
     styles = {
         name: {
             "linestyle": STYLES[i % len(STYLES)],
-            "linewidth": 3.0 if i == 0 and len(names) > 1 else 1.5,
+            "linewidth": max(0.8, 3.0 * 0.75**i) if len(names) > 1 else 1.5,
+            "zorder": 2 + i,
         }
         for i, name in enumerate(names)
     }
@@ -345,7 +347,7 @@ def accuracy_figure(
     row = 0.25 + 0.17 * max(label.count("\n") + 1 for label in labels.values())
     heights = [row * (summary["dataset"] == d).sum() + 0.8 for d in datasets]
     fig, axes = plt.subplots(
-        len(datasets), 1, figsize=(8, sum(heights) + 0.9), sharex=True, squeeze=False,
+        len(datasets), 1, figsize=(8, sum(heights) + 1.3), sharex=True, squeeze=False,
         gridspec_kw={"height_ratios": heights},
     )  # fmt: skip
     for ax, dataset in zip(axes[:, 0], datasets, strict=True):
@@ -368,7 +370,9 @@ def accuracy_figure(
         "Final test accuracy: mean ± std over repeats\n"
         + textwrap.fill(f"(rings: single runs; in bold: the best setting, by mean {best_by})", 90)
     )
-    fig.tight_layout()
+    # Keep the two title lines' inches free: in a tall figure (many settings) tight_layout's
+    # own allowance for a suptitle, a share of the height, is too small or too large.
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / fig.get_figheight()))
     return fig
 
 

@@ -258,7 +258,7 @@ def summary_table(study: Study, summary: pd.DataFrame):
     table.add_column("")
     for _, row in summary.iterrows():
         cells = [row["dataset"], row["setting"], *[plain(row[c]) for c in study.setting_columns]]
-        cells.append(int(row["n"]))
+        cells.append(count_text(int(row["n"]), int(row["diverged"])))  # as summary.md does
         cells += [mean_and_std(row, v) for v in study.values]
         cells += [fmt(row["final_test_acc_max"]), "best" if row["best"] else ""]
         table.add_row(*[str(cell) for cell in cells])

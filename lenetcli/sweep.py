@@ -69,7 +69,6 @@ ID_PARTS = {
     "activation": str,
     "pool": lambda v: f"{v}pool",
     "seed": lambda v: f"seed{v}",
-    "repeats": lambda v: f"rep{v}",
     "train_subset": lambda v: f"train{'all' if v is None else v}",
     "test_subset": lambda v: f"test{'all' if v is None else v}",
     "val_split": lambda v: f"val{exact(v)}",
@@ -108,6 +107,12 @@ def parse_list(field: str, text: str) -> list:
     for i, value in enumerate(values):
         if value in values[:i]:
             raise LenetError(f"{option} '{text}' lists {items[i]} twice; give each value once")
+    if field == "repeats" and len(values) > 1:
+        # Settings that differ by repeats alone would train their first seeds twice.
+        raise LenetError(
+            f"--repeats '{text}' lists several values; every setting trains the same seeds, so "
+            "give one (a later --resume with a larger --repeats adds seeds)"
+        )
     return values
 
 

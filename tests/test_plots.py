@@ -97,6 +97,17 @@ def test_the_same_curve_from_two_folders_stays_visible_as_two_line_styles():
     assert solid.get_ydata().tolist() == dashed.get_ydata().tolist()
     assert (solid.get_linestyle(), dashed.get_linestyle()) == ("-", "--")
     assert solid.get_linewidth() > dashed.get_linewidth()
+    assert solid.get_zorder() < dashed.get_zorder()  # the narrower line is drawn on top
+
+
+def test_identical_curves_of_five_folders_are_each_narrower_than_the_one_below():
+    folders = [f"f{i}" for i in range(5)]  # the fifth repeats the first's line style
+    frame = pd.concat(metrics().assign(dataset="digits", source=f, line=f"{f}: a") for f in folders)
+    (ax,) = comparison_figure(frame).axes
+    lines = sorted(ax.get_lines(), key=lambda line: line.get_zorder())
+    widths = [line.get_linewidth() for line in lines]
+    assert widths == sorted(widths, reverse=True) and len(set(widths)) == 5
+    assert lines[0].get_linestyle() == lines[4].get_linestyle() == "-"
 
 
 def settings(count: int, **columns) -> pd.DataFrame:
@@ -247,3 +258,20 @@ def test_one_epoch_has_whole_epoch_ticks_and_error_bars_for_the_spread():
     compare.canvas.draw()
     ax = compare.axes[0]
     assert [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]] == [1]
+
+
+@pytest.mark.parametrize("settings", [2, 32])
+def test_the_accuracy_title_stays_clear_of_the_panel_title(settings):
+    names = [f"lr0.001-cosine-tanh-avgpool-train500-{i}" for i in range(settings)]
+    summary = pd.DataFrame(
+        {"dataset": "digits", "setting": names, "final_test_acc_mean": 90.0,
+         "final_test_acc_std": 1.0, "best": [i == 0 for i in range(settings)]}
+    )  # fmt: skip
+    runs = pd.DataFrame({"dataset": "digits", "setting": names, "final_test_acc": 90.0})
+    figure = accuracy_figure(summary, runs)
+    figure.canvas.draw()
+    title = figure.get_suptitle()
+    assert "mean ± std" in title
+    top = figure._suptitle.get_window_extent()
+    panel = figure.axes[0].title.get_window_extent()
+    assert top.y0 > panel.y1  # the figure's two lines are above the panel's title

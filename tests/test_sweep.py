@@ -49,6 +49,7 @@ def test_parse_list_types_each_item():
         ("train_subset", "500,al", "--train-subset: 'al' is not a whole number or all"),
         ("train_subset", "all,All", "--train-subset 'all,All' lists All twice"),
         ("epochs", "all", "--epochs: 'all' is not a whole number$"),
+        ("repeats", "3,5", "--repeats '3,5' lists several values; every setting trains the same"),
     ],
 )
 def test_malformed_lists_name_option_and_value(field, text, expected):
@@ -294,7 +295,10 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, monkeypatc
 def test_diverged_runs_are_warned_about(tmp_path):
     args = ["sweep", "--dataset", "digits", "--train-subset", "300", "--test-subset", "100",
             "--epochs", "1", "--optimizer", "sgd", "--lr", "0.01,1000", "--repeats", "2",
-            "--out", str(tmp_path / "out"), "-q"]  # fmt: skip
-    result = CliRunner().invoke(app, args)
+            "--out", str(tmp_path / "out")]  # fmt: skip
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    assert result.stderr.startswith("Warning: 2 run(s) of lr1000 (status diverged in runs.csv)")
+    assert "Warning: 2 run(s) of lr1000 (status diverged in runs.csv)" in result.stderr
+    # the closing table counts them as summary.md does
+    (row,) = [line for line in result.stdout.splitlines() if "lr1000" in line and "│" in line]
+    assert "2 (2 diverged)" in row
