@@ -56,12 +56,19 @@ def run_noise_seed(setting: Setting, seed: int, noise_seed: int) -> int:
 
 
 def study_setting(config: TrainConfig, noise: NoiseSetting, noise_seed: int) -> Setting:
-    """A study setting whose run keys also cover what decides the draws: seed and matrix."""
+    """A study setting whose run keys also cover what decides the draws: seed and matrix.
+
+    A run's key holds its own model seed, not the study's first one, yet its noise seed
+    depends on both (run_noise_seed): the first seed joins the key, unless it is the
+    default, so that keys written before it joined still match."""
+    hidden = {"noise_seed": noise_seed, "transition": noise.transition.tolist()}
+    if config.seed != TrainConfig().seed:
+        hidden["first_seed"] = config.seed
     return Setting(
         noise.label,
         config,
         columns={"noise_type": noise.noise_type, "noise_rate": noise.rate},
-        hidden={"noise_seed": noise_seed, "transition": noise.transition.tolist()},
+        hidden=hidden,
     )
 
 

@@ -205,6 +205,23 @@ def test_resume_trains_nothing_when_done_and_refuses_another_noise_seed(study):
     assert "cannot resume" in result.stderr
 
 
+def test_resume_under_another_first_seed_never_keeps_another_draw_of_labels(tmp_path):
+    # Seed 43 draws its labels with noise seed 0 as the first seed, with noise seed 1 after
+    # seed 42: a run kept from the first study would carry the wrong draw into the second.
+    out = tmp_path / "out"
+    noisy = [*SMALL, "--noise-rate", "0.4"]
+    assert invoke([*noisy, "--seed", "43", "--out", str(out)]).exit_code == 0
+    result = invoke([*noisy, "--seed", "42", "--repeats", "2", "--out", str(out), "--resume"])
+    assert result.exit_code == 2 and "cannot resume" in result.stderr
+    # the same first seed again resumes, and adds seed 44 with noise seed 1
+    spy = TrainSpy(noise_study.engine.train)
+    more = [*noisy, "--seed", "43", "--repeats", "2", "--out", str(out), "--resume"]
+    assert invoke(more, spy).exit_code == 0
+    assert [call["seeds"] for call in spy.calls] == [[44]]
+    runs = pd.read_csv(out / "runs.csv")
+    assert list(zip(runs["seed"], runs["noise_seed"], strict=True)) == [(43, 0), (44, 1)]
+
+
 def test_a_transition_matrix_from_a_file(tmp_path):
     matrix = np.eye(K)
     matrix[3, [3, 8]] = [0.5, 0.5]  # a hybrid: 3 -> 8 and 7 -> 1 or 2

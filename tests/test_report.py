@@ -383,6 +383,23 @@ def test_a_hardsamples_folder_without_errors_says_so(folders, tmp_path):
     assert "| Gallery |" not in text and "0 most confused" not in text
 
 
+def test_setting_names_that_look_like_numbers_stay_as_written(tmp_path):
+    study = tmp_path / "study.toml"
+    study.write_text(
+        'datasets = ["digits"]\n[defaults]\nepochs = 1\ntrain_subset = 100\ntest_subset = 50\n'
+        '[[settings]]\nname = "01"\nlr = 0.001\n[[settings]]\nname = "02"\nlr = 0.01\n'
+    )
+    sweep = tmp_path / "sweep"
+    assert lenet("sweep", "--config", study, "--out", sweep, "--quiet").exit_code == 0
+    out = tmp_path / "rep"
+    assert lenet("report", sweep, "--out", out, "--quiet").exit_code == 0
+    results = pd.read_csv(out / "results.csv", dtype={"setting": str})
+    assert list(results["setting"]) == ["01", "02"]
+    best = pd.read_csv(sweep / "summary.csv", dtype={"setting": str}).query("best == 1")
+    (name,) = best["setting"]
+    assert f"digits-{name}" in (out / "report.md").read_text(encoding="utf-8")  # its curves
+
+
 def assert_refused(result, *words):
     """Exit code 2, one line naming the problem, no traceback."""
     assert result.exit_code == 2, result.output
