@@ -230,7 +230,7 @@ def run_key(config: TrainConfig, seed: int, columns: dict | None = None) -> str:
 def check_study(study: Study) -> None:
     """Raise LenetError for anything wrong with the plan, before anything is loaded or written."""
     if not study.settings:
-        raise LenetError(f"the {study.command} has no settings; give at least one")
+        raise LenetError(f"the lenet {study.command} has no settings; give at least one")
     if "test_acc" not in study.values:
         raise ValueError("Study.values must include test_acc: every table shows it")
     reserved = set(TrainConfig.field_names()) | {"setting", "status", "run_key"}
@@ -410,9 +410,9 @@ class Ledger:
             first = unknown.iloc[0]
             raise LenetError(
                 f"cannot resume in {out}: its runs.csv holds {len(unknown)} finished run(s) that "
-                f"this {self.study.command} does not include (e.g. setting '{first['setting']}', "
-                f"seed {first['seed']}); run the same {self.study.command} again, or start over "
-                f"with --overwrite or another --out"
+                f"this lenet {self.study.command} does not include (e.g. setting "
+                f"'{first['setting']}', seed {first['seed']}): resume with the options they were "
+                f"trained with (see config.json), or start over with --overwrite or another --out"
             )
         restored = 0
         for _, old in trained.iterrows():

@@ -238,7 +238,7 @@ def test_resume_refuses_a_folder_with_other_finished_runs(finished, tmp_path, tr
     # Same names (lr0.001, lr0.005) but 3 epochs: a different study, not a continuation.
     result = sweep(out, "--resume", "--quiet", epochs=3)
     assert result.exit_code == 2
-    assert "holds 4 finished run(s) that this sweep does not include" in result.stderr
+    assert "holds 4 finished run(s) that this lenet sweep does not include" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert trained == []
     assert (out / "runs.csv").read_bytes() == before
