@@ -21,6 +21,7 @@ from lenetcli.data import Dataset, DatasetSpec, get_spec
 from lenetcli.engine import MemberResult, architecture_for
 from lenetcli.errors import LenetError, one_line
 from lenetcli.model import ACTIVATIONS, POOLS, Architecture, LeNet5
+from lenetcli.outputs import read_csv
 
 CHECKPOINT_NAME = "model.pt"
 REQUIRED_KEYS = ("format", "architecture", "dataset", "classes", "state_dict")
@@ -88,7 +89,7 @@ def best_study_model(run_dir: Path, dataset: str | None = None) -> Path | None:
     import pandas as pd
 
     try:
-        summary = pd.read_csv(run_dir / "summary.csv", dtype={"setting": str, "dataset": str})
+        summary = read_csv(run_dir / "summary.csv")
         best = summary[(summary["best"] == 1) & (dataset is None or summary["dataset"] == dataset)]
         row = best.iloc[0]
     except (OSError, ValueError, KeyError, IndexError, pd.errors.ParserError):

@@ -333,6 +333,14 @@ def write_json(path: Path, data: dict) -> Path:
     return write_text(path, json.dumps(data, indent=2, default=str) + "\n")
 
 
+def read_csv(path: Path) -> pd.DataFrame:
+    """A CSV that write_csv wrote, read back as written: names and keys stay text (a setting
+    named "01" or "NA" is not a number or a missing value), and only an empty cell, which is
+    how write_csv writes a missing value, is missing."""
+    text = {name: str for name in ("setting", "run_key", "dataset", "status")}
+    return pd.read_csv(path, keep_default_na=False, na_values=[""], dtype=text)
+
+
 def write_csv(path: Path, rows: list[dict] | pd.DataFrame, float_digits: int = 10) -> Path:
     """A spreadsheet-friendly CSV: header row, no index, plain numbers, UTF-8.
 

@@ -39,6 +39,7 @@ from lenetcli.outputs import (
     create_output_dir,
     default_folder,
     in_use,
+    read_csv,
     save_figure,
     write_atomic,
     write_csv,
@@ -242,9 +243,7 @@ def read_table(source: Source, name: str, columns: list[str]) -> pd.DataFrame:
             f"{FINISH_IT}"
         )
     try:
-        # Names and keys stay text: a setting named "01" must not become the number 1.
-        text = {"setting": str, "run_key": str}
-        table = pd.read_csv(path, keep_default_na=False, na_values=[""], dtype=text)
+        table = read_csv(path)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise LenetError(f"cannot read {path}: {one_line(exc, 1)}; leave the folder out") from None
     return require_columns(source, name, table, columns)

@@ -70,6 +70,7 @@ from lenetcli.outputs import (
     environment,
     in_use,
     read_config,
+    read_csv,
     run_record,
     save_checkpoint,
     write_csv,
@@ -437,8 +438,7 @@ class Ledger:
 
 def read_study_csv(path: Path, required: list[str]) -> pd.DataFrame:
     try:
-        # Names and keys stay text: a key of digits only must not become a number.
-        frame = pd.read_csv(path, dtype={"run_key": str, "setting": str, "status": str})
+        frame = read_csv(path)  # a key of digits only stays text, and so does a name "NA"
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise LenetError(
             f"cannot resume from {path}: {' '.join(str(exc).split())}; start over with --overwrite or another --out"

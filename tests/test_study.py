@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from lenetcli import engine, progress
+from lenetcli import engine, outputs, progress
 from lenetcli.cli import app
 from lenetcli.study import StudyReporter
 
@@ -474,6 +474,23 @@ def test_resume_puts_kept_models_under_their_settings_present_names(tmp_path, tr
     result = CliRunner().invoke(app, [*run, swapped, "--resume"])
     assert result.exit_code == 0 and trained == []
     assert "1 finished run(s) kept in" in result.stderr and "have no model" in result.stderr
+
+
+def test_a_setting_named_like_a_missing_value_resumes_with_its_models(tmp_path, trained):
+    out = tmp_path / "out"
+    run = ["sweep", "--out", str(out), "-q", "--config"]
+    names = str(study_file(tmp_path / "a.toml", "NA", "null"))
+    assert CliRunner().invoke(app, [*run, names]).exit_code == 0
+    trained.clear()
+    result = CliRunner().invoke(app, [*run, names, "--resume"])
+    assert result.exit_code == 0 and trained == []
+    assert "have no model" not in result.stderr
+    assert list(outputs.read_csv(out / "runs.csv")["setting"]) == ["NA", "null"]
+    # renamed on resume, the models move with them
+    renamed = str(study_file(tmp_path / "b.toml", "NA2", "null"))
+    assert CliRunner().invoke(app, [*run, renamed, "--resume"]).exit_code == 0
+    assert (out / "models" / "digits-NA2" / "seed-42.pt").is_file()
+    assert not (out / "models" / "digits-NA").exists()
 
 
 def test_resume_drops_the_tables_and_curves_of_a_renamed_setting(tmp_path, trained):
