@@ -37,7 +37,14 @@ from lenetcli.noise import (
     read_transition_csv,
     sample_noisy_labels,
 )
-from lenetcli.outputs import NOISE_FILES, previous_output, save_figure, write_csv
+from lenetcli.outputs import (
+    NOISE_FILES,
+    noise_files,
+    previous_output,
+    read_config,
+    save_figure,
+    write_csv,
+)
 from lenetcli.plots import accuracy_vs_noise_figure, confusion_figure, noise_colors
 from lenetcli.runs import RunOptions
 from lenetcli.study import RunOutcome, Setting, Study, execute
@@ -193,6 +200,13 @@ def check_setting_files_free(out: Path, settings: list[NoiseSetting]) -> None:
                 )
 
 
+def earlier_noise_files(out: Path, record: dict) -> set[Path]:
+    """The per-setting files of the noise study in out whose settings this record lacks."""
+    earlier = noise_files(read_config(Path(out)) or {}, "noise")
+    now = noise_files({"options": record}, "noise")
+    return {Path(out) / name for name in earlier - now}
+
+
 def run_noise_study(
     config: TrainConfig,
     settings: list[NoiseSetting],
@@ -208,10 +222,16 @@ def run_noise_study(
     study = noise_study(config, settings, noise_seed, options, record)
     if overwrite and out is not None:
         check_setting_files_free(Path(out), settings)
+    # Settings an earlier session wrote files for (before an interruption) and this one
+    # leaves out: their files go once the study is done, as a renamed setting's tables do.
+    dropped = earlier_noise_files(out, record) if resume and out is not None else set()
     default_name = f"noise-{config.dataset}"
     summary, out = execute(
         study, out, default_name=default_name, inputs=inputs, overwrite=overwrite, resume=resume
     )
+    for path in dropped:
+        if path.is_file() and not path.is_symlink():
+            path.unlink()
     title = f"LeNet-5 on {DATASETS[config.dataset].title}: final test accuracy under label noise"
     save_figure(accuracy_vs_noise_figure(summary, title), out / "accuracy_vs_noise.png")
     return summary

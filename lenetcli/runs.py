@@ -77,11 +77,15 @@ class RunOptions:
         }
 
 
-def groups(config: TrainConfig, data: Dataset, device: torch.device, group_size) -> list[list[int]]:
-    """The seeds that train together, as engine.train will group them: recorded in config.json,
-    since a seed trained in another group gets slightly different numbers."""
+def groups(
+    config: TrainConfig, data: Dataset, device: torch.device, group_size, seeds=None
+) -> list[list[int]]:
+    """The seeds that train together (all the config's, or these), as engine.train will group
+    them: recorded in config.json, since a seed trained in another group gets slightly
+    different numbers."""
     arch = architecture_for(config, data.spec)
-    return seed_groups(config.seeds, group_size_cap(device, arch, config.batch_size, group_size))
+    cap = group_size_cap(device, arch, config.batch_size, group_size)
+    return seed_groups(config.seeds if seeds is None else seeds, cap)
 
 
 def load_data(config: TrainConfig, options: RunOptions) -> Dataset:

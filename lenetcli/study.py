@@ -544,8 +544,10 @@ def resume_folder(study: Study, out: Path, ledger: Ledger) -> int:
 
 
 def study_record(
-    study: Study, out: Path, resume: bool, device, datasets: dict[tuple, Dataset]
+    study: Study, out: Path, resume: bool, device, datasets: dict[tuple, Dataset], ledger: Ledger
 ) -> dict:
+    # groups: the seeds that train together in this session (runs kept by --resume trained
+    # in the groups of the session recorded in earlier_sessions).
     settings = [
         {
             "name": s.name,
@@ -553,10 +555,14 @@ def study_record(
             **s.columns,
             "seeds": s.config.seeds,
             "groups": groups(
-                s.config, datasets[data_key(s.config)], device, study.options.group_size
+                s.config,
+                datasets[data_key(s.config)],
+                device,
+                study.options.group_size,
+                ledger.pending_seeds(i),
             ),
         }  # fmt: skip
-        for s in study.settings
+        for i, s in enumerate(study.settings)
     ]
     options = {
         **study.record,
@@ -606,6 +612,11 @@ def earlier_sessions(out: Path) -> list[dict]:
     if previous is None:
         return []
     session = {k: previous.get(k) for k in ("argv", "started_utc", "environment")}
+    settings = (previous.get("options") or {}).get("settings")
+    if isinstance(settings, list):  # which seeds trained together then
+        session["groups"] = {
+            s["name"]: s.get("groups") for s in settings if isinstance(s, dict) and "name" in s
+        }
     earlier = previous.get("earlier_sessions")
     return [*(earlier if isinstance(earlier, list) else []), session]
 
@@ -650,7 +661,10 @@ def execute(
     datasets = load_study_data(study)
     out = create_output_dir(out, fresh_name, exclusive=not resume and not out.exists())
     with in_use(out, study.command, replace=overwrite):
-        record = study_record(study, out, resume, device, datasets)
+        if resume:  # again, now that the folder is held: another lenet may have written meanwhile
+            ledger = Ledger(study)
+            restored = resume_folder(study, out, ledger)
+        record = study_record(study, out, resume, device, datasets, ledger)
         write_json(out / "config.json", record)
         if restored and (changed := other_validation_draws(study, record)):
             warn(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -220,6 +221,24 @@ def test_resume_under_another_first_seed_never_keeps_another_draw_of_labels(tmp_
     assert [call["seeds"] for call in spy.calls] == [[44]]
     runs = pd.read_csv(out / "runs.csv")
     assert list(zip(runs["seed"], runs["noise_seed"], strict=True)) == [(43, 0), (44, 1)]
+
+
+def test_resume_removes_the_files_of_a_setting_it_leaves_out(study, tmp_path):
+    # As an interrupted first session leaves them: symmetric-0.8's files written, its runs
+    # not trained, and the resume leaves the rate out.
+    earlier, _ = study
+    out = tmp_path / "out"
+    shutil.copytree(earlier, out)
+    record = json.loads((out / "config.json").read_text())
+    record["options"]["noise_settings"].append({"setting": "symmetric-0.8"})
+    (out / "config.json").write_text(json.dumps(record))
+    dropped = ["transition-symmetric-0.8.csv", "noisy-confusion-symmetric-0.8.csv"]
+    for name in [*dropped, "notes-symmetric-0.8.csv"]:
+        (out / name).write_text("x")
+    assert invoke([*STUDY, "--out", str(out), "--resume"]).exit_code == 0
+    assert not any((out / name).exists() for name in dropped)
+    assert (out / "notes-symmetric-0.8.csv").exists()  # not a name lenet writes
+    assert (out / "transition-symmetric-0.4.csv").exists()
 
 
 def test_a_transition_matrix_from_a_file(tmp_path):

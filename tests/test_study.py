@@ -227,8 +227,37 @@ def test_resume_with_more_repeats_trains_only_the_new_seeds(finished, tmp_path, 
     first = json.loads((finished / "config.json").read_text())
     record = json.loads((out / "config.json").read_text())
     assert record["earlier_sessions"] == [
-        {k: first[k] for k in ("argv", "started_utc", "environment")}
+        {
+            **{k: first[k] for k in ("argv", "started_utc", "environment")},
+            "groups": {"lr0.001": [[42, 43]], "lr0.005": [[42, 43]]},  # as they trained then
+        }
     ]
+    # and this session's groups are those it trained: seed 44 alone
+    assert [s["groups"] for s in record["options"]["settings"]] == [[[44]], [[44]]]
+    assert [s["seeds"] for s in record["options"]["settings"]] == [[42, 43, 44]] * 2
+
+
+def test_resume_reads_the_runs_again_once_it_holds_the_folder(
+    finished, tmp_path, trained, monkeypatch
+):
+    from lenetcli import study
+
+    out = tmp_path / "out"
+    shutil.copytree(finished, out)
+    load = study.load_study_data
+    raced = []
+
+    def another_lenet_finishes_first(plan):
+        # while this resume loads its data, another one (not yet holding the folder) finishes
+        if not raced:
+            raced.append(True)
+            assert sweep(out, "--resume", "--quiet", repeats=3).exit_code == 0
+        return load(plan)
+
+    monkeypatch.setattr(study, "load_study_data", another_lenet_finishes_first)
+    assert sweep(out, "--resume", "--quiet", repeats=3).exit_code == 0
+    assert trained == [(0.001, [44]), (0.005, [44])]  # by the other one only
+    assert list(read(out, "runs.csv")["seed"]) == [42, 43, 44, 42, 43, 44]
 
 
 def test_resume_refuses_a_folder_with_other_finished_runs(finished, tmp_path, trained):
