@@ -292,6 +292,7 @@ class Ledger:
     def __init__(self, study: Study):
         self.study = study
         self.rows: dict[str, dict] = {}  # run_key -> runs.csv row
+        self.saved = 0  # trained runs that runs.csv lists as such (after the last save)
         self.metrics: dict[str, pd.DataFrame] = {}  # run_key -> that run's metrics.csv rows
         self.keys: dict[tuple[int, int], str] = {}  # (setting index, seed) -> run_key
         self.settings: dict[str, Setting] = {}  # run_key -> its setting
@@ -395,6 +396,7 @@ class Ledger:
         # metrics first: runs.csv says what finished, so a run is never listed without its rows
         write_csv(out / "metrics.csv", self.metrics_frame())
         write_csv(out / "runs.csv", self.runs_frame())
+        self.saved = self.count()
 
     def restore(self, out: Path) -> int:
         """Take back the finished runs of a previous study in out; return how many."""
@@ -687,7 +689,7 @@ def execute(
                 run_study(study, ledger, datasets, device, out, reporter)
         except KeyboardInterrupt:
             raise Interrupted(
-                f"interrupted: {ledger.count()} of {len(ledger.rows)} runs are finished and saved in "
+                f"interrupted: {ledger.saved} of {len(ledger.rows)} runs are finished and saved in "
                 f"{out}; run the same command with --resume --out {out} to continue"
             ) from None
         runs = ledger.runs_frame()

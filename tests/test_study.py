@@ -210,6 +210,25 @@ def test_resume_after_interruption_trains_only_missing_runs(
     assert len(list((out / "models").glob("*/seed-*.pt"))) == 4
 
 
+def test_an_interruption_while_saving_counts_only_the_runs_saved(tmp_path, monkeypatch):
+    from lenetcli import study
+
+    save_models, calls = study.save_models, []
+
+    def interrupted_in_the_second(*args):
+        calls.append(args)
+        if len(calls) == 2:  # the second setting trained, not yet in runs.csv
+            raise KeyboardInterrupt
+        save_models(*args)
+
+    monkeypatch.setattr(study, "save_models", interrupted_in_the_second)
+    out = tmp_path / "out"
+    result = sweep(out)
+    assert result.exit_code == 130
+    assert "interrupted: 2 of 4 runs are finished and saved" in result.stderr
+    assert list(read(out, "runs.csv")["status"]).count("finished") == 2
+
+
 def test_resume_with_more_repeats_trains_only_the_new_seeds(finished, tmp_path, trained):
     out = tmp_path / "out"
     shutil.copytree(finished, out)
