@@ -275,3 +275,19 @@ def test_the_accuracy_title_stays_clear_of_the_panel_title(settings):
     top = figure._suptitle.get_window_extent()
     panel = figure.axes[0].title.get_window_extent()
     assert top.y0 > panel.y1  # the figure's two lines are above the panel's title
+
+
+@pytest.mark.parametrize("count", [1, 4, 25, 50])
+def test_a_gallery_title_stays_clear_of_the_captions(count):
+    import numpy as np
+
+    from lenetcli.plots import gallery_figure
+
+    images = np.zeros((count, 1, 28, 28), dtype=np.uint8)
+    title = "Fashion-MNIST: Pullover classified as Coat (25 of 36, hardest first)"
+    figure = gallery_figure(images, [f"#{i} p=0.510" for i in range(count)], ["k"] * count, title)
+    figure.canvas.draw()
+    top = figure._suptitle.get_window_extent()
+    first_caption = figure.axes[0].title.get_window_extent()
+    assert top.y0 > first_caption.y1
+    assert top.x0 >= 0 and top.x1 <= figure.bbox.width  # wrapped to the figure's width
