@@ -94,11 +94,15 @@ class MetricsColumn(ProgressColumn):
         return Text(task.fields["metrics"], no_wrap=True, overflow="ellipsis")
 
 
-def bar_width(console_width: int) -> int:
+def bar_width(console_width: int, batches: int = 45, validation: bool = False) -> int:
     """Rich's 40 on a wide terminal; on a narrow one, what the rest of the line leaves: the
-    names and numbers take about 37 columns (with 'seed 42' and 45 batches), an epoch's
-    metrics 34. On a very narrow one the metrics are cut short instead (MetricsColumn)."""
-    return max(9, min(40, console_width - 71))
+    names and numbers take about 37 columns with 'seed 42' and a two-digit batch count (2
+    more for each further digit, shown twice in 'done/total'), an epoch's metrics 34, or 45
+    with validation accuracy. On a very narrow one the metrics are cut short instead
+    (MetricsColumn)."""
+    numbers = 37 + 2 * max(0, len(str(batches)) - 2)
+    metrics = 45 if validation else 34
+    return max(4, min(40, console_width - numbers - metrics))  # 4: still reads as a bar
 
 
 def kept() -> Column:
@@ -119,13 +123,15 @@ class RichReporter(Reporter):
 
     def __init__(self, console: Console, label: str = ""):
         self.label = label
+        self.bar = BarColumn(bar_width=bar_width(console.width))
+        self.batches = 45
         self.progress = Progress(
             # A long name ends in '…' rather than push the numbers off the line.
             TextColumn(
                 "[bold]{task.description}",
                 table_column=Column(no_wrap=True, max_width=24, overflow="ellipsis"),
             ),
-            BarColumn(bar_width=bar_width(console.width)),
+            self.bar,
             MofNCompleteColumn(table_column=kept()),
             TimeElapsedColumn(table_column=kept()),
             TextColumn("eta", table_column=kept()),
@@ -154,6 +160,8 @@ class RichReporter(Reporter):
         self.epoch_task = self.progress.add_task(name, total=epochs, metrics="")
         self.progress.advance(self.epoch_task, 0)  # the first sample: the pace counts from now
         self.batch_task = self.progress.add_task("  epoch 1", total=batches, metrics="")
+        self.batches = batches
+        self.bar.bar_width = bar_width(self.progress.console.width, batches)
 
     def batch(self, epoch, done, loss, acc):
         self.progress.update(
@@ -163,8 +171,12 @@ class RichReporter(Reporter):
 
     def epoch(self, epoch, rows):
         task = self.task(self.batch_task)
-        self.progress.update(self.batch_task, completed=task.total)
+        mean = means(rows)  # the whole epoch's: the live ones were read some batches before
+        final = f"loss {mean['train_loss']:.4f} acc {mean['train_acc']:.2f}%"
+        self.progress.update(self.batch_task, completed=task.total, metrics=final)
         self.progress.update(self.epoch_task, completed=epoch, metrics=bar_summary(rows))
+        if "val_acc" in mean:  # the epoch's line is longer: the bar gives way
+            self.bar.bar_width = bar_width(self.progress.console.width, self.batches, True)
         if epoch < self.task(self.epoch_task).total:
             self.progress.reset(self.batch_task, description=f"  epoch {epoch + 1}", metrics="")
 

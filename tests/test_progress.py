@@ -126,3 +126,31 @@ def test_validation_accuracy_joins_the_line_and_the_bar_when_measured():
     reporter.epoch(1, [row(89.0) | {"val_loss": 0.3, "val_acc": 91.25}])
     assert "train 86.50%  val 91.25%  test 89.00%" in console.file.getvalue()
     assert bar_summary([row(89.0) | {"val_acc": 91.25}]).endswith("val 91.25% test 89.00%")
+
+
+@pytest.mark.parametrize(
+    ("width", "batches", "validated"), [(80, 1875, False), (100, 45, True), (120, 1875, True)]
+)
+def test_the_bar_gives_way_to_long_counts_and_validation(width, batches, validated):
+    reporter = with_clock(RichReporter(terminal(width)))
+    extra = {"val_loss": 0.3, "val_acc": 91.25} if validated else {}
+    reporter.start_group([42], 3, batches)
+    for epoch in (1, 2):
+        for done in range(1, batches + 1):
+            reporter.batch(epoch, done, 0.4133, 86.5)
+        reporter.epoch(epoch, [row() | extra])
+    reporter.batch(3, 20, 0.4133, 86.5)
+    epochs, live = drawn(reporter)
+    val = " val 91.25%" if validated else ""
+    assert epochs["metrics"] == f"loss 0.4133 acc 86.50%{val} test 89.44%"  # whole
+    assert live["metrics"] == "loss 0.4133 acc 86.50%"
+
+
+def test_a_finished_epoch_shows_its_own_loss_and_accuracy_on_the_batch_bar():
+    reporter = with_clock(RichReporter(terminal(80)))
+    reporter.start_group([42], 1, 45)
+    reporter.batch(1, 40, 0.5, 80.0)  # the last live reading, five batches before the end
+    reporter.epoch(1, [row() | {"train_loss": 0.45, "train_acc": 82.25}])
+    epochs, batches = drawn(reporter)
+    assert batches["count"] == "45/45" and batches["metrics"] == "loss 0.4500 acc 82.25%"
+    assert epochs["metrics"] == "loss 0.4500 acc 82.25% test 89.44%"
