@@ -322,7 +322,8 @@ def sweep_command(
     repeats: Annotated[
         str | None,
         typer.Option(
-            help=f"Runs per setting, with consecutive seeds; one value. Default: {DEFAULTS.repeats}."
+            metavar="N",
+            help=f"Runs per setting, with consecutive seeds; one value. Default: {DEFAULTS.repeats}.",
         ),
     ] = None,
     train_subset: Annotated[
