@@ -69,7 +69,7 @@ class TrainConfig:
     lr_schedule: str = "constant"
 
     def __post_init__(self):
-        # -0.0 equals 0.0 but prints '-0' and changes a run's key: store a plain zero.
+        # -0.0 equals 0.0 but is written '-0' in config.json and runs.csv: store a plain zero.
         for name in ("weight_decay", "val_split"):
             if getattr(self, name) == 0:
                 object.__setattr__(self, name, 0.0)

@@ -237,12 +237,17 @@ def gallery_figure(images, captions: list[str], colors: list[str], title: str, c
         else:
             ax.imshow(pixels.transpose(1, 2, 0), interpolation="nearest")
         ax.set_title(caption, fontsize=9, color=color)
-    # The title's lines get their own inches: tight_layout's allowance for a suptitle is a
-    # share of the height, which in a tall gallery leaves the title over the first captions.
     lines = textwrap.wrap(title, width=max(20, int(2.3 * columns / 0.09)))  # 11 pt: ~0.09 in/char
     fig.suptitle("\n".join(lines), fontsize=11)
-    fig.tight_layout(rect=(0, 0, 1, 1 - (0.15 + 0.2 * len(lines)) / fig.get_figheight()))
+    tight_layout_below_title(fig, 0.15 + 0.2 * len(lines))
     return fig
+
+
+def tight_layout_below_title(fig, inches: float) -> None:
+    """tight_layout with the top `inches` kept for the suptitle. tight_layout's own allowance
+    is a share of the height: in a tall figure (a big gallery, many settings) it leaves the
+    title over the first panel, in a short one a gap."""
+    fig.tight_layout(rect=(0, 0, 1, 1 - inches / fig.get_figheight()))
 
 
 # --------------------------------------------------------------------------- comparing settings
@@ -373,9 +378,7 @@ def accuracy_figure(
         "Final test accuracy: mean ± std over repeats\n"
         + textwrap.fill(f"(rings: single runs; in bold: the best setting, by mean {best_by})", 90)
     )
-    # Keep the two title lines' inches free: in a tall figure (many settings) tight_layout's
-    # own allowance for a suptitle, a share of the height, is too small or too large.
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / fig.get_figheight()))
+    tight_layout_below_title(fig, 0.5)
     return fig
 
 

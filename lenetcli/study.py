@@ -120,6 +120,11 @@ class Setting:
         return {**self.columns, **self.hidden}
 
     @property
+    def about(self) -> dict:
+        """What a model's checkpoint records of the setting it belongs to."""
+        return {"name": self.name, **self.columns}
+
+    @property
     def stem(self) -> str:
         """The file name (without suffix) of this setting's table and curves."""
         return f"{self.config.dataset}-{self.name}"
@@ -483,9 +488,8 @@ def run_study(
 def save_models(out: Path, setting: Setting, data: Dataset, outcomes: list[RunOutcome]) -> None:
     """models/<dataset>-<setting>/seed-<S>.pt: every run's model, for lenet confusion and
     hardsamples (--checkpoint)."""
-    about = {"name": setting.name, **setting.columns}
     for outcome in outcomes:
-        checkpoint = make_checkpoint(outcome.result, setting.config, data, about)
+        checkpoint = make_checkpoint(outcome.result, setting.config, data, setting.about)
         save_checkpoint(
             out / "models" / setting.stem / f"seed-{outcome.result.seed}.pt", checkpoint
         )
@@ -507,7 +511,7 @@ def rename_restored_models(out: Path, ledger: Ledger) -> int:
         if checkpoint is None:
             missing += 1
             continue
-        checkpoint["setting"] = {"name": setting.name, **setting.columns}
+        checkpoint["setting"] = setting.about
         moves.append((old, new, checkpoint))
     # All read before any is written: two settings may have swapped names.
     for _, new, checkpoint in moves:

@@ -489,23 +489,26 @@ def study_file(path: Path, first: str, second: str) -> Path:
     return path
 
 
+def sweep_file(out: Path, study: Path, *args: str):
+    """lenet sweep of a study file into out, quietly."""
+    return CliRunner().invoke(
+        app, ["sweep", "--out", str(out), "-q", "--config", str(study), *args]
+    )
+
+
 def test_resume_puts_kept_models_under_their_settings_present_names(tmp_path, trained):
     import torch
 
     out = tmp_path / "out"
-    run = ["sweep", "--out", str(out), "-q", "--config"]
-    assert (
-        CliRunner().invoke(app, [*run, str(study_file(tmp_path / "a.toml", "A", "B"))]).exit_code
-        == 0
-    )
+    assert sweep_file(out, study_file(tmp_path / "a.toml", "A", "B")).exit_code == 0
     before = {
         name: torch.load(out / "models" / f"digits-{name}" / "seed-42.pt", weights_only=True)
         for name in ("A", "B")
     }
     # The same two settings, their names swapped: both runs are kept, and so are their models
     trained.clear()
-    swapped = str(study_file(tmp_path / "b.toml", "B", "A"))
-    result = CliRunner().invoke(app, [*run, swapped, "--resume"])
+    swapped = study_file(tmp_path / "b.toml", "B", "A")
+    result = sweep_file(out, swapped, "--resume")
     assert result.exit_code == 0, result.output
     assert trained == []
     for old, new in (("A", "B"), ("B", "A")):
@@ -519,39 +522,34 @@ def test_resume_puts_kept_models_under_their_settings_present_names(tmp_path, tr
 
     # A kept run whose model is gone (an earlier lenet kept none) is said so
     (out / "models" / "digits-A" / "seed-42.pt").unlink()
-    result = CliRunner().invoke(app, [*run, swapped, "--resume"])
+    result = sweep_file(out, swapped, "--resume")
     assert result.exit_code == 0 and trained == []
     assert "1 finished run(s) kept in" in result.stderr and "have no model" in result.stderr
 
 
 def test_a_setting_named_like_a_missing_value_resumes_with_its_models(tmp_path, trained):
     out = tmp_path / "out"
-    run = ["sweep", "--out", str(out), "-q", "--config"]
-    names = str(study_file(tmp_path / "a.toml", "NA", "null"))
-    assert CliRunner().invoke(app, [*run, names]).exit_code == 0
+    names = study_file(tmp_path / "a.toml", "NA", "null")
+    assert sweep_file(out, names).exit_code == 0
     trained.clear()
-    result = CliRunner().invoke(app, [*run, names, "--resume"])
+    result = sweep_file(out, names, "--resume")
     assert result.exit_code == 0 and trained == []
     assert "have no model" not in result.stderr
     assert list(outputs.read_csv(out / "runs.csv")["setting"]) == ["NA", "null"]
     # renamed on resume, the models move with them
-    renamed = str(study_file(tmp_path / "b.toml", "NA2", "null"))
-    assert CliRunner().invoke(app, [*run, renamed, "--resume"]).exit_code == 0
+    renamed = study_file(tmp_path / "b.toml", "NA2", "null")
+    assert sweep_file(out, renamed, "--resume").exit_code == 0
     assert (out / "models" / "digits-NA2" / "seed-42.pt").is_file()
     assert not (out / "models" / "digits-NA").exists()
 
 
 def test_resume_drops_the_tables_and_curves_of_a_renamed_setting(tmp_path, trained):
     out = tmp_path / "out"
-    run = ["sweep", "--out", str(out), "-q", "--config"]
-    assert (
-        CliRunner().invoke(app, [*run, str(study_file(tmp_path / "a.toml", "A", "B"))]).exit_code
-        == 0
-    )
+    assert sweep_file(out, study_file(tmp_path / "a.toml", "A", "B")).exit_code == 0
     (out / "tables" / "notes.txt").write_text("mine")
     trained.clear()
-    renamed = str(study_file(tmp_path / "b.toml", "A", "C"))
-    assert CliRunner().invoke(app, [*run, renamed, "--resume"]).exit_code == 0
+    renamed = study_file(tmp_path / "b.toml", "A", "C")
+    assert sweep_file(out, renamed, "--resume").exit_code == 0
     assert trained == []  # B's run is kept as C's
     assert sorted(p.name for p in (out / "tables").iterdir()) == [
         "digits-A.csv", "digits-C.csv", "notes.txt",
