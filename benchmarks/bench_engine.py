@@ -43,8 +43,8 @@ def run_textbook(data_dir: Path, epochs: int, device: torch.device) -> dict:
     from torch.utils.data import DataLoader
     from torchvision import datasets, transforms
 
-    from lenetcli.engine import init_model
-    from lenetcli.model import Architecture
+    from lenetcli.science.engine import init_model
+    from lenetcli.science.model import Architecture
 
     transform = transforms.Compose(
         [transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))]
@@ -83,8 +83,8 @@ def run_engine(
     data_dir: Path, epochs: int, device: torch.device, group: int, graph: bool, group_size
 ) -> dict:
     from lenetcli.config import TrainConfig
-    from lenetcli.data import load_dataset
-    from lenetcli.engine import train
+    from lenetcli.science.data import load_dataset
+    from lenetcli.science.engine import train
 
     data = load_dataset("mnist", data_dir, download=False)
     config = TrainConfig(dataset="mnist", epochs=epochs, repeats=group)
@@ -99,7 +99,7 @@ def run_engine(
 
 def run_variant(args) -> None:
     """Child process: run one variant, print one JSON line."""
-    from lenetcli.engine import resolve_device
+    from lenetcli.science.engine import resolve_device
 
     device = resolve_device(args.device)
     if device.type == "cuda":

@@ -12,7 +12,7 @@ from rich.markup import escape
 from typer.core import TyperCommand, TyperGroup
 
 from lenetcli import __version__
-from lenetcli.config import TrainConfig, option_name
+from lenetcli.config import RunOptions, TrainConfig, option_name
 from lenetcli.errors import Interrupted, LenetError
 
 
@@ -130,8 +130,6 @@ def training_config(options: dict, **fixed) -> TrainConfig:
 
 def run_options(options: dict):
     """How a command runs (RunOptions), from its parameters."""
-    from lenetcli.runs import RunOptions  # late, as every import that loads torch
-
     return RunOptions(
         data_dir=options["data_dir"],
         download=not options["no_download"],
@@ -267,7 +265,7 @@ def train_command(
 ) -> None:
     """Train LeNet-5 and write config, metrics, predictions, curves and the model to --out."""
     config, options = training_config(locals()), run_options(locals())
-    from lenetcli.runs import run_train  # late: `lenet --help` need not load torch
+    from lenetcli.commands.train import run_train  # late: `lenet --help` need not load torch
 
     run_command(run_train, config=config, options=options, out=out, overwrite=overwrite)
 
@@ -374,7 +372,7 @@ def sweep_command(
     # The training options as typed (comma lists), by TrainConfig's field names
     texts = {name: value for name, value in locals().items() if name in TrainConfig.field_names()}
     options = run_options(locals())
-    from lenetcli.sweep import run_sweep
+    from lenetcli.commands.sweep import run_sweep
 
     run_command(
         run_sweep, texts=texts, config_path=config, options=options, out=out,
@@ -452,7 +450,7 @@ def noise_command(
 ) -> None:
     """Train under label noise, over noise types and rates and repeated seeds; write the study."""
     config, options = training_config(locals()), run_options(locals())
-    from lenetcli.noise_study import run_noise
+    from lenetcli.commands.noise import run_noise
 
     run_command(
         run_noise, config=config, noise_type=noise_type, noise_rate=noise_rate, pairs=pairs,
@@ -528,7 +526,7 @@ def confusion_command(
     no_graph: NoGraph = False,
 ) -> None:
     """Confusion matrix, most confused pairs and per-class precision, recall and F1 of a model."""
-    from lenetcli.diagnostics import ConfusionSettings
+    from lenetcli.commands.diagnostics import ConfusionSettings
 
     analyse("confusion", ConfusionSettings(normalize, top, unordered), ctx, locals())
 
@@ -571,7 +569,7 @@ def hardsamples_command(
     no_graph: NoGraph = False,
 ) -> None:
     """Galleries of the test images behind the most confused pairs, hardest first."""
-    from lenetcli.diagnostics import HardSettings
+    from lenetcli.commands.diagnostics import HardSettings
 
     analyse("hardsamples", HardSettings(top, per_pair, per_class), ctx, locals())
 
@@ -584,7 +582,7 @@ TRAINING_OPTIONS = [
 
 def analyse(command: str, settings, ctx: typer.Context, options: dict) -> None:
     """confusion and hardsamples: a model from --checkpoint or --from, or trained first."""
-    from lenetcli.diagnostics import run_analysis
+    from lenetcli.commands.diagnostics import run_analysis
 
     run_command(
         run_analysis, command=command, settings=settings,
@@ -622,6 +620,6 @@ def report_command(
     quiet: Quiet = False,
 ) -> None:
     """Gather output folders into one report: results.csv, compare.png, report.md and .html."""
-    from lenetcli.report import run_report
+    from lenetcli.commands.report import run_report
 
     run_command(run_report, folders=folders, title=title, out=out, overwrite=overwrite, quiet=quiet)

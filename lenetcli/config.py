@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 
 from lenetcli.errors import LenetError, unknown_choice
 
 # Names only: model.py maps them to functions. Importing it here would load torch for
 # everything that reads a configuration, `lenet --help` included.
+DATASET_NAMES = ("mnist", "fashion-mnist", "cifar10", "digits")  # data.DATASETS describes each
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "leakyrelu", "elu")
 POOLS = ("max", "avg")
 OPTIMIZERS = ("adam", "sgd")
@@ -104,10 +107,8 @@ class TrainConfig:
 
     def validate(self) -> TrainConfig:
         """Raise LenetError naming the first bad value; return self so calls can chain."""
-        from lenetcli.data import DATASETS  # late: data imports torchvision
-
         choices = {
-            "dataset": DATASETS,
+            "dataset": DATASET_NAMES,
             "optimizer": OPTIMIZERS,
             "loss": LOSSES,
             "activation": ACTIVATIONS,
@@ -142,3 +143,42 @@ class TrainConfig:
                     f"{option_name(name)} must be a positive whole number, got {value}"
                 )
         return self
+
+
+# --------------------------------------------------------------------------- how to run
+
+DATA_DIR_ENV = "LENET_DATA_DIR"
+
+
+def default_data_dir() -> Path:
+    """--data-dir is absent: use $LENET_DATA_DIR, else the per-user cache folder."""
+    if os.environ.get(DATA_DIR_ENV):
+        return Path(os.environ[DATA_DIR_ENV]).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "lenetcli" / "data"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run, as opposed to what to train (TrainConfig). The device, the group size and
+    the graph change the numbers only at the level of float rounding (docs/cli.md)."""
+
+    data_dir: Path | None = None
+    download: bool = True
+    device: str = "auto"
+    group_size: int | None = None
+    graph: bool = True
+    quiet: bool = False  # only what a download prints; not recorded
+
+    def data_folder(self) -> Path:
+        """Where the datasets are read: --data-dir, else $LENET_DATA_DIR or the cache folder."""
+        return default_data_dir() if self.data_dir is None else Path(self.data_dir).expanduser()
+
+    def to_dict(self) -> dict:
+        return {
+            "data_dir": None if self.data_dir is None else str(self.data_dir),
+            "download": self.download,
+            "device": self.device,
+            "group_size": self.group_size,
+            "graph": self.graph,
+        }

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from lenetcli.data import expected_files, get_spec, missing_files
+from lenetcli.science.data import expected_files, get_spec, missing_files
 
 
 def real_data_root(name: str) -> Path:

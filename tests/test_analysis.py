@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
-from lenetcli import analysis
+from lenetcli.science import analysis
 
 CLASSES = ["zero", "one", "two", "three"]
 

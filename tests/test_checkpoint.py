@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 import torch
 
-from lenetcli.checkpoint import find_checkpoint, load_checkpoint, make_checkpoint
 from lenetcli.config import TrainConfig
-from lenetcli.data import DATASETS
-from lenetcli.engine import MemberResult, architecture_for, init_model
 from lenetcli.errors import LenetError
-from lenetcli.outputs import save_checkpoint
+from lenetcli.outputs.checkpoint import find_checkpoint, load_checkpoint, make_checkpoint
+from lenetcli.outputs.files import save_checkpoint
+from lenetcli.science.data import DATASETS
+from lenetcli.science.engine import MemberResult, architecture_for, init_model
 
 
 def checkpoint_for(dataset: str, seed: int = 3) -> dict:
@@ -124,7 +124,7 @@ def test_files_that_are_not_lenet_checkpoints(tmp_path):
     torch.save(torch.zeros(3), tmp_path / "tensor.pt")
     assert_refused(tmp_path / "tensor.pt", "digits", "holds a Tensor")
     torch.save({"state_dict": {}}, tmp_path / "other.pt")
-    assert_refused(tmp_path / "other.pt", "digits", "format", "lenetcli.checkpoint/1")
+    assert_refused(tmp_path / "other.pt", "digits", "format", "lenetcli.outputs.checkpoint/1")
     incomplete = checkpoint_for("digits")
     del incomplete["classes"]
     torch.save(incomplete, tmp_path / "incomplete.pt")
@@ -206,7 +206,7 @@ def test_a_folder_of_several_datasets_without_dataset_names_them(tmp_path, digit
 
 
 def test_the_best_model_of_a_study_is_found_per_dataset(tmp_path):
-    from lenetcli.checkpoint import best_study_model
+    from lenetcli.outputs.checkpoint import best_study_model
 
     pd.DataFrame(
         {"dataset": ["digits", "digits", "mnist"], "setting": ["a", "b", "a"], "best": [0, 1, 1]}

@@ -8,10 +8,12 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from lenetcli import __version__, cli, outputs, runs
+from lenetcli import __version__, cli
 from lenetcli.cli import app
-from lenetcli.engine import Reporter, resolve_device
-from lenetcli.model import Architecture, LeNet5
+from lenetcli.commands import train as runs
+from lenetcli.outputs import files as outputs
+from lenetcli.science.engine import Reporter, resolve_device
+from lenetcli.science.model import Architecture, LeNet5
 
 runner = CliRunner()
 QUICK = [

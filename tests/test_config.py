@@ -24,7 +24,7 @@ def test_repeats_use_consecutive_seeds():
 
 
 def test_negative_zero_is_stored_as_zero():
-    from lenetcli.study import run_key
+    from lenetcli.studies.study import run_key
 
     config = TrainConfig(weight_decay=-0.0, val_split=-0.0)
     assert str(config.weight_decay) == "0.0" and str(config.val_split) == "0.0"

@@ -13,8 +13,9 @@ import pytest
 import torch
 from conftest import real_data_root
 
-from lenetcli import data
-from lenetcli.data import (
+from lenetcli.errors import LenetError
+from lenetcli.science import data
+from lenetcli.science.data import (
     DATASETS,
     Split,
     load_dataset,
@@ -23,7 +24,6 @@ from lenetcli.data import (
     stratified_subset,
     validation_split,
 )
-from lenetcli.errors import LenetError
 
 
 @pytest.mark.parametrize(

@@ -11,11 +11,12 @@ import torch
 from sklearn.metrics import confusion_matrix
 from typer.testing import CliRunner
 
-from lenetcli import analysis, diagnostics
-from lenetcli.checkpoint import load_checkpoint
 from lenetcli.cli import app
+from lenetcli.commands import diagnostics
 from lenetcli.config import TrainConfig
-from lenetcli.data import load_dataset
+from lenetcli.outputs.checkpoint import load_checkpoint
+from lenetcli.science import analysis
+from lenetcli.science.data import load_dataset
 
 DIGITS = [str(d) for d in range(10)]
 # A model trained for a few batches: it confuses plenty of classes, which is what is tested.
@@ -380,7 +381,7 @@ def test_a_run_of_several_seeds_says_which_model_is_used(tmp_path):
 
 
 def test_a_model_without_confused_pairs_says_so(run_dir, tmp_path, monkeypatch):
-    from lenetcli import analysis
+    from lenetcli.science import analysis
 
     # As for a perfect model: the ranking of confused pairs comes back empty
     monkeypatch.setattr(analysis, "top_confused", lambda pairs, top: pairs.iloc[:0])

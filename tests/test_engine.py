@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from lenetcli.config import TrainConfig
-from lenetcli.data import load_dataset
-from lenetcli.engine import (
+from lenetcli.errors import LenetError
+from lenetcli.science.data import load_dataset
+from lenetcli.science.engine import (
     Reporter,
     TrainingInterrupted,
     group_size_cap,
@@ -17,8 +18,7 @@ from lenetcli.engine import (
     seed_groups,
     train,
 )
-from lenetcli.errors import LenetError
-from lenetcli.model import Architecture
+from lenetcli.science.model import Architecture
 
 CPU = torch.device("cpu")
 

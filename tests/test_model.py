@@ -1,7 +1,14 @@
 import pytest
 import torch
 
-from lenetcli.model import ACTIVATIONS, POOLS, Architecture, LeNet5, LeNetGroup, count_parameters
+from lenetcli.science.model import (
+    ACTIVATIONS,
+    POOLS,
+    Architecture,
+    LeNet5,
+    LeNetGroup,
+    count_parameters,
+)
 
 GREY = Architecture(in_channels=1, image_size=28)
 RGB = Architecture(in_channels=3, image_size=32)

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from lenetcli.errors import LenetError
-from lenetcli.noise import (
+from lenetcli.science.noise import (
     achieved_noise_rate,
     noisy_confusion,
     pair_transition,
@@ -338,9 +338,9 @@ def test_noisy_confusion_is_row_normalised(labels):
 
 
 def test_the_noisy_label_matrix_is_drawn_like_a_confusion_matrix(tmp_path, monkeypatch):
-    from lenetcli import noise_study
-    from lenetcli.data import load_dataset
-    from lenetcli.noise import NoiseSetting
+    from lenetcli.commands import noise as noise_study
+    from lenetcli.science.data import load_dataset
+    from lenetcli.science.noise import NoiseSetting
 
     figures = []
     monkeypatch.setattr(noise_study, "save_figure", lambda figure, path: figures.append(figure))

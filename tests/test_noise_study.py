@@ -11,17 +11,17 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from lenetcli import noise_study
 from lenetcli.cli import app
-from lenetcli.data import load_dataset
-from lenetcli.noise import (
+from lenetcli.commands import noise as noise_study
+from lenetcli.science.data import load_dataset
+from lenetcli.science.noise import (
     achieved_noise_rate,
     pair_transition,
     read_transition_csv,
     sample_noisy_labels,
     symmetric_transition,
 )
-from lenetcli.study import Setting, run_key
+from lenetcli.studies.study import Setting, run_key
 
 K = 10
 TRAIN = 200

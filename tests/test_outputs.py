@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from lenetcli.errors import LenetError
-from lenetcli.outputs import (
+from lenetcli.outputs.files import (
     check_output_dir,
     command_of,
     create_output_dir,

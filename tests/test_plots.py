@@ -2,7 +2,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
-from lenetcli.plots import (
+from lenetcli.outputs.plots import (
     accuracy_figure,
     accuracy_vs_noise_figure,
     comparison_figure,
@@ -281,7 +281,7 @@ def test_the_accuracy_title_stays_clear_of_the_panel_title(settings):
 def test_a_gallery_title_stays_clear_of_the_captions(count):
     import numpy as np
 
-    from lenetcli.plots import gallery_figure
+    from lenetcli.outputs.plots import gallery_figure
 
     images = np.zeros((count, 1, 28, 28), dtype=np.uint8)
     title = "Fashion-MNIST: Pullover classified as Coat (25 of 36, hardest first)"

@@ -12,7 +12,7 @@ import re
 import pytest
 from rich.console import Console
 
-from lenetcli.progress import LineReporter, RichReporter, RichStudyReporter, bar_summary
+from lenetcli.outputs.progress import LineReporter, RichReporter, RichStudyReporter, bar_summary
 
 # A bar line: name, bar, count, elapsed, 'eta', time left, metrics (maybe none, maybe cut).
 BAR_LINE = re.compile(

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from lenetcli import report
 from lenetcli.cli import app
+from lenetcli.commands import report
 
 runner = CliRunner()
 SMALL = ["--dataset", "digits", "--train-subset", "300", "--test-subset", "100", "--quiet"]

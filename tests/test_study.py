@@ -16,9 +16,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from lenetcli import engine, outputs, progress
 from lenetcli.cli import app
-from lenetcli.study import StudyReporter
+from lenetcli.outputs import files as outputs
+from lenetcli.outputs import progress
+from lenetcli.outputs.progress import StudyReporter
+from lenetcli.science import engine
 
 
 def sweep_args(repeats: int = 2, epochs: int = 2) -> list[str]:
@@ -211,7 +213,7 @@ def test_resume_after_interruption_trains_only_missing_runs(
 
 
 def test_an_interruption_while_saving_counts_only_the_runs_saved(tmp_path, monkeypatch):
-    from lenetcli import study
+    from lenetcli.studies import session as study
 
     save_models, calls = study.save_models, []
 
@@ -259,7 +261,7 @@ def test_resume_with_more_repeats_trains_only_the_new_seeds(finished, tmp_path, 
 def test_resume_reads_the_runs_again_once_it_holds_the_folder(
     finished, tmp_path, trained, monkeypatch
 ):
-    from lenetcli import study
+    from lenetcli.studies import session as study
 
     out = tmp_path / "out"
     shutil.copytree(finished, out)
@@ -356,7 +358,7 @@ batch_size = 64
 
 def test_run_key_depends_on_the_numbers_only():
     from lenetcli.config import TrainConfig
-    from lenetcli.study import run_key
+    from lenetcli.studies.study import run_key
 
     config = TrainConfig(weight_decay=0, repeats=5)
     assert run_key(config, 3) == run_key(TrainConfig(weight_decay=0.0, repeats=1), 3)
@@ -366,9 +368,9 @@ def test_run_key_depends_on_the_numbers_only():
 
 
 def test_overlapping_seeds_of_two_settings_are_refused():
+    from lenetcli.commands.sweep import grid_plan, parse_lists
     from lenetcli.errors import LenetError
-    from lenetcli.study import Study, check_study
-    from lenetcli.sweep import grid_plan, parse_lists
+    from lenetcli.studies.study import Study, check_study
 
     plan = grid_plan(parse_lists({"dataset": "digits", "seed": "42,43", "repeats": "2"}))
     with pytest.raises(
@@ -384,8 +386,8 @@ def test_resume_into_a_folder_without_runs_says_so(tmp_path, trained):
 
 
 def test_earlier_sessions_survive_a_hand_edited_record(tmp_path):
-    from lenetcli.outputs import write_json
-    from lenetcli.study import earlier_sessions
+    from lenetcli.outputs.files import write_json
+    from lenetcli.studies.ledger import earlier_sessions
 
     write_json(tmp_path / "config.json", {"argv": ["lenet"], "earlier_sessions": 5})
     assert earlier_sessions(tmp_path) == [
@@ -397,7 +399,7 @@ def test_run_keys_of_folders_written_before_val_split_and_lr_schedule_still_matc
     import hashlib
 
     from lenetcli.config import TrainConfig
-    from lenetcli.study import run_key
+    from lenetcli.studies.study import run_key
 
     # How run_key hashed a run before TrainConfig had val_split and lr_schedule: resuming such
     # a folder must find its finished runs.
@@ -414,9 +416,9 @@ def test_run_keys_of_folders_written_before_val_split_and_lr_schedule_still_matc
 def test_every_run_keeps_its_model_and_confusion_takes_one(finished, tmp_path):
     import torch
 
-    from lenetcli.checkpoint import load_checkpoint
-    from lenetcli.data import load_dataset
-    from lenetcli.engine import predict
+    from lenetcli.outputs.checkpoint import load_checkpoint
+    from lenetcli.science.data import load_dataset
+    from lenetcli.science.engine import predict
 
     data = load_dataset("digits", train_subset=120, test_subset=60)
     for run in read(finished, "runs.csv").itertuples():

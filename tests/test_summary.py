@@ -6,10 +6,11 @@ from dataclasses import replace
 
 import pandas as pd
 
-from lenetcli.engine import MemberResult
-from lenetcli.study import Ledger, RunOutcome, Study
-from lenetcli.summary import best_by, best_mask, compare_figure, summary_frame
-from lenetcli.sweep import grid_plan, parse_lists
+from lenetcli.commands.sweep import grid_plan, parse_lists
+from lenetcli.science.engine import MemberResult
+from lenetcli.studies.ledger import Ledger
+from lenetcli.studies.study import RunOutcome, Study
+from lenetcli.studies.summary import best_by, best_mask, compare_figure, summary_frame
 
 
 def fake_outcomes(setting, accuracies, loss=0.5):

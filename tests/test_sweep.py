@@ -8,9 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lenetcli.cli import app
-from lenetcli.config import TrainConfig
-from lenetcli.errors import LenetError
-from lenetcli.sweep import (
+from lenetcli.commands.sweep import (
     file_plan,
     grid_plan,
     parse_list,
@@ -19,6 +17,8 @@ from lenetcli.sweep import (
     setting_ids,
     sweep_plan,
 )
+from lenetcli.config import TrainConfig
+from lenetcli.errors import LenetError
 
 EXAMPLE = Path(__file__).parent.parent / "docs" / "examples" / "mnist-study.toml"
 

@@ -1,6 +1,6 @@
 import math
 
-from lenetcli.tables import fmt, markdown_table, plain
+from lenetcli.outputs.tables import fmt, markdown_table, plain
 
 
 def test_numbers_read_as_in_the_files_and_tables():

@@ -122,7 +122,7 @@ def dataset_subfolders(folder: Path) -> list[Path]:
     """The subfolders that confusion or hardsamples on several datasets wrote in folder: real
     folders (not links) named after a dataset, whose config.json says it is one of several.
     A run that merely lies in a folder named `mnist` is none of them."""
-    from lenetcli.data import DATASETS
+    from lenetcli.science.data import DATASETS
 
     if not is_real_folder(folder) or read_config(folder) is not None:
         return []

@@ -14,22 +14,16 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from lenetcli.config import TrainConfig
-from lenetcli.data import DATASETS
-from lenetcli.outputs import save_figure, write_csv, write_text
-from lenetcli.plots import accuracy_figure, comparison_figure
-from lenetcli.tables import count_text, describe_seeds, fmt, markdown_table, plain, plural
+from lenetcli.outputs.files import save_figure, write_csv, write_text
+from lenetcli.outputs.plots import accuracy_figure, comparison_figure
+from lenetcli.outputs.tables import count_text, describe_seeds, fmt, markdown_table, plain, plural
+from lenetcli.science.data import DATASETS
+from lenetcli.studies.results import DIVERGED, HYPERPARAMETERS, TRAINED
 
 if TYPE_CHECKING:
-    from lenetcli.study import Setting, Study
+    from lenetcli.studies.study import Setting, Study
 
 # The statuses of runs.csv; trained runs (finished or diverged) ran every epoch.
-FINISHED, DIVERGED, PENDING = "finished", "diverged", "pending"
-TRAINED = (FINISHED, DIVERGED)
-
-
-# TrainConfig fields that a setting shares by all its runs (seed and repeats make the runs).
-HYPERPARAMETERS = [f for f in TrainConfig.field_names() if f not in ("dataset", "seed", "repeats")]
 
 
 def trained_runs(runs: pd.DataFrame) -> pd.DataFrame:

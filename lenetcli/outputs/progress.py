@@ -17,8 +17,8 @@ from rich.progress import (
 from rich.table import Column, Table
 from rich.text import Text
 
-from lenetcli.engine import Reporter
-from lenetcli.tables import describe_seeds
+from lenetcli.outputs.tables import describe_seeds
+from lenetcli.science.engine import Reporter
 
 
 def stdout_console(quiet: bool = False) -> Console:
@@ -201,10 +201,18 @@ def results_table(title: str, columns: list[str], rows: list[list], left: int = 
 # --------------------------------------------------------------------------- studies
 
 
+class StudyReporter(Reporter):
+    """Progress of a whole study: the engine's calls for each group, plus these. Silent."""
+
+    def start_study(self, total_runs: int, finished_runs: int) -> None: ...
+
+    def start_setting(self, label: str, runs: int) -> None: ...
+
+    def finish_setting(self, runs: int) -> None: ...
+
+
 def make_study_reporter(console: Console, quiet: bool):
     """A StudyReporter: an overall bar over runs plus the current group's bars, or lines."""
-    from lenetcli.study import StudyReporter
-
     if quiet:
         return StudyReporter()
     if console.is_terminal:
@@ -239,7 +247,7 @@ class StudyPace:
         return clock(elapsed / self.trained * (self.total - self.done))
 
 
-class LineStudyReporter(LineReporter):
+class LineStudyReporter(LineReporter, StudyReporter):
     """Plain lines: one when a setting starts, one per epoch, one with the ETA per setting."""
 
     def __init__(self, console: Console):
@@ -265,7 +273,7 @@ class LineStudyReporter(LineReporter):
         )  # fmt: skip
 
 
-class RichStudyReporter(RichReporter):
+class RichStudyReporter(RichReporter, StudyReporter):
     """RichReporter's epoch and batch bars under an overall bar over the study's runs.
 
     The overall bar moves a fraction of a run per epoch, so its ETA is live from the first

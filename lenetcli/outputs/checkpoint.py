@@ -17,17 +17,17 @@ import torch
 
 from lenetcli import __version__
 from lenetcli.config import TrainConfig
-from lenetcli.data import Dataset, DatasetSpec, get_spec
-from lenetcli.engine import MemberResult, architecture_for
 from lenetcli.errors import LenetError, one_line
-from lenetcli.model import ACTIVATIONS, POOLS, Architecture, LeNet5
-from lenetcli.outputs import read_csv
+from lenetcli.outputs.files import read_csv
+from lenetcli.science.data import Dataset, DatasetSpec, get_spec
+from lenetcli.science.engine import MemberResult, architecture_for
+from lenetcli.science.model import ACTIVATIONS, POOLS, Architecture, LeNet5
 
 CHECKPOINT_NAME = "model.pt"
 REQUIRED_KEYS = ("format", "architecture", "dataset", "classes", "state_dict")
 
 
-FORMAT = "lenetcli.checkpoint/1"
+FORMAT = "lenetcli.outputs.checkpoint/1"
 
 
 def make_checkpoint(

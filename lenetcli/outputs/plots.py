@@ -264,7 +264,7 @@ def comparison_figure(metrics: pd.DataFrame, column: str = "test_acc", colors: d
     (two settings that both diverged to chance) stay visible as two. A ±1 std band over the
     seeds is drawn while no panel has more than MOST_BANDS lines.
     """
-    from lenetcli.data import DATASETS
+    from lenetcli.science.data import DATASETS
 
     datasets = list(dict.fromkeys(metrics["dataset"]))
     lines = list(dict.fromkeys(metrics["line"]))
@@ -344,7 +344,7 @@ def accuracy_figure(
     best), one row per setting; runs: its trained runs (dataset, setting, final_test_acc).
     colors: one per setting name (default: palette_colors). best_by: what chose `best`.
     """
-    from lenetcli.data import DATASETS
+    from lenetcli.science.data import DATASETS
 
     datasets = list(dict.fromkeys(summary["dataset"]))
     names = list(dict.fromkeys(summary["setting"]))

@@ -22,9 +22,9 @@ import torch
 import torch.nn.functional as F
 
 from lenetcli.config import TrainConfig
-from lenetcli.data import Dataset, DatasetSpec, Split
 from lenetcli.errors import LenetError
-from lenetcli.model import Architecture, LeNet5, LeNetGroup, count_parameters
+from lenetcli.science.data import Dataset, DatasetSpec, Split
+from lenetcli.science.model import Architecture, LeNet5, LeNetGroup, count_parameters
 
 # Images (summed over a group's members) per evaluation forward pass. A GPU wants large
 # batches; on the CPU 2,048 is as fast as larger ones and keeps peak memory low (20,000 grey

@@ -15,14 +15,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from lenetcli import analysis, runs
-from lenetcli.checkpoint import find_checkpoint, load_checkpoint, make_checkpoint
-from lenetcli.config import TrainConfig, comma_items
-from lenetcli.data import Dataset, get_spec, load_dataset, validation_size
-from lenetcli.engine import Reporter, device_description, predict, resolve_device
+from lenetcli.commands import train as runs
+from lenetcli.config import RunOptions, TrainConfig, comma_items
 from lenetcli.errors import LenetError, unknown_choice
-from lenetcli.model import LeNet5
-from lenetcli.outputs import (
+from lenetcli.outputs.checkpoint import find_checkpoint, load_checkpoint, make_checkpoint
+from lenetcli.outputs.files import (
     check_output_dir,
     create_output_dir,
     dataset_subfolders,
@@ -34,8 +31,12 @@ from lenetcli.outputs import (
     write_csv,
     write_json,
 )
-from lenetcli.plots import confusion_figure, gallery_figure
-from lenetcli.progress import make_reporter, results_table, stdout_console
+from lenetcli.outputs.plots import confusion_figure, gallery_figure
+from lenetcli.outputs.progress import make_reporter, results_table, stdout_console
+from lenetcli.science import analysis
+from lenetcli.science.data import Dataset, data_record, get_spec, load_dataset, validation_size
+from lenetcli.science.engine import Reporter, device_description, predict, resolve_device
+from lenetcli.science.model import LeNet5
 
 # Okabe-Ito vermillion and blue: told apart with every common colour-vision deficiency,
 # unlike red and green.
@@ -173,7 +174,7 @@ def prepare_jobs(
     datasets: list[str] | None,
     paths: list[Path] | None,
     config: TrainConfig,
-    options: runs.RunOptions,
+    options: RunOptions,
     out: Path | None,
     overwrite: bool,
 ) -> tuple[torch.device, Path, list[Job]]:
@@ -217,7 +218,7 @@ def prepare_jobs(
 
 
 def train_if_needed(
-    job: Job, options: runs.RunOptions, device: torch.device, reporter: Reporter, command: str
+    job: Job, options: RunOptions, device: torch.device, reporter: Reporter, command: str
 ) -> LeNet5:
     """The job's model: the checkpoint's, or one trained now into job.out (which must exist)."""
     if job.model is None:
@@ -240,7 +241,7 @@ def evaluate(job: Job, device: torch.device) -> Evaluation:
 def write_record(
     command: str,
     job: Job,
-    options: runs.RunOptions,
+    options: RunOptions,
     settings,
     device: torch.device,
     datasets: list[str],
@@ -267,7 +268,7 @@ def write_record(
     }
     if job.trained:
         asked.update(job.config.to_dict())
-    data = runs.data_record(job.data)
+    data = data_record(job.data)
     # The training split is read but unused with a checkpoint: say what the model trained on.
     trained = job.checkpoint.get("config") or {}
     read = trained.get("train_subset") or len(job.data.train)
@@ -365,7 +366,7 @@ def run_analysis(
     dataset: str | None,
     checkpoint: str | None,
     from_dir: Path | None,
-    options: runs.RunOptions,
+    options: RunOptions,
     out: Path | None,
     overwrite: bool,
     training_options: list[str],

@@ -1,8 +1,8 @@
-"""`lenet noise`: label-noise settings run as a study (lenetcli.study) with noisy labels.
+"""`lenet noise`: label-noise settings run as a study (lenetcli.studies.study) with noisy labels.
 
 Each noise setting (a type and a rate, or a user's matrix) is one study `Setting` whose
 repeats train as one group: repeat r has model seed `seed + r` and its own noisy training
-labels, drawn with noise seed `noise_seed + r` (see lenetcli.noise). Test labels are never
+labels, drawn with noise seed `noise_seed + r` (see lenetcli.science.noise). Test labels are never
 touched. The study machinery does the rest (resume, runs.csv, metrics.csv, summary.csv,
 tables, curves); this module adds the noise: the training hook that draws the labels, the
 per-run columns noise_seed and achieved_noise_rate, the matrices written per setting, and
@@ -18,12 +18,21 @@ import numpy as np
 import pandas as pd
 import torch
 
-from lenetcli import engine
-from lenetcli.config import TrainConfig, check_seed_range
-from lenetcli.data import DATASETS, Dataset, get_spec
-from lenetcli.engine import Reporter
+from lenetcli.config import RunOptions, TrainConfig, check_seed_range
 from lenetcli.errors import LenetError
-from lenetcli.noise import (
+from lenetcli.outputs.files import (
+    NOISE_FILES,
+    noise_files,
+    previous_output,
+    read_config,
+    save_figure,
+    write_csv,
+)
+from lenetcli.outputs.plots import accuracy_vs_noise_figure, confusion_figure, noise_colors
+from lenetcli.science import engine
+from lenetcli.science.data import DATASETS, Dataset, get_spec
+from lenetcli.science.engine import Reporter
+from lenetcli.science.noise import (
     DEFAULT_RATES,
     NOISE_TYPES,
     NoiseSetting,
@@ -37,17 +46,8 @@ from lenetcli.noise import (
     read_transition_csv,
     sample_noisy_labels,
 )
-from lenetcli.outputs import (
-    NOISE_FILES,
-    noise_files,
-    previous_output,
-    read_config,
-    save_figure,
-    write_csv,
-)
-from lenetcli.plots import accuracy_vs_noise_figure, confusion_figure, noise_colors
-from lenetcli.runs import RunOptions
-from lenetcli.study import RunOutcome, Setting, Study, execute
+from lenetcli.studies.session import execute
+from lenetcli.studies.study import RunOutcome, Setting, Study
 
 RUN_COLUMNS = ("noise_seed", "achieved_noise_rate")
 VALUES = {

@@ -8,30 +8,15 @@ every check that can fail runs before the output folder is created.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import torch
 
-from lenetcli.checkpoint import make_checkpoint
-from lenetcli.config import TrainConfig
-from lenetcli.data import Dataset, default_data_dir, load_dataset
-from lenetcli.engine import (
-    MemberResult,
-    Reporter,
-    TrainingInterrupted,
-    architecture_for,
-    device_description,
-    group_size_cap,
-    predict,
-    resolve_device,
-    seed_groups,
-    train,
-)
-from lenetcli.errors import Interrupted, LenetError, warn
-from lenetcli.outputs import (
+from lenetcli.config import RunOptions, TrainConfig
+from lenetcli.errors import Interrupted, LenetError
+from lenetcli.outputs.checkpoint import make_checkpoint
+from lenetcli.outputs.files import (
     check_output_dir,
     create_output_dir,
     default_folder,
@@ -43,67 +28,21 @@ from lenetcli.outputs import (
     write_csv,
     write_json,
 )
-from lenetcli.plots import curves_figure
-from lenetcli.progress import make_reporter, results_table, stdout_console
-
-METRIC_COLUMNS = [
-    "seed", "epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds",
-]  # fmt: skip
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """How to run, as opposed to what to train (TrainConfig). The device, the group size and
-    the graph change the numbers only at the level of float rounding (docs/cli.md)."""
-
-    data_dir: Path | None = None
-    download: bool = True
-    device: str = "auto"
-    group_size: int | None = None
-    graph: bool = True
-    quiet: bool = False  # only what a download prints; not recorded
-
-    def data_folder(self) -> Path:
-        """Where the datasets are read: --data-dir, else $LENET_DATA_DIR or the cache folder."""
-        return default_data_dir() if self.data_dir is None else Path(self.data_dir).expanduser()
-
-    def to_dict(self) -> dict:
-        return {
-            "data_dir": None if self.data_dir is None else str(self.data_dir),
-            "download": self.download,
-            "device": self.device,
-            "group_size": self.group_size,
-            "graph": self.graph,
-        }
-
-
-def groups(
-    config: TrainConfig, data: Dataset, device: torch.device, group_size, seeds=None
-) -> list[list[int]]:
-    """The seeds that train together (all the config's, or these), as engine.train will group
-    them: recorded in config.json, since a seed trained in another group gets slightly
-    different numbers."""
-    arch = architecture_for(config, data.spec)
-    cap = group_size_cap(device, arch, config.batch_size, group_size)
-    return seed_groups(config.seeds if seeds is None else seeds, cap)
-
-
-def load_data(config: TrainConfig, options: RunOptions) -> Dataset:
-    return load_dataset(
-        config.dataset, options.data_dir, options.download, config.train_subset,
-        config.test_subset, options.quiet, config.val_split,
-    )  # fmt: skip
-
-
-def data_record(data: Dataset) -> dict:
-    return {
-        "dataset": data.spec.name,
-        "source": data.source,
-        "train_size": len(data.train),
-        "val_size": 0 if data.val is None else len(data.val),
-        "test_size": len(data.test),
-        "classes": list(data.spec.classes),
-    }
+from lenetcli.outputs.plots import curves_figure
+from lenetcli.outputs.progress import make_reporter, results_table, stdout_console
+from lenetcli.science.data import Dataset, data_record, load_data
+from lenetcli.science.engine import (
+    MemberResult,
+    Reporter,
+    TrainingInterrupted,
+    architecture_for,
+    device_description,
+    predict,
+    resolve_device,
+    train,
+)
+from lenetcli.studies.plan import groups
+from lenetcli.studies.results import METRIC_COLUMNS, diverged_seeds, warn_diverged
 
 
 def metrics_frame(results: list[MemberResult]) -> pd.DataFrame:
@@ -204,26 +143,8 @@ def save_interrupted(
     )
 
 
-def warn_diverged(which: str) -> None:
-    """A diverged run's numbers mean nothing: say so, even with --quiet."""
-    warn(
-        f"{which} diverged (a loss that is not a finite number): such accuracies mean nothing, "
-        "and a smaller --lr usually helps"
-    )
-
-
-def diverged(result: MemberResult) -> bool:
-    """A run diverged when its final training or test loss is not a finite number."""
-    last = result.metrics[-1]
-    return not (math.isfinite(last["train_loss"]) and math.isfinite(last["test_loss"]))
-
-
-def diverged_seeds(results: list[MemberResult]) -> list[int]:
-    return [r.seed for r in results if diverged(r)]
-
-
 def parameter_count(config: TrainConfig, data: Dataset) -> int:
-    from lenetcli.model import LeNet5, count_parameters
+    from lenetcli.science.model import LeNet5, count_parameters
 
     return count_parameters(LeNet5(architecture_for(config, data.spec)))
 

@@ -32,8 +32,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lenetcli.config import TrainConfig, comma_items, option_name
-from lenetcli.data import DATASETS
 from lenetcli.errors import LenetError, unknown_choice
+from lenetcli.science.data import DATASETS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -162,7 +162,7 @@ class SweepPlan:
 
     def settings(self):
         """The study's settings: every dataset, then every setting on it."""
-        from lenetcli.study import Setting  # late: the study pulls in torch and pandas
+        from lenetcli.studies.study import Setting  # late: the study pulls in torch and pandas
 
         return [
             Setting(name, replace(config, dataset=dataset))
@@ -358,7 +358,7 @@ def run_sweep(
     resume: bool,
 ) -> None:
     """`lenet sweep`: build the plan, then run it as a study (see study.execute)."""
-    from lenetcli import study
+    from lenetcli.studies import session, study
 
     plan = sweep_plan(texts, config_path)
     record = {
@@ -369,6 +369,6 @@ def run_sweep(
         record["config_text"] = Path(config_path).read_text(encoding="utf-8")
     sweep = study.Study("sweep", plan.settings(), options, record=record)
     inputs = [] if config_path is None else [config_path]
-    study.execute(
+    session.execute(
         sweep, out, default_name="sweep", inputs=inputs, overwrite=overwrite, resume=resume
     )

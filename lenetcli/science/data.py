@@ -18,7 +18,6 @@ import contextlib
 import gzip
 import io
 import math
-import os
 import pickle
 import sys
 import zlib
@@ -30,9 +29,8 @@ import torch
 import torchvision.datasets as tvd
 from torchvision.datasets.utils import calculate_md5, download_and_extract_archive
 
+from lenetcli.config import DATA_DIR_ENV, DATASET_NAMES, RunOptions, TrainConfig, default_data_dir
 from lenetcli.errors import LenetError, one_line, unknown_choice
-
-DATA_DIR_ENV = "LENET_DATA_DIR"
 
 FASHION_CLASSES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -86,6 +84,7 @@ DATASETS: dict[str, DatasetSpec] = {
         (0.3054,), (0.3247,), 1437, 360,
     ),
 }  # fmt: skip
+assert tuple(DATASETS) == DATASET_NAMES, "config.DATASET_NAMES lists the datasets described here"
 
 IDX_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -125,14 +124,6 @@ def get_spec(name: str) -> DatasetSpec:
     if name not in DATASETS:
         raise unknown_choice("dataset", name, DATASETS)
     return DATASETS[name]
-
-
-def default_data_dir() -> Path:
-    """--data-dir is absent: use $LENET_DATA_DIR, else the per-user cache folder."""
-    if os.environ.get(DATA_DIR_ENV):
-        return Path(os.environ[DATA_DIR_ENV]).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache) / "lenetcli" / "data"
 
 
 def load_dataset(
@@ -465,3 +456,21 @@ def make_split(images: np.ndarray, labels: np.ndarray) -> Split:
     images_t = torch.from_numpy(np.array(images, dtype=np.uint8))  # a writable copy
     labels_t = torch.from_numpy(np.asarray(labels, dtype=np.int64))
     return Split(images_t, labels_t, torch.arange(len(labels_t)))
+
+
+def load_data(config: TrainConfig, options: RunOptions) -> Dataset:
+    return load_dataset(
+        config.dataset, options.data_dir, options.download, config.train_subset,
+        config.test_subset, options.quiet, config.val_split,
+    )  # fmt: skip
+
+
+def data_record(data: Dataset) -> dict:
+    return {
+        "dataset": data.spec.name,
+        "source": data.source,
+        "train_size": len(data.train),
+        "val_size": 0 if data.val is None else len(data.val),
+        "test_size": len(data.test),
+        "classes": list(data.spec.classes),
+    }

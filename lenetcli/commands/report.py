@@ -32,9 +32,8 @@ from rich.markup import escape
 
 from lenetcli import __version__
 from lenetcli.config import ADDED_FIELDS, TrainConfig
-from lenetcli.data import DATASETS
 from lenetcli.errors import LenetError, one_line
-from lenetcli.outputs import (
+from lenetcli.outputs.files import (
     check_output_dir,
     create_output_dir,
     default_folder,
@@ -46,10 +45,11 @@ from lenetcli.outputs import (
     write_json,
     write_text,
 )
-from lenetcli.plots import comparison_figure
-from lenetcli.progress import results_table, stdout_console
-from lenetcli.summary import best_by, best_mask, run_statistics
-from lenetcli.tables import count_text, fmt, markdown_table, plain, plural
+from lenetcli.outputs.plots import comparison_figure
+from lenetcli.outputs.progress import results_table, stdout_console
+from lenetcli.outputs.tables import count_text, fmt, markdown_table, plain, plural
+from lenetcli.science.data import DATASETS
+from lenetcli.studies.summary import best_by, best_mask, run_statistics
 
 COMMANDS = ("train", "sweep", "noise", "confusion", "hardsamples")
 LENET_COMMANDS = (*COMMANDS, "report")
@@ -801,8 +801,8 @@ def run_config(report: Report, folders: list[Path], out: Path) -> dict:
     """config.json of the report: the folders as given and as found, and the environment."""
     import torch
 
-    from lenetcli.engine import device_description
-    from lenetcli.outputs import environment, run_record
+    from lenetcli.outputs.files import environment, run_record
+    from lenetcli.science.engine import device_description
 
     options = {"folders": [str(f) for f in folders], "title": report.title, "out": str(out)}
     cpu = torch.device("cpu")

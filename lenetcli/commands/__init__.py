@@ -1,0 +1,1 @@
+"""The commands' work: lenet train, sweep, noise, confusion, hardsamples and report."""

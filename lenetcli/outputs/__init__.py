@@ -1,0 +1,1 @@
+"""What lenet writes and shows: atomic files and folders, checkpoints, figures, tables, progress."""

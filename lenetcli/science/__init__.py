@@ -1,0 +1,1 @@
+"""The science: data, the model, the training engine, label noise and analysis. No files, no CLI."""

@@ -1,0 +1,287 @@
+"""The ledger of a study: every run in plan order, its status and results, and its metrics.
+
+runs.csv and metrics.csv are written from here; on --resume they are read back into it, the
+models of kept runs are moved to their settings' present names, and the earlier sessions that
+trained them stay on record (config.json's earlier_sessions).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import pickle
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from lenetcli.errors import LenetError
+from lenetcli.outputs.checkpoint import make_checkpoint
+from lenetcli.outputs.files import (
+    read_config,
+    read_csv,
+    save_checkpoint,
+    write_csv,
+)
+from lenetcli.science.data import Dataset
+from lenetcli.studies.results import (
+    DIVERGED,
+    FINISHED,
+    HYPERPARAMETERS,
+    METRIC_COLUMNS,
+    PENDING,
+    TRAINED,
+    diverged,
+)
+from lenetcli.studies.study import RunOutcome, Setting, Study, run_key
+
+# runs.csv's columns of the epoch with the best validation accuracy, in a study that validates
+VALIDATION_BEST = ["best_val_acc", "best_val_epoch", "test_acc_at_best_val"]
+
+
+class Ledger:
+    """Every run of the study in plan order: its plan, its results once trained, its metrics.
+
+    runs.csv and metrics.csv are written from here; on resume they are read back into it.
+    """
+
+    def __init__(self, study: Study):
+        self.study = study
+        self.rows: dict[str, dict] = {}  # run_key -> runs.csv row
+        self.saved = 0  # trained runs that runs.csv lists as such (after the last save)
+        self.metrics: dict[str, pd.DataFrame] = {}  # run_key -> that run's metrics.csv rows
+        self.keys: dict[tuple[int, int], str] = {}  # (setting index, seed) -> run_key
+        self.settings: dict[str, Setting] = {}  # run_key -> its setting
+        self.restored_names: dict[str, str] = {}  # run_key -> its setting's name when trained
+        for index, setting in enumerate(study.settings):
+            for seed in setting.config.seeds:
+                key = run_key(setting.config, seed, setting.identity)
+                self.keys[(index, seed)] = key
+                self.settings[key] = setting
+                self.rows[key] = self.plan_row(setting, seed, key)
+
+    def result_columns(self) -> list[str]:
+        finals = [f"final_{value}" for value in self.study.values]
+        early = VALIDATION_BEST if "val_acc" in self.study.values else []
+        return [*self.study.run_columns, *finals, "best_test_acc", "best_epoch", *early, "seconds"]
+
+    def expected_columns(self, setting: Setting) -> list[str]:
+        """The result columns a finished run of setting has a value in, beyond the study's own
+        run columns: no validation ones for a setting without validation images (in a study
+        where others have them)."""
+        validated = bool(setting.config.val_split)
+        own = self.result_columns()[len(self.study.run_columns) :]  # run columns may be empty
+        return [c for c in own if validated or c not in ("final_val_acc", *VALIDATION_BEST)]
+
+    def plan_row(self, setting: Setting, seed: int, key: str) -> dict:
+        config = setting.config.to_dict()
+        row = {"setting": setting.name, "dataset": setting.config.dataset}
+        row |= {c: setting.columns.get(c) for c in self.study.setting_columns}
+        row |= {h: config[h] for h in HYPERPARAMETERS}
+        row["seed"] = seed
+        row |= {c: None for c in self.result_columns()}
+        row |= {"status": PENDING, "run_key": key}
+        return row
+
+    def pending_seeds(self, index: int) -> list[int]:
+        setting = self.study.settings[index]
+        return [
+            seed
+            for seed in setting.config.seeds
+            if self.rows[self.keys[(index, seed)]]["status"] == PENDING
+        ]
+
+    def count(self, statuses=TRAINED) -> int:
+        return sum(row["status"] in statuses for row in self.rows.values())
+
+    def record(self, index: int, outcomes: list[RunOutcome]) -> None:
+        """Store the results of one setting's freshly trained runs."""
+        setting = self.study.settings[index]
+        for outcome in outcomes:
+            key = self.keys[(index, outcome.result.seed)]
+            metrics = outcome.result.metrics
+            last = metrics[-1]
+            best = max(metrics, key=lambda row: row["test_acc"])  # the first epoch at the best
+            row = self.rows[key]
+            row |= {c: outcome.columns.get(c) for c in self.study.run_columns}
+            # .get: in a study that validates only some settings, the others have no val_acc
+            row |= {f"final_{value}": last.get(value) for value in self.study.values}
+            row |= {
+                "best_test_acc": best["test_acc"],
+                "best_epoch": best["epoch"],
+                "seconds": sum(m["seconds"] for m in metrics),
+                "status": DIVERGED if diverged(outcome.result) else FINISHED,
+            }
+            if "val_acc" in last:
+                # early stopping: the first epoch at the best validation accuracy, and the
+                # test accuracy the model had then
+                chosen = max(metrics, key=lambda row: row["val_acc"])
+                row |= dict(
+                    zip(
+                        VALIDATION_BEST,
+                        [chosen["val_acc"], chosen["epoch"], chosen["test_acc"]],
+                        strict=True,
+                    )
+                )
+            frame = pd.DataFrame(metrics)
+            extra = [c for c in frame.columns if c not in METRIC_COLUMNS]
+            self.metrics[key] = self.label_metrics(setting, key, frame[METRIC_COLUMNS + extra])
+
+    def label_metrics(self, setting: Setting, key: str, frame: pd.DataFrame) -> pd.DataFrame:
+        """A run's metric rows with the setting's identity in front and its key at the end."""
+        identity = {"setting": setting.name, "dataset": setting.config.dataset}
+        identity |= {c: setting.columns.get(c) for c in self.study.setting_columns}
+        body = frame.drop(columns=[c for c in [*identity, "run_key"] if c in frame.columns])
+        labelled = pd.DataFrame({c: [v] * len(body) for c, v in identity.items()})
+        labelled = pd.concat([labelled, body.reset_index(drop=True)], axis=1)
+        labelled["run_key"] = key
+        return labelled
+
+    def runs_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(list(self.rows.values()))
+
+    def metrics_frame(self) -> pd.DataFrame:
+        frames = [self.metrics[key] for key in self.rows if key in self.metrics]
+        if not frames:
+            return pd.DataFrame(columns=["setting", "dataset", *METRIC_COLUMNS, "run_key"])
+        # run_key last, even where the first run lacks a column a later one has (val_acc)
+        frame = pd.concat(frames, ignore_index=True)
+        return frame[[*frame.columns.drop("run_key"), "run_key"]]
+
+    def save(self, out: Path) -> None:
+        # metrics first: runs.csv says what finished, so a run is never listed without its rows
+        write_csv(out / "metrics.csv", self.metrics_frame())
+        write_csv(out / "runs.csv", self.runs_frame())
+        self.saved = self.count()
+
+    def restore(self, out: Path) -> int:
+        """Take back the finished runs of a previous study in out; return how many."""
+        runs_path, metrics_path = out / "runs.csv", out / "metrics.csv"
+        if not runs_path.is_file():
+            return 0
+        previous = read_study_csv(runs_path, ["run_key", "status", "setting", "seed"])
+        if not metrics_path.is_file():
+            return 0
+        metrics = read_study_csv(metrics_path, ["run_key", "epoch"])
+        trained = previous[previous["status"].isin(TRAINED)]
+        unknown = trained[~trained["run_key"].isin(self.rows)]
+        if len(unknown):
+            first = unknown.iloc[0]
+            raise LenetError(
+                f"cannot resume in {out}: its runs.csv holds {len(unknown)} finished run(s) that "
+                f"this lenet {self.study.command} does not include (e.g. setting "
+                f"'{first['setting']}', seed {first['seed']}): resume with the options they were "
+                f"trained with (see config.json), or start over with --overwrite or another --out"
+            )
+        restored = 0
+        for _, old in trained.iterrows():
+            key = old["run_key"]
+            setting = self.settings[key]
+            rows = metrics[metrics["run_key"] == key].sort_values("epoch")
+            results = [old.get(c) for c in self.expected_columns(setting)]
+            if len(rows) != setting.config.epochs or any(pd.isna(v) for v in results):
+                continue  # damaged or partly written: train it again
+            row = self.rows[key]
+            for column in [*self.result_columns(), "status"]:
+                value = old.get(column)
+                row[column] = None if pd.isna(value) else value
+            for epoch in ("best_epoch", "best_val_epoch"):
+                if row.get(epoch) is not None:
+                    row[epoch] = int(row[epoch])
+            self.metrics[key] = self.label_metrics(setting, key, rows)
+            self.restored_names[key] = str(old["setting"])
+            restored += 1
+        return restored
+
+
+def read_study_csv(path: Path, required: list[str]) -> pd.DataFrame:
+    try:
+        frame = read_csv(path)  # a key of digits only stays text, and so does a name "NA"
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise LenetError(
+            f"cannot resume from {path}: {' '.join(str(exc).split())}; start over with --overwrite or another --out"
+        ) from None
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise LenetError(
+            f"cannot resume from {path}: no column '{missing[0]}' (not a study's file); start over with --overwrite or another --out"
+        )
+    return frame
+
+
+def save_models(out: Path, setting: Setting, data: Dataset, outcomes: list[RunOutcome]) -> None:
+    """models/<dataset>-<setting>/seed-<S>.pt: every run's model, for lenet confusion and
+    hardsamples (--checkpoint)."""
+    for outcome in outcomes:
+        checkpoint = make_checkpoint(outcome.result, setting.config, data, setting.about)
+        save_checkpoint(
+            out / "models" / setting.stem / f"seed-{outcome.result.seed}.pt", checkpoint
+        )
+
+
+def rename_restored_models(out: Path, ledger: Ledger) -> int:
+    """Put the models of the runs kept by --resume where their settings' present names say
+    (a setting may have been renamed, or named anew as the grid grew); return how many kept
+    runs have no model (trained by a lenet that kept none, or deleted)."""
+    moves, missing = [], 0
+    for key, old_name in ledger.restored_names.items():
+        setting, seed = ledger.settings[key], int(ledger.rows[key]["seed"])
+        old = out / "models" / f"{setting.config.dataset}-{old_name}" / f"seed-{seed}.pt"
+        new = out / "models" / setting.stem / f"seed-{seed}.pt"
+        if old == new:
+            missing += not new.is_file()
+            continue
+        checkpoint = read_model(old)
+        if checkpoint is None:
+            missing += 1
+            continue
+        checkpoint["setting"] = setting.about
+        moves.append((old, new, checkpoint))
+    # All read before any is written: two settings may have swapped names.
+    for _, new, checkpoint in moves:
+        save_checkpoint(new, checkpoint)
+    for old in {old for old, _, _ in moves} - {new for _, new, _ in moves}:
+        old.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            old.parent.rmdir()  # when it held no other model
+    return missing
+
+
+def read_model(path: Path) -> dict | None:
+    try:
+        return torch.load(path, weights_only=True)
+    except (OSError, RuntimeError, pickle.UnpicklingError):
+        return None
+
+
+def earlier_sessions(out: Path) -> list[dict]:
+    """When, how and where the sessions before this --resume ran, from out's config.json."""
+    previous = read_config(out)
+    if previous is None:
+        return []
+    session = {k: previous.get(k) for k in ("argv", "started_utc", "environment")}
+    settings = (previous.get("options") or {}).get("settings")
+    if isinstance(settings, list):  # which seeds trained together then
+        session["groups"] = {
+            s["name"]: s.get("groups") for s in settings if isinstance(s, dict) and "name" in s
+        }
+    earlier = previous.get("earlier_sessions")
+    return [*(earlier if isinstance(earlier, list) else []), session]
+
+
+def resume_folder(study: Study, out: Path, ledger: Ledger) -> int:
+    """Check that out holds this kind of study (or nothing) and restore its finished runs."""
+    if out.exists() and not out.is_dir():
+        raise LenetError(f"output folder {out} is a file; choose another --out")
+    if not out.is_dir() or not any(out.iterdir()):
+        return 0
+    record = read_config(out)
+    if record is None:
+        raise LenetError(
+            f"cannot resume in {out}: it holds no readable config.json of lenet {study.command}; choose the folder of the lenet {study.command} to continue, or another --out"
+        )
+    command = record.get("command")
+    if command != study.command:
+        raise LenetError(
+            f"cannot resume in {out}: it holds the output of `lenet {command}`, not of lenet {study.command}; choose another --out"
+        )
+    return ledger.restore(out)

@@ -1,0 +1,220 @@
+"""One session of a study: check, load the data, plan, train what is not finished, record,
+summarise. `execute` is what lenet sweep and lenet noise call."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from lenetcli.errors import Interrupted, LenetError, warn
+from lenetcli.outputs import progress
+from lenetcli.outputs.files import (
+    check_output_dir,
+    create_output_dir,
+    default_folder,
+    environment,
+    in_use,
+    run_record,
+    write_json,
+)
+from lenetcli.outputs.progress import StudyReporter
+from lenetcli.science import engine
+from lenetcli.science.data import Dataset, data_record
+from lenetcli.studies.ledger import (
+    Ledger,
+    earlier_sessions,
+    rename_restored_models,
+    resume_folder,
+    save_models,
+)
+from lenetcli.studies.plan import groups
+from lenetcli.studies.results import (
+    DIVERGED,
+    warn_diverged,
+)
+from lenetcli.studies.study import Study, check_study, data_key, load_study_data
+from lenetcli.studies.summary import summary_table, write_report
+
+
+def run_study(
+    study: Study,
+    ledger: Ledger,
+    datasets: dict[tuple, Dataset],
+    device: torch.device,
+    out: Path,
+    reporter: StudyReporter,
+) -> None:
+    """Train every setting that has pending runs, saving runs.csv and metrics.csv after each."""
+    reporter.start_study(len(ledger.rows), ledger.count())
+    ledger.save(out)  # at once, so the folder lists the whole plan from the start
+    for index, setting in enumerate(study.settings):
+        seeds = ledger.pending_seeds(index)
+        if not seeds:
+            continue
+        reporter.start_setting(f"{setting.config.dataset} {setting.name}", len(seeds))
+        data = datasets[data_key(setting.config)]
+        outcomes = study.train(setting, data, seeds, device, study.options, reporter, out)
+        ledger.record(index, outcomes)
+        save_models(out, setting, data, outcomes)  # before runs.csv says they finished
+        ledger.save(out)
+        reporter.finish_setting(len(seeds))
+
+
+def study_record(
+    study: Study, out: Path, resume: bool, device, datasets: dict[tuple, Dataset], ledger: Ledger
+) -> dict:
+    # groups: the seeds that train together in this session (runs kept by --resume trained
+    # in the groups of the session recorded in earlier_sessions).
+    settings = [
+        {
+            "name": s.name,
+            **s.config.to_dict(),
+            **s.columns,
+            "seeds": s.config.seeds,
+            "groups": groups(
+                s.config,
+                datasets[data_key(s.config)],
+                device,
+                study.options.group_size,
+                ledger.pending_seeds(i),
+            ),
+        }  # fmt: skip
+        for i, s in enumerate(study.settings)
+    ]
+    options = {
+        **study.record,
+        "settings": settings,
+        **study.options.to_dict(),
+        "out": str(out),
+        "resume": resume,
+    }
+    env = environment(device, engine.device_description(device))
+    record = run_record(study.command, options, env, {"datasets": data_records(study, datasets)})
+    if resume:  # runs kept from earlier sessions may come from another machine or version
+        record["earlier_sessions"] = earlier_sessions(out)
+    return record
+
+
+def data_records(study: Study, datasets: dict[tuple, Dataset]) -> list[dict]:
+    """One record per dataset read, saying which subsets, validation share and settings it
+    served: a study may read one dataset several ways."""
+    records = []
+    for key, data in datasets.items():
+        _, train_subset, test_subset, val_split = key
+        served = [s.name for s in study.settings if data_key(s.config) == key]
+        records.append({
+            **data_record(data),
+            "train_subset": train_subset, "test_subset": test_subset, "val_split": val_split,
+            "settings": served,
+        })  # fmt: skip
+    return records
+
+
+def other_validation_draws(study: Study, record: dict) -> str:
+    """The scikit-learn versions of earlier sessions that differ from this one's, where a
+    setting holds out validation images (train_test_split draws them); '' when none do."""
+    if not any(s.config.val_split for s in study.settings):
+        return ""
+    now = record["environment"]["scikit-learn"]
+    versions = {
+        (session.get("environment") or {}).get("scikit-learn")
+        for session in record.get("earlier_sessions", [])
+    }
+    return ", ".join(sorted(str(v) for v in versions - {now, None}))
+
+
+def execute(
+    study: Study,
+    out: Path | None,
+    *,
+    default_name: str = "",
+    inputs: list[Path] = (),
+    overwrite: bool = False,
+    resume: bool = False,
+) -> tuple[pd.DataFrame, Path]:
+    """Check, load, train what is not finished, write every output; return summary.csv's frame
+    and the output folder: out, or runs/<default_name>-<time> (-2, -3, ... if taken meanwhile).
+
+    Every check that can fail runs before the output folder is touched. Ctrl-C raises
+    Interrupted once the finished settings are saved.
+    """
+    console = progress.stdout_console()
+    fresh_name = out is None
+    if fresh_name and resume:
+        raise LenetError(
+            f"--resume needs --out: the folder of the lenet {study.command} to continue"
+        )
+    out = default_folder(default_name) if fresh_name else Path(out)
+    check_study(study)
+    if resume and overwrite:
+        raise LenetError(
+            "--resume continues the study in --out and --overwrite starts it again; give only one"
+        )
+    ledger = Ledger(study)
+    if resume:
+        restored = resume_folder(study, out, ledger)
+        check_output_dir(out, True, study.command)  # still: can it be written?
+    else:
+        restored = 0
+        check_output_dir(out, overwrite, study.command, [*inputs, study.options.data_folder()])
+    device = engine.resolve_device(study.options.device)
+    datasets = load_study_data(study)
+    out = create_output_dir(out, fresh_name, exclusive=not resume and not out.exists())
+    with in_use(out, study.command, replace=overwrite):
+        if resume:  # again, now that the folder is held: another lenet may have written meanwhile
+            ledger = Ledger(study)
+            restored = resume_folder(study, out, ledger)
+        record = study_record(study, out, resume, device, datasets, ledger)
+        write_json(out / "config.json", record)
+        if restored and (changed := other_validation_draws(study, record)):
+            warn(
+                f"runs kept in {out} drew their validation images with scikit-learn "
+                f"{changed}, this session with {record['environment']['scikit-learn']}; the "
+                "draws may differ, so compare validation accuracies across sessions with care"
+            )
+        if missing := rename_restored_models(out, ledger):
+            warn(
+                f"{missing} finished run(s) kept in {out} have no model in models/ (trained by "
+                "a lenet that kept none); to study one with lenet confusion, train its setting "
+                "again with lenet train"
+            )
+        if not study.options.quiet:
+            console.print(
+                describe_plan(study, ledger, restored, device, out, resume), highlight=False
+            )
+        try:
+            with progress.make_study_reporter(console, study.options.quiet) as reporter:
+                run_study(study, ledger, datasets, device, out, reporter)
+        except KeyboardInterrupt:
+            raise Interrupted(
+                f"interrupted: {ledger.saved} of {len(ledger.rows)} runs are finished and saved in "
+                f"{out}; run the same command with --resume --out {out} to continue"
+            ) from None
+        runs = ledger.runs_frame()
+        summary = write_report(study, out, runs, ledger.metrics_frame())
+    bad = runs[runs["status"] == DIVERGED]
+    if len(bad):
+        settings = ", ".join(bad["setting"].astype(str).drop_duplicates())
+        warn_diverged(f"{len(bad)} run(s) of {settings} (status diverged in runs.csv)")
+    if not study.options.quiet:
+        console.print(summary_table(study, summary))
+        console.print(f"Wrote {out}/", highlight=False)
+    return summary, out
+
+
+def describe_plan(
+    study: Study, ledger: Ledger, restored: int, device, out: Path, resume: bool
+) -> str:
+    datasets = {s.config.dataset for s in study.settings}
+    names = {s.name for s in study.settings}
+    text = (
+        f"{study.command.capitalize()}: {len(names)} setting(s) x {len(datasets)} dataset(s), "
+        f"{len(ledger.rows)} runs, device {device}"
+    )
+    if restored:
+        text += f"; {restored} finished run(s) in {out} are kept, {len(ledger.rows) - restored} to train"
+    elif resume:  # a mistyped --out would otherwise start from scratch without a word
+        text += f"; --resume found no finished run in {out}, so every run is trained"
+    return text

@@ -1,0 +1,238 @@
+"""Studies: settings trained over repeated seeds, resumable, summarised the way a report is.
+
+A *setting* is one training configuration on one dataset with a short, file-safe name: a
+`TrainConfig` whose seed and repeats give its *runs* (one per seed). A study trains each
+setting's runs together as one group (`engine.train`) and writes into its folder:
+
+    config.json                     the whole study, run options and environment
+    runs.csv                        one row per run: identity, hyperparameters, seed, results, status
+    metrics.csv                     one row per run and epoch
+    summary.csv                     one row per setting: n, best, mean, std, min, max of final values
+    tables/<dataset>-<setting>.csv  the per-setting table of a report: No. 1..n, Best, Mean, Std
+    summary.md                      all of those tables in one Markdown page
+    curves/<dataset>-<setting>.png  loss and accuracy, mean with a +-1 std band over the seeds
+    compare.png                     mean test accuracy per epoch of every setting
+    accuracy.png                    mean +- std final test accuracy per setting
+
+`lenet sweep` (sweep.py) builds its settings from comma lists or a TOML file. Other commands
+build theirs their own way and plug in through these hooks:
+
+- `Setting.columns`: values that identify a setting beyond its TrainConfig (for label noise,
+  e.g. {"noise_type": "symmetric", "noise_rate": 0.2}). They are part of every run's key, are
+  written to every CSV and group summary.csv, the tables and the figures.
+- `Setting.hidden`: values that decide a run's numbers but are not columns (for label
+  noise, the noise seed and the matrix): hashed into the run keys, never written.
+- `Study.train`: how one setting's seeds are trained, given the output folder for any file
+  of its own; the default, `train_setting`, is a plain `engine.train`. It returns one `RunOutcome` per seed, whose `columns` hold per-run values
+  (e.g. the noise seed and achieved rate) named, in order, by `Study.run_columns`.
+- `Study.values`: the metric columns whose final value is summarised, with their table labels
+  (e.g. add "train_acc_clean"). Metric columns beyond `results.METRIC_COLUMNS` reach metrics.csv
+  as they are.
+- `Study.curves`: the per-setting figure, given the setting's metrics, a title and its loss
+  (default `plots.curves_figure`).
+- `Study.palette`: a colour per setting name for compare.png and accuracy.png (default
+  `plots.palette_colors`; label noise shades one colour family per noise type).
+
+`execute(study, out, ...)` does everything: checks (before anything is written), loads the
+data, trains what is not finished, writes the summary (summary.py). The parts are public for
+other uses: `check_study`, `Ledger` (the runs and their results), `summary.write_report`.
+
+Resume: each run is keyed by a hash of its full configuration (`run_key`): dataset, every
+hyperparameter, seed, subsets and `Setting.columns`, but not the setting's name, so renamed
+settings still match and changed ones never do. runs.csv is the record of what finished; it and
+metrics.csv are rewritten atomically after every setting, so an interruption loses at most the
+setting in progress, and `resume=True` trains only the runs not finished.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import torch
+
+from lenetcli.config import ADDED_FIELDS, RunOptions, TrainConfig
+from lenetcli.errors import LenetError
+from lenetcli.outputs.plots import curves_figure, palette_colors
+from lenetcli.science import engine
+from lenetcli.science.data import Dataset, load_data
+from lenetcli.science.engine import MemberResult, Reporter
+
+DEFAULT_VALUES = {"train_acc": "Training accuracy", "test_acc": "Testing accuracy"}
+
+
+# --------------------------------------------------------------------------- the study
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration on one dataset: config.seeds are its runs."""
+
+    name: str  # file-safe, unique per dataset; the setting's id in every output
+    config: TrainConfig
+    columns: dict = field(default_factory=dict)  # extra identity, e.g. noise type and rate
+    # Identity hashed into the run keys but never written, e.g. a noise seed and matrix.
+    hidden: dict = field(default_factory=dict)
+
+    @property
+    def identity(self) -> dict:
+        """Everything beyond config and seed that decides a run's numbers: for run_key."""
+        return {**self.columns, **self.hidden}
+
+    @property
+    def about(self) -> dict:
+        """What a model's checkpoint records of the setting it belongs to."""
+        return {"name": self.name, **self.columns}
+
+    @property
+    def stem(self) -> str:
+        """The file name (without suffix) of this setting's table and curves."""
+        return f"{self.config.dataset}-{self.name}"
+
+
+@dataclass
+class RunOutcome:
+    """One trained run: the engine's result and the per-run values for Study.run_columns."""
+
+    result: MemberResult
+    columns: dict = field(default_factory=dict)
+
+
+def train_setting(
+    setting: Setting,
+    data: Dataset,
+    seeds: list[int],
+    device: torch.device,
+    options: RunOptions,
+    reporter: Reporter,
+    out: Path,
+) -> list[RunOutcome]:
+    """The default `Study.train`: the seeds of one setting as one group, nothing added."""
+    results = engine.train(
+        setting.config, data, device, seeds=seeds, group_size=options.group_size,
+        use_graph=options.graph, reporter=reporter,
+    )  # fmt: skip
+    return [RunOutcome(result) for result in results]
+
+
+TrainSetting = Callable[
+    [Setting, Dataset, list[int], torch.device, RunOptions, Reporter, Path], list[RunOutcome]
+]
+
+
+def setting_palette(settings: list[Setting]) -> dict:
+    """The default `Study.palette`: a colour per setting name (plots.palette_colors)."""
+    return palette_colors(s.name for s in settings)
+
+
+@dataclass(frozen=True)
+class Study:
+    """What to run and how to report it. See the module docstring for the hooks."""
+
+    command: str  # "sweep", "noise": names the study in config.json and in messages
+    settings: list[Setting]
+    options: RunOptions = field(default_factory=RunOptions)
+    train: TrainSetting = train_setting
+    run_columns: tuple[str, ...] = ()
+    values: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_VALUES))
+    curves: Callable = curves_figure
+    # a colour per setting name, the same in compare.png and accuracy.png
+    palette: Callable[[list[Setting]], dict] = setting_palette
+    record: dict = field(default_factory=dict)  # anything else config.json should hold
+
+    def __post_init__(self):
+        # A study whose settings hold out validation images summarises validation accuracy
+        # too, just before testing accuracy, and picks its best setting by it (best_mask).
+        if "val_acc" in self.values or not any(s.config.val_split for s in self.settings):
+            return
+        values = {k: v for k, v in self.values.items() if k != "test_acc"}
+        values |= {"val_acc": "Validation accuracy", "test_acc": self.values["test_acc"]}
+        object.__setattr__(self, "values", values)
+
+    @property
+    def keys(self) -> list[str]:
+        """The columns that identify a setting: group by these in summaries."""
+        return ["dataset", "setting", *self.setting_columns]
+
+    @property
+    def setting_columns(self) -> list[str]:
+        names: list[str] = []
+        for setting in self.settings:
+            names += [c for c in setting.columns if c not in names]
+        return names
+
+
+# --------------------------------------------------------------------------- keys and checks
+
+
+def run_key(config: TrainConfig, seed: int, columns: dict | None = None) -> str:
+    """A hash of everything that decides one run's numbers (never its name or run options)."""
+    identity = replace(config, seed=seed, repeats=1).to_dict()
+    defaults = TrainConfig().to_dict()
+    for name, default in defaults.items():
+        # 0 and 0.0 are the same weight decay: hash the value, not how it was written.
+        if isinstance(default, float) and identity[name] is not None:
+            identity[name] = float(identity[name])
+    # Options added after the first release count only when used, so that a folder written
+    # before them still resumes.
+    for name in ADDED_FIELDS:
+        if identity[name] == defaults[name]:
+            del identity[name]
+    identity.update(columns or {})
+    text = json.dumps(identity, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def check_study(study: Study) -> None:
+    """Raise LenetError for anything wrong with the plan, before anything is loaded or written."""
+    if not study.settings:
+        raise LenetError(f"the lenet {study.command} has no settings; give at least one")
+    if "test_acc" not in study.values:
+        raise ValueError("Study.values must include test_acc: every table shows it")
+    reserved = set(TrainConfig.field_names()) | {"setting", "status", "run_key"}
+    for setting in study.settings:
+        setting.config.validate()
+        clash = reserved & (set(setting.columns) | set(study.run_columns))
+        if clash:
+            raise LenetError(f"setting column '{sorted(clash)[0]}' clashes with a built-in column")
+    names: dict[tuple[str, str], Setting] = {}
+    for setting in study.settings:
+        ident = (setting.config.dataset, setting.name)
+        if ident in names:
+            raise LenetError(
+                f"two settings are named '{setting.name}' on {setting.config.dataset}; give each setting its own name"
+            )
+        names[ident] = setting
+    seen: dict[str, tuple[Setting, int]] = {}
+    for setting in study.settings:
+        for seed in setting.config.seeds:
+            key = run_key(setting.config, seed, setting.identity)
+            if key in seen:
+                other, _ = seen[key]
+                raise LenetError(
+                    f"settings '{other.name}' and '{setting.name}' on {setting.config.dataset} "
+                    f"would both train seed {seed} with the same configuration; make them differ "
+                    f"or drop one"
+                )
+            seen[key] = (setting, seed)
+    if study.options.group_size is not None and study.options.group_size < 1:
+        raise LenetError(
+            f"--group-size must be a positive whole number, got {study.options.group_size}"
+        )
+
+
+def data_key(config: TrainConfig) -> tuple:
+    return (config.dataset, config.train_subset, config.test_subset, config.val_split)
+
+
+def load_study_data(study: Study) -> dict[tuple, Dataset]:
+    """Every dataset (and subset) the study needs, each read once, all before anything runs."""
+    datasets: dict[tuple, Dataset] = {}
+    for setting in study.settings:
+        key = data_key(setting.config)
+        if key not in datasets:
+            datasets[key] = load_data(setting.config, study.options)
+    return datasets
