@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import urllib.parse
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -148,6 +149,9 @@ class TrainConfig:
 # --------------------------------------------------------------------------- how to run
 
 DATA_DIR_ENV = "LENET_DATA_DIR"
+MIRROR_ENV = "LENET_MIRROR"
+# torchvision downloads over HTTP(S) only: a file:// URL leaves an empty file behind
+MIRROR_SCHEMES = ("http", "https")
 
 
 def default_data_dir() -> Path:
@@ -156,6 +160,18 @@ def default_data_dir() -> Path:
         return Path(os.environ[DATA_DIR_ENV]).expanduser()
     cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(cache) / "lenetcli" / "data"
+
+
+def check_mirror(url: str, where: str) -> str:
+    """A mirror's base URL, ending in '/' so that a file's path can follow; a one-line error
+    for anything torchvision cannot download from (a bare path, file://, a mistyped scheme)."""
+    parts = urllib.parse.urlsplit(url.strip())
+    if parts.scheme not in MIRROR_SCHEMES or not parts.netloc:
+        raise LenetError(
+            f"{where} '{url}' is not a base URL; give one such as http://data.example.org/lenet/ "
+            "(a data folder as lenet fills it, served over HTTP or HTTPS)"
+        )
+    return url.strip().rstrip("/") + "/"
 
 
 @dataclass(frozen=True)
@@ -169,14 +185,26 @@ class RunOptions:
     group_size: int | None = None
     graph: bool = True
     quiet: bool = False  # only what a download prints; not recorded
+    mirror: str | None = None  # base URL to download datasets from (see download_mirror)
 
     def data_folder(self) -> Path:
         """Where the datasets are read: --data-dir, else $LENET_DATA_DIR or the cache folder."""
         return default_data_dir() if self.data_dir is None else Path(self.data_dir).expanduser()
 
+    def download_mirror(self) -> str | None:
+        """The base URL that missing datasets are downloaded from instead of their official
+        hosts: --mirror, else $LENET_MIRROR, else None (the official hosts). Checked here, so
+        that a mistyped mirror is reported before anything is written."""
+        if self.mirror is not None:
+            return check_mirror(self.mirror, "--mirror")
+        if os.environ.get(MIRROR_ENV):
+            return check_mirror(os.environ[MIRROR_ENV], f"${MIRROR_ENV}")
+        return None
+
     def to_dict(self) -> dict:
         return {
             "data_dir": None if self.data_dir is None else str(self.data_dir),
+            "mirror": self.mirror,
             "download": self.download,
             "device": self.device,
             "group_size": self.group_size,

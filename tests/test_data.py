@@ -13,11 +13,13 @@ import pytest
 import torch
 from conftest import real_data_root
 
+from lenetcli.config import RunOptions, TrainConfig
 from lenetcli.errors import LenetError
 from lenetcli.science import data
 from lenetcli.science.data import (
     DATASETS,
     Split,
+    load_data,
     load_dataset,
     read_cifar_batch,
     read_idx,
@@ -223,8 +225,9 @@ def test_download_with_wrong_checksum_is_an_error(tmp_path, monkeypatch, mnist_s
     with pytest.raises(LenetError, match="MNIST files missing in .*the download failed") as e:
         load_dataset("mnist", tmp_path, quiet=True)
     assert f"MD5 {md5(source / 'train-images-idx3-ubyte.gz')}, expected {'0' * 32}" in str(e.value)
-    # A file that failed its check is gone: the next run must not read it unchecked
-    assert list((tmp_path / "MNIST" / "raw").iterdir()) == []
+    # A file that failed its check is gone: the next run must not read it unchecked; and so
+    # is the folder the download made for it
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_download_says_what_it_fetches_unless_quiet(tmp_path, monkeypatch, mnist_server, capfd):
@@ -312,3 +315,105 @@ def test_the_range_a_validation_error_suggests_is_one_that_works():
     for fraction in (0.000167, 0.999):
         train, val = validation_split(split, fraction)
         assert len(train.labels.unique()) == len(val.labels.unique()) == 10
+
+
+# --------------------------------------------------------------------------- mirrors
+
+
+def tiny_mnist(folder: Path) -> None:
+    """A 20 + 10 image MNIST, gzipped into folder/MNIST/raw as a download leaves it."""
+    raw = folder / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 20), ("t10k", 10)):
+        images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8).tobytes()
+        labels = (np.arange(n) % 10).astype(np.uint8).tobytes()
+        for kind, magic, dims, payload in (
+            ("images-idx3", 2051, (n, 28, 28), images),
+            ("labels-idx1", 2049, (n,), labels),
+        ):
+            header = np.array([magic, *dims], dtype=">i4").tobytes()
+            (raw / f"{split}-{kind}-ubyte.gz").write_bytes(gzip.compress(header + payload))
+
+
+@pytest.fixture
+def tiny_mirror(tmp_path, monkeypatch):
+    """A lab's mirror: a data folder holding a tiny MNIST, served on 127.0.0.1; the MNIST
+    spec takes its sizes and MD5 sums, and official hosts that cannot be reached."""
+    served = tmp_path / "served"
+    tiny_mnist(served)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    raw = served / "MNIST" / "raw"
+    resources = tuple((name, md5(raw / name)) for name, _ in DATASETS["mnist"].resources)
+    spec = replace(
+        DATASETS["mnist"], train_size=20, test_size=10, resources=resources,
+        mirrors=("http://127.0.0.1:9/official/",),  # never reached: a mirror replaces them
+    )  # fmt: skip
+    monkeypatch.setitem(DATASETS, "mnist", spec)
+    monkeypatch.delenv("LENET_MIRROR", raising=False)
+    yield f"http://127.0.0.1:{server.server_address[1]}", raw
+    server.shutdown()
+
+
+def test_a_mirror_given_by_option_or_environment_replaces_the_official_hosts(
+    tiny_mirror, tmp_path, monkeypatch, capfd
+):
+    url, raw = tiny_mirror
+    config = TrainConfig(dataset="mnist")
+    # the base URL with or without its final slash
+    data = load_data(config, RunOptions(data_dir=tmp_path / "a", mirror=url))
+    assert len(data.train) == 20 and len(data.test) == 10
+    err = capfd.readouterr().err
+    assert f"Downloading {url}/MNIST/raw/train-images-idx3-ubyte.gz" in err
+    assert "127.0.0.1:9" not in err
+    for name in ("train-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        assert (tmp_path / "a" / "MNIST" / "raw" / name).read_bytes() == (raw / name).read_bytes()
+    monkeypatch.setenv("LENET_MIRROR", url + "/")
+    again = load_data(config, RunOptions(data_dir=tmp_path / "b", quiet=True))
+    assert torch.equal(again.train.images, data.train.images)
+    assert capfd.readouterr().err == ""
+
+
+def test_a_mirror_file_that_fails_its_md5_sum_is_refused_and_removed(tiny_mirror, tmp_path):
+    url, raw = tiny_mirror
+    name = "train-images-idx3-ubyte.gz"
+    good = raw / name
+    good.write_bytes(gzip.compress(b"tampered"))
+    with pytest.raises(LenetError) as e:
+        load_data(TrainConfig(dataset="mnist"), RunOptions(data_dir=tmp_path / "d", mirror=url))
+    assert f"{url}/MNIST/raw/{name}: MD5 {md5(good)}, expected " in str(e.value)
+    assert "not the official file (deleted)" in str(e.value)
+    assert not (tmp_path / "d").exists()
+
+
+@pytest.mark.parametrize(
+    "mirror", ["/srv/data", "file:///srv/data/", "htp://mirror.example.org/", "https://", ""]
+)
+def test_a_mirror_that_is_not_a_url_is_refused_before_anything_is_read(mirror, tmp_path):
+    with pytest.raises(LenetError, match=f"^--mirror '{mirror}' is not a base URL; give one"):
+        load_data(TrainConfig(dataset="digits"), RunOptions(data_dir=tmp_path, mirror=mirror))
+
+
+def test_a_mirror_from_the_environment_is_named_so_when_refused(monkeypatch):
+    monkeypatch.setenv("LENET_MIRROR", "mirror.example.org")
+    with pytest.raises(LenetError, match="^.LENET_MIRROR 'mirror.example.org' is not a base URL"):
+        RunOptions().download_mirror()
+
+
+def test_a_failed_download_leaves_no_folder_behind_and_points_to_digits(tmp_path, monkeypatch):
+    spec = replace(DATASETS["mnist"], mirrors=("http://127.0.0.1:9/unreachable/",))
+    monkeypatch.setitem(DATASETS, "mnist", spec)
+    root = tmp_path / "data"
+    with pytest.raises(LenetError, match="the download failed") as e:
+        load_dataset("mnist", root, quiet=True)
+    assert not root.exists()  # the data folder, MNIST/ and MNIST/raw/ all came from lenet
+    assert str(e.value).endswith("--dataset digits works with no network")
+    assert "--mirror URL or $LENET_MIRROR" in str(e.value)
+    # a folder that was there before is the user's, and stays
+    (root / "MNIST").mkdir(parents=True)
+    with pytest.raises(LenetError, match="the download failed"):
+        load_dataset("mnist", root, quiet=True)
+    assert (root / "MNIST").is_dir() and not (root / "MNIST" / "raw").exists()

@@ -207,8 +207,9 @@ def prepare_jobs(
             model, checkpoint = loaded[i]
             # Only the test split matters here; the training subset is the checkpoint's business.
             data = load_dataset(
-                name, options.data_dir, options.download, None, config.test_subset, options.quiet
-            )
+                name, options.data_dir, options.download, None, config.test_subset,
+                options.quiet, mirror=options.download_mirror(),
+            )  # fmt: skip
             job_config = replace(config, dataset=name)
             jobs.append(Job(job_config, data, job_out, model, checkpoint, paths[i]))
     return device, out, jobs

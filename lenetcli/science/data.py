@@ -29,7 +29,14 @@ import torch
 import torchvision.datasets as tvd
 from torchvision.datasets.utils import calculate_md5, download_and_extract_archive
 
-from lenetcli.config import DATA_DIR_ENV, DATASET_NAMES, RunOptions, TrainConfig, default_data_dir
+from lenetcli.config import (
+    DATA_DIR_ENV,
+    DATASET_NAMES,
+    MIRROR_ENV,
+    RunOptions,
+    TrainConfig,
+    default_data_dir,
+)
 from lenetcli.errors import LenetError, one_line, unknown_choice
 
 FASHION_CLASSES = (
@@ -134,16 +141,18 @@ def load_dataset(
     test_subset: int | None = None,
     quiet: bool = False,
     val_split: float = 0.0,
+    mirror: str | None = None,
 ) -> Dataset:
-    """Read both splits of a dataset (fetching missing files if allowed), take subsets, then
-    hold out the validation images from the training ones."""
+    """Read both splits of a dataset (fetching missing files if allowed, from mirror if given:
+    a checked base URL, see RunOptions.download_mirror), take subsets, then hold out the
+    validation images from the training ones."""
     spec = get_spec(name)
     root = Path(root).expanduser() if root is not None else default_data_dir()
     if spec.name == "digits":
         train, test = read_digits()
         source = "scikit-learn (bundled)"
     else:
-        ensure_files(spec, root, download, quiet)
+        ensure_files(spec, root, download, quiet, mirror)
         read = read_cifar_split if spec.name == "cifar10" else read_idx_split
         folder = root / spec.folder
         train, test = read(spec, folder, "train"), read(spec, folder, "test")
@@ -265,41 +274,88 @@ def missing_files(spec: DatasetSpec, root: Path) -> list[Path]:
     return [path for path in expected_files(spec, root) if not present(path)]
 
 
-def ensure_files(spec: DatasetSpec, root: Path, download: bool, quiet: bool = False) -> None:
-    """Make sure every file of the dataset is under root, downloading them if allowed."""
+def ensure_files(
+    spec: DatasetSpec, root: Path, download: bool, quiet: bool = False, mirror: str | None = None
+) -> None:
+    """Make sure every file of the dataset is under root, downloading them if allowed.
+
+    The folders a download creates and leaves empty (nothing came, or what came failed its
+    check) are removed again: an empty MNIST/raw/ would only puzzle the user.
+    """
     if not missing_files(spec, root):
         return
     reason = "downloads are off (--no-download)"
     if download:
+        created = new_folders(download_folder(spec, root))
         try:
-            download_dataset(spec, root, quiet)
+            download_dataset(spec, root, quiet, mirror)
             reason = "the download did not provide them"
         except Exception as exc:  # any network or checksum failure ends in the same advice
             reason = f"the download failed ({one_line(exc)})"
+        if missing_files(spec, root):
+            remove_empty(created)
     if missing := missing_files(spec, root):  # again: some files may have come
         names = ", ".join(p.name for p in missing)
         gz = "" if spec.name == "cifar10" else " (IDX files may be .gz)"
         raise LenetError(
             f"{spec.title} files missing in {missing[0].parent}: {names}; {reason}. Place the "
-            f"files there in torchvision's layout{gz}, or choose another folder with "
-            f"--data-dir or ${DATA_DIR_ENV}"
+            f"files there in torchvision's layout{gz}, choose another folder with --data-dir "
+            f"or ${DATA_DIR_ENV}, or download from a mirror with --mirror URL or "
+            f"${MIRROR_ENV}; --dataset digits works with no network"
         )
 
 
-def download_dataset(spec: DatasetSpec, root: Path, quiet: bool = False) -> None:
-    """Fetch the official archives with torchvision's utilities, checking their MD5 sums.
+def download_folder(spec: DatasetSpec, root: Path) -> Path:
+    """Where a dataset's archives are downloaded: MNIST/raw/ (unpacked there too), or the
+    root itself for CIFAR-10, whose archive holds the folder cifar-10-batches-py."""
+    return root if spec.name == "cifar10" else root / spec.folder / "raw"
+
+
+def new_folders(folder: Path) -> list[Path]:
+    """folder and those of its parents that do not exist yet, deepest first."""
+    created = []
+    while not (folder.exists() or folder.is_symlink()) and folder != folder.parent:
+        created.append(folder)
+        folder = folder.parent
+    return created
+
+
+def remove_empty(folders: list[Path]) -> None:
+    """Remove the folders given (deepest first) while they are empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (a file came after all), or not ours to remove
+            return
+
+
+def mirror_url(mirror: str, spec: DatasetSpec, root: Path, filename: str) -> str:
+    """A file's URL on a mirror: its path under the data folder, after the mirror's base URL.
+    A mirror is thus any data folder lenet has downloaded into, served over HTTP: it keeps
+    the archives (MNIST/raw/train-images-idx3-ubyte.gz, cifar-10-python.tar.gz)."""
+    relative = download_folder(spec, root).relative_to(root).as_posix()
+    return mirror + ("" if relative == "." else relative + "/") + filename
+
+
+def download_dataset(
+    spec: DatasetSpec, root: Path, quiet: bool = False, mirror: str | None = None
+) -> None:
+    """Fetch the official archives with torchvision's utilities, from the official hosts or
+    from mirror, checking their MD5 sums either way.
 
     A file that fails its check is deleted: left behind, it would be read next time.
     """
-    if spec.name == "cifar10":
-        target, extract = root, root  # the archive holds the folder cifar-10-batches-py
-    else:
-        target = extract = root / spec.folder / "raw"
+    target = download_folder(spec, root)
+    extract = target if spec.name != "cifar10" else root
     for filename, md5 in spec.resources:
+        if mirror is None:
+            urls = [base + filename for base in spec.mirrors]
+        else:
+            urls = [mirror_url(mirror, spec, root, filename)]
         errors = []
-        for mirror in spec.mirrors:
+        for url in urls:
             if not quiet:
-                print(f"Downloading {mirror + filename} into {target}", file=sys.stderr)
+                print(f"Downloading {url} into {target}", file=sys.stderr)
             # torchvision's progress bar: on a terminal only, and never with --quiet
             hush = quiet or not sys.stderr.isatty()
             try:
@@ -307,14 +363,12 @@ def download_dataset(spec: DatasetSpec, root: Path, quiet: bool = False) -> None
                     contextlib.redirect_stderr(io.StringIO()) if hush else contextlib.nullcontext()
                 ):
                     download_and_extract_archive(
-                        mirror + filename, download_root=target, extract_root=extract,
-                        filename=filename, md5=md5,
+                        url, download_root=target, extract_root=extract, filename=filename,
+                        md5=md5,
                     )  # fmt: skip
                 break
             except Exception as exc:
-                errors.append(
-                    f"{mirror + filename}: {download_failure(target / filename, md5, exc)}"
-                )
+                errors.append(f"{url}: {download_failure(target / filename, md5, exc)}")
         else:
             raise OSError("; ".join(errors))
 
@@ -461,7 +515,7 @@ def make_split(images: np.ndarray, labels: np.ndarray) -> Split:
 def load_data(config: TrainConfig, options: RunOptions) -> Dataset:
     return load_dataset(
         config.dataset, options.data_dir, options.download, config.train_subset,
-        config.test_subset, options.quiet, config.val_split,
+        config.test_subset, options.quiet, config.val_split, options.download_mirror(),
     )  # fmt: skip
 
 
