@@ -5,6 +5,7 @@ import http.server
 import pickle
 import shutil
 import threading
+import tracemalloc
 from dataclasses import replace
 from pathlib import Path
 
@@ -138,8 +139,76 @@ def test_idx_damaged_gzip_stream_names_the_file(tmp_path):
 def test_idx_longer_than_its_header_says_is_named_so(tmp_path):
     path = tmp_path / "t10k-labels-idx1-ubyte"
     write_idx(path, 2049, (3,), b"\x00\x01\x02\x03")
-    with pytest.raises(LenetError, match="too long .4 bytes of data, header says 3"):
+    with pytest.raises(
+        LenetError, match="too long .more than the 3 bytes of data its header says.; delete"
+    ):
         read_idx(path, magic=2049)
+
+
+def peak_memory(work) -> int:
+    """The most memory (bytes) Python and numpy held at once while work() ran."""
+    tracemalloc.start()
+    try:
+        work()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def gzip_bomb(path: Path, header: bytes, inflated: int) -> None:
+    """A gzip of a few hundred KB holding header and then `inflated` zero bytes: members of 1
+    MiB of zeros, repeated (gzip readers read consecutive members as one stream)."""
+    member = gzip.compress(bytes(2**20), compresslevel=9)
+    path.write_bytes(gzip.compress(header) + member * (inflated // 2**20))
+
+
+def test_a_gzip_bomb_is_refused_without_inflating_it(tmp_path):
+    # the header promises 100 test images; 256 MiB follow
+    path = tmp_path / "t10k-images-idx3-ubyte.gz"
+    gzip_bomb(path, np.array([2051, 100, 28, 28], dtype=">i4").tobytes(), 256 * 2**20)
+    assert path.stat().st_size < 2**20
+
+    def read():
+        with pytest.raises(LenetError, match="too long .more than the 78400 bytes of data"):
+            read_idx(path, magic=2051, shape=(100, 28, 28))
+
+    assert peak_memory(read) < 4 * 2**20  # one image file's worth, not 256 MiB
+
+
+def test_an_idx_file_far_longer_than_its_header_says_is_not_read_whole(tmp_path):
+    path = tmp_path / "t10k-labels-idx1-ubyte"
+    write_idx(path, 2049, (10,), bytes(10))
+    with open(path, "r+b") as f:
+        f.truncate(256 * 2**20)  # a sparse file: takes no disk space
+
+    def read():
+        with pytest.raises(LenetError, match="too long"):
+            read_idx(path, magic=2049, shape=(10,))
+
+    assert peak_memory(read) < 2**20
+
+
+def test_a_header_promising_more_than_a_valid_file_holds_is_refused_before_reading(tmp_path):
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    gzip_bomb(path, np.array([2051, 10**6, 28, 28], dtype=">i4").tobytes(), 64 * 2**20)
+
+    def read():
+        with pytest.raises(
+            LenetError, match=r"holds images of shape \(1000000, 28, 28\), expected"
+        ):
+            read_idx(path, magic=2051, shape=(60000, 28, 28))
+        with pytest.raises(LenetError, match="header promises 784000000 bytes of data"):
+            read_idx(path, magic=2051)
+
+    assert peak_memory(read) < 2**20
+
+
+@pytest.mark.parametrize("head", [b"", b"\x00\x00\x08", b"\x00\x00\x08\x03\x00\x00"])
+def test_an_idx_header_cut_short_names_the_file(tmp_path, head):
+    path = tmp_path / "t10k-images-idx3-ubyte"
+    path.write_bytes(head)
+    with pytest.raises(LenetError, match=f"damaged file {path}: (magic number nothing|truncated)"):
+        read_idx(path, magic=2051)
 
 
 def test_idx_wrong_shape_names_the_file(tmp_path, mnist_root):
@@ -170,6 +239,19 @@ def test_cifar_batch_cannot_run_code(tmp_path, capsys):
     with pytest.raises(LenetError, match="refusing to load builtins.print"):
         read_cifar_batch(path)
     assert "must never run" not in capsys.readouterr().out
+
+
+def test_a_cifar_batch_larger_than_any_batch_is_not_read_whole(tmp_path):
+    # 20,000 images (61 MB), twice what a batch holds: valid in form, but never read
+    path = tmp_path / "data_batch_1"
+    with open(path, "wb") as f:
+        pickle.dump({b"data": np.zeros((20000, 3072), np.uint8), b"labels": [0] * 20000}, f)
+
+    def read():
+        with pytest.raises(LenetError, match="larger than a CIFAR-10 batch can be"):
+            read_cifar_batch(path)
+
+    assert peak_memory(read) < 64 * 2**20
 
 
 def test_cifar_wrong_shape_names_the_file(tmp_path):

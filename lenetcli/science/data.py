@@ -389,15 +389,10 @@ def download_failure(path: Path, md5: str, exc: Exception) -> str:
 
 def read_idx_split(spec: DatasetSpec, folder: Path, split: str) -> Split:
     image_file, label_file = (stored(folder / "raw" / name) for name in IDX_FILES[split])
-    images = read_idx(image_file, magic=2051)
-    labels = read_idx(label_file, magic=2049)
     expected = spec.train_size if split == "train" else spec.test_size
-    if images.shape != (expected, spec.size, spec.size):
-        raise LenetError(
-            f"damaged file {image_file}: holds images of shape {tuple(images.shape)}, expected "
-            f"({expected}, {spec.size}, {spec.size}); delete it to download it again"
-        )
-    if labels.shape != (expected,) or labels.max() >= len(spec.classes):
+    images = read_idx(image_file, magic=2051, shape=(expected, spec.size, spec.size))
+    labels = read_idx(label_file, magic=2049, shape=(expected,))
+    if labels.max() >= len(spec.classes):
         raise LenetError(
             f"damaged file {label_file}: expected {expected} labels below {len(spec.classes)}; "
             f"delete it to download it again"
@@ -410,33 +405,73 @@ def stored(path: Path) -> Path:
     return path if path.is_file() else path.with_name(path.name + ".gz")
 
 
-def read_idx(path: Path, magic: int) -> np.ndarray:
-    """Read an IDX file (plain or .gz): big-endian magic, dimension sizes, then uint8 data."""
+# The largest IDX file of any dataset here, MNIST's training images (60000 x 28 x 28), with
+# room to spare: the most read_idx reads when no shape is asked for.
+MAX_IDX_BYTES = 64 * 2**20
+
+
+def read_idx(path: Path, magic: int, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """Read an IDX file (plain or .gz): big-endian magic, dimension sizes, then uint8 data.
+
+    The header says how much data follows, and no more than that (and one byte, to tell a
+    file that is too long) is ever read or decompressed: a damaged or hostile file that goes
+    on, or a small gzip that inflates to gigabytes, costs no more memory than a valid file.
+    shape: what a valid file holds (a header saying otherwise is refused before any data is
+    read); without it, the data may not exceed MAX_IDX_BYTES.
+    """
     try:
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rb") as f:
-            raw = f.read()
+            dims = idx_dims(path, f, magic)
+            size = math.prod(dims)
+            if shape is not None and dims != shape:
+                raise LenetError(
+                    f"damaged file {path}: holds {idx_content(dims)}, expected "
+                    f"{idx_content(shape)}; delete it to download it again"
+                )
+            if size > MAX_IDX_BYTES:
+                raise LenetError(
+                    f"damaged file {path}: its header promises {size} bytes of data, more than "
+                    f"any dataset here holds; delete it to download it again"
+                )
+            raw = f.read(size + 1)
     except (OSError, EOFError, zlib.error) as exc:
         raise LenetError(
             f"damaged file {path}: {one_line(exc)}; delete it to download it again"
         ) from None
-    header = np.frombuffer(raw[:4], dtype=">i4")
-    if len(header) != 1 or int(header[0]) != magic:
-        found = int(header[0]) if len(header) else "nothing"
+    if len(raw) != size:
+        what = (
+            f"truncated ({len(raw)} bytes of data, header says {size})"
+            if len(raw) < size
+            else f"too long (more than the {size} bytes of data its header says)"
+        )
+        raise LenetError(f"damaged file {path}: {what}; delete it to download it again")
+    return np.frombuffer(raw, dtype=np.uint8).reshape(dims)
+
+
+def idx_dims(path: Path, f, magic: int) -> tuple[int, ...]:
+    """The dimension sizes in an IDX header, read from f; a one-line error for a wrong magic
+    number or a header cut short."""
+    head = f.read(4)
+    found = int.from_bytes(head, "big") if len(head) == 4 else "nothing"
+    if found != magic:
         raise LenetError(
             f"damaged file {path}: magic number {found}, expected {magic}; "
             f"delete it to download it again"
         )
-    ndim = magic & 0xFF
-    dims = tuple(int(d) for d in np.frombuffer(raw[4 : 4 + 4 * ndim], dtype=">i4"))
-    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
-    if len(dims) != ndim or data.size != int(np.prod(dims)):
-        what = "truncated" if len(dims) != ndim or data.size < np.prod(dims) else "too long"
+    ndim = magic & 0xFF  # the magic number's last byte
+    sizes = f.read(4 * ndim)
+    if len(sizes) != 4 * ndim:
         raise LenetError(
-            f"damaged file {path}: {what} ({data.size} bytes of data, header says "
-            f"{int(np.prod(dims)) if len(dims) == ndim else '?'}); delete it to download it again"
+            f"damaged file {path}: truncated (its header ends after {4 + len(sizes)} bytes); "
+            f"delete it to download it again"
         )
-    return data.reshape(dims)
+    return tuple(int(d) for d in np.frombuffer(sizes, dtype=">u4"))
+
+
+def idx_content(dims: tuple[int, ...]) -> str:
+    """'images of shape (10000, 28, 28)' or '10000 labels', for messages."""
+    return f"{dims[0]} labels" if len(dims) == 1 else f"images of shape {dims}"
 
 
 class _BatchUnpickler(pickle.Unpickler):
@@ -455,10 +490,26 @@ class _BatchUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
+# A CIFAR-10 batch of 10,000 images is 31 MB (the pixels, labels and file names); a file
+# larger than this is no batch, and is not read further.
+MAX_CIFAR_BATCH_BYTES = 48 * 2**20
+
+
 def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     try:
         with open(path, "rb") as f:
-            batch = _BatchUnpickler(f, encoding="bytes").load()
+            raw = f.read(MAX_CIFAR_BATCH_BYTES + 1)
+    except OSError as exc:
+        raise LenetError(
+            f"damaged file {path}: {one_line(exc)}; delete it to download it again"
+        ) from None
+    if len(raw) > MAX_CIFAR_BATCH_BYTES:
+        raise LenetError(
+            f"damaged file {path}: larger than a CIFAR-10 batch can be (over "
+            f"{MAX_CIFAR_BATCH_BYTES // 2**20} MiB); delete it to download it again"
+        )
+    try:
+        batch = _BatchUnpickler(io.BytesIO(raw), encoding="bytes").load()
         data = np.asarray(batch[b"data"], dtype=np.uint8)
         labels = np.asarray(batch[b"labels"], dtype=np.int64)
     except Exception as exc:
