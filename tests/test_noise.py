@@ -353,3 +353,108 @@ def test_the_noisy_label_matrix_is_drawn_like_a_confusion_matrix(tmp_path, monke
     assert "2 draws of 1,437 labels" in ax.get_title()
     assert colorbar.get_ylabel() == "share of the true class"
     assert any(t.get_text().startswith("0.") for t in ax.texts)  # 0.80, not .80
+
+
+# --------------------------------------------------------------------------- the files written
+
+
+def test_noise_files_name_the_true_class_first_and_read_back(tmp_path):
+    from lenetcli.commands.noise import matrix_frame
+    from lenetcli.outputs.files import write_csv
+    from lenetcli.science.data import FASHION_CLASSES
+
+    classes = list(FASHION_CLASSES)
+    matrix = pair_transition(K, 0.3)
+    path = write_csv(tmp_path / "transition-pair-0.3.csv", matrix_frame(matrix, classes))
+    frame = pd.read_csv(path)
+    assert list(frame.columns) == ["true", *classes]  # as confusion.csv
+    assert list(frame["true"]) == classes
+    np.testing.assert_allclose(read_transition_csv(path, K, classes), matrix)
+    np.testing.assert_allclose(read_transition_csv(path, K), matrix)  # names not checked
+    numbered = write_csv(tmp_path / "digits.csv", matrix_frame(matrix, [str(i) for i in range(K)]))
+    np.testing.assert_allclose(read_transition_csv(numbered, K), matrix)
+
+
+def test_a_noise_file_of_lenet_0_1_0_still_reads_back():
+    from pathlib import Path
+
+    old = Path(__file__).parent / "fixtures" / "v0" / "noise" / "transition-pair-0.4.csv"
+    assert old.read_text().startswith("noisy_0,noisy_1,")
+    np.testing.assert_allclose(read_transition_csv(old, K), pair_transition(K, 0.4))
+
+
+def test_rows_named_out_of_class_order_are_refused(tmp_path):
+    from lenetcli.commands.noise import matrix_frame
+    from lenetcli.outputs.files import write_csv
+    from lenetcli.science.data import CIFAR_CLASSES
+
+    classes = list(CIFAR_CLASSES)
+    frame = matrix_frame(pair_transition(K, 0.3), classes).iloc[[1, 0, *range(2, K)]]
+    path = write_csv(tmp_path / "T.csv", frame)
+    message = one_line_error(lambda: read_transition_csv(path, K, classes))
+    assert message == (
+        f"transition matrix {path} names row 0 'automobile', but row 0 is class 0 (airplane); "
+        "keep the rows in class order"
+    )
+
+
+# --------------------------------------------------------------------------- hostile files
+
+
+def test_a_file_far_longer_than_a_matrix_is_not_read_whole(tmp_path):
+    import tracemalloc
+
+    path = tmp_path / "T.csv"
+    write_rows(path, np.eye(K).tolist())
+    with open(path, "r+b") as f:
+        f.truncate(64 * 2**20)  # 64 MiB, sparse: NUL bytes after the matrix
+    tracemalloc.start()
+    try:
+        message = one_line_error(lambda: read_transition_csv(path, K))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert message.startswith(f"transition matrix {path} is longer than a 10 x 10 matrix can be")
+    assert peak < 2**20
+
+
+def test_dev_zero_as_transition_matrix_ends_in_one_line_with_little_memory():
+    """/dev/zero never ends: read unbounded, it would fill the memory. The child process may
+    use 512 MiB beyond what it holds after its imports, and must finish within a minute."""
+    import subprocess
+    import sys
+
+    code = """if True:
+        import resource
+        from lenetcli.errors import LenetError
+        from lenetcli.science.noise import read_transition_csv
+        with open("/proc/self/statm") as f:
+            held = int(f.read().split()[0]) * resource.getpagesize()
+        resource.setrlimit(resource.RLIMIT_AS, (held + 512 * 2**20, resource.RLIM_INFINITY))
+        try:
+            read_transition_csv("/dev/zero", 10)
+        except LenetError as exc:
+            print(exc)
+    """
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == (
+        "transition matrix /dev/zero is longer than a 10 x 10 matrix can be (over 94 KB); "
+        "check the --transition path"
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"1,0\x00,0\n", "is not a text file (it holds NUL bytes); check the --transition"),
+        (b"1,0,0\n0,1," + b"x" * 1000 + b"\n0,0,1\n", "row 1, column 2 is 'xxxxxxxxx"),
+        (b'"1,0,0\n0,1,0\n0,0,1\n', "is not a CSV file (unexpected end of data)"),
+        (b"\xff\xfe1,0,0\n", "cannot read transition matrix"),
+    ],
+)
+def test_a_file_that_is_not_csv_text_is_one_line(tmp_path, content, expected):
+    path = tmp_path / "T.csv"
+    path.write_bytes(content)
+    message = one_line_error(lambda: read_transition_csv(path, 3))
+    assert expected in message and len(message) < len(str(path)) + 200

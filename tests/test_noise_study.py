@@ -160,7 +160,10 @@ def test_matrices_written_are_the_ones_used(study):
         read_transition_csv(out / "transition-pair-0.4.csv", K), pair_transition(K, 0.4)
     )
     np.testing.assert_allclose(read_transition_csv(out / "transition-none-0.csv", K), np.eye(K))
-    confusion = pd.read_csv(out / "noisy-confusion-pair-0.4.csv").to_numpy()
+    # laid out as confusion.csv: first column the true class, then one column per class
+    frame = pd.read_csv(out / "noisy-confusion-pair-0.4.csv", index_col="true")
+    assert list(frame.index) == list(range(K)) and list(frame.columns) == [str(k) for k in range(K)]
+    confusion = frame.to_numpy()
     np.testing.assert_allclose(confusion.sum(axis=1), 1.0, atol=1e-5)
     off_pair = ~(np.eye(K) + np.roll(np.eye(K), 1, axis=1)).astype(bool)
     assert (confusion[off_pair] == 0).all()
@@ -285,6 +288,7 @@ BAD_ROW[4][4] = 0.8
         (["--transition", "missing.csv"], "cannot read transition matrix"),
         (["--transition", "bad-row.csv"], "row 4 (columns 0 to 9) sums to 0.8"),
         (["--transition", "small.csv"], "has 3 rows, expected 10"),
+        (["--transition", "/dev/zero"], "/dev/zero is longer than a 10 x 10 matrix can be"),
         (["--epochs", "0"], "--epochs must be a positive whole number"),
         (["--dataset", "imagenet"], "unknown dataset 'imagenet'"),
         (["--resume"], "--resume needs --out"),

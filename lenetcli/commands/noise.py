@@ -30,6 +30,7 @@ from lenetcli.outputs.files import (
 )
 from lenetcli.outputs.plots import accuracy_vs_noise_figure, confusion_figure, noise_colors
 from lenetcli.science import engine
+from lenetcli.science.analysis import confusion_frame
 from lenetcli.science.data import DATASETS, Dataset, get_spec
 from lenetcli.science.engine import Reporter
 from lenetcli.science.noise import (
@@ -79,22 +80,20 @@ def study_setting(config: TrainConfig, noise: NoiseSetting, noise_seed: int) -> 
     )
 
 
-def matrix_frame(matrix: np.ndarray) -> pd.DataFrame:
-    """Row i is true label i, column noisy_j noisy label j: a layout --transition reads back.
-
-    The header is not numeric, so that a reader can tell it from the first row of numbers.
-    """
-    return pd.DataFrame(np.asarray(matrix), columns=[f"noisy_{j}" for j in range(len(matrix))])
+def matrix_frame(matrix: np.ndarray, classes: list[str]) -> pd.DataFrame:
+    """Row i is true class i, column j noisy class j, laid out as confusion.csv is: first column
+    `true` (the class name), then a column per class. --transition reads it back."""
+    return confusion_frame(np.asarray(matrix), classes)
 
 
 def write_noise_files(
     out: Path, noise: NoiseSetting, true: torch.Tensor, noisy: torch.Tensor, data: Dataset
 ) -> None:
     """The matrix asked for and the one realised, over all repeats' draws together."""
-    k = len(data.spec.classes)
-    write_csv(out / f"transition-{noise.label}.csv", matrix_frame(noise.transition))
-    realised = noisy_confusion(true.repeat(len(noisy)), noisy.flatten(), k)
-    write_csv(out / f"noisy-confusion-{noise.label}.csv", matrix_frame(realised))
+    classes = list(data.spec.classes)
+    write_csv(out / f"transition-{noise.label}.csv", matrix_frame(noise.transition, classes))
+    realised = noisy_confusion(true.repeat(len(noisy)), noisy.flatten(), len(classes))
+    write_csv(out / f"noisy-confusion-{noise.label}.csv", matrix_frame(realised, classes))
     changed = achieved_noise_rate(true.expand_as(noisy), noisy)
     draws = "1 draw" if len(noisy) == 1 else f"{len(noisy)} draws"
     title = (
@@ -103,7 +102,7 @@ def write_noise_files(
     )
     # Rows sum to 1, as in lenet confusion's default: the same figure, other axis names.
     names = ("noisy label", "true label")
-    figure = confusion_figure(realised, list(data.spec.classes), "true", title, names)
+    figure = confusion_figure(realised, classes, "true", title, names)
     save_figure(figure, out / f"noisy-confusion-{noise.label}.png")
 
 
@@ -260,7 +259,8 @@ def run_noise(
             "--transition replaces --noise-type and --noise-rate; give the matrix or the types and rates, not both"
         )
     check_seed_range("--noise-seed", noise_seed, config.repeats)
-    k = len(get_spec(config.dataset).classes)
+    classes = list(get_spec(config.dataset).classes)
+    k = len(classes)
     if transition is None:
         types = parse_noise_types(NOISE_TYPES[0] if noise_type is None else noise_type)
         default_rates = ",".join(f"{r:g}" for r in DEFAULT_RATES)
@@ -272,7 +272,7 @@ def run_noise(
             raise LenetError(
                 "--pairs sets pair noise, which --transition replaces; give one of the two"
             )
-        settings = [custom_setting(read_transition_csv(transition, k))]
+        settings = [custom_setting(read_transition_csv(transition, k, classes))]
     record = {
         "noise_type": noise_type,
         "noise_rate": noise_rate,
