@@ -291,3 +291,25 @@ def test_a_gallery_title_stays_clear_of_the_captions(count):
     first_caption = figure.axes[0].title.get_window_extent()
     assert top.y0 > first_caption.y1
     assert top.x0 >= 0 and top.x1 <= figure.bbox.width  # wrapped to the figure's width
+
+
+@pytest.mark.parametrize("datasets", [1, 2])
+def test_the_accuracy_figure_has_no_empty_band_below_its_title(datasets):
+    # a sweep's accuracy.png: the title's height was reserved twice, leaving a quarter empty
+    names = ["lr0.001", "lr0.005", "lr0.01"]
+    summary = pd.DataFrame(
+        {"dataset": ["digits", "mnist"][:datasets] * 3, "setting": names * datasets,
+         "final_test_acc_mean": 90.0, "final_test_acc_std": 1.0, "best": 0}
+    )[: 3 * datasets]  # fmt: skip
+    runs = summary[["dataset", "setting"]].assign(final_test_acc=90.0)
+    figure = accuracy_figure(summary, runs)
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    inches = figure.get_figheight()
+    title = figure._suptitle.get_window_extent(renderer)
+    panel = figure.axes[0].get_tightbbox(renderer)  # its title and "mean ± std" included
+    assert (title.y0 - panel.y1) / figure.dpi < 0.2  # a line's spacing, no band
+    assert (figure.bbox.y1 - title.y1) / figure.dpi < 0.2
+    # the content fills the figure, top to bottom, but for a margin of about 0.1 inch each
+    content = figure.get_tightbbox(renderer)  # in inches
+    assert inches - content.height < 0.3

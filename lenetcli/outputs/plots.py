@@ -40,6 +40,7 @@ LOSS_NAMES = {
     "mse": "MSE loss (softmax against one-hot)",
     "l1": "L1 loss (softmax against one-hot)",
 }
+TITLE_MARGIN = 0.1  # inches between a figure's top edge and its suptitle (see below)
 BAND_ALPHA = 0.12  # light enough that overlapping bands neither hide lines nor turn brown
 MOST_BANDS = 6  # with more lines in a panel, their bands hide more than they show
 
@@ -238,16 +239,22 @@ def gallery_figure(images, captions: list[str], colors: list[str], title: str, c
             ax.imshow(pixels.transpose(1, 2, 0), interpolation="nearest")
         ax.set_title(caption, fontsize=9, color=color)
     lines = textwrap.wrap(title, width=max(20, int(2.3 * columns / 0.09)))  # 11 pt: ~0.09 in/char
-    fig.suptitle("\n".join(lines), fontsize=11)
-    tight_layout_below_title(fig, 0.15 + 0.2 * len(lines))
+    tight_layout_below_title(fig, fig.suptitle("\n".join(lines), fontsize=11))
     return fig
 
 
-def tight_layout_below_title(fig, inches: float) -> None:
-    """tight_layout with the top `inches` kept for the suptitle. tight_layout's own allowance
-    is a share of the height: in a tall figure (a big gallery, many settings) it leaves the
-    title over the first panel, in a short one a gap."""
-    fig.tight_layout(rect=(0, 0, 1, 1 - inches / fig.get_figheight()))
+def tight_layout_below_title(fig, title) -> None:
+    """tight_layout with every panel below the suptitle `title` (the Text fig.suptitle made),
+    which is pinned TITLE_MARGIN below the top edge. matplotlib puts a suptitle at 98% of the
+    height, in a tall figure (a big gallery, many settings) far down over the first panel, and
+    its tight_layout reserves the title's height on top of any rect it is given: reserved
+    twice, it left an empty band of a quarter of a short accuracy.png. So the title is placed
+    here, measured, and left out of tight_layout's own reckoning only."""
+    height = fig.get_figheight()
+    title.set(y=1 - TITLE_MARGIN / height, verticalalignment="top", in_layout=False)
+    inches = title.get_window_extent(fig.canvas.get_renderer()).height / fig.dpi
+    fig.tight_layout(rect=(0, 0, 1, 1 - (TITLE_MARGIN + inches) / height))
+    title.set_in_layout(True)  # savefig's bbox_inches="tight" would cut it off otherwise
 
 
 # --------------------------------------------------------------------------- comparing settings
@@ -355,7 +362,7 @@ def accuracy_figure(
     row = 0.25 + 0.17 * max(label.count("\n") + 1 for label in labels.values())
     heights = [row * (summary["dataset"] == d).sum() + 0.8 for d in datasets]
     fig, axes = plt.subplots(
-        len(datasets), 1, figsize=(8, sum(heights) + 1.3), sharex=True, squeeze=False,
+        len(datasets), 1, figsize=(8, sum(heights) + 0.7), sharex=True, squeeze=False,
         gridspec_kw={"height_ratios": heights},
     )  # fmt: skip
     for ax, dataset in zip(axes[:, 0], datasets, strict=True):
@@ -374,11 +381,11 @@ def accuracy_figure(
         )  # fmt: skip
     axes[-1, 0].set_xlim(accuracy_limits(summary, runs))
     axes[-1, 0].set_xlabel("final test accuracy (%)")
-    fig.suptitle(
+    title = fig.suptitle(
         "Final test accuracy: mean ± std over repeats\n"
         + textwrap.fill(f"(rings: single runs; in bold: the best setting, by mean {best_by})", 90)
     )
-    tight_layout_below_title(fig, 0.5)
+    tight_layout_below_title(fig, title)
     return fig
 
 
