@@ -313,3 +313,36 @@ def test_the_accuracy_figure_has_no_empty_band_below_its_title(datasets):
     # the content fills the figure, top to bottom, but for a margin of about 0.1 inch each
     content = figure.get_tightbbox(renderer)  # in inches
     assert inches - content.height < 0.3
+
+
+def test_curves_of_diverged_runs_draw_without_a_numpy_warning():
+    import warnings
+
+    diverged = metrics().assign(train_loss=float("inf"), test_loss=float("nan"))
+    for frame in (diverged, diverged[diverged["epoch"] == 1]):  # bands, then error bars
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a warning fails the test
+            curves_figure(frame, "t", "cross-entropy")
+            comparison_figure(frame.assign(dataset="digits", line="a"), "train_loss")
+
+
+def test_a_diverged_run_shows_the_user_no_numpy_warning(tmp_path):
+    """In a real process: pytest would catch a warning of an in-process run for itself."""
+    import os
+    import subprocess
+    import sys
+
+    args = [
+        "train", "--dataset", "digits", "--train-subset", "100", "--test-subset", "50",
+        "--batch-size", "50", "--epochs", "1", "--repeats", "2", "--lr", "1e6", "--device",
+        "cpu", "--quiet", "--out", str(tmp_path / "run"),
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONWARNINGS": "default"}  # as a user's python shows them
+    done = subprocess.run(
+        [sys.executable, "-m", "lenetcli", *args], capture_output=True, text=True, env=env,
+        timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+    (line,) = done.stderr.splitlines()  # the one warning lenet gives, and nothing of numpy's
+    assert line.startswith("Warning: the model of seed 42, 43 diverged")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import textwrap
 
 import matplotlib
@@ -45,6 +46,20 @@ BAND_ALPHA = 0.12  # light enough that overlapping bands neither hide lines nor 
 MOST_BANDS = 6  # with more lines in a panel, their bands hide more than they show
 
 
+def quiet_numpy(make_figure):
+    """A figure function that computes on NaN and inf without a word: a diverged run's losses
+    are such values, matplotlib leaves them out of the figure, and numpy's RuntimeWarnings
+    about them ("invalid value encountered in subtract") would reach the user as noise, with
+    --quiet too. That the run diverged is said once, by the command."""
+
+    @functools.wraps(make_figure)
+    def quietly(*args, **kwargs):
+        with np.errstate(all="ignore"):
+            return make_figure(*args, **kwargs)
+
+    return quietly
+
+
 def mean_std_by_epoch(metrics: pd.DataFrame, column: str) -> pd.DataFrame:
     """Mean and sample std of a column per epoch, over the seeds present (std 0 for one seed)."""
     stats = metrics.groupby("epoch")[column].agg(["mean", "std"]).reset_index()
@@ -64,8 +79,9 @@ def plot_mean(ax, metrics: pd.DataFrame, column: str, label: str, band: bool = T
         if len(stats) == 1:  # a band over one epoch has no width: an error bar shows it
             mean = stats["mean"].iloc[0]
             spread = [[mean - lower.iloc[0]], [upper.iloc[0] - mean]]
-            ax.errorbar(stats["epoch"], stats["mean"], yerr=spread, fmt="none",
-                        ecolor=line.get_color(), capsize=4, linewidth=1)  # fmt: skip
+            if np.isfinite(spread).all():  # not for a diverged loss (inf, or nan)
+                ax.errorbar(stats["epoch"], stats["mean"], yerr=spread, fmt="none",
+                            ecolor=line.get_color(), capsize=4, linewidth=1)  # fmt: skip
         else:
             ax.fill_between(
                 stats["epoch"], lower, upper, color=line.get_color(), alpha=BAND_ALPHA, linewidth=0
@@ -83,6 +99,7 @@ def epoch_axis(ax, metrics: pd.DataFrame) -> None:
         ax.set_xlim(first - 0.5, last + 0.5)
 
 
+@quiet_numpy
 def curves_figure(metrics: pd.DataFrame, title: str, loss: str):
     """Loss and accuracy per epoch, train and test; a +-1 std band when several seeds ran.
 
@@ -114,6 +131,7 @@ def curves_figure(metrics: pd.DataFrame, title: str, loss: str):
     return fig
 
 
+@quiet_numpy
 def accuracy_vs_noise_figure(summary: pd.DataFrame, title: str, baseline_type: str = "none"):
     """Final test accuracy (mean +- std over repeats, as error bars) against noise rate, one line
     per type in its colour family (see noise_colors).
@@ -169,6 +187,7 @@ def cell_text(value: float, counts: bool) -> str:
     return "<0.01" if value < 0.005 else f"{value:.2f}"
 
 
+@quiet_numpy
 def confusion_figure(
     matrix, classes, normalize: str, title: str, names=("predicted class", "true class")
 ):
@@ -215,6 +234,7 @@ def confusion_figure(
 # --------------------------------------------------------------------------- image galleries
 
 
+@quiet_numpy
 def gallery_figure(images, captions: list[str], colors: list[str], title: str, columns: int = 4):
     """Test images in a grid, each upscaled with its caption above; grey or colour as stored.
 
@@ -260,6 +280,7 @@ def tight_layout_below_title(fig, title) -> None:
 # --------------------------------------------------------------------------- comparing settings
 
 
+@quiet_numpy
 def comparison_figure(metrics: pd.DataFrame, column: str = "test_acc", colors: dict | None = None):
     """Mean `column` per epoch of every configuration (`line`), a panel per dataset.
 
@@ -337,6 +358,7 @@ def legend_below(fig, axes) -> None:
     )  # fmt: skip
 
 
+@quiet_numpy
 def accuracy_figure(
     summary: pd.DataFrame,
     runs: pd.DataFrame,
