@@ -221,3 +221,92 @@ def test_the_best_model_of_a_study_is_found_per_dataset(tmp_path):
     assert best_study_model(tmp_path, "cifar10") is None
     (models / "mnist-a" / "seed-7.pt").unlink()
     assert best_study_model(tmp_path, "mnist") is None  # never another setting's model
+
+
+def test_subfolders_that_are_no_datasets_are_suggested_as_from(tmp_path, digits_checkpoint):
+    run = tmp_path / "run"
+    for name in ("a", "b"):
+        (run / name).mkdir(parents=True)
+        (run / name / "model.pt").write_bytes(digits_checkpoint.read_bytes())
+    with pytest.raises(LenetError) as caught:
+        find_checkpoint(run)
+    assert str(caught.value) == (
+        f"{run} holds no model.pt, but its subfolders a, b do; give one of them, e.g. "
+        f"--from {run / 'a'}"
+    )
+    assert "--dataset" not in str(caught.value)  # --dataset a,b would fail: no such datasets
+    assert find_checkpoint(run / "a") == run / "a" / "model.pt"  # what it suggests works
+
+
+def edited(change) -> dict:
+    checkpoint = checkpoint_for("digits")
+    change(checkpoint)
+    return checkpoint
+
+
+DAMAGED = {
+    "config not a dict": (
+        lambda c: c.update(config=[1, 2]),
+        "its config is a list, expected a table",
+    ),
+    "image size as text": (
+        lambda c: c["architecture"].update(image_size="28"),
+        "its architecture field image_size is '28', expected a whole number",
+    ),
+    "classes not a list": (lambda c: c.update(classes=10), "its classes is 10, expected a list"),
+    "a class not text": (
+        lambda c: c["classes"].__setitem__(3, 3),
+        "its class name is 3, expected text",
+    ),
+    "dataset not text": (lambda c: c.update(dataset=["digits"]), "its dataset is a list"),
+    "architecture not a dict": (
+        lambda c: c.update(architecture="lenet"),
+        "its architecture is 'lenet', expected a table",
+    ),
+    "weights not tensors": (
+        lambda c: c["state_dict"].update({"fc3.bias": [0.0] * 10}),
+        "its weights of fc3.bias is a list, expected a tensor",
+    ),
+    "seed a tensor": (lambda c: c.update(seed=torch.tensor(3)), "its seed is a Tensor"),
+    "seed a bool": (lambda c: c.update(seed=True), "its seed is True, expected a whole number"),
+    "epochs as text": (
+        lambda c: c["config"].update(epochs="15"),
+        "its config field epochs is '15', expected a whole number",
+    ),
+    "train subset a float": (
+        lambda c: c["config"].update(train_subset=0.5),
+        "its config field train_subset is 0.5, expected a whole number or None",
+    ),
+    "val split out of range": (
+        lambda c: c["config"].update(val_split=1.5),
+        "its config field val_split is 1.5, out of range",
+    ),
+    "a tensor in the config": (
+        lambda c: c["config"].update(extra=torch.zeros(2)),
+        "its config field extra is a Tensor, expected a plain value",
+    ),
+    "setting not a dict": (lambda c: c.update(setting="lr0.1"), "its setting is 'lr0.1'"),
+}
+
+
+@pytest.mark.parametrize("case", DAMAGED, ids=list(DAMAGED))
+def test_a_checkpoint_of_the_wrong_structure_is_one_line(tmp_path, case):
+    change, expected = DAMAGED[case]
+    path = tmp_path / "model.pt"
+    save_checkpoint(path, edited(change))
+    message = assert_refused(path, None, f"checkpoint {path} is damaged: ", expected)
+    assert message.endswith("give the model.pt written by `lenet train`, or retrain")
+
+
+def test_a_damaged_checkpoint_is_refused_before_anything_is_written(tmp_path):
+    from typer.testing import CliRunner
+
+    from lenetcli.cli import app
+
+    path = tmp_path / "model.pt"
+    save_checkpoint(path, edited(lambda c: c.update(config=[1, 2])))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["confusion", "--checkpoint", str(path), "--out", str(out)])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: checkpoint {path} is damaged: its config is a list")
+    assert not out.exists()

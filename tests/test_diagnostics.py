@@ -274,6 +274,15 @@ def bad_files(run_dir, tmp_path_factory):
     checkpoint["state_dict"]["marker"] = RunsCode(folder / "code-ran")
     torch.save(checkpoint, folder / "evil.pt")
     (folder / "empty-run").mkdir()
+    for name in ("a", "b"):  # two runs kept side by side
+        (folder / "two-runs" / name).mkdir(parents=True)
+        shutil.copy(model, folder / "two-runs" / name / "model.pt")
+    checkpoint = torch.load(model, weights_only=True)
+    checkpoint["config"] = ["not", "a", "dict"]
+    torch.save(checkpoint, folder / "config-list.pt")
+    checkpoint = torch.load(model, weights_only=True)
+    checkpoint["architecture"]["image_size"] = "28"
+    torch.save(checkpoint, folder / "size-text.pt")
     return folder
 
 
@@ -297,6 +306,18 @@ BAD_INPUTS = {
     "code in the checkpoint": (["hardsamples", "--checkpoint", "{bad}/evil.pt"], "run code"),
     "run folder without model": (["confusion", "--from", "{bad}/empty-run"], "no checkpoint"),
     "missing run folder": (["hardsamples", "--from", "{bad}/absent"], "does not exist"),
+    "run folder of two runs": (
+        ["confusion", "--from", "{bad}/two-runs"],
+        "subfolders a, b do; give one of them, e.g. --from {bad}/two-runs/a",
+    ),
+    "checkpoint config not a dict": (
+        ["confusion", "--checkpoint", "{bad}/config-list.pt"],
+        "config-list.pt is damaged: its config is a list, expected a table of names and values",
+    ),
+    "checkpoint image size as text": (
+        ["hardsamples", "--checkpoint", "{bad}/size-text.pt"],
+        "its architecture field image_size is '28', expected a whole number",
+    ),
     "checkpoint and run folder": (
         ["confusion", "--checkpoint", "{run}/model.pt", "--from", "{run}"],
         "both given",
@@ -335,7 +356,7 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(case, run_dir, bad_file
     assert result.exit_code == 2, result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
-    assert expected in lines[0]
+    assert expected.format(bad=bad_files) in lines[0]
     assert not out.exists()
     assert not (bad_files / "code-ran").exists()
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import pickle
 import re
+import typing
 import warnings
+from dataclasses import fields
 from pathlib import Path
 
 import torch
@@ -19,7 +21,7 @@ from lenetcli import __version__
 from lenetcli.config import TrainConfig
 from lenetcli.errors import LenetError, one_line
 from lenetcli.outputs.files import read_csv
-from lenetcli.science.data import Dataset, DatasetSpec, get_spec
+from lenetcli.science.data import DATASETS, Dataset, DatasetSpec, get_spec
 from lenetcli.science.engine import MemberResult, architecture_for
 from lenetcli.science.model import ACTIVATIONS, POOLS, Architecture, LeNet5
 
@@ -71,15 +73,28 @@ def find_checkpoint(run_dir: Path, dataset: str | None = None) -> Path:
             f"{run_dir} is a study (sweep or noise), with one model per run: give one to "
             f"--checkpoint, {which}"
         )
-    per_dataset = sorted(p.parent.name for p in run_dir.glob(f"*/{CHECKPOINT_NAME}"))
-    if per_dataset and dataset is None:
-        raise LenetError(
-            f"{run_dir} holds one model per dataset ({', '.join(per_dataset)}); add --dataset "
-            f"{','.join(per_dataset)}, or give --from {run_dir / per_dataset[0]}"
-        )
+    nested = sorted(p.parent.name for p in run_dir.glob(f"*/{CHECKPOINT_NAME}"))
+    if nested and dataset is None:
+        raise several_models(run_dir, nested)
     raise LenetError(
         f"no checkpoint in run folder {run_dir} (looked for {looked}); give a folder written by "
         f"`lenet train`, or a checkpoint file with --checkpoint"
+    )
+
+
+def several_models(run_dir: Path, folders: list[str]) -> LenetError:
+    """A folder holding models in subfolders, and no model.pt of its own: lenet train on several
+    datasets writes <dataset>/model.pt, which --dataset picks; other subfolders (two runs kept
+    side by side, a/ and b/) are no datasets, and only --from one of them works."""
+    first = f"--from {run_dir / folders[0]}"
+    if all(name in DATASETS for name in folders):
+        return LenetError(
+            f"{run_dir} holds one model per dataset ({', '.join(folders)}); add --dataset "
+            f"{','.join(folders)}, or give {first}"
+        )
+    return LenetError(
+        f"{run_dir} holds no model.pt, but its subfolders {', '.join(folders)} do; give one of "
+        f"them, e.g. {first}"
     )
 
 
@@ -107,6 +122,7 @@ def load_checkpoint(path: Path, dataset: str | None = None) -> tuple[LeNet5, dic
     path = Path(path)
     checkpoint = read_checkpoint_file(path)
     check_keys(path, checkpoint)
+    check_structure(path, checkpoint)
     spec = get_spec(dataset) if dataset is not None else known_spec(path, checkpoint)
     if checkpoint["dataset"] != spec.name:
         raise LenetError(
@@ -180,6 +196,88 @@ def check_keys(path: Path, checkpoint: dict) -> None:
         raise LenetError(
             f"checkpoint {path} is incomplete (no {', '.join(missing)}); retrain with `lenet train`"
         )
+
+
+# What make_checkpoint writes, with the kind of each value: the commands compute with them and
+# config.json records them, so a value of another kind is refused before anything is written
+# (check_structure), not met later. The fields of architecture and config have their types.
+ENTRY_KINDS = {
+    "dataset": str,
+    "classes": list,
+    "architecture": dict,
+    "state_dict": dict,
+    "config": dict,
+    "seed": int,
+    "final_test_acc": float,
+    "lenetcli_version": str,
+    "setting": dict,
+}
+ARCHITECTURE_KINDS = {f.name: type(getattr(Architecture(), f.name)) for f in fields(Architecture)}
+CONFIG_KINDS = typing.get_type_hints(TrainConfig)  # int, float, str, or int | None
+PLAIN = (str, int, float, bool, type(None))  # the values of config and setting: JSON's
+KIND_NAMES = {str: "text", int: "a whole number", float: "a number", list: "a list",
+              dict: "a table of names and values", int | None: "a whole number or None",
+              torch.Tensor: "a tensor", PLAIN: "a plain value"}  # fmt: skip
+
+
+def of_kind(value, kind) -> bool:
+    """isinstance, except that a bool is no number and that an int is a fine float."""
+    if isinstance(value, bool):
+        return kind is PLAIN
+    return isinstance(value, int | float if kind is float else kind)
+
+
+def check_structure(path: Path, checkpoint: dict) -> None:
+    """Every entry the commands read has the kind make_checkpoint writes, down to the fields
+    of the architecture and of the training configuration; a one-line error otherwise."""
+    entries = [
+        (key, checkpoint[key], kind) for key, kind in ENTRY_KINDS.items() if key in checkpoint
+    ]
+    check_kinds(path, entries)  # first: the fields below are read from these
+    fields_ = [("class name", name, str) for name in checkpoint["classes"]]
+    fields_ += [
+        (f"architecture field {name}", value, ARCHITECTURE_KINDS.get(name, PLAIN))
+        for name, value in checkpoint["architecture"].items()
+    ]
+    fields_ += [
+        (f"weights of {name}", value, torch.Tensor)
+        for name, value in checkpoint["state_dict"].items()
+    ]
+    for table in ("config", "setting"):
+        kinds = CONFIG_KINDS if table == "config" else {}
+        fields_ += [
+            (f"{table} field {name}", value, kinds.get(name, PLAIN))
+            for name, value in checkpoint.get(table, {}).items()
+        ]
+    check_kinds(path, fields_)
+    check_config_values(path, checkpoint.get("config", {}))
+
+
+def check_kinds(path: Path, found: list[tuple]) -> None:
+    """found: (what, value, kind) of entries; the first whose value is not of its kind is
+    reported."""
+    for what, value, kind in found:
+        if not of_kind(value, kind):
+            shown = repr(value)[:40] if isinstance(value, PLAIN) else f"a {type(value).__name__}"
+            raise LenetError(
+                f"checkpoint {path} is damaged: its {str(what)[:60]} is {shown}, expected "
+                f"{KIND_NAMES[kind]}; give the model.pt written by `lenet train`, or retrain"
+            )
+
+
+def check_config_values(path: Path, config: dict) -> None:
+    """The values of the training configuration that the commands compute with, in range."""
+    in_range = {
+        "repeats": lambda v: v >= 1,
+        "train_subset": lambda v: v is None or v >= 1,
+        "val_split": lambda v: 0 <= v < 1,
+    }
+    for name, fine in in_range.items():
+        if name in config and not fine(config[name]):
+            raise LenetError(
+                f"checkpoint {path} is damaged: its config field {name} is {config[name]!r}, out "
+                f"of range; give the model.pt written by `lenet train`, or retrain"
+            )
 
 
 def known_spec(path: Path, checkpoint: dict) -> DatasetSpec:
