@@ -302,3 +302,52 @@ def test_diverged_runs_are_warned_about(tmp_path):
     # the closing table counts them as summary.md does
     (row,) = [line for line in result.stdout.splitlines() if "lr1000" in line and "│" in line]
     assert "2 (2 diverged)" in row
+
+
+# --------------------------------------------------------------------------- hostile study files
+
+
+def sweep_refuses(tmp_path, path: Path, expected: str) -> None:
+    """`lenet sweep --config path` ends in one Error line holding expected, writing nothing."""
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["sweep", "--config", str(path), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("Error: ") and expected in line
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "nested",
+    ["x = " + "[" * 100_000 + "]" * 100_000, "x = " + "{a = " * 5000 + "1" + "}" * 5000],
+    ids=["arrays", "inline-tables"],
+)
+def test_a_deeply_nested_study_file_is_one_line(tmp_path, nested):
+    path = tmp_path / "deep.toml"
+    path.write_text(nested + "\n[[settings]]\nlr = 0.1\n", encoding="utf-8")
+    sweep_refuses(tmp_path, path, f"config file {path} nests arrays or tables hundreds of levels")
+
+
+def test_a_study_file_with_a_byte_order_mark_is_read(tmp_path):
+    path = tmp_path / "study.toml"
+    path.write_text("\ufeffdatasets = ['digits']\n[[settings]]\nlr = 0.1\n", encoding="utf-8")
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # as Notepad saves UTF-8
+    study = read_study_file(path)
+    assert study.datasets == ["digits"] and study.settings == [{"lr": 0.1}]
+
+
+def test_a_dataset_listed_twice_in_a_study_file_is_named_so(tmp_path):
+    path = write(tmp_path, "datasets = ['digits', 'mnist', 'digits']\n[[settings]]\nlr = 0.1\n")
+    with pytest.raises(LenetError) as caught:
+        read_study_file(path)
+    assert str(caught.value) == (
+        f"config file {path}: datasets lists 'digits' twice; give each dataset once"
+    )
+    sweep_refuses(tmp_path, path, "datasets lists 'digits' twice")
+
+
+def test_a_study_file_longer_than_any_study_is_not_read(tmp_path):
+    path = tmp_path / "huge.toml"
+    path.write_text("[[settings]]\nlr = 0.1\n" + "# padding\n" * 200_000, encoding="utf-8")
+    sweep_refuses(tmp_path, path, "is longer than a study file can be (over 1 MiB)")
+    sweep_refuses(tmp_path, Path("/dev/zero"), "/dev/zero is longer than a study file can be")

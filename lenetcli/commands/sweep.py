@@ -194,18 +194,44 @@ class StudyFile:
     settings: list[dict]
 
 
-def read_study_file(path: Path) -> StudyFile:
-    """Parse and check a TOML study file; raise LenetError naming the file and the key."""
-    path = Path(path)
-    if not path.is_file():
+# A study file of a thousand settings is some 100 KB: a longer file is no study file (a wrong
+# path, a data file), and is not read further.
+MAX_STUDY_FILE_BYTES = 2**20
+
+
+def study_file_text(path: Path) -> str:
+    """The text of a study file: UTF-8, with or without the byte order mark that Windows'
+    editors write, and no longer than MAX_STUDY_FILE_BYTES."""
+    if path.is_dir() or not path.exists():
         what = "is a folder" if path.is_dir() else "does not exist"
         raise LenetError(f"config file {path} {what}; give the path of a TOML study file")
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as f:
+            raw = f.read(MAX_STUDY_FILE_BYTES + 1)
+        text = raw.decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise LenetError(f"cannot read config file {path}: {exc}") from None
+    if len(raw) > MAX_STUDY_FILE_BYTES:
+        raise LenetError(
+            f"config file {path} is longer than a study file can be (over "
+            f"{MAX_STUDY_FILE_BYTES // 2**20} MiB); give the path of a TOML study file"
+        )
+    return text
+
+
+def read_study_file(path: Path) -> StudyFile:
+    """Parse and check a TOML study file; raise LenetError naming the file and the key."""
+    path = Path(path)
+    text = study_file_text(path)
+    try:
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise LenetError(f"config file {path} is not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib reads nested arrays and tables by recursion
+        raise LenetError(
+            f"config file {path} nests arrays or tables hundreds of levels deep; a study file "
+            "needs two levels ([[settings]] tables of values)"
+        ) from None
     check_keys(raw, TOP_KEYS, path, " at the top level")
     datasets = raw.get("datasets", [DEFAULTS.dataset])
     if (
@@ -226,6 +252,10 @@ def read_study_file(path: Path) -> StudyFile:
     for name in datasets:
         if name not in DATASETS:
             raise LenetError(f"config file {path}: {unknown_choice('dataset', name, DATASETS)}")
+    if twice := next((name for i, name in enumerate(datasets) if name in datasets[:i]), None):
+        raise LenetError(
+            f"config file {path}: datasets lists '{twice}' twice; give each dataset once"
+        )
     settings = raw.get("settings")
     if isinstance(settings, dict):
         raise LenetError(
