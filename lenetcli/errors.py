@@ -2,10 +2,32 @@
 warnings, one line on stderr that goes on."""
 
 import difflib
+import unicodedata
 
 
 class LenetError(Exception):
-    """A problem with the user's input or files: the message names it and says how to fix it."""
+    """A problem with the user's input or files: the message names it and says how to fix it.
+
+    The message is one line whatever it quotes: a newline, tab or other control character in
+    the input it names (a value typed over two lines, a file name) is shown escaped, as \\n.
+    """
+
+    def __init__(self, message: str):
+        super().__init__(escape_controls(str(message)))
+
+
+def escape_controls(text: str) -> str:
+    """text with every control, format or surrogate character written as Python escapes it
+    ('\\n', '\\x00', '\\u2028'), so that it prints as one line of visible characters."""
+    return "".join(
+        char.encode("unicode_escape").decode("ascii") if hidden(char) else char for char in text
+    )
+
+
+def hidden(char: str) -> bool:
+    # Cc: controls (newlines, tab, NUL); Cf: format (zero-width, direction marks, BOM); Cs:
+    # surrogates (undecodable bytes of a file name); Zl, Zp: the line and paragraph separators
+    return unicodedata.category(char) in ("Cc", "Cf", "Cs", "Zl", "Zp")
 
 
 def unknown_choice(what: str, value: str, allowed) -> LenetError:

@@ -430,7 +430,9 @@ def test_dev_zero_as_transition_matrix_ends_in_one_line_with_little_memory():
         from lenetcli.science.noise import read_transition_csv
         with open("/proc/self/statm") as f:
             held = int(f.read().split()[0]) * resource.getpagesize()
-        resource.setrlimit(resource.RLIMIT_AS, (held + 512 * 2**20, resource.RLIM_INFINITY))
+        _, most = resource.getrlimit(resource.RLIMIT_AS)
+        limit = held + 512 * 2**20
+        resource.setrlimit(resource.RLIMIT_AS, (limit if most < 0 else min(limit, most), most))
         try:
             read_transition_csv("/dev/zero", 10)
         except LenetError as exc:

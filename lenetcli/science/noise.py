@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from lenetcli.config import comma_items
 from lenetcli.errors import LenetError, unknown_choice
 
 NOISE_TYPES = ("symmetric", "pair")
+PAIR_ITEM = re.compile(r"[0-9]+:[0-9]+")  # an item of --pairs, TRUE:NOISY
 DEFAULT_RATES = (0.0, 0.2, 0.4, 0.6, 0.8)
 CLEAN, CUSTOM = "none", "transition"  # the noise_type of the clean baseline and of --transition
 # Wide enough for a matrix typed with 3 or 4 decimals (rows summing to 0.9997); such rows are
@@ -76,7 +78,8 @@ def parse_pairs(text: str) -> dict[int, int]:
     pairs: dict[int, int] = {}
     for item in comma_items("--pairs", text, "0:1,1:2"):
         source, sep, target = item.partition(":")
-        if not (sep and source.strip().isdigit() and target.strip().isdigit()):
+        # class numbers in ASCII digits: str.isdigit() also takes '²', which int() refuses
+        if not (sep and PAIR_ITEM.fullmatch(source.strip() + ":" + target.strip())):
             raise LenetError(
                 f"--pairs item '{item}' is not of the form TRUE:NOISY; write e.g. --pairs 0:1,1:2"
             )
