@@ -535,3 +535,28 @@ def test_a_noise_study_shows_training_accuracy_on_the_true_labels(folders, full_
     assert results[results["command"] != "noise"]["final_train_acc_clean_mean"].isna().all()
     text = (full_report / "report.md").read_text()
     assert "| Training acc. (noisy labels) | Training acc. (true labels) |" in text
+
+
+def test_an_interrupted_report_is_marked_and_replaced_by_overwrite(folders, tmp_path, monkeypatch):
+    out = tmp_path / "rep"
+    write_text = writer.write_text
+
+    def interrupted_at_the_html(path, text):
+        if path.name == "report.html":  # results.csv, the figures and report.md are written
+            raise KeyboardInterrupt
+        return write_text(path, text)
+
+    monkeypatch.setattr(writer, "write_text", interrupted_at_the_html)
+    result = lenet("report", folders["train"], folders["sweep"], "--out", out, "-q")
+    assert result.exit_code == 130, result.output
+    assert f"run the command again with --overwrite --out {out}" in " ".join(result.output.split())
+    assert (out / "report.md").is_file() and not (out / "report.html").exists()
+    record = json.loads((out / "config.json").read_text())
+    assert record["command"] == "report" and record["interrupted"] == writer.UNFINISHED
+
+    monkeypatch.undo()
+    result = lenet("report", folders["train"], folders["sweep"], "--out", out, "-q", "--overwrite")
+    assert result.exit_code == 0, result.output
+    assert "interrupted" not in json.loads((out / "config.json").read_text())
+    assert (out / "report.html").stat().st_size > 0
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # nothing left aside

@@ -25,7 +25,7 @@ from lenetcli.commands.report.sources import (
     read_training,
     results_frame,
 )
-from lenetcli.errors import LenetError
+from lenetcli.errors import Interrupted, LenetError
 from lenetcli.outputs.document import Figure, Heading, Table, Text, render_html, render_markdown
 from lenetcli.outputs.files import (
     check_output_dir,
@@ -116,7 +116,15 @@ def curve_label(row) -> str:
     return row["source"] if not row["setting"] else f"{row['source']}: {row['setting']}"
 
 
+UNFINISHED = "before all its files were written"  # config.json's mark while a report is written
+
+
 def write_report(report: Report, out: Path, record: dict) -> None:
+    """Every file of the report. config.json comes first, marked unfinished, and loses the mark
+    last: a report stopped midway (Ctrl-C, a full disk, a crash) leaves a folder that lenet
+    knows as its own report, which --overwrite then replaces, rather than files it would
+    take for the user's."""
+    write_json(out / "config.json", {**record, "interrupted": UNFINISHED})
     # Always written, a header alone when no folder trained: scripts read it unconditionally.
     write_csv(out / "results.csv", report.results)
     if len(report.metrics):
@@ -190,7 +198,13 @@ def run_report(
     gathered = gather(folders, title, out)
     out = create_output_dir(out, fresh_name, exclusive=not out.exists())
     with in_use(out, "report", replace=overwrite):
-        write_report(gathered, out, run_config(gathered, folders, out))
+        try:
+            write_report(gathered, out, run_config(gathered, folders, out))
+        except KeyboardInterrupt:
+            raise Interrupted(
+                f"interrupted: {out} holds part of the report, marked unfinished in its "
+                f"config.json; run the command again with --overwrite --out {out}"
+            ) from None
     if quiet:
         return
     console = stdout_console()
