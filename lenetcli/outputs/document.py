@@ -16,6 +16,12 @@ from pathlib import Path
 
 from lenetcli.outputs.tables import markdown_table
 
+# A table wider than this, in characters, is "dense" and prints smaller (7.5 pt instead of
+# 9.2 pt) to fit a Letter or A4 page. At 9.2 pt a character of the page's font is about 5 pt
+# wide, so the 7.2 inches inside half-inch margins on A4 hold about 100; each column's padding
+# and border take two. Measured on the summary table of tests/test_print.py (21 columns).
+DENSE_CHARACTERS = 100
+
 
 @dataclass(frozen=True)
 class Heading:
@@ -66,10 +72,27 @@ class Table:
         head = html_row(self.header, "th", self.left)
         rows = "".join(html_row(row, "td", self.left) for row in self.rows)
         caption = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""
+        dense = ' class="dense"' if self.is_dense() else ""
+        # The div scrolls a wide table on a narrow screen, not the whole page; print CSS
+        # turns the scrolling off and wraps the cells instead (STYLE).
         return (
-            f'<div class="wide"><table>{caption}<thead>{head}</thead>'
+            f'<div class="wide"><table{dense}>{caption}<thead>{head}</thead>'
             f"<tbody>{rows}</tbody></table></div>"
         )
+
+    def is_dense(self) -> bool:
+        """Whether the table is wider than a printed page holds at the usual size: each column
+        as wide as its longest cell or its header's longest word (headers wrap at spaces), two
+        characters of padding each."""
+        columns = zip(*[self.header, *self.rows], strict=True)
+        widths = [column_width(name, cells) for name, *cells in columns]
+        return sum(widths) + 2 * len(widths) > DENSE_CHARACTERS
+
+
+def column_width(header: str, cells: list[str]) -> int:
+    """A column's width in characters when printed: its longest cell, or its header's longest
+    word, as headers wrap at spaces."""
+    return max([0, *(len(str(cell)) for cell in cells), *(len(w) for w in str(header).split())])
 
 
 @dataclass(frozen=True)
@@ -102,6 +125,8 @@ def html_row(cells: list[str], tag: str, left: int) -> str:
         if text.startswith("**") and text.endswith("**"):
             text = f"<strong>{text[2:-2]}</strong>"
         style = "" if i < left else ' class="num"'
+        # "98.12 ± 0.08" wraps (in print) into "98.12" and "± 0.08", not three lines
+        text = text.replace(" ± ", " ±&nbsp;")
         html_cells.append(f"<{tag}{style}>{text}</{tag}>")
     return "<tr>" + "".join(html_cells) + "</tr>"
 
@@ -112,23 +137,35 @@ def render_markdown(blocks: list[Block], names: dict[Path, str]) -> str:
     return "\n\n".join(block.markdown(names) for block in blocks) + "\n"
 
 
+# Screen: a column of text at most 70em wide; a table wider than the window scrolls on its
+# own. Print: nothing scrolls (a scroll box prints as a cut-off box with a scrollbar), so the
+# cells wrap instead: text at spaces, or anywhere in a long name such as a folder's; numbers
+# only at spaces ("98.12 ± 0.08" may become two lines, never "98.1" and "2"). Dense tables
+# (Table.is_dense) print smaller. Checked in Chromium at Letter and A4 (tests/test_print.py).
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 70em; margin: 2em auto; padding: 0 1em; color: #222; }
 .wide { overflow-x: auto; margin: 1em 0; }
 table { border-collapse: collapse; font-size: 0.92em; }
 caption { text-align: left; font-style: italic; color: #555; padding-bottom: 0.3em; }
-th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
 .num { text-align: right; white-space: nowrap; }
 th { background: #f3f3f3; }
-pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto; white-space: pre-wrap; }
+pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto; white-space: pre-wrap; overflow-wrap: anywhere; }
+p, figcaption { overflow-wrap: anywhere; }
 figure { margin: 1em 0; } img { max-width: 100%; max-height: 85vh; }
 figcaption { color: #555; font-size: 0.9em; }
 h2 { border-bottom: 1px solid #ddd; padding-bottom: 0.2em; margin-top: 2em; }
 @media print {
-  body { max-width: none; margin: 0; font-size: 10pt; }
+  body { max-width: none; margin: 0; padding: 0; font-size: 10pt; }
   h1, h2, h3, pre, caption { break-after: avoid; }
   tr, figure { break-inside: avoid; }
   img { max-height: 20cm; }
+  .wide, pre { overflow: visible; }
+  th, td { padding: 0.15em 0.35em; }
+  td { overflow-wrap: anywhere; }
+  .num { white-space: normal; }
+  td.num { overflow-wrap: normal; }
+  table.dense { font-size: 7.5pt; }
 }
 """
 
