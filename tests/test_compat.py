@@ -64,3 +64,17 @@ def test_folders_of_0_1_report_the_numbers_0_1_reported(tmp_path):
     pd.testing.assert_frame_equal(now[numbers], then[numbers], rtol=1e-9)
     words = [c for c in then.columns if c not in numbers and c != "source"]
     pd.testing.assert_frame_equal(now[words], then[words])
+
+
+def test_report_refuses_a_runs_csv_damaged_by_hand_naming_line_and_column(tmp_path):
+    folder = tmp_path / "sweep"
+    shutil.copytree(FIXTURE / "sweep", folder)
+    runs = read_csv(folder / "runs.csv")
+    runs["final_test_acc"] = runs["final_test_acc"].astype(object)
+    runs.loc[2, "final_test_acc"] = "5e+307"  # a mean of 5e+307 before
+    runs.to_csv(folder / "runs.csv", index=False)
+    result = CliRunner().invoke(app, ["report", str(folder), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2
+    message = " ".join(result.output.split())
+    assert "runs.csv, line 4, column final_test_acc: 5e+307 is not an accuracy in percent" in message
+    assert not (tmp_path / "r").exists()

@@ -18,6 +18,7 @@ import pandas as pd
 from lenetcli.config import ADDED_FIELDS, TrainConfig
 from lenetcli.errors import LenetError, one_line
 from lenetcli.outputs.files import read_csv
+from lenetcli.studies.results import TRAINED, checked_runs, frame_results
 from lenetcli.studies.summary import run_statistics
 
 COMMANDS = ("train", "sweep", "noise", "confusion", "hardsamples")
@@ -247,26 +248,27 @@ def read_training(source: Source) -> Training:
         metrics = read_table(source, "metrics.csv", ["seed", "epoch", *VALUES, *LOSSES])
         options = source.record.get("options", {})
         metrics = metrics.assign(dataset=options.get("dataset", ""), setting="")
-        last = metrics.sort_values("epoch").groupby("seed", sort=False).tail(1)
-        best = metrics.loc[
-            metrics.groupby("seed")["test_acc"].idxmax(), ["seed", "epoch", "test_acc"]
-        ]
-        best = best.rename(columns={"epoch": "best_epoch", "test_acc": "best_test_acc"})
-        runs = last.rename(columns={"train_acc": "final_train_acc", "test_acc": "final_test_acc"})
-        runs = runs.rename(columns={"val_acc": "final_val_acc"})
-        runs = runs.merge(best, on="seed").sort_values("seed")
+        values = ["train_acc", *(["val_acc"] if "val_acc" in metrics else []), "test_acc"]
+        runs = pd.DataFrame(
+            [
+                {"seed": seed, **frame_results(rows, values)}
+                for seed, rows in metrics.groupby("seed")
+            ]
+        )  # one computation of a run's results, as runs.csv's (studies/results.py)
+        runs = runs.assign(dataset=options.get("dataset", ""), setting="")
         runs = runs.assign(**{c: options.get(c) for c in CONFIG_COLUMNS})
         runs = with_added_columns(
             runs.assign(**{c: options[c] for c in ADDED_COLUMNS if c in options})
         )
-        finite = np.isfinite(runs[LOSSES]).all(axis=1)  # as runs.diverged decides
-        runs["status"] = np.where(finite, "finished", "diverged")
         return Training(runs, metrics)
     study_columns = ["dataset", "setting", "seed", "run_key"]
     runs = read_table(source, "runs.csv", [*study_columns, "status", *CONFIG_COLUMNS, *FINALS])
     metrics = read_table(source, "metrics.csv", [*study_columns, "epoch", *VALUES])
+    runs = checked_runs(
+        runs, source.folder / "runs.csv", "correct or delete that row, or leave the folder out"
+    )
     planned = len(runs)
-    runs = with_added_columns(runs[runs["status"].isin(["finished", "diverged"])])
+    runs = with_added_columns(runs[runs["status"].isin(TRAINED)])
     metrics = metrics[metrics["run_key"].isin(runs["run_key"])]
     # A setting named 1, 2, ... is still a name
     return Training(runs.astype({"setting": str}), metrics.astype({"setting": str}), planned)
