@@ -15,7 +15,7 @@ DATASET_NAMES = ("mnist", "fashion-mnist", "cifar10", "digits")  # data.DATASETS
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "leakyrelu", "elu")
 POOLS = ("max", "avg")
 OPTIMIZERS = ("adam", "sgd")
-LOSSES = ("cross-entropy", "mse", "l1")
+LOSSES = ("cross-entropy", "mse", "l1", "bce")
 LR_SCHEDULES = ("constant", "cosine", "step")  # see TrainConfig.lr_at
 # TrainConfig fields added after the first release: a run that leaves them at their defaults
 # is the run an earlier lenetcli made (same run key; what a folder written before them means).
