@@ -17,6 +17,7 @@ POOLS = ("max", "avg")
 OPTIMIZERS = ("adam", "sgd")
 LOSSES = ("cross-entropy", "mse", "l1", "bce")
 LR_SCHEDULES = ("constant", "cosine", "step")  # see TrainConfig.lr_at
+GROUP_BY = ("shape", "setting")  # RunOptions.group_by
 # TrainConfig fields added after the first release: a run that leaves them at their defaults
 # is the run an earlier lenetcli made (same run key; what a folder written before them means).
 ADDED_FIELDS = ("val_split", "lr_schedule")
@@ -167,6 +168,9 @@ class RunOptions:
     download: bool = True
     device: str = "auto"
     group_size: int | None = None
+    # shape: runs of any settings that differ only in seed, lr, weight decay or training
+    # labels train as one group; setting: each setting's runs apart (lenetcli 0.1's groups)
+    group_by: str = "shape"
     graph: bool = True
     quiet: bool = False  # only what a download prints; not recorded
 
@@ -180,5 +184,6 @@ class RunOptions:
             "download": self.download,
             "device": self.device,
             "group_size": self.group_size,
+            "group_by": self.group_by,
             "graph": self.graph,
         }

@@ -43,16 +43,25 @@ def train_job(
     """Train one job's runs as one group; one outcome per run, in the job's order.
 
     Each run's training labels come from the study's labels hook (the dataset's own, or a
-    noisy draw of them); the group is exactly the job (the plan has already applied the
-    group-size cap)."""
-    setting = study.settings[job.setting]
-    labels = [study.labels(setting, run.seed, data) for run in job.runs]
+    noisy draw of them). The runs share everything that shapes the computation (the plan
+    groups them so); a job of several settings gives each member its own learning rate and
+    weight decay. The group is exactly the job: the plan has already applied the cap."""
+    settings = [study.settings[run.setting] for run in job.runs]
+    labels = [study.labels(s, run.seed, data) for s, run in zip(settings, job.runs, strict=True)]
     own = [draw.train for draw in labels]
-    results = engine.train(
-        setting.config, data, device, seeds=job.seeds,
+    config = settings[0].config
+    kwargs = dict(
         train_labels=None if all(t is None for t in own) else torch.stack(own),
         group_size=len(job.runs), use_graph=options.graph, reporter=reporter,
     )  # fmt: skip
+    if len(job.settings) == 1:
+        results = engine.train(config, data, device, seeds=job.seeds, **kwargs)
+    else:
+        members = [
+            engine.Member(run.seed, s.config.lr, s.config.weight_decay)
+            for s, run in zip(settings, job.runs, strict=True)
+        ]
+        results = engine.train(config, data, device, members=members, **kwargs)
     return [RunOutcome(result, draw.columns) for result, draw in zip(results, labels, strict=True)]
 
 
@@ -67,7 +76,7 @@ class LocalExecutor:
 
     def run(self, jobs: list[Job], on_done: OnDone) -> None:
         for job in jobs:
-            setting = self.study.settings[job.setting]
+            setting = self.study.settings[job.runs[0].setting]  # all of one dataset and subsets
             self.reporter.start_setting(job.label, len(job.runs))
             data = self.datasets[data_key(setting.config)]
             on_done(

@@ -100,8 +100,8 @@ class Ledger:
 
     def record(self, job: Job, outcomes: list[RunOutcome]) -> None:
         """Store the results of one job's freshly trained runs (outcomes in the job's order)."""
-        setting = self.study.settings[job.setting]
         for run, outcome in zip(job.runs, outcomes, strict=True):
+            setting = self.study.settings[run.setting]
             metrics = [{k: as_written(v) for k, v in row.items()} for row in outcome.result.metrics]
             row = self.rows[run.key]
             row |= {c: as_written(outcome.columns.get(c)) for c in self.study.run_columns}

@@ -5,9 +5,13 @@ Pure: no files, no console, no device. The group-size cap of each setting (which
 the device's memory) is given by the caller, so the same study, pending runs and caps always
 give the same jobs, and `--dry-run` prints them without loading any data.
 
-Today a job holds runs of one setting: its pending seeds, in order, cut by the cap (the
-grouping config.json records, since a seed trained in another group gets numbers that differ
-at the level of float rounding).
+Runs group by shape (the default): runs of any settings that share everything that shapes the
+computation (dataset, subsets, validation share, batch size, epochs, activation, pooling,
+loss, optimizer, learning-rate schedule) and differ only in seed, learning rate, weight decay
+or training labels train as one group, in plan order, cut by the cap: a noise study of 7
+rates x 5 seeds is one group of 35 on a GPU. By setting (`--group-by setting`, lenetcli
+0.1's grouping): each setting's pending seeds apart. config.json records the groups, since a
+run trained in another group gets numbers that differ at the level of float rounding.
 """
 
 from __future__ import annotations
@@ -36,35 +40,70 @@ class Run:
 
 @dataclass(frozen=True)
 class Job:
-    """Runs that train together as one group, all of one setting."""
+    """Runs that train together as one group: of one setting, or of several of one shape."""
 
     runs: tuple[Run, ...]
     epochs: int
-    label: str  # 'digits lr0.001', for the progress display
+    label: str  # 'digits lr0.001', or 'digits lr0.001 +1 setting', for the progress display
 
     @property
-    def setting(self) -> int:
-        return self.runs[0].setting
+    def settings(self) -> list[int]:
+        """The settings (indices) that have runs in this job, in plan order."""
+        return sorted({run.setting for run in self.runs})
 
     @property
     def seeds(self) -> list[int]:
         return [run.seed for run in self.runs]
+
+    def seeds_of(self, setting: int) -> list[int]:
+        return [run.seed for run in self.runs if run.setting == setting]
 
     @property
     def model_epochs(self) -> int:
         return len(self.runs) * self.epochs
 
 
-def plan_jobs(study: Study, pending: list[Run], cap: Callable[[Setting], int]) -> list[Job]:
-    """The jobs that train the pending runs: per setting, in the study's order, its pending
-    seeds in order, cut into groups of at most cap(setting)."""
+def shape_key(config: TrainConfig) -> tuple:
+    """What runs must share to train as one group: all but seed, lr and weight decay (the
+    optimizer takes those per member) and the training labels (also per member)."""
+    return (
+        config.dataset, config.train_subset, config.test_subset, config.val_split,
+        config.batch_size, config.epochs, config.activation, config.pool, config.loss,
+        config.optimizer, config.lr_schedule,
+    )  # fmt: skip
+
+
+def plan_jobs(
+    study: Study, pending: list[Run], cap: Callable[[Setting], int], group_by: str = "shape"
+) -> list[Job]:
+    """The jobs that train the pending runs, in plan order, each at most cap(setting) runs.
+
+    group_by "shape": the pending runs of all settings of one shape (shape_key) together,
+    shapes in the order their first setting comes; "setting": each setting's apart."""
+
+    def key(run: Run):
+        config = study.settings[run.setting].config
+        return shape_key(config) if group_by == "shape" else run.setting
+
+    batches: dict = {}
+    for run in pending:
+        batches.setdefault(key(run), []).append(run)
     jobs = []
-    for index, setting in enumerate(study.settings):
-        runs = [run for run in pending if run.setting == index]
-        label = f"{setting.config.dataset} {setting.name}"
-        for part in group_slices(len(runs), cap(setting)):
-            jobs.append(Job(tuple(runs[part]), setting.config.epochs, label))
+    for runs in batches.values():
+        first = study.settings[runs[0].setting]
+        for part in group_slices(len(runs), cap(first)):
+            members = tuple(runs[part])
+            jobs.append(Job(members, first.config.epochs, job_label(study, members)))
     return jobs
+
+
+def job_label(study: Study, runs: tuple[Run, ...]) -> str:
+    """'digits lr0.001', or 'digits lr0.001 +2 settings' for a group of several."""
+    indices = sorted({run.setting for run in runs})
+    first = study.settings[indices[0]]
+    label = f"{first.config.dataset} {first.name}"
+    others = len(indices) - 1
+    return label + (f" +{others} setting{'s' if others > 1 else ''}" if others else "")
 
 
 def group_cap(config: TrainConfig, spec: DatasetSpec, device: torch.device, requested) -> int:
@@ -106,7 +145,7 @@ def describe_jobs(jobs: list[Job], cost: float | None = None) -> list[str]:
     """The plan as lines of text: one per job, then the totals and, given a measured cost in
     seconds per model-epoch, the time it would take at that pace."""
     lines = [
-        f"  job {i}: {job.label}, {len(job.runs)} run(s) ({seeds_text(job.seeds)}), "
+        f"  job {i}: {job.label}, {len(job.runs)} run(s) ({seeds_text(sorted(set(job.seeds)))}), "
         f"{job.epochs} epoch(s), {job.model_epochs} model-epochs"
         for i, job in enumerate(jobs, 1)
     ]

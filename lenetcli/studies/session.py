@@ -30,7 +30,14 @@ from lenetcli.studies.ledger import (
     resume_folder,
     save_models,
 )
-from lenetcli.studies.plan import Job, describe_jobs, device_caps, plan_jobs, setting_groups
+from lenetcli.studies.plan import (
+    Job,
+    describe_jobs,
+    device_caps,
+    job_records,
+    plan_jobs,
+    setting_groups,
+)
 from lenetcli.studies.results import (
     DIVERGED,
     warn_diverged,
@@ -89,6 +96,7 @@ def study_record(
     options = {
         **study.record,
         "settings": settings,
+        "jobs": job_records(study, jobs),
         **study.options.to_dict(),
         "out": str(out),
         "resume": resume,
@@ -174,7 +182,7 @@ def execute(
             console,
             study,
             ledger,
-            plan_jobs(study, ledger.pending(), caps),
+            plan_jobs(study, ledger.pending(), caps, study.options.group_by),
             restored,
             device,
             out,
@@ -187,7 +195,7 @@ def execute(
         if resume:  # again, now that the folder is held: another lenet may have written meanwhile
             ledger = Ledger(study)
             restored = resume_folder(study, out, ledger)
-        jobs = plan_jobs(study, ledger.pending(), caps)
+        jobs = plan_jobs(study, ledger.pending(), caps, study.options.group_by)
         record = study_record(study, out, resume, device, datasets, jobs)
         write_json(out / "config.json", record)
         if restored and (changed := other_validation_draws(study, record)):

@@ -59,8 +59,8 @@ from pathlib import Path
 
 import torch
 
-from lenetcli.config import ADDED_FIELDS, RunOptions, TrainConfig
-from lenetcli.errors import LenetError
+from lenetcli.config import ADDED_FIELDS, GROUP_BY, RunOptions, TrainConfig
+from lenetcli.errors import LenetError, unknown_choice
 from lenetcli.outputs.plots import curves_figure, palette_colors
 from lenetcli.science.data import Dataset, load_data
 from lenetcli.science.engine import MemberResult
@@ -241,6 +241,8 @@ def check_study(study: Study) -> None:
         raise LenetError(
             f"--group-size must be a positive whole number, got {study.options.group_size}"
         )
+    if study.options.group_by not in GROUP_BY:
+        raise unknown_choice("--group-by", study.options.group_by, GROUP_BY)
 
 
 def data_key(config: TrainConfig) -> tuple:
