@@ -27,7 +27,7 @@ def welch_p_by_hand(a, b) -> float:
 def test_a_significant_difference_says_so_with_the_test_and_level():
     samples = {"sigmoid": [95.0, 95.2, 94.9], "relu": [99.0, 99.1, 99.2]}
     best, versus = discussion.compare_options("activation", samples)
-    assert best.text.startswith("Of the 2 activation options, relu had the highest mean")
+    assert best.text.startswith("activation: of 2 settings, relu had the highest mean final")
     assert "99.10% ± 0.10 over 3 seeds" in best.text
     assert best.numbers["relu_mean"] == pytest.approx(99.1)
     p = welch_p_by_hand(samples["relu"], samples["sigmoid"])

@@ -304,7 +304,7 @@ def compare_options(
     sentences = [
         Sentence(
             what,
-            f"Of the {len(samples)} {what} options, {best} had the {wording} mean {measure}: "
+            f"{what}: of {len(samples)} settings, {best} had the {wording} mean {measure}: "
             f"{shown} over {len(samples[best])} seeds.",
             {f"{best}_mean": means[best], **({} if spread is None else {f"{best}_std": spread})},
         )
