@@ -732,6 +732,7 @@ def run_course(
     out.mkdir(parents=True, exist_ok=True)
     record = course_record(course, profile, overrides, out, options)
     with in_use(out, "course"):
+        write_json(out / COURSE_RECORD, record)  # at once: an interrupted course continues
         for section in chosen:
             console.print(
                 f"\nSection {section.number}: {section.title} → {section_folder(out, section)}/",
