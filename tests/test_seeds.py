@@ -94,6 +94,23 @@ def test_equal_mean_rates_keep_the_cells_order():
     assert pairs["rate_std"].isna().all()  # one seed: no sample std
 
 
+def test_rates_equal_but_for_float_rounding_keep_the_cells_order():
+    # ten a's and ten b's; a as b: 6 and 7 of ten (mean 0.6499999999999999 in floats),
+    # b as a: 3 and 10 of ten (mean 0.65)
+    labels = np.array([0] * 10 + [1] * 10)
+    probs = np.array(
+        [
+            [answer(1 if i < wrong_a else 0, 0.9) for i in range(10)]
+            + [answer(0 if i < wrong_b else 1, 0.9) for i in range(10)]
+            for wrong_a, wrong_b in ((6, 3), (7, 10))
+        ]
+    )
+    cells = seeds.confusion_over_seeds(probs, labels, CLASSES)
+    assert cell(cells, 0, 1)["rate_mean"] < cell(cells, 1, 0)["rate_mean"]  # by a rounding error
+    pairs = seeds.top_pairs(cells)
+    assert list(zip(pairs["true"], pairs["predicted"], strict=True)) == [(0, 1), (1, 0)]
+
+
 def test_hard_samples_order_by_seeds_wrong_then_mean_wrong_probability(cells):
     pairs = seeds.top_pairs(cells)
     hard = seeds.hard_samples_over_seeds(PROBS, LABELS, INDICES, pairs, CLASSES)

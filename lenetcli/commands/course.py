@@ -37,6 +37,7 @@ the numbers.
 from __future__ import annotations
 
 import hashlib
+import json
 import sys
 import time
 from dataclasses import dataclass, field, replace
@@ -571,7 +572,7 @@ def noise_list(section: Section, k: int):
     given), then symmetric, pair, and the transition matrix."""
     spec = section.spec
     clean = 0.0 in spec.symmetric or 0.0 in spec.pair
-    settings = noise_settings(k, ["symmetric"], [0.0] if clean else []) if clean else []
+    settings = noise_settings(k, ["symmetric"], [0.0]) if clean else []
     for noise_type, rates in (("symmetric", spec.symmetric), ("pair", spec.pair)):
         settings += noise_settings(k, [noise_type], [r for r in rates if r > 0])
     if spec.transition is not None:
@@ -636,8 +637,6 @@ def check_out(out: Path, course: CourseFile, profile: str) -> None:
 
 
 def read_config_file(path: Path) -> dict | None:
-    import json
-
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -652,9 +651,9 @@ class Plan:
     sweeps: dict[tuple[str, str | None], SweepPlan] = field(default_factory=dict)
     noise: dict[str, TrainConfig] = field(default_factory=dict)
 
-    def runs(self, section: Section, course: CourseFile) -> tuple[int, int]:
-        """(runs, model-epochs) of a section; a datasets section's depend on its best_of
-        only by the epochs; confusion trains nothing."""
+    def runs(self, section: Section) -> tuple[int, int]:
+        """(runs, model-epochs) of a sweep or noise section; (0, 0) for the others (a
+        datasets section's wait for its best setting; confusion trains nothing)."""
         if section.kind == "sweep":
             settings = [
                 s for part in section.spec.parts
@@ -773,7 +772,7 @@ def used_datasets(chosen: list[Section], plan: Plan) -> list[str]:
 def describe_course(course: CourseFile, chosen, plan: Plan, profile: str, out: Path) -> str:
     lines = [f"{course.title}: {len(chosen)} section(s), profile {profile}, into {out}/"]
     for section in chosen:
-        runs, epochs = plan.runs(section, course)
+        runs, epochs = plan.runs(section)
         what = f"{runs} runs, {epochs} model-epochs" if runs else "no training"
         if section.kind == "datasets":
             what = f"{len(section.spec.datasets)} dataset(s) x the best setting of {section.spec.best_of}"

@@ -23,6 +23,7 @@ CELL_COLUMNS = [
     "rate_max", "count_mean", "seeds", "seeds_confused",
 ]  # fmt: skip
 PAIR_COLUMNS = ["rank", *CELL_COLUMNS]
+RATE_DIGITS = 12  # a test set of a million images has rates 1e-6 apart
 HARD_COLUMNS = [
     "group", "rank", "index", "true", "predicted", "true_class", "predicted_class",
     "seeds_wrong", "seeds", "mean_prob_wrong", "std_prob_wrong", "mean_prob_true",
@@ -104,9 +105,14 @@ def matrix_frame(cells: pd.DataFrame, column: str, classes: list[str]) -> pd.Dat
 def top_pairs(cells: pd.DataFrame, top: int = 3) -> pd.DataFrame:
     """The `top` off-diagonal cells with the highest mean rate over the seeds, among those
     that some seed confused at all; equal means keep the order of (true, predicted), so the
-    choice never depends on how a sort breaks ties. Columns: rank, then confusion_over_seeds'."""
+    choice never depends on how a sort breaks ties. Columns: rank, then confusion_over_seeds'.
+
+    Means are compared to RATE_DIGITS decimals: (0.6 + 0.7) / 2 is 0.6499999999999999 and
+    (0.3 + 1.0) / 2 is 0.65, and float rounding must not decide between equal rates."""
     wrong = cells[(cells["true"] != cells["predicted"]) & (cells["rate_mean"] > 0)]
-    ranked = wrong.sort_values("rate_mean", ascending=False, kind="stable").head(top)
+    ranked = wrong.sort_values(
+        "rate_mean", ascending=False, kind="stable", key=lambda rate: rate.round(RATE_DIGITS)
+    ).head(top)
     ranked = ranked.reset_index(drop=True)
     ranked.insert(0, "rank", np.arange(1, len(ranked) + 1))
     return ranked[PAIR_COLUMNS]
