@@ -486,18 +486,36 @@ def test_the_discussion_rests_on_the_numbers_beside_it(tiny):
 
 def test_a_second_call_reuses_every_run(tiny):
     path, out, _ = tiny
+    confusion = [p for p in (out / "3-confusion").rglob("*") if p.is_file()]
     before = {
         p: (p.stat().st_mtime_ns, p.read_bytes())
         for p in out.rglob("*") if p.suffix == ".pt" or p.name in ("runs.csv", "metrics.csv")
     }  # fmt: skip
-    course.run_course(path, out, "quick", [1, 2, 4, 5], OPTIONS)
+    before |= {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in confusion}
+    course.run_course(path, out, "quick", None, OPTIONS)
     for p, (mtime, content) in before.items():
         assert p.read_bytes() == content, p
-        if p.suffix == ".pt":
-            assert p.stat().st_mtime_ns == mtime, p  # not trained, not even rewritten
+        if p.suffix == ".pt" or "3-confusion" in p.parts:
+            assert p.stat().st_mtime_ns == mtime, p  # not made again, not even rewritten
     config = json.loads((out / "1-hyperparameters" / "config.json").read_text())
     assert config["options"]["resume"] is True and config["earlier_sessions"]
     assert all(s["groups"] == [] for s in config["options"]["settings"])  # nothing trained
+
+
+def test_confusion_is_made_again_when_what_it_was_made_from_changes(tiny):
+    path, out, _ = tiny
+    folder = out / "3-confusion" / "digits"
+    inputs = json.loads((folder / "inputs.json").read_text())
+    assert [Path(m["file"]).name for m in inputs["models"]] == ["seed-42.pt", "seed-43.pt"]
+    (folder / "inputs.json").write_text(json.dumps({**inputs, "top": 5}))  # as if asked for 5
+    (folder / "hard" / "0-as-9.png").write_bytes(PNG)  # a gallery of a pair no longer shown
+    made = (folder / "confusion.png").stat().st_mtime_ns
+    course.run_course(path, out, "quick", [3], OPTIONS)
+    assert (folder / "confusion.png").stat().st_mtime_ns > made
+    assert not (folder / "hard" / "0-as-9.png").exists()
+    assert (
+        json.loads((folder / "inputs.json").read_text()) == inputs
+    )  # top 3 again, as the file says
 
 
 def test_another_profile_in_the_same_folder_is_refused(tiny):

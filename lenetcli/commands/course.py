@@ -994,24 +994,55 @@ def run_confusion_section(course, section: Section, out: Path, options) -> dict:
                 "the section that trains it again"
             )
         loaded = [load_checkpoint(path, dataset) for path in paths]
-        trained = loaded[0][1].get("config") or {}
+        test_subset = (loaded[0][1].get("config") or {}).get("test_subset")
+        folder = section_folder(out, section) / dataset
+        inputs = confusion_inputs(paths, test_subset, spec)
+        chosen[dataset] = {"setting": setting, "models": [str(p) for p in paths]}
+        if up_to_date(folder, inputs):
+            continue  # the same models, asked the same: the files are what they would be
         data = load_dataset(
-            dataset, options.data_dir, options.download, None, trained.get("test_subset"),
-            options.quiet,
-        )  # fmt: skip
+            dataset, options.data_dir, options.download, None, test_subset, options.quiet
+        )
         probs = np.stack(
             [predict(model, data.test.images, data.spec, device).numpy() for model, _ in loaded]
         )
-        write_seed_confusion(
-            section_folder(out, section) / dataset, data, probs, paths, setting, spec
-        )
-        chosen[dataset] = {"setting": setting, "models": [str(p) for p in paths]}
+        written = write_seed_confusion(folder, data, probs, paths, setting, spec)
+        # last: a folder whose writing was interrupted is written again by the next call
+        write_json(folder / INPUTS, {**inputs, "files": written})
     return {"models": chosen}
 
 
-def write_seed_confusion(folder: Path, data, probs, paths, setting: str, spec) -> None:
+INPUTS = "inputs.json"  # what a dataset's confusion files were made from
+
+
+def confusion_inputs(paths: list[Path], test_subset, spec: ConfusionSpec) -> dict:
+    """What decides a dataset's confusion files: the models (by content), the test images
+    and what is asked of them."""
+    models = [
+        {"file": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+        for path in paths
+    ]
+    return {
+        "models": models,
+        "test_subset": test_subset,
+        "top": spec.top,
+        "per_pair": spec.per_pair,
+    }
+
+
+def up_to_date(folder: Path, inputs: dict) -> bool:
+    """Whether folder holds every file made from these very inputs."""
+    record = read_config_file(folder / INPUTS)
+    if record is None or {k: record.get(k) for k in inputs} != inputs:
+        return False
+    files = record.get("files")
+    return isinstance(files, list) and all((folder / name).is_file() for name in files)
+
+
+def write_seed_confusion(folder: Path, data, probs, paths, setting: str, spec) -> list[str]:
     """The confusion over the seeds' models of one dataset and the hard samples of its top
-    pairs: CSVs, confusion.png and a gallery per pair in hard/."""
+    pairs: CSVs, confusion.png and a gallery per pair in hard/ (galleries of pairs no longer
+    among the top are removed). Return the files' names, relative to folder."""
     classes = list(data.spec.classes)
     labels, indices = data.test.labels.numpy(), data.test.indices.numpy()
     cells = seeds.confusion_over_seeds(probs, labels, classes)
@@ -1037,9 +1068,18 @@ def write_seed_confusion(folder: Path, data, probs, paths, setting: str, spec) -
     )
     matrix = seeds.cell_matrix(cells, "rate_mean", len(classes))
     save_figure(confusion_figure(matrix, classes, "true", title), folder / "confusion.png")
+    written = [
+        "models.csv", "confusion_cells.csv", "confusion_mean.csv", "confusion_std.csv",
+        "confused_pairs.csv", "hard_samples.csv", "confusion.png",
+    ]  # fmt: skip
     for group, rows in hard.groupby("group", sort=False):
         shown = rows.head(spec.per_pair)
         save_figure(pair_gallery(data, shown, len(rows), n), folder / "hard" / f"{group}.png")
+        written.append(f"hard/{group}.png")
+    for gallery in (folder / "hard").glob("*-as-*.png"):
+        if f"hard/{gallery.name}" not in written:
+            gallery.unlink()
+    return written
 
 
 def pair_gallery(data, rows: pd.DataFrame, total: int, n_seeds: int):
