@@ -58,6 +58,17 @@ def test_the_test_is_welchs_not_students():
     assert test.p != pytest.approx(stats.ttest_ind(a, b, equal_var=True).pvalue, rel=0.05)
 
 
+def test_several_comparisons_are_said_to_be_uncorrected():
+    samples = {"relu": [99.0, 99.1], "tanh": [98.0, 98.4], "elu": [98.8, 99.0]}
+    sentences = discussion.compare_options("activations", samples)
+    assert sentences[0].text.endswith(
+        "Each other setting is compared with it on its own, uncorrected for the 2 comparisons."
+    )
+    assert [s.text.split(" against ")[1].split(" ")[0] for s in sentences[1:]] == ["elu", "tanh"]
+    two = discussion.compare_options("activations", {"relu": [99.0, 99.1], "tanh": [98.0, 98.4]})
+    assert "uncorrected" not in two[0].text
+
+
 def test_with_one_run_on_a_side_no_test_is_possible():
     best, versus = discussion.compare_options("loss", {"l1": [97.0], "mse": [98.0, 98.2]})
     assert "no test was possible (fewer than 2 runs on a side)" in versus.text
