@@ -2,6 +2,7 @@
 sentence states what its numbers show, and only that."""
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -67,6 +68,16 @@ def test_several_comparisons_are_said_to_be_uncorrected():
     assert [s.text.split(" against ")[1].split(" ")[0] for s in sentences[1:]] == ["elu", "tanh"]
     two = discussion.compare_options("activations", {"relu": [99.0, 99.1], "tanh": [98.0, 98.4]})
     assert "uncorrected" not in two[0].text
+
+
+def test_a_side_without_spread_is_tested_on_the_other_sides_without_a_warning():
+    stuck, learned = [9.75, 9.75, 9.75], [76.0, 77.5, 76.5]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        test = discussion.welch(learned, stuck)
+    # Welch with one variance 0: t = difference / sqrt(var_b / n_b), n_b - 1 degrees of freedom
+    t = (np.mean(learned) - 9.75) / math.sqrt(np.var(learned, ddof=1) / 3)
+    assert test.p == pytest.approx(2 * stats.t.sf(t, 2))
 
 
 def test_with_one_run_on_a_side_no_test_is_possible():

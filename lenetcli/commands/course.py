@@ -66,6 +66,7 @@ from lenetcli.config import RunOptions, TrainConfig, check_seed_range
 from lenetcli.errors import Interrupted, LenetError, unknown_choice
 from lenetcli.outputs.checkpoint import load_checkpoint
 from lenetcli.outputs.files import (
+    create_output_dir,
     environment,
     in_use,
     read_csv,
@@ -209,12 +210,12 @@ def read_toml(path: Path) -> tuple[str, dict]:
     path = Path(path)
     if not path.is_file():
         what = "is a folder" if path.is_dir() else "does not exist"
-        raise LenetError(f"study file {path} {what}; give the path of a TOML study file")
+        raise LenetError(f"config file {path} {what}; give the path of a TOML study file")
     try:
         text = path.read_text(encoding="utf-8")
         return text, tomllib.loads(text)
     except (OSError, UnicodeDecodeError) as exc:
-        raise LenetError(f"cannot read study file {path}: {exc}") from None
+        raise LenetError(f"cannot read config file {path}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise LenetError(f"config file {path} is not valid TOML: {exc}") from None
 
@@ -728,7 +729,7 @@ def run_course(
             ensure_files(get_spec(name), options.data_folder(), options.download, options.quiet)
     console = stdout_console(options.quiet)
     console.print(describe_course(course, chosen, plan, profile, out), highlight=False)
-    out.mkdir(parents=True, exist_ok=True)
+    create_output_dir(out)
     record = course_record(course, profile, overrides, out, options)
     with in_use(out, "course"):
         write_json(out / COURSE_RECORD, record)  # at once: an interrupted course continues
