@@ -465,6 +465,19 @@ def test_the_noise_section_trains_the_shipped_hybrid_matrix_and_tables_the_peaks
         assert row.peak_minus_final >= 0
 
 
+def test_a_weight_decay_study_tables_the_train_test_gap(tiny):
+    _, out, _ = tiny
+    folder = out / "5-design" / "weight-decay"
+    table = read_csv(folder / "overfitting.csv")
+    runs = read_csv(folder / "runs.csv")
+    assert list(table["weight_decay"]) == [0, 0.001]
+    for row in table.itertuples():
+        own = runs[runs["setting"] == row.setting]
+        gap = own["final_train_acc"] - own["final_test_acc"]
+        assert (row.gap_mean, row.gap_std, row.n) == pytest.approx((gap.mean(), gap.std(), 2))
+    assert not (out / "1-hyperparameters" / "overfitting.csv").exists()  # no decay varies
+
+
 def test_the_discussion_rests_on_the_numbers_beside_it(tiny):
     _, out, run = tiny
     sentences = read_csv(out / "discussion.csv")

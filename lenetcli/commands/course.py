@@ -852,11 +852,37 @@ def run_sweep_section(course, section: Section, plan: Plan, out: Path, options) 
         sweep = plan.sweeps[(section.name, part.name)]
         record = sweep_record(course, section, part)
         study = Study("sweep", sweep.settings(), options, record=record)
-        summary = run_study(study, section_folder(out, section, part))
+        folder = section_folder(out, section, part)
+        summary = run_study(study, folder)
         for dataset in summary["dataset"].unique():
             key = dataset if part.name is None else f"{part.name}/{dataset}"
             chosen[key] = {"setting": best_row(summary, dataset)["setting"], "by": best_by(summary)}
+        if len({c.weight_decay for c in sweep.configs}) > 1:  # the overfitting question
+            write_csv(folder / "overfitting.csv", gap_table(read_csv(folder / "runs.csv")))
     return {"best": chosen}
+
+
+def gap_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per setting, the train-test gap (final training minus final testing accuracy, in
+    points) over its trained runs: the overfitting measure of a weight-decay study. Training
+    accuracy is averaged over an epoch's batches while the model changed, so a small gap
+    can be negative."""
+    trained = runs[runs["status"].isin(("finished", "diverged"))]
+    gaps = trained.assign(gap=trained["final_train_acc"] - trained["final_test_acc"])
+    return (
+        gaps.groupby(["dataset", "setting"], sort=False)
+        .agg(
+            weight_decay=("weight_decay", "first"),
+            n=("seed", "size"),
+            final_train_acc_mean=("final_train_acc", "mean"),
+            final_test_acc_mean=("final_test_acc", "mean"),
+            gap_mean=("gap", "mean"),
+            gap_std=("gap", "std"),
+            gap_min=("gap", "min"),
+            gap_max=("gap", "max"),
+        )  # fmt: skip
+        .reset_index()
+    )
 
 
 def datasets_settings(
