@@ -67,7 +67,7 @@ def test_train_writes_every_output(tmp_path):
     result = lenet("train", *QUICK, "--out", out)
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == [
-        "config.json", "curves.png", "metrics.csv", "model.pt", "predictions.csv",
+        "config.json", "curves.png", "metrics.csv", "model.pt", "predictions.csv", "results.json",
     ]  # fmt: skip
 
     record = json.loads((out / "config.json").read_text())
@@ -172,6 +172,7 @@ def test_overwrite_leaves_nothing_of_the_previous_run(tmp_path):
     # models/seed-43.pt and seed-44.pt would pass for this run's models
     assert sorted(p.name for p in out.iterdir()) == [
         "config.json", "curves.png", "metrics.csv", "model.pt", "notes.txt", "predictions.csv",
+        "results.json",
     ]  # fmt: skip
 
 

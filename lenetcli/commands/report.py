@@ -9,6 +9,7 @@ and figures), after a summary that puts every trained configuration side by side
     report.md     the document in Markdown; its images are the copies in figures/
     report.html   the same document as one self-contained page (images embedded)
     figures/      copies of the figures the document shows
+    results.json  every trained run and configuration of those folders, for scripts
     config.json   the folders reported on, and how the report was made
 
 The report reads files only: it trains nothing and needs no dataset. Everything is read and
@@ -47,6 +48,7 @@ from lenetcli.outputs.files import (
 )
 from lenetcli.outputs.plots import comparison_figure
 from lenetcli.outputs.progress import results_table, stdout_console
+from lenetcli.outputs.results_json import print_results, results_document, write_results
 from lenetcli.outputs.tables import count_text, fmt, markdown_table, plain, plural
 from lenetcli.science.data import DATASETS
 from lenetcli.studies.summary import best_by, best_mask, run_statistics
@@ -777,7 +779,21 @@ def write_report(report: Report, out: Path, record: dict) -> None:
             write_atomic(out / name, lambda tmp, src=source_path: shutil.copyfile(src, tmp))
     write_text(out / "report.md", render_markdown(report.blocks, names))
     write_text(out / "report.html", render_html(report.blocks, report.title, out))
+    write_results(out, results_document("report", out, gathered_runs(report), REPORT_KEYS))
     write_json(out / "config.json", record)
+
+
+REPORT_KEYS = ("source", "dataset", "setting")  # a configuration of results.json
+
+
+def gathered_runs(report: Report) -> pd.DataFrame:
+    """Every trained run of the folders reported on, each with its folder's label (source),
+    in the order of results.csv; the runs table of results.json."""
+    columns = [*REPORT_KEYS, "seed", "final_test_acc", "best_test_acc", "status"]
+    frames = [
+        training.runs.assign(source=label)[columns] for label, training in report.trainings.items()
+    ]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 
 def figure_names(report: Report) -> dict[Path, str]:
@@ -920,17 +936,28 @@ def render_html(blocks: list, title: str, out: Path) -> str:
 
 
 def run_report(
-    folders: list[Path], title: str, out: Path | None, overwrite: bool, quiet: bool
+    folders: list[Path],
+    title: str,
+    out: Path | None,
+    overwrite: bool,
+    quiet: bool,
+    print_json: bool = False,
 ) -> None:
-    """`lenet report`: read and check every folder, then write the report and say so."""
+    """`lenet report`: read and check every folder, then write the report and say so; print
+    results.json last with print_json (--json)."""
     fresh_name = out is None
     out = check_output_dir(out or default_folder("report"), overwrite, "report", folders)
     gathered = gather(folders, title, out)
     out = create_output_dir(out, fresh_name, exclusive=not out.exists())
     with in_use(out, "report", replace=overwrite):
         write_report(gathered, out, run_config(gathered, folders, out))
-    if quiet:
-        return
+    if not quiet:
+        say_what_was_reported(gathered, out)
+    if print_json:
+        print_results(out)
+
+
+def say_what_was_reported(gathered: Report, out: Path) -> None:
     console = stdout_console()
     for warning in gathered.warnings():
         console.print(f"[yellow]{escape(warning)}[/]", highlight=False, soft_wrap=True)

@@ -30,6 +30,7 @@ from lenetcli.outputs.files import (
 )
 from lenetcli.outputs.plots import curves_figure
 from lenetcli.outputs.progress import make_reporter, results_table, stdout_console
+from lenetcli.outputs.results_json import print_results, results_document, write_results
 from lenetcli.science.data import Dataset, data_record, load_data
 from lenetcli.science.engine import (
     MemberResult,
@@ -42,7 +43,14 @@ from lenetcli.science.engine import (
     train,
 )
 from lenetcli.studies.plan import groups
-from lenetcli.studies.results import METRIC_COLUMNS, diverged_seeds, warn_diverged
+from lenetcli.studies.results import (
+    DIVERGED,
+    FINISHED,
+    METRIC_COLUMNS,
+    diverged,
+    diverged_seeds,
+    warn_diverged,
+)
 
 
 def metrics_frame(results: list[MemberResult]) -> pd.DataFrame:
@@ -143,6 +151,23 @@ def save_interrupted(
     )
 
 
+def runs_frame(results: list[MemberResult], dataset: str, setting: str | None = None):
+    """The runs table results.json is made from: one row per model trained."""
+    return pd.DataFrame(
+        [
+            {
+                "dataset": dataset,
+                "setting": setting,
+                "seed": r.seed,
+                "final_test_acc": r.metrics[-1]["test_acc"],
+                "best_test_acc": max(m["test_acc"] for m in r.metrics),
+                "status": DIVERGED if diverged(r) else FINISHED,
+            }
+            for r in results
+        ]
+    )
+
+
 def parameter_count(config: TrainConfig, data: Dataset) -> int:
     from lenetcli.science.model import LeNet5, count_parameters
 
@@ -161,8 +186,15 @@ def prepare(config: TrainConfig, options: RunOptions) -> tuple[torch.device, Dat
 # --------------------------------------------------------------------------- lenet train
 
 
-def run_train(config: TrainConfig, options: RunOptions, out: Path | None, overwrite: bool) -> None:
-    """`lenet train`: check everything, train, write the run's files into out, say how it went."""
+def run_train(
+    config: TrainConfig,
+    options: RunOptions,
+    out: Path | None,
+    overwrite: bool,
+    print_json: bool = False,
+) -> None:
+    """`lenet train`: check everything, train, write the run's files into out, say how it
+    went; print results.json last with print_json (--json)."""
     config.validate()
     fresh_name = out is None
     out = check_output_dir(
@@ -184,6 +216,7 @@ def run_train(config: TrainConfig, options: RunOptions, out: Path | None, overwr
         )
     with in_use(out, "train", replace=overwrite), make_reporter(console, options.quiet) as reporter:
         results = run_training(config, data, options, device, out, reporter)
+        write_results(out, results_document("train", out, runs_frame(results, config.dataset)))
     if bad := diverged_seeds(results):
         warn_diverged(f"the model of seed {', '.join(map(str, bad))}")
     if not options.quiet:
@@ -199,3 +232,5 @@ def run_train(config: TrainConfig, options: RunOptions, out: Path | None, overwr
         ]  # fmt: skip
         console.print(results_table(f"Final epoch ({config.epochs})", columns, rows))
         console.print(f"Wrote {out}/", highlight=False)
+    if print_json:
+        print_results(out)

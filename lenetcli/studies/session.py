@@ -20,6 +20,7 @@ from lenetcli.outputs.files import (
     write_json,
 )
 from lenetcli.outputs.progress import StudyReporter
+from lenetcli.outputs.results_json import results_document, write_results
 from lenetcli.science import engine
 from lenetcli.science.data import Dataset, data_record
 from lenetcli.studies.ledger import (
@@ -133,6 +134,7 @@ def execute(
     inputs: list[Path] = (),
     overwrite: bool = False,
     resume: bool = False,
+    dry_run: bool = False,  # the lead's: print the plan, write nothing (not done here yet)
 ) -> tuple[pd.DataFrame, Path]:
     """Check, load, train what is not finished, write every output; return summary.csv's frame
     and the output folder: out, or runs/<default_name>-<time> (-2, -3, ... if taken meanwhile).
@@ -194,6 +196,8 @@ def execute(
             ) from None
         runs = ledger.runs_frame()
         summary = write_report(study, out, runs, ledger.metrics_frame())
+        # results.json (branch options): the results for scripts, from runs.csv's rows
+        write_results(out, results_document(study.command, out, runs))
     bad = runs[runs["status"] == DIVERGED]
     if len(bad):
         settings = ", ".join(bad["setting"].astype(str).drop_duplicates())
