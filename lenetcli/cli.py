@@ -43,6 +43,7 @@ COMPLETION_FLAGS = {
 
 class Group(FlagHelp, TyperGroup):
     def get_params(self, ctx):
+        """The group's options, the completion flags shown as taking an optional SHELL."""
         params = super().get_params(ctx)
         for param in params:
             if flag := next((f for f in param.opts if f in COMPLETION_FLAGS), None):
@@ -203,7 +204,7 @@ def typer_parameter(option: Option, as_list: bool = False) -> inspect.Parameter:
         settings |= {
             "help": option.list_help(),
             "metavar": "N" if option.one_value else "LIST",
-            "show_default": False,  # the help says it: the default is no list, but one value
+            "show_default": False,  # None means "not given"; the help names the default
         }
     elif option.is_flag:
         annotation, default = bool, option.default

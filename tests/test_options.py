@@ -13,9 +13,11 @@ from typer.testing import CliRunner
 
 from lenetcli import cli, config
 from lenetcli.cli import app
+from lenetcli.commands import noise
 from lenetcli.config import RunOptions, TrainConfig
 from lenetcli.errors import LenetError
 from lenetcli.options import RUNNING, TRAINING, Option, declared, one_of, out_option
+from lenetcli.studies import session
 
 runner = CliRunner()
 CHOICES = {
@@ -239,8 +241,9 @@ def test_dry_run_reaches_the_study_session(command, monkeypatch, tmp_path):
         seen.update(keywords)
         raise LenetError("stopped here")
 
-    monkeypatch.setattr("lenetcli.studies.session.execute", execute)
-    monkeypatch.setattr("lenetcli.commands.noise.execute", execute)
+    # noise.py holds its own name for execute, bound when it was imported (at the top here)
+    monkeypatch.setattr(session, "execute", execute)
+    monkeypatch.setattr(noise, "execute", execute)
     args = [command, "--dataset", "digits", "--epochs", "1", "--dry-run", "--out", tmp_path / "x"]
     result = runner.invoke(app, [str(a) for a in args])
     assert result.exit_code == 2 and "stopped here" in result.stderr
