@@ -44,7 +44,7 @@ from lenetcli.science.engine import (
     resolve_device,
 )
 from lenetcli.science.model import LeNet5
-from lenetcli.studies.results import DIVERGED, FINISHED, diverged
+from lenetcli.studies.results import FINISHED, run_results
 
 # Okabe-Ito vermillion and blue: told apart with every common colour-vision deficiency,
 # unlike red and green.
@@ -294,14 +294,14 @@ def model_run(ev: Evaluation) -> dict:
     as measured here, over the test images studied; its best epoch's only when it was
     trained here (a checkpoint does not record it)."""
     job = ev.job
-    result = job.result
+    trained = {} if job.result is None else run_results(job.result.metrics, ["test_acc"])
     return {
         "dataset": job.data.spec.name,
         "setting": (job.checkpoint.get("setting") or {}).get("name"),  # a study's model
         "seed": job.checkpoint.get("seed"),
         "final_test_acc": ev.accuracy,
-        "best_test_acc": None if result is None else max(m["test_acc"] for m in result.metrics),
-        "status": DIVERGED if result is not None and diverged(result) else FINISHED,
+        "best_test_acc": trained.get("best_test_acc"),
+        "status": trained.get("status", FINISHED),
     }
 
 

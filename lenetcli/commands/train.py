@@ -43,14 +43,7 @@ from lenetcli.science.engine import (
     train,
 )
 from lenetcli.studies.plan import groups
-from lenetcli.studies.results import (
-    DIVERGED,
-    FINISHED,
-    METRIC_COLUMNS,
-    diverged,
-    diverged_seeds,
-    warn_diverged,
-)
+from lenetcli.studies.results import DIVERGED, METRIC_COLUMNS, run_results, warn_diverged
 
 
 def metrics_frame(results: list[MemberResult]) -> pd.DataFrame:
@@ -96,7 +89,7 @@ def run_training(
             **config.to_dict(),
             **options.to_dict(),
             "out": str(out),
-            "groups": groups(config, data, device, options.group_size),
+            "groups": groups(config, data.spec, device, options.group_size),
         },  # fmt: skip
         environment(device, device_description(device)),
         data_record(data),
@@ -151,20 +144,20 @@ def save_interrupted(
     )
 
 
-def runs_frame(results: list[MemberResult], dataset: str, setting: str | None = None):
-    """The runs table results.json is made from: one row per model trained."""
+def runs_frame(outcomes: dict[int, dict], dataset: str) -> pd.DataFrame:
+    """The runs table results.json is made from: one row per seed, from its run_results."""
     return pd.DataFrame(
         [
             {
                 "dataset": dataset,
-                "setting": setting,
-                "seed": r.seed,
-                "final_test_acc": r.metrics[-1]["test_acc"],
-                "best_test_acc": max(m["test_acc"] for m in r.metrics),
-                "status": DIVERGED if diverged(r) else FINISHED,
+                "setting": None,
+                "seed": seed,
+                "final_test_acc": o["final_test_acc"],
+                "best_test_acc": o["best_test_acc"],
+                "status": o["status"],
             }
-            for r in results
-        ]
+            for seed, o in outcomes.items()
+        ]  # fmt: skip
     )
 
 
@@ -216,16 +209,16 @@ def run_train(
         )
     with in_use(out, "train", replace=overwrite), make_reporter(console, options.quiet) as reporter:
         results = run_training(config, data, options, device, out, reporter)
-        write_results(out, results_document("train", out, runs_frame(results, config.dataset)))
-    if bad := diverged_seeds(results):
+        finals = ["train_acc", *(["val_acc"] if data.val is not None else []), "test_acc"]
+        outcomes = {r.seed: run_results(r.metrics, finals) for r in results}
+        write_results(out, results_document("train", out, runs_frame(outcomes, config.dataset)))
+    if bad := [seed for seed, o in outcomes.items() if o["status"] == DIVERGED]:
         warn_diverged(f"the model of seed {', '.join(map(str, bad))}")
     if not options.quiet:
-        finals = ["train_acc", *(["val_acc"] if data.val is not None else []), "test_acc"]
         rows = [
-            [r.seed, *(r.metrics[-1][f] for f in finals),
-             max(m["test_acc"] for m in r.metrics), sum(m["seconds"] for m in r.metrics)]
-            for r in results
-        ]  # fmt: skip
+            [seed, *(o[f"final_{f}"] for f in finals), o["best_test_acc"], o["seconds"]]
+            for seed, o in outcomes.items()
+        ]
         columns = [
             "seed", *(f"{f.split('_')[0]} acc (%)" for f in finals), "best epoch's test acc (%)",
             "total seconds",
