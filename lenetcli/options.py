@@ -144,11 +144,11 @@ class Option:
 
 
 def subset(which: str, example: str) -> Option:
-    verb = {"train": "Train", "test": "Test"}[which]
+    """--train-subset and --test-subset: a number of images, or all."""
     return Option(
         f"{which}_subset",
         int,
-        f"{verb} on a class-balanced subset of N images (as many of each class); all: the "
+        f"{which.capitalize()} on a class-balanced subset of N images (as many of each class); all: the "
         "whole split.",
         metavar="N",
         all_is_none=True,
