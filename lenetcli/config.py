@@ -173,6 +173,7 @@ class RunOptions:
     group_by: str = "shape"
     graph: bool = True
     quiet: bool = False  # only what a download prints; not recorded
+    mirror: str | None = None
 
     def data_folder(self) -> Path:
         """Where the datasets are read: --data-dir, else $LENET_DATA_DIR or the cache folder."""

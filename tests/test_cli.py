@@ -67,7 +67,7 @@ def test_train_writes_every_output(tmp_path):
     result = lenet("train", *QUICK, "--out", out)
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == [
-        "config.json", "curves.png", "metrics.csv", "model.pt", "predictions.csv",
+        "config.json", "curves.png", "metrics.csv", "model.pt", "predictions.csv", "results.json",
     ]  # fmt: skip
 
     record = json.loads((out / "config.json").read_text())
@@ -172,6 +172,7 @@ def test_overwrite_leaves_nothing_of_the_previous_run(tmp_path):
     # models/seed-43.pt and seed-44.pt would pass for this run's models
     assert sorted(p.name for p in out.iterdir()) == [
         "config.json", "curves.png", "metrics.csv", "model.pt", "notes.txt", "predictions.csv",
+        "results.json",
     ]  # fmt: skip
 
 
@@ -364,3 +365,59 @@ def test_real_subprocess_prints_plain_lines(tmp_path):
         bad.returncode == 2
         and bad.stderr.strip() == "Error: --lr must be a positive finite number, got 0.0"
     )
+
+
+# --------------------------------------------------------------------------- shell completion
+
+SCRIPT_MARKS = {
+    "bash": "complete -o default -F _lenet_completion lenet",
+    "zsh": "#compdef lenet",
+    "fish": "complete --command lenet",
+}
+
+
+@pytest.mark.parametrize("shell", SCRIPT_MARKS)
+def test_show_completion_prints_the_script_of_the_shell_named(shell):
+    done = subprocess.run(
+        [sys.executable, "-m", "lenetcli", "--show-completion", shell],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert SCRIPT_MARKS[shell] in done.stdout and "_LENET_COMPLETE" in done.stdout
+    others = [mark for name, mark in SCRIPT_MARKS.items() if name != shell]
+    assert not any(mark in done.stdout for mark in others)  # not the shell it runs under
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        ("lenet tr", ["train"]),
+        ("lenet train --activation t", ["tanh"]),
+        ("lenet sweep --activation relu,t", ["relu,tanh"]),
+        ("lenet noise --lr-sch", ["--lr-schedule"]),
+    ],
+)
+def test_the_completion_script_gets_its_answers_from_lenet(words, expected):
+    """What the bash script runs on Tab: lenet itself, through cli.run(), answers."""
+    env = {
+        **os.environ, "_LENET_COMPLETE": "complete_bash", "COMP_WORDS": words,
+        "COMP_CWORD": str(len(words.split()) - 1),
+    }  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "lenetcli"], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == expected
+
+
+def test_install_completion_writes_the_script_for_the_shell_named(tmp_path):
+    env = {**os.environ, "HOME": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "lenetcli", "--install-completion", "bash"],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "bash completion installed" in done.stdout
+    script = tmp_path / ".bash_completions" / "lenet.sh"
+    assert "_lenet_completion" in script.read_text()
+    assert str(script) in (tmp_path / ".bashrc").read_text()

@@ -54,6 +54,7 @@ def test_report_writes_every_file(full_report):
     names = sorted(p.name for p in full_report.iterdir())
     assert names == [
         "compare.png", "config.json", "figures", "report.html", "report.md", "results.csv",
+        "results.json",
     ]  # fmt: skip
     record = json.loads((full_report / "config.json").read_text())
     assert record["command"] == "report" and record["options"]["title"] == "Lab 3"
@@ -364,7 +365,7 @@ def test_report_of_analysis_folders_only_has_no_results_table(folders, tmp_path)
     result = lenet("report", folders["confusion"], "--out", out, "--quiet")
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == [
-        "config.json", "figures", "report.html", "report.md", "results.csv",
+        "config.json", "figures", "report.html", "report.md", "results.csv", "results.json",
     ]  # fmt: skip
     assert "## Summary" not in (out / "report.md").read_text(encoding="utf-8")
     # results.csv is there for scripts that read it, with its header and no rows

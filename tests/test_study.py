@@ -75,7 +75,7 @@ def test_sweep_writes_every_output(finished):
     stems = [f"digits-{s}" for s in SETTINGS]
     assert names == {
         "config.json", "runs.csv", "metrics.csv", "summary.csv", "summary.md",
-        "compare.png", "accuracy.png",
+        "compare.png", "accuracy.png", "results.json",
         *(f"tables/{s}.csv" for s in stems), *(f"curves/{s}.png" for s in stems),
         *(f"models/{s}/seed-{seed}.pt" for s in stems for seed in SEEDS),
     }  # fmt: skip

@@ -29,6 +29,7 @@ from lenetcli.outputs.files import (
     write_csv,
 )
 from lenetcli.outputs.plots import accuracy_vs_noise_figure, confusion_figure, noise_colors
+from lenetcli.outputs.results_json import print_results
 from lenetcli.science.data import DATASETS, Dataset, get_spec
 from lenetcli.science.noise import (
     DEFAULT_RATES,
@@ -205,8 +206,11 @@ def run_noise_study(
     overwrite: bool = False,
     resume: bool = False,
     inputs: list[Path] = (),
+    dry_run: bool = False,
+    print_json: bool = False,
 ) -> pd.DataFrame:
-    """Run the study (see study.execute), then plot accuracy against rate; return the summary."""
+    """Run the study (see study.execute), then plot accuracy against rate; return the summary.
+    With print_json (--json), print results.json last."""
     study = noise_study(config, settings, noise_seed, options, record)
     if overwrite and out is not None:
         check_setting_files_free(Path(out), settings)
@@ -215,13 +219,18 @@ def run_noise_study(
     dropped = earlier_noise_files(out, record) if resume and out is not None else set()
     default_name = f"noise-{config.dataset}"
     summary, out = execute(
-        study, out, default_name=default_name, inputs=inputs, overwrite=overwrite, resume=resume
-    )
+        study, out, default_name=default_name, inputs=inputs, overwrite=overwrite, resume=resume,
+        dry_run=dry_run,
+    )  # fmt: skip
+    if dry_run:  # the plan is printed; nothing was written
+        return summary
     for path in dropped:
         if path.is_file() and not path.is_symlink():
             path.unlink()
     title = f"LeNet-5 on {DATASETS[config.dataset].title}: final test accuracy under label noise"
     save_figure(accuracy_vs_noise_figure(summary, title), out / "accuracy_vs_noise.png")
+    if print_json:
+        print_results(out)
     return summary
 
 
@@ -239,6 +248,8 @@ def run_noise(
     out: Path | None,
     overwrite: bool,
     resume: bool,
+    dry_run: bool = False,
+    print_json: bool = False,
 ) -> pd.DataFrame:
     """`lenet noise`: the noise settings from the options as typed, then the study."""
     # Every check of the noise options runs here, before the study checks the rest and
@@ -276,5 +287,6 @@ def run_noise(
     }  # fmt: skip
     inputs = [] if transition is None else [transition]
     return run_noise_study(
-        config, settings, noise_seed, options, out, record, overwrite, resume, inputs
-    )
+        config, settings, noise_seed, options, out, record, overwrite, resume, inputs,
+        dry_run=dry_run, print_json=print_json,
+    )  # fmt: skip

@@ -30,6 +30,7 @@ from lenetcli.outputs.files import (
 )
 from lenetcli.outputs.plots import curves_figure
 from lenetcli.outputs.progress import make_reporter, results_table, stdout_console
+from lenetcli.outputs.results_json import print_results, results_document, write_results
 from lenetcli.science.data import Dataset, data_record, load_data
 from lenetcli.science.engine import (
     MemberResult,
@@ -143,6 +144,23 @@ def save_interrupted(
     )
 
 
+def runs_frame(outcomes: dict[int, dict], dataset: str) -> pd.DataFrame:
+    """The runs table results.json is made from: one row per seed, from its run_results."""
+    return pd.DataFrame(
+        [
+            {
+                "dataset": dataset,
+                "setting": None,
+                "seed": seed,
+                "final_test_acc": o["final_test_acc"],
+                "best_test_acc": o["best_test_acc"],
+                "status": o["status"],
+            }
+            for seed, o in outcomes.items()
+        ]  # fmt: skip
+    )
+
+
 def parameter_count(config: TrainConfig, data: Dataset) -> int:
     from lenetcli.science.model import LeNet5, count_parameters
 
@@ -161,8 +179,15 @@ def prepare(config: TrainConfig, options: RunOptions) -> tuple[torch.device, Dat
 # --------------------------------------------------------------------------- lenet train
 
 
-def run_train(config: TrainConfig, options: RunOptions, out: Path | None, overwrite: bool) -> None:
-    """`lenet train`: check everything, train, write the run's files into out, say how it went."""
+def run_train(
+    config: TrainConfig,
+    options: RunOptions,
+    out: Path | None,
+    overwrite: bool,
+    print_json: bool = False,
+) -> None:
+    """`lenet train`: check everything, train, write the run's files into out, say how it
+    went; print results.json last with print_json (--json)."""
     config.validate()
     fresh_name = out is None
     out = check_output_dir(
@@ -184,8 +209,9 @@ def run_train(config: TrainConfig, options: RunOptions, out: Path | None, overwr
         )
     with in_use(out, "train", replace=overwrite), make_reporter(console, options.quiet) as reporter:
         results = run_training(config, data, options, device, out, reporter)
-    finals = ["train_acc", *(["val_acc"] if data.val is not None else []), "test_acc"]
-    outcomes = {r.seed: run_results(r.metrics, finals) for r in results}
+        finals = ["train_acc", *(["val_acc"] if data.val is not None else []), "test_acc"]
+        outcomes = {r.seed: run_results(r.metrics, finals) for r in results}
+        write_results(out, results_document("train", out, runs_frame(outcomes, config.dataset)))
     if bad := [seed for seed, o in outcomes.items() if o["status"] == DIVERGED]:
         warn_diverged(f"the model of seed {', '.join(map(str, bad))}")
     if not options.quiet:
@@ -199,3 +225,5 @@ def run_train(config: TrainConfig, options: RunOptions, out: Path | None, overwr
         ]  # fmt: skip
         console.print(results_table(f"Final epoch ({config.epochs})", columns, rows))
         console.print(f"Wrote {out}/", highlight=False)
+    if print_json:
+        print_results(out)

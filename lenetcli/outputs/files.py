@@ -146,9 +146,10 @@ def is_real_folder(path: Path) -> bool:
 # too when they train the model first. A noise study's per-setting files are named from the
 # settings its config.json lists (noise_files), never by a pattern that could match a
 # file of the user's.
-TRAIN_OUTPUT = ["config.json", "metrics.csv", "predictions.csv", "curves.png", "model.pt", "models"]
+TRAIN_OUTPUT = ["config.json", "metrics.csv", "predictions.csv", "curves.png", "model.pt", "models",
+                "results.json"]  # fmt: skip
 STUDY_OUTPUT = ["config.json", "runs.csv", "metrics.csv", "summary.csv", "summary.md",
-                "accuracy.png", "compare.png", "curves", "tables", "models"]  # fmt: skip
+                "accuracy.png", "compare.png", "curves", "tables", "models", "results.json"]  # fmt: skip
 OUTPUT_NAMES = {
     "train": TRAIN_OUTPUT,
     "sweep": STUDY_OUTPUT,
@@ -162,8 +163,18 @@ OUTPUT_NAMES = {
         "confused_pairs.csv",
     ],  # fmt: skip
     "hardsamples": [*TRAIN_OUTPUT, "hard_samples.csv", "hard"],
-    "report": ["config.json", "results.csv", "compare.png", "report.md", "report.html", "figures"],
+    "report": [
+        "config.json",
+        "results.csv",
+        "compare.png",
+        "report.md",
+        "report.html",
+        "figures",
+        "results.json",
+    ],
 }
+# confusion and hardsamples on several datasets: what they write beside the dataset folders
+PARENT_OUTPUT = ["results.json"]
 NOISE_FILES = ["transition-{}.csv", "noisy-confusion-{}.csv", "noisy-confusion-{}.png"]
 UNFINISHED = re.compile(r"\.(.+)\.[0-9a-f]{12}\.tmp")  # what write_atomic leaves if killed
 LEFT_ASIDE = re.compile(r"\.lenet-overwrite-[0-9a-f]{12}")  # what an --overwrite could not delete
@@ -183,6 +194,11 @@ def previous_output(folder: Path, command: str) -> list[Path]:
             if entry.name in names
             or unfinished_of(entry.name, names)
             or LEFT_ASIDE.fullmatch(entry.name)
+        ]
+    else:
+        names = set(PARENT_OUTPUT)
+        found = [
+            e for e in sorted(folder.iterdir()) if e.name in names or unfinished_of(e.name, names)
         ]
     for sub in dataset_subfolders(folder):
         found += previous_output(sub, command)

@@ -20,6 +20,7 @@ from lenetcli.outputs.files import (
     run_record,
     write_json,
 )
+from lenetcli.outputs.results_json import results_document, write_results
 from lenetcli.science import engine
 from lenetcli.science.data import Dataset, data_record
 from lenetcli.studies.executor import Executor, LocalExecutor
@@ -227,6 +228,8 @@ def execute(
             ) from None
         runs = ledger.runs_frame()
         summary = write_report(study, out, runs, ledger.metrics_frame())
+        # results.json (branch options): the results for scripts, from runs.csv's rows
+        write_results(out, results_document(study.command, out, runs))
     bad = runs[runs["status"] == DIVERGED]
     if len(bad):
         settings = ", ".join(bad["setting"].astype(str).drop_duplicates())

@@ -9,6 +9,7 @@ and figures), after a summary that puts every trained configuration side by side
     report.md     the document in Markdown; its images are the copies in figures/
     report.html   the same document as one self-contained page (images embedded)
     figures/      copies of the figures the document shows
+    results.json  every trained run and configuration of those folders, for scripts
     config.json   the folders reported on, and how the report was made
 
 The report reads files only: it trains nothing and needs no dataset. Everything is read and

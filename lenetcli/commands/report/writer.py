@@ -40,6 +40,7 @@ from lenetcli.outputs.files import (
 )
 from lenetcli.outputs.plots import comparison_figure
 from lenetcli.outputs.progress import results_table, stdout_console
+from lenetcli.outputs.results_json import print_results, results_document, write_results
 from lenetcli.outputs.tables import count_text
 
 
@@ -136,7 +137,21 @@ def write_report(report: Report, out: Path, record: dict) -> None:
             write_atomic(out / name, lambda tmp, src=source_path: shutil.copyfile(src, tmp))
     write_text(out / "report.md", render_markdown(report.blocks, names))
     write_text(out / "report.html", render_html(report.blocks, report.title, out))
+    write_results(out, results_document("report", out, gathered_runs(report), REPORT_KEYS))
     write_json(out / "config.json", record)
+
+
+REPORT_KEYS = ("source", "dataset", "setting")  # a configuration of results.json
+
+
+def gathered_runs(report: Report) -> pd.DataFrame:
+    """Every trained run of the folders reported on, each with its folder's label (source),
+    in the order of results.csv; the runs table of results.json."""
+    columns = [*REPORT_KEYS, "seed", "final_test_acc", "best_test_acc", "status"]
+    frames = [
+        training.runs.assign(source=label)[columns] for label, training in report.trainings.items()
+    ]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 
 def figure_names(report: Report) -> dict[Path, str]:
@@ -190,9 +205,15 @@ def source_record(source: Source) -> dict:
 
 
 def run_report(
-    folders: list[Path], title: str, out: Path | None, overwrite: bool, quiet: bool
+    folders: list[Path],
+    title: str,
+    out: Path | None,
+    overwrite: bool,
+    quiet: bool,
+    print_json: bool = False,
 ) -> None:
-    """`lenet report`: read and check every folder, then write the report and say so."""
+    """`lenet report`: read and check every folder, then write the report and say so; print
+    results.json last with print_json (--json)."""
     fresh_name = out is None
     out = check_output_dir(out or default_folder("report"), overwrite, "report", folders)
     gathered = gather(folders, title, out)
@@ -205,8 +226,13 @@ def run_report(
                 f"interrupted: {out} holds part of the report, marked unfinished in its "
                 f"config.json; run the command again with --overwrite --out {out}"
             ) from None
-    if quiet:
-        return
+    if not quiet:
+        say_what_was_reported(gathered, out)
+    if print_json:
+        print_results(out)
+
+
+def say_what_was_reported(gathered: Report, out: Path) -> None:
     console = stdout_console()
     for warning in gathered.warnings():
         console.print(f"[yellow]{escape(warning)}[/]", highlight=False, soft_wrap=True)
