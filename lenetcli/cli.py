@@ -160,6 +160,7 @@ def run_options(options: dict):
         download=not options["no_download"],
         device=options["device"],
         group_size=options.get("group_size"),
+        group_by=options.get("group_by", "shape"),
         graph=not options["no_graph"],
         quiet=options["quiet"],
         mirror=options.get("mirror"),
@@ -269,7 +270,9 @@ StudyFile = Annotated[
 
 
 @app.command("sweep", cls=Command)
-@with_options("sweep", *TRAINING_NAMES, "config", "resume", "dry_run", *RUN_NAMES, lists=True)
+@with_options(
+    "sweep", *TRAINING_NAMES, "config", "resume", "dry_run", "group_by", *RUN_NAMES, lists=True
+)
 def sweep_command(config: StudyFile = None, **options) -> None:
     """Train every setting of a grid or study file over repeated seeds; write tables and curves."""
     from lenetcli.commands.sweep import run_sweep
@@ -311,7 +314,7 @@ NoiseSeed = Annotated[
 @app.command("noise", cls=Command)
 @with_options(
     "noise", "dataset", "noise_type", "noise_rate", "pairs", "transition", "noise_seed",
-    *without(TRAINING_NAMES, "dataset"), "resume", "dry_run", *RUN_NAMES,
+    *without(TRAINING_NAMES, "dataset"), "resume", "dry_run", "group_by", *RUN_NAMES,
 )  # fmt: skip
 def noise_command(
     noise_type: NoiseType = None,

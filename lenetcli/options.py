@@ -20,6 +20,7 @@ from pathlib import Path
 from lenetcli.config import (
     ACTIVATIONS,
     DATASET_NAMES,
+    GROUP_BY,
     LOSSES,
     LR_SCHEDULES,
     OPTIMIZERS,
@@ -269,6 +270,15 @@ RUNNING: dict[str, Option] = {
             int,
             "Most models trained at once as one group. Default: 10 on the CPU, 64 on a GPU "
             "(fewer if memory is small).",
+        ),
+        Option(
+            "group_by",
+            str,
+            "shape: runs of any settings that differ only in seed, learning rate, weight decay "
+            "or training labels train as one group (fastest); setting: each setting's runs "
+            "apart, as lenetcli 0.1 grouped them.",
+            default="shape",
+            choices=GROUP_BY,
         ),
         Option(
             "no_graph",

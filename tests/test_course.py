@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -551,6 +552,9 @@ def test_a_section_that_builds_on_one_not_run_is_refused_before_anything_is_writ
         course.run_course(path, tmp_path / "mine", "quick", None, OPTIONS)
 
 
+BY_SETTING = replace(OPTIONS, group_by="setting")  # one engine.train call per setting
+
+
 def test_an_interrupted_course_says_where_and_continues(tmp_path, monkeypatch):
     path = study_file(
         tmp_path,
@@ -571,11 +575,11 @@ def test_an_interrupted_course_says_where_and_continues(tmp_path, monkeypatch):
 
     monkeypatch.setattr(engine, "train", interrupted_second)
     with pytest.raises(Interrupted, match="interrupted in section 1 'hyperparameters'.* saved in"):
-        course.run_course(path, out, "quick", None, OPTIONS)
+        course.run_course(path, out, "quick", None, BY_SETTING)
     first = read_csv(out / "1-hyperparameters" / "runs.csv")
     assert list(first["status"]) == ["finished", "finished", "pending", "pending"]
     monkeypatch.setattr(engine, "train", train)
-    course.run_course(path, out, "quick", None, OPTIONS)
+    course.run_course(path, out, "quick", None, BY_SETTING)
     again = read_csv(out / "1-hyperparameters" / "runs.csv")
     assert set(again["status"]) == {"finished"}
     pd.testing.assert_frame_equal(again.iloc[:2], first.iloc[:2], check_dtype=False)

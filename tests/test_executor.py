@@ -19,13 +19,15 @@ from lenetcli.studies.session import execute
 from lenetcli.studies.study import Setting, Study, data_key
 
 
-def small_study(group_size=None) -> Study:
+def small_study(group_size=None, group_by="setting") -> Study:
     settings = [
         Setting(f"lr{lr}", TrainConfig(dataset="digits", lr=lr, epochs=2, repeats=3,
                                        train_subset=200, test_subset=100))
         for lr in (0.001, 0.004)
     ]  # fmt: skip
-    return Study("sweep", settings, RunOptions(quiet=True, group_size=group_size))
+    return Study(
+        "sweep", settings, RunOptions(quiet=True, group_size=group_size, group_by=group_by)
+    )
 
 
 @dataclass
@@ -39,7 +41,7 @@ class BackwardsExecutor:
 
     def run(self, jobs, on_done):
         for job in reversed(jobs):
-            data = self.datasets[data_key(self.study.settings[job.setting].config)]
+            data = self.datasets[data_key(self.study.settings[job.runs[0].setting].config)]
             on_done(
                 job,
                 train_job(self.study, job, data, self.device, self.study.options, self.reporter),
@@ -75,7 +77,9 @@ def test_train_job_trains_exactly_the_job(monkeypatch):
     from lenetcli.studies.ledger import Ledger
     from lenetcli.studies.plan import plan_jobs
 
-    job = plan_jobs(study, Ledger(study).pending(), cap=lambda s: 2)[1]  # setting 0, seed 44
+    job = plan_jobs(study, Ledger(study).pending(), cap=lambda s: 2, group_by="setting")[
+        1
+    ]  # setting 0, seed 44
     calls = []
     original = engine.train
 
@@ -98,7 +102,7 @@ def test_local_executor_hands_each_job_to_on_done_in_plan_order():
     from lenetcli.studies.ledger import Ledger
     from lenetcli.studies.plan import plan_jobs
 
-    jobs = plan_jobs(study, Ledger(study).pending(), cap=lambda s: 3)
+    jobs = plan_jobs(study, Ledger(study).pending(), cap=lambda s: 3, group_by="setting")
     done = []
     executor = LocalExecutor(
         study,
@@ -139,3 +143,17 @@ def test_a_dry_run_of_a_started_study_plans_the_rest_at_its_measured_pace(local,
     )
     assert "s per model-epoch" in printed
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == before
+
+
+def test_runs_of_several_settings_trained_as_one_group_match_those_trained_apart(local, tmp_path):
+    """--group-by shape: the two learning rates' 6 runs as one group, each with its own lr."""
+    out = tmp_path / "mixed"
+    execute(small_study(group_by="shape"), out)
+    import json
+
+    record = json.loads((out / "config.json").read_text())
+    assert len(record["options"]["jobs"]) == 1 and len(record["options"]["jobs"][0]) == 6
+    ours, theirs = read_csv(out / "metrics.csv"), read_csv(local / "metrics.csv")
+    assert ours["lr"].tolist() == theirs["lr"].tolist()  # each member its own
+    numbers = ["train_loss", "train_acc", "test_loss", "test_acc"]
+    pd.testing.assert_frame_equal(ours[numbers], theirs[numbers], rtol=1e-4, atol=1e-3)

@@ -56,7 +56,8 @@ def invoke(args, spy=None):
     with pytest.MonkeyPatch.context() as patch:
         if spy is not None:
             patch.setattr(engine, "train", spy)
-        return CliRunner().invoke(app, ["noise", *args])
+        # a setting at a time, as the spy follows the draws of one setting per call
+        return CliRunner().invoke(app, ["noise", "--group-by", "setting", *args])
 
 
 @pytest.fixture(scope="module")

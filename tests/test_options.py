@@ -239,8 +239,11 @@ def test_dry_run_prints_the_plan_and_writes_nothing(command, tmp_path):
     args = [*command, "--dataset", "digits", "--epochs", "1", "--dry-run", "--json", "--out"]
     result = runner.invoke(app, [*args, str(out)])
     assert result.exit_code == 0, result.output
-    assert "job 2: digits" in result.stdout and "nothing was trained or written" in result.stdout
+    assert "job 1: digits" in result.stdout and "nothing was trained or written" in result.stdout
+    assert "1 job(s), 2 run(s) to train" in result.stdout  # the two settings as one group
     assert "{" not in result.stdout  # no results to print
+    apart = runner.invoke(app, [*args, str(out), "--group-by", "setting"])
+    assert "job 2: digits" in apart.stdout and "2 job(s), 2 run(s) to train" in apart.stdout
     assert not out.exists()
 
 

@@ -28,6 +28,7 @@ def sweep_args(repeats: int = 2, epochs: int = 2) -> list[str]:
     return [
         "sweep", "--dataset", "digits", "--lr", "0.001,0.005", "--repeats", str(repeats),
         "--epochs", str(epochs), "--train-subset", "120", "--test-subset", "60", "--device", "cpu",
+        "--group-by", "setting",  # these tests follow a setting at a time
     ]  # fmt: skip
 
 
@@ -510,7 +511,8 @@ def study_file(path: Path, first: str, second: str) -> Path:
 def sweep_file(out: Path, study: Path, *args: str):
     """lenet sweep of a study file into out, quietly."""
     return CliRunner().invoke(
-        app, ["sweep", "--out", str(out), "-q", "--config", str(study), *args]
+        app,
+        ["sweep", "--out", str(out), "-q", "--group-by", "setting", "--config", str(study), *args],
     )
 
 

@@ -128,9 +128,19 @@ def groups(
 
 
 def setting_groups(study: Study, jobs: list[Job]) -> list[list[list[int]]]:
-    """Per setting, the seeds of each of its jobs: config.json's 'groups'."""
+    """Per setting, its seeds in each job it has runs in: config.json's 'groups' (with the
+    jobs themselves beside them, since a job may hold several settings)."""
     return [
-        [job.seeds for job in jobs if job.setting == index] for index in range(len(study.settings))
+        [job.seeds_of(index) for job in jobs if index in job.settings]
+        for index in range(len(study.settings))
+    ]
+
+
+def job_records(study: Study, jobs: list[Job]) -> list[list[dict]]:
+    """config.json's 'jobs': each group's members (setting and seed), in training order."""
+    return [
+        [{"setting": study.settings[run.setting].name, "seed": run.seed} for run in job.runs]
+        for job in jobs
     ]
 
 

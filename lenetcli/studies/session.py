@@ -58,16 +58,16 @@ def run_study(
     """Write each setting's own files, then have the executor train the jobs; as each job
     finishes, its models are saved and runs.csv and metrics.csv rewritten."""
     ledger.save(out)  # at once, so the folder lists the whole plan from the start
-    for index in sorted({job.setting for job in jobs}):
+    for index in sorted({index for job in jobs for index in job.settings}):
         setting = study.settings[index]
         study.setting_files(setting, datasets[data_key(setting.config)], out)
 
     def on_done(job: Job, outcomes: list[RunOutcome]) -> None:
-        setting = study.settings[job.setting]
         ledger.record(job, outcomes)
-        save_models(
-            out, setting, datasets[data_key(setting.config)], outcomes
-        )  # before runs.csv says so
+        for index in job.settings:  # the models, before runs.csv says they finished
+            setting = study.settings[index]
+            own = [o for run, o in zip(job.runs, outcomes, strict=True) if run.setting == index]
+            save_models(out, setting, datasets[data_key(setting.config)], own)
         ledger.save(out)
 
     executor.run(jobs, on_done)
