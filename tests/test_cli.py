@@ -1,5 +1,6 @@
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -363,4 +364,115 @@ def test_real_subprocess_prints_plain_lines(tmp_path):
     assert (
         bad.returncode == 2
         and bad.stderr.strip() == "Error: --lr must be a positive finite number, got 0.0"
+    )
+
+
+# --------------------------------------------------------------------------- faults and signals
+
+
+class CtrlCInGroup(Reporter):
+    """Ctrl-C as the n-th group of seeds starts training."""
+
+    def __init__(self, group):
+        self.at, self.started = group, 0
+
+    def start_group(self, seeds, epochs, batches):
+        self.started += 1
+        if self.started == self.at:
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_keeps_the_models_of_the_seeds_whose_training_had_ended(tmp_path, monkeypatch):
+    monkeypatch.setattr(runs, "make_reporter", lambda *args: CtrlCInGroup(2))
+    out = tmp_path / "run"
+    result = lenet("train", *QUICK, "--repeats", "3", "--group-size", "2", "--out", out)
+    assert result.exit_code == 130
+    assert result.stderr.startswith("interrupted after 4 of 6 model-epochs:"), result.stderr
+    assert "and the models of seeds 42, 43;" in result.stderr
+    assert sorted(p.name for p in out.iterdir()) == [
+        "config.json", "curves.png", "metrics.csv", "model.pt", "models",
+    ]  # fmt: skip
+    assert sorted(p.name for p in (out / "models").iterdir()) == ["seed-42.pt", "seed-43.pt"]
+    metrics = pd.read_csv(out / "metrics.csv")
+    last = metrics[metrics["seed"] == 43]["test_acc"].iloc[-1]
+    assert torch.load(out / "models" / "seed-43.pt")["final_test_acc"] == pytest.approx(last)
+
+
+def test_ctrl_c_during_the_final_writes_lets_them_finish(tmp_path, monkeypatch):
+    """Ctrl-C just after the last epoch, while predictions.csv is computed: every file is
+    written before the command stops, and the folder is no longer marked as being written."""
+    computed = runs.predictions_frame
+
+    def then_ctrl_c(*args):
+        os.kill(os.getpid(), signal.SIGINT)  # as the terminal sends it
+        return computed(*args)
+
+    monkeypatch.setattr(runs, "predictions_frame", then_ctrl_c)
+    out = tmp_path / "run"
+    result = lenet("train", *QUICK, "--repeats", "2", "--out", out)
+    assert result.exit_code == 130
+    assert result.stderr == (
+        f"interrupted while writing the outputs, which were finished first: {out} is complete\n"
+    )
+    assert sorted(p.name for p in out.iterdir()) == [
+        "config.json", "curves.png", "metrics.csv", "model.pt", "models", "predictions.csv",
+    ]  # fmt: skip
+    assert "interrupted" not in json.loads((out / "config.json").read_text())
+
+
+def test_a_full_disk_is_one_error_line_and_keeps_what_was_written(small_disk):
+    out = small_disk / "run"  # 128 KiB: the CSVs fit, the model (250 KB) does not
+    result = lenet("train", *QUICK, "--out", out)
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        f"Error: no space left on device writing {out / 'model.pt'}; free space or choose "
+        "another --out\n"
+    )
+    assert sorted(p.name for p in out.iterdir()) == [
+        "config.json",
+        "metrics.csv",
+        "predictions.csv",
+    ]
+    assert len(pd.read_csv(out / "metrics.csv")) == 2
+    # lenet report takes the folder for what it is: unfinished
+    record = json.loads((out / "config.json").read_text())
+    assert record["interrupted"] == "while writing its outputs"
+
+
+def test_a_report_on_a_full_disk_is_one_error_line(tmp_path, small_disk):
+    assert lenet("train", *QUICK, "--out", tmp_path / "train").exit_code == 0
+    result = lenet("report", tmp_path / "train", "--out", small_disk / "report", "--quiet")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"Error: no space left on device writing {small_disk}/report/")
+    assert result.stderr.endswith("; free space or choose another --out\n")
+    assert not list(small_disk.rglob("*.tmp"))
+
+
+LONG = "a" * 300  # over the 255 bytes a file or folder name may have
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["train", "--dataset", "digits", "--out", "{tmp}/" + LONG],
+        ["train", "--dataset", "mnist", "--data-dir", "{tmp}/" + LONG, "--out", "{tmp}/run"],
+        ["confusion", "--checkpoint", "{tmp}/" + LONG + "/model.pt", "--out", "{tmp}/run"],
+        ["sweep", "--config", "{tmp}/" + LONG + ".toml", "--out", "{tmp}/run"],
+        ["noise", "--transition", "{tmp}/" + LONG + ".csv", "--out", "{tmp}/run"],
+        ["report", "{tmp}/" + LONG, "--out", "{tmp}/run"],
+    ],
+)
+def test_a_name_too_long_is_one_error_line(tmp_path, args):
+    result = lenet(*[arg.format(tmp=tmp_path) for arg in args])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert f"{tmp_path}/{LONG}" in result.stderr and "Traceback" not in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_os_error_no_check_caught_names_the_path_and_the_reason(tmp_path):
+    result = lenet("train", "--dataset", "digits", "--out", tmp_path / LONG / "run")
+    assert result.stderr == (
+        f"Error: file name too long: {tmp_path / LONG / 'run'}; shorten it: a file or folder "
+        "name may have at most 255 bytes\n"
     )
