@@ -43,7 +43,7 @@ from lenetcli.science.engine import (
     train,
 )
 from lenetcli.studies.plan import groups
-from lenetcli.studies.results import METRIC_COLUMNS, diverged_seeds, warn_diverged
+from lenetcli.studies.results import DIVERGED, METRIC_COLUMNS, run_results, warn_diverged
 
 
 def metrics_frame(results: list[MemberResult]) -> pd.DataFrame:
@@ -89,7 +89,7 @@ def run_training(
             **config.to_dict(),
             **options.to_dict(),
             "out": str(out),
-            "groups": groups(config, data, device, options.group_size),
+            "groups": groups(config, data.spec, device, options.group_size),
         },  # fmt: skip
         environment(device, device_description(device)),
         data_record(data),
@@ -213,15 +213,15 @@ def run_train(config: TrainConfig, options: RunOptions, out: Path | None, overwr
             raise Interrupted(
                 f"interrupted: {out} is unfinished; run the command again with --overwrite"
             ) from None
-    if bad := diverged_seeds(results):
+    finals = ["train_acc", *(["val_acc"] if data.val is not None else []), "test_acc"]
+    outcomes = {r.seed: run_results(r.metrics, finals) for r in results}
+    if bad := [seed for seed, o in outcomes.items() if o["status"] == DIVERGED]:
         warn_diverged(f"the model of seed {', '.join(map(str, bad))}")
     if not options.quiet:
-        finals = ["train_acc", *(["val_acc"] if data.val is not None else []), "test_acc"]
         rows = [
-            [r.seed, *(r.metrics[-1][f] for f in finals),
-             max(m["test_acc"] for m in r.metrics), sum(m["seconds"] for m in r.metrics)]
-            for r in results
-        ]  # fmt: skip
+            [seed, *(o[f"final_{f}"] for f in finals), o["best_test_acc"], o["seconds"]]
+            for seed, o in outcomes.items()
+        ]
         columns = [
             "seed", *(f"{f.split('_')[0]} acc (%)" for f in finals), "best epoch's test acc (%)",
             "total seconds",

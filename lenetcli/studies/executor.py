@@ -1,0 +1,77 @@
+"""Executors: what runs a study's jobs. One interface, `run(jobs, on_done)`: train each job
+(one group of runs, studies/plan.py) and hand its outcomes to `on_done` as it finishes, in
+the order jobs finish. Nothing else in a study knows how, or where, a job was trained: the
+ledger records the outcomes in the process that owns the output folder.
+
+`LocalExecutor` trains the jobs in this process, one after another. A Ray executor (for
+clusters) is a second implementation of the same interface; both train a job with
+`train_job`, so a run's numbers do not depend on the executor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import torch
+
+from lenetcli.config import RunOptions
+from lenetcli.outputs.progress import StudyReporter
+from lenetcli.science import engine
+from lenetcli.science.data import Dataset
+from lenetcli.science.engine import Reporter
+from lenetcli.studies.plan import Job
+from lenetcli.studies.study import RunOutcome, Study, data_key
+
+OnDone = Callable[[Job, list[RunOutcome]], None]
+
+
+class Executor(Protocol):
+    def run(self, jobs: list[Job], on_done: OnDone) -> None:
+        """Train every job; call on_done(job, outcomes) once per job as it finishes."""
+
+
+def train_job(
+    study: Study,
+    job: Job,
+    data: Dataset,
+    device: torch.device,
+    options: RunOptions,
+    reporter: Reporter,
+) -> list[RunOutcome]:
+    """Train one job's runs as one group; one outcome per run, in the job's order.
+
+    Each run's training labels come from the study's labels hook (the dataset's own, or a
+    noisy draw of them); the group is exactly the job (the plan has already applied the
+    group-size cap)."""
+    setting = study.settings[job.setting]
+    labels = [study.labels(setting, run.seed, data) for run in job.runs]
+    own = [draw.train for draw in labels]
+    results = engine.train(
+        setting.config, data, device, seeds=job.seeds,
+        train_labels=None if all(t is None for t in own) else torch.stack(own),
+        group_size=len(job.runs), use_graph=options.graph, reporter=reporter,
+    )  # fmt: skip
+    return [RunOutcome(result, draw.columns) for result, draw in zip(results, labels, strict=True)]
+
+
+@dataclass
+class LocalExecutor:
+    """This process, one job after another, with the live progress of each group."""
+
+    study: Study
+    datasets: dict[tuple, Dataset]
+    device: torch.device
+    reporter: StudyReporter
+
+    def run(self, jobs: list[Job], on_done: OnDone) -> None:
+        for job in jobs:
+            setting = self.study.settings[job.setting]
+            self.reporter.start_setting(job.label, len(job.runs))
+            data = self.datasets[data_key(setting.config)]
+            on_done(
+                job,
+                train_job(self.study, job, data, self.device, self.study.options, self.reporter),
+            )
+            self.reporter.finish_setting(len(job.runs))
