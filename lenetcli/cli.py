@@ -98,8 +98,11 @@ def run() -> None:
     the run (SilencedWhenClosed), and what the option parser refuses (a word where a number
     belongs, an unknown option or command) ends as every bad input does: one `Error:` line,
     exit code 2, rather than click's framed box."""
-    with StopSignals() as stops, silenced_when_closed():
+    with StopSignals() as stops, silenced_when_closed() as streams:
         code = parse_and_run()
+        if message := lost_output(streams):
+            print_error(message)
+            code = code or BAD_INPUT
     sys.exit(stops.exit_code(code or 0))
 
 
@@ -109,6 +112,9 @@ def parse_and_run() -> int:
         # Returns the exit code; Ctrl-C before a command's work begins (while lenet loads)
         # returns 130 without a word: nothing was written
         return command.main(prog_name="lenet", standalone_mode=False)
+    except OSError as exc:  # outside a command's work (run_command has its own)
+        print_error(str(os_failure(exc)))
+        return BAD_INPUT
     except Exception as exc:
         # click's exceptions (typer carries its own copy of click in newer versions)
         if not hasattr(exc, "format_message"):
@@ -130,7 +136,13 @@ class StopSignals:
         self.previous: dict = {}
 
     def __enter__(self):
-        self.previous = {number: signal.signal(number, self.stop) for number in stop_signals()}
+        self.previous = {
+            number: signal.signal(number, self.stop)
+            for number in stop_signals()
+            # nohup's SIGHUP, or SIGINT of a script's background job: the caller asked that
+            # they be ignored, and so they stay
+            if signal.getsignal(number) is not signal.SIG_IGN
+        }
         return self
 
     def __exit__(self, *exc) -> None:
@@ -150,16 +162,21 @@ class StopSignals:
 
 
 class SilencedWhenClosed:
-    """stdout or stderr, silent once its reader has gone: `lenet train ... | head -1` trains on
+    """stdout or stderr, silent once it cannot be written: `lenet train ... | head -1` trains on
     and writes its outputs, rather than dying of BrokenPipeError with a folder holding only
-    config.json. When a write fails because the pipe closed (EPIPE) or the terminal did
-    (EIO), the stream's file descriptor is pointed at os.devnull, so that what Python still
-    holds in its buffer (and flushes at exit) goes nowhere too."""
+    config.json. When a write fails, the stream's file descriptor is pointed at os.devnull,
+    so that what Python still holds in its buffer (and flushes at exit) goes nowhere too.
+
+    A reader that went away (EPIPE: the pipe's; EIO: the terminal's) wanted no more. Any
+    other failure (ENOSPC: a log file's disk is full) lost output someone wanted: it is
+    kept as `lost`, which run() reports at the end.
+    """
 
     GONE = (errno.EPIPE, errno.EIO)
 
-    def __init__(self, stream):
-        self.stream = stream
+    def __init__(self, stream, name: str):
+        self.stream, self.name = stream, name
+        self.lost: OSError | None = None
 
     def write(self, text: str) -> int:
         try:
@@ -175,8 +192,8 @@ class SilencedWhenClosed:
             self.silence(exc)
 
     def silence(self, exc: OSError) -> None:
-        if exc.errno not in self.GONE:
-            raise exc
+        if exc.errno not in self.GONE and self.lost is None:
+            self.lost = exc
         nowhere = os.open(os.devnull, os.O_WRONLY)
         os.dup2(nowhere, self.stream.fileno())
         os.close(nowhere)
@@ -187,20 +204,32 @@ class SilencedWhenClosed:
 
 @contextlib.contextmanager
 def silenced_when_closed():
-    """sys.stdout and sys.stderr as SilencedWhenClosed while the program runs; streams without
-    a file descriptor (pytest's captures) stay as they are."""
+    """sys.stdout and sys.stderr as SilencedWhenClosed while the program runs (yielded);
+    streams without a file descriptor (pytest's captures) stay as they are."""
     streams = {"stdout": sys.stdout, "stderr": sys.stderr}
+    guards = []
     for name, stream in streams.items():
         with contextlib.suppress(AttributeError, OSError, ValueError):  # no fileno: not a file
             stream.fileno()
-            setattr(sys, name, SilencedWhenClosed(stream))
+            guards.append(SilencedWhenClosed(stream, name))
+            setattr(sys, name, guards[-1])
     try:
-        yield
+        yield guards
     finally:
+        for guard in guards:
+            guard.flush()  # through the guard, while it is still there
         for name, stream in streams.items():
-            with contextlib.suppress(OSError, ValueError):
-                getattr(sys, name).flush()  # through the guard, while it is still there
             setattr(sys, name, stream)
+
+
+def lost_output(guards: list[SilencedWhenClosed]) -> str | None:
+    """The message for stdout that could not be written (a full disk under `> log`), or None.
+    Said on stderr where it still can be: stdout may have held what a script reads (--json)."""
+    lost = next((g for g in guards if g.lost is not None and g.name == "stdout"), None)
+    if lost is None:
+        return None
+    reason = (lost.lost.strerror or str(lost.lost)).lower()
+    return f"{reason} writing to stdout: what lenet printed there is lost; free space, or send it elsewhere"
 
 
 def help_command(exc, group) -> str:

@@ -3,6 +3,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import pandas as pd
 import pytest
@@ -476,3 +477,37 @@ def test_an_os_error_no_check_caught_names_the_path_and_the_reason(tmp_path):
         f"Error: file name too long: {tmp_path / LONG / 'run'}; shorten it: a file or folder "
         "name may have at most 255 bytes\n"
     )
+
+
+def test_stop_signals_are_ctrl_c_but_what_the_caller_ignores_stays_ignored():
+    """Under nohup SIGHUP is ignored, and it must stay so; SIGTERM stops as Ctrl-C does,
+    and the exit code says which signal it was."""
+    before = {number: signal.getsignal(number) for number in (signal.SIGHUP, signal.SIGTERM)}
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        with cli.StopSignals() as stops:
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+            with pytest.raises(KeyboardInterrupt):
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(0.05)  # (Python runs the handler as os.kill returns)
+        assert (stops.exit_code(130), stops.exit_code(2), stops.exit_code(0)) == (143, 2, 0)
+        assert cli.StopSignals().exit_code(130) == 130  # no signal came: Ctrl-C's own code
+        assert signal.getsignal(signal.SIGTERM) is before[signal.SIGTERM]
+    finally:
+        for number, handler in before.items():
+            signal.signal(number, handler)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_stdout_on_a_full_disk_is_said_on_stderr_and_a_closed_pipe_is_not():
+    version = [sys.executable, "-m", "lenetcli", "--version"]
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(version, stdout=full, stderr=subprocess.PIPE, text=True)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr == (
+        "Error: no space left on device writing to stdout: what lenet printed there is lost; "
+        "free space, or send it elsewhere\n"
+    )
+    reader = subprocess.Popen(version, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    reader.stdout.close()  # gone before lenet writes: `lenet --version | true`
+    assert reader.wait(timeout=60) == 0 and reader.stderr.read() == b""

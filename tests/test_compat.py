@@ -76,5 +76,7 @@ def test_report_refuses_a_runs_csv_damaged_by_hand_naming_line_and_column(tmp_pa
     result = CliRunner().invoke(app, ["report", str(folder), "--out", str(tmp_path / "r")])
     assert result.exit_code == 2
     message = " ".join(result.output.split())
-    assert "runs.csv, line 4, column final_test_acc: 5e+307 is not an accuracy in percent" in message
+    assert (
+        "runs.csv, line 4, column final_test_acc: 5e+307 is not an accuracy in percent" in message
+    )
     assert not (tmp_path / "r").exists()

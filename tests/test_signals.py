@@ -287,16 +287,7 @@ def test_a_sweep_killed_during_its_final_writes_is_not_reported_as_finished(swee
     assert "lenet sweep was interrupted while writing its outputs" in report.stderr
 
 
-SUMMARY_DIGITS = pytest.mark.xfail(
-    strict=True,
-    reason="summary.csv of a resumed study differs in its last digits: kept runs are read back "
-    "from runs.csv's 10 digits, fresh ones are not (the lead fixes it in studies/ledger.py)",
-)
-
-
-@pytest.mark.parametrize(
-    "name", ["runs.csv", "metrics.csv", pytest.param("summary.csv", marks=SUMMARY_DIGITS)]
-)
+@pytest.mark.parametrize("name", ["runs.csv", "metrics.csv", "summary.csv"])
 @pytest.mark.parametrize("stopped", ["between", "killed"])
 def test_resume_completes_to_the_csvs_of_an_uninterrupted_sweep(sweeps, stopped, name):
     root, _ = sweeps

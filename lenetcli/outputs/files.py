@@ -453,7 +453,11 @@ def signals_held():
             deliver(number, previous)
         held.append(number)
 
-    previous = {number: signal.signal(number, hold) for number in stop_signals()}
+    previous = {
+        number: signal.signal(number, hold)
+        for number in stop_signals()
+        if signal.getsignal(number) is not signal.SIG_IGN  # ignored (nohup): nothing to hold
+    }
     try:
         yield
     finally:
