@@ -217,7 +217,8 @@ def silenced_when_closed():
         yield guards
     finally:
         for guard in guards:
-            guard.flush()  # through the guard, while it is still there
+            with contextlib.suppress(ValueError):  # a stream closed by hand
+                guard.flush()  # through the guard, while it is still there
         for name, stream in streams.items():
             setattr(sys, name, stream)
 

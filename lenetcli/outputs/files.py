@@ -446,18 +446,16 @@ def signals_held():
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    held = []
+    held, previous = [], {}
 
     def hold(number, frame):
         if held:  # asked twice: stop now
             deliver(number, previous)
         held.append(number)
 
-    previous = {
-        number: signal.signal(number, hold)
-        for number in stop_signals()
-        if signal.getsignal(number) is not signal.SIG_IGN  # ignored (nohup): nothing to hold
-    }
+    for number in stop_signals():
+        if signal.getsignal(number) is not signal.SIG_IGN:  # ignored (nohup): nothing to hold
+            previous[number] = signal.signal(number, hold)
     try:
         yield
     finally:
