@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import inspect
+import os
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -14,7 +18,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from lenetcli import __version__
 from lenetcli.config import DATASET_NAMES, RunOptions, TrainConfig
-from lenetcli.errors import Interrupted, LenetError
+from lenetcli.errors import Interrupted, LenetError, os_failure, stop_signals
 from lenetcli.options import DEFAULTS, TRAINING, Option, declared, number_text, one_of
 
 
@@ -97,20 +101,45 @@ def print_error(message: str) -> None:
     )
 
 
+def print_stop(message: str) -> None:
+    Console(stderr=True).print(
+        f"[bold yellow]{escape(message)}[/]", highlight=False, soft_wrap=True
+    )
+
+
+BAD_INPUT = 2
+INTERRUPTED = 130  # a shell's code for Ctrl-C: 128 + SIGINT; StopSignals gives SIGTERM's 143
+
+
 def fail(message: str) -> None:
     """One line on stderr, exit code 2: how every bad input ends."""
     print_error(message)
-    raise typer.Exit(2)
+    raise typer.Exit(BAD_INPUT)
 
 
 def run() -> None:
-    """The `lenet` program. What the option parser refuses (a word where a number belongs, an
-    unknown option or command) ends as every bad input does: one `Error:` line, exit code 2,
-    rather than click's framed box."""
+    """The `lenet` program, and its one boundary: Ctrl-C, SIGTERM and SIGHUP stop a command
+    alike (StopSignals), a reader that goes away (`| head -1`) silences the output rather than
+    the run (SilencedWhenClosed), and what the option parser refuses (a word where a number
+    belongs, an unknown option or command) ends as every bad input does: one `Error:` line,
+    exit code 2, rather than click's framed box."""
+    with StopSignals() as stops, silenced_when_closed() as streams:
+        code = parse_and_run()
+        if message := lost_output(streams):
+            print_error(message)
+            code = code or BAD_INPUT
+    sys.exit(stops.exit_code(code or 0))
+
+
+def parse_and_run() -> int:
     command = typer.main.get_command(app)
     try:
-        # Returns the exit code; Ctrl-C outside training (e.g. while data loads) returns 130
-        code = command.main(prog_name="lenet", standalone_mode=False)
+        # Returns the exit code; Ctrl-C before a command's work begins (while lenet loads)
+        # returns 130 without a word: nothing was written
+        return command.main(prog_name="lenet", standalone_mode=False)
+    except OSError as exc:  # outside a command's work (run_command has its own)
+        print_error(str(os_failure(exc)))
+        return BAD_INPUT
     except Exception as exc:
         # click's exceptions (typer carries its own copy of click in newer versions)
         if not hasattr(exc, "format_message"):
@@ -118,8 +147,115 @@ def run() -> None:
         message = " ".join(exc.format_message().split()).rstrip(".")
         if message:  # empty for `lenet` alone, which has printed its help
             print_error(f"{message}; see '{help_command(exc, command)} --help'")
-        code = exc.exit_code
-    sys.exit(code or 0)
+        return exc.exit_code
+
+
+class StopSignals:
+    """Ctrl-C, SIGTERM (kill, systemd, Slurm, Docker) and SIGHUP (a closed terminal) stop a
+    command alike: each raises KeyboardInterrupt wherever the program is, so the same code
+    keeps what had finished and says how to go on (the engine's TrainingInterrupted, the
+    commands' Interrupted). The signal is kept for the exit code."""
+
+    def __init__(self):
+        self.received: int | None = None
+        self.previous: dict = {}
+
+    def __enter__(self):
+        self.previous = {
+            number: signal.signal(number, self.stop)
+            for number in stop_signals()
+            # nohup's SIGHUP, or SIGINT of a script's background job: the caller asked that
+            # they be ignored, and so they stay
+            if signal.getsignal(number) is not signal.SIG_IGN
+        }
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for number, handler in self.previous.items():
+            signal.signal(number, handler)
+
+    def stop(self, number: int, frame) -> None:
+        self.received = number
+        raise KeyboardInterrupt
+
+    def exit_code(self, code: int) -> int:
+        """An interrupted command's code as a shell gives it: 128 + the signal's number (130
+        for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP)."""
+        if code == INTERRUPTED and self.received is not None:
+            return 128 + self.received
+        return code
+
+
+class SilencedWhenClosed:
+    """stdout or stderr, silent once it cannot be written: `lenet train ... | head -1` trains on
+    and writes its outputs, rather than dying of BrokenPipeError with a folder holding only
+    config.json. When a write fails, the stream's file descriptor is pointed at os.devnull,
+    so that what Python still holds in its buffer (and flushes at exit) goes nowhere too.
+
+    A reader that went away (EPIPE: the pipe's; EIO: the terminal's) wanted no more. Any
+    other failure (ENOSPC: a log file's disk is full) lost output someone wanted: it is
+    kept as `lost`, which run() reports at the end.
+    """
+
+    GONE = (errno.EPIPE, errno.EIO)
+
+    def __init__(self, stream, name: str):
+        self.stream, self.name = stream, name
+        self.lost: OSError | None = None
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except OSError as exc:
+            self.silence(exc)
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except OSError as exc:
+            self.silence(exc)
+
+    def silence(self, exc: OSError) -> None:
+        if exc.errno not in self.GONE and self.lost is None:
+            self.lost = exc
+        nowhere = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(nowhere, self.stream.fileno())
+        os.close(nowhere)
+
+    def __getattr__(self, name):  # isatty, fileno, encoding, ...: the stream's own
+        return getattr(self.stream, name)
+
+
+@contextlib.contextmanager
+def silenced_when_closed():
+    """sys.stdout and sys.stderr as SilencedWhenClosed while the program runs (yielded);
+    streams without a file descriptor (pytest's captures) stay as they are."""
+    streams = {"stdout": sys.stdout, "stderr": sys.stderr}
+    guards = []
+    for name, stream in streams.items():
+        with contextlib.suppress(AttributeError, OSError, ValueError):  # no fileno: not a file
+            stream.fileno()
+            guards.append(SilencedWhenClosed(stream, name))
+            setattr(sys, name, guards[-1])
+    try:
+        yield guards
+    finally:
+        for guard in guards:
+            with contextlib.suppress(ValueError):  # a stream closed by hand
+                guard.flush()  # through the guard, while it is still there
+        for name, stream in streams.items():
+            setattr(sys, name, stream)
+
+
+def lost_output(guards: list[SilencedWhenClosed]) -> str | None:
+    """The message for stdout that could not be written (a full disk under `> log`), or None.
+    Said on stderr where it still can be: stdout may have held what a script reads (--json)."""
+    lost = next((g for g in guards if g.lost is not None and g.name == "stdout"), None)
+    if lost is None:
+        return None
+    reason = (lost.lost.strerror or str(lost.lost)).lower()
+    return f"{reason} writing to stdout: what lenet printed there is lost; free space, or send it elsewhere"
 
 
 def help_command(exc, group) -> str:
@@ -133,17 +269,25 @@ def help_command(exc, group) -> str:
 
 
 def run_command(work, **arguments) -> None:
-    """Run a command's work: bad input ends in `fail`, Ctrl-C in one line saying what was
-    kept and exit code 130 (a shell's code for Ctrl-C)."""
+    """Run a command's work: bad input ends in `fail`, and so does any OSError no check caught
+    (a disk that fills up meanwhile, a name too long for the file system: one line with the
+    path and the system's reason); Ctrl-C (or SIGTERM, SIGHUP) in one line saying what was
+    kept, and exit code 130 (run() makes it 128 + the signal's number)."""
     try:
         work(**arguments)
     except LenetError as exc:
         fail(str(exc))
+    except OSError as exc:
+        fail(str(os_failure(exc)))
     except Interrupted as exc:
-        Console(stderr=True).print(
-            f"[bold yellow]{escape(str(exc))}[/]", highlight=False, soft_wrap=True
+        print_stop(str(exc))
+        raise typer.Exit(INTERRUPTED) from None
+    except KeyboardInterrupt:  # where the command did not say what it kept
+        print_stop(
+            "interrupted before the command finished; run it again, with --overwrite if it "
+            "had begun its output folder"
         )
-        raise typer.Exit(130) from None
+        raise typer.Exit(INTERRUPTED) from None
 
 
 def training_config(options: dict, **fixed) -> TrainConfig:

@@ -21,6 +21,7 @@ from lenetcli.outputs.files import (
     create_output_dir,
     default_folder,
     environment,
+    finishing,
     in_use,
     run_record,
     save_checkpoint,
@@ -102,17 +103,27 @@ def run_training(
         )  # fmt: skip
     except TrainingInterrupted as stop:
         raise save_interrupted(stop.results, config, data, out, record) from None
-    metrics = metrics_frame(results)
-    write_csv(out / "metrics.csv", metrics)
-    write_csv(out / "predictions.csv", predictions_frame(results, data, device))
-    save_checkpoint(out / "model.pt", make_checkpoint(results[0], config, data))
+    # Ctrl-C from here on waits until every file is written (a second or two): the models
+    # are trained, and a folder without its curves or model must not pass for finished.
+    with finishing(out, record, go_on="run the command again with --overwrite"):
+        metrics = metrics_frame(results)
+        write_csv(out / "metrics.csv", metrics)
+        write_csv(out / "predictions.csv", predictions_frame(results, data, device))
+        save_models(results, config, data, out)
+        save_curves(metrics, config, data, out)
+    return results
+
+
+def save_models(results: list[MemberResult], config: TrainConfig, data: Dataset, out: Path):
+    """model.pt (the first seed's) and, with --repeats, models/seed-<seed>.pt for each; of an
+    interrupted run, those of the members whose training had ended."""
+    if results[0].model is not None:
+        save_checkpoint(out / "model.pt", make_checkpoint(results[0], config, data))
     if len(results) > 1:
         for result in results:
-            save_checkpoint(
-                out / "models" / f"seed-{result.seed}.pt", make_checkpoint(result, config, data)
-            )
-    save_curves(metrics, config, data, out)
-    return results
+            if result.model is not None:
+                path = out / "models" / f"seed-{result.seed}.pt"
+                save_checkpoint(path, make_checkpoint(result, config, data))
 
 
 def save_curves(metrics: pd.DataFrame, config: TrainConfig, data: Dataset, out: Path) -> None:
@@ -123,9 +134,10 @@ def save_curves(metrics: pd.DataFrame, config: TrainConfig, data: Dataset, out: 
 def save_interrupted(
     results: list[MemberResult], config: TrainConfig, data: Dataset, out: Path, record: dict
 ) -> Interrupted:
-    """Ctrl-C: keep the finished epochs (metrics.csv, curves.png), mark config.json as
-    interrupted, and return the message that says so. No model is saved: the weights had
-    moved on since the last finished epoch."""
+    """Ctrl-C: keep the finished epochs (metrics.csv, curves.png) and the models of the
+    members whose training had ended (a group of seeds trained before the one interrupted),
+    mark config.json as interrupted, and return the message that says so. No model of a
+    member still in training is saved: its weights had moved on since its last epoch."""
     finished = [len(r.metrics) for r in results]
     if len(set(finished)) == 1:
         when = f"after epoch {finished[0]} of {config.epochs}" if finished[0] else "in epoch 1"
@@ -138,8 +150,9 @@ def save_interrupted(
         write_csv(out / "metrics.csv", metrics)
         save_curves(metrics, config, data, out)
         kept = "metrics.csv and curves.png of the finished epochs"
+    save_models(results, config, data, out)
     return Interrupted(
-        f"interrupted {when}: {out} keeps {kept}, and no model; "
+        f"interrupted {when}: {out} keeps {kept}, and {models_kept(results)}; "
         "run the command again to train in full (add --overwrite to reuse the folder)"
     )
 
@@ -159,6 +172,17 @@ def runs_frame(outcomes: dict[int, dict], dataset: str) -> pd.DataFrame:
             for seed, o in outcomes.items()
         ]  # fmt: skip
     )
+
+
+def models_kept(results: list[MemberResult]) -> str:
+    """'no model', or 'the model of seed 42' / 'the models of seeds 42, 43', of the members
+    whose training had ended."""
+    seeds = [str(r.seed) for r in results if r.model is not None]
+    if not seeds:
+        return "no model"
+    if len(seeds) == 1:
+        return f"the model of seed {seeds[0]}"
+    return f"the models of seeds {', '.join(seeds)}"
 
 
 def parameter_count(config: TrainConfig, data: Dataset) -> int:
@@ -208,7 +232,12 @@ def run_train(
             highlight=False,
         )
     with in_use(out, "train", replace=overwrite), make_reporter(console, options.quiet) as reporter:
-        results = run_training(config, data, options, device, out, reporter)
+        try:
+            results = run_training(config, data, options, device, out, reporter)
+        except KeyboardInterrupt:  # between the steps that say what they keep
+            raise Interrupted(
+                f"interrupted: {out} is unfinished; run the command again with --overwrite"
+            ) from None
         finals = ["train_acc", *(["val_acc"] if data.val is not None else []), "test_acc"]
         outcomes = {r.seed: run_results(r.metrics, finals) for r in results}
         write_results(out, results_document("train", out, runs_frame(outcomes, config.dataset)))
