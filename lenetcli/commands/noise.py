@@ -147,6 +147,17 @@ class NoisyLabels:
         )
 
 
+@dataclass(frozen=True)
+class AccuracyVsNoise:
+    """Study.figures of label noise: accuracy_vs_noise.png, final test accuracy per rate."""
+
+    dataset: str
+
+    def __call__(self, study: Study, summary: pd.DataFrame, out: Path) -> None:
+        title = f"LeNet-5 on {DATASETS[self.dataset].title}: final test accuracy under label noise"
+        save_figure(accuracy_vs_noise_figure(summary, title), out / "accuracy_vs_noise.png")
+
+
 def noise_palette(settings: list[Setting]) -> dict:
     """`Study.palette` of label noise: a colour family per noise type, darker at higher rates."""
     return noise_colors(
@@ -168,6 +179,7 @@ def noise_study(
         options,
         labels=labels,
         setting_files=labels.setting_files,
+        figures=AccuracyVsNoise(config.dataset),
         run_columns=RUN_COLUMNS,
         values=dict(VALUES),
         palette=noise_palette,
@@ -227,8 +239,6 @@ def run_noise_study(
     for path in dropped:
         if path.is_file() and not path.is_symlink():
             path.unlink()
-    title = f"LeNet-5 on {DATASETS[config.dataset].title}: final test accuracy under label noise"
-    save_figure(accuracy_vs_noise_figure(summary, title), out / "accuracy_vs_noise.png")
     if print_json:
         print_results(out)
     return summary

@@ -15,6 +15,7 @@ from lenetcli.outputs.files import (
     create_output_dir,
     default_folder,
     environment,
+    finishing,
     in_use,
     read_config,
     run_record,
@@ -227,9 +228,13 @@ def execute(
                 f"{out}; run the same command with --resume --out {out} to continue"
             ) from None
         runs = ledger.runs_frame()
-        summary = write_report(study, out, runs, ledger.metrics_frame())
-        # results.json (branch options): the results for scripts, from runs.csv's rows
-        write_results(out, results_document(study.command, out, runs))
+        # Signals wait until the summary, figures and results are written (a second or two),
+        # and config.json says meanwhile that they are being written (outputs.finishing).
+        go_on = f"run the same command with --resume --out {out} to finish it"
+        with finishing(out, record, go_on=go_on):
+            summary = write_report(study, out, runs, ledger.metrics_frame())
+            study.figures(study, summary, out)
+            write_results(out, results_document(study.command, out, runs))
     bad = runs[runs["status"] == DIVERGED]
     if len(bad):
         settings = ", ".join(bad["setting"].astype(str).drop_duplicates())

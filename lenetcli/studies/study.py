@@ -28,6 +28,8 @@ build theirs their own way and plug in through these hooks:
   `Study.run_columns`. Pure: it may run in another process (an executor's worker).
 - `Study.setting_files`: files of a setting's own (label noise: its transition matrices),
   written into the output folder before its runs train; the default writes none.
+- `Study.figures`: figures of the study's own, drawn from summary.csv's frame and written with
+  the summary (label noise: accuracy_vs_noise.png); the default draws none.
 - `Study.values`: the metric columns whose final value is summarised, with their table labels
   (e.g. add "train_acc_clean"). Metric columns beyond `results.METRIC_COLUMNS` reach metrics.csv
   as they are.
@@ -122,8 +124,13 @@ def no_files(setting: Setting, data: Dataset, out: Path) -> None:
     """The default `Study.setting_files`: none."""
 
 
+def no_figures(study: Study, summary, out: Path) -> None:
+    """The default `Study.figures`: none beyond the summary's own."""
+
+
 TrainingLabels = Callable[[Setting, int, Dataset], Labels]
 SettingFiles = Callable[[Setting, Dataset, Path], None]
+StudyFigures = Callable[["Study", object, Path], None]  # study, summary.csv's frame, out
 
 
 def setting_palette(settings: list[Setting]) -> dict:
@@ -140,6 +147,7 @@ class Study:
     options: RunOptions = field(default_factory=RunOptions)
     labels: TrainingLabels = true_labels
     setting_files: SettingFiles = no_files
+    figures: StudyFigures = no_figures
     run_columns: tuple[str, ...] = ()
     values: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_VALUES))
     curves: Callable = curves_figure
