@@ -37,7 +37,7 @@ class BackwardsExecutor:
     device: object
     reporter: object
 
-    def run(self, jobs, on_done):
+    def run(self, jobs, on_done, on_failed=None):
         for job in reversed(jobs):
             data = self.datasets[data_key(self.study.settings[job.setting].config)]
             on_done(
@@ -139,3 +139,49 @@ def test_a_dry_run_of_a_started_study_plans_the_rest_at_its_measured_pace(local,
     )
     assert "s per model-epoch" in printed
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == before
+
+
+@dataclass
+class FailingExecutor:
+    """An executor that gives up on the jobs of one setting (as a cluster does once a task
+    has failed twice) and trains the others."""
+
+    study: Study
+    datasets: dict
+    device: object
+    reporter: object
+    fails: str = "lr0.004"
+
+    def run(self, jobs, on_done, on_failed):
+        for job in jobs:
+            setting = self.study.settings[job.setting]
+            if setting.name == self.fails:
+                on_failed(job, "WorkerCrashedError: the worker died")
+                continue
+            data = self.datasets[data_key(setting.config)]
+            on_done(
+                job,
+                train_job(self.study, job, data, self.device, self.study.options, self.reporter),
+            )
+
+
+def test_failed_jobs_are_marked_failed_and_resume_trains_them(local, tmp_path, capsys):
+    out = tmp_path / "failed"
+    summary, _ = execute(small_study(group_size=2), out, executor=FailingExecutor)
+    runs = read_csv(out / "runs.csv")
+    failed = runs[runs["setting"] == "lr0.004"]
+    assert list(failed["status"]) == ["failed"] * 3
+    assert list(failed["error"]) == ["WorkerCrashedError: the worker died"] * 3
+    assert failed["final_test_acc"].isna().all()
+    assert list(runs[runs["setting"] == "lr0.001"]["status"]) == ["finished"] * 3
+    assert runs[runs["setting"] == "lr0.001"]["error"].isna().all()
+    assert list(summary["setting"]) == ["lr0.001"]  # failed runs are not summarised
+    assert set(read_csv(out / "metrics.csv")["setting"]) == {"lr0.001"}
+    warned = " ".join(capsys.readouterr().err.split())
+    assert "3 run(s) failed" in warned and f"--resume --out {out}" in warned
+
+    execute(small_study(group_size=2), out, resume=True)  # the local backend, this time
+    for name in ("runs.csv", "metrics.csv", "summary.csv"):
+        ours, theirs = read_csv(out / name), read_csv(local / name)
+        pd.testing.assert_frame_equal(ours.drop(columns="seconds", errors="ignore"),
+                                      theirs.drop(columns="seconds", errors="ignore"))  # fmt: skip

@@ -25,11 +25,15 @@ from lenetcli.studies.plan import Job
 from lenetcli.studies.study import RunOutcome, Study, data_key
 
 OnDone = Callable[[Job, list[RunOutcome]], None]
+OnFailed = Callable[[Job, str], None]
 
 
 class Executor(Protocol):
-    def run(self, jobs: list[Job], on_done: OnDone) -> None:
-        """Train every job; call on_done(job, outcomes) once per job as it finishes."""
+    def run(self, jobs: list[Job], on_done: OnDone, on_failed: OnFailed) -> None:
+        """Train every job; call on_done(job, outcomes) once per job as it finishes, or
+        on_failed(job, error) for a job that could not be trained (an executor that retries,
+        once it gives up) while the others go on. An executor may instead let the exception
+        end run(), as LocalExecutor does."""
 
 
 def train_job(
@@ -65,7 +69,8 @@ class LocalExecutor:
     device: torch.device
     reporter: StudyReporter
 
-    def run(self, jobs: list[Job], on_done: OnDone) -> None:
+    def run(self, jobs: list[Job], on_done: OnDone, on_failed: OnFailed | None = None) -> None:
+        # on_failed is never called: an exception here ends the command, as it always has.
         for job in jobs:
             setting = self.study.settings[job.setting]
             self.reporter.start_setting(job.label, len(job.runs))

@@ -33,6 +33,7 @@ from lenetcli.studies.ledger import (
 from lenetcli.studies.plan import Job, describe_jobs, device_caps, plan_jobs, setting_groups
 from lenetcli.studies.results import (
     DIVERGED,
+    FAILED,
     warn_diverged,
 )
 from lenetcli.studies.study import RunOutcome, Study, check_study, data_key, load_study_data
@@ -62,7 +63,11 @@ def run_study(
         )  # before runs.csv says so
         ledger.save(out)
 
-    executor.run(jobs, on_done)
+    def on_failed(job: Job, error: str) -> None:
+        ledger.fail(job, error)
+        ledger.save(out)
+
+    executor.run(jobs, on_done, on_failed)
 
 
 def study_record(
@@ -223,6 +228,12 @@ def execute(
     if len(bad):
         settings = ", ".join(bad["setting"].astype(str).drop_duplicates())
         warn_diverged(f"{len(bad)} run(s) of {settings} (status diverged in runs.csv)")
+    if len(failed := runs[runs["status"] == FAILED]):
+        warn(
+            f"{len(failed)} run(s) failed (status failed in {out / 'runs.csv'}, with the error) "
+            f"and are left out of the summary; run the same command with --resume --out {out} "
+            "to train them again"
+        )
     if not study.options.quiet:
         console.print(summary_table(study, summary))
         console.print(f"Wrote {out}/", highlight=False)
