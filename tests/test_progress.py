@@ -154,3 +154,16 @@ def test_a_finished_epoch_shows_its_own_loss_and_accuracy_on_the_batch_bar():
     epochs, batches = drawn(reporter)
     assert batches["count"] == "45/45" and batches["metrics"] == "loss 0.4500 acc 82.25%"
     assert epochs["metrics"] == "loss 0.4500 acc 82.25% test 89.44%"
+
+
+def test_the_runs_bar_counts_a_job_trained_elsewhere():
+    # A Ray worker trains the job: this process sees no epochs, only the job's end.
+    reporter = with_clock(RichStudyReporter(terminal(80)))
+    reporter.start_study(total_runs=6, finished_runs=1)
+    reporter.start_setting("digits lr0.001", runs=3)
+    reporter.finish_setting(3)
+    reporter.start_setting("digits lr0.002", runs=1)
+    train_two_epochs(reporter)  # and a job trained here still counts whole runs
+    reporter.finish_setting(1)
+    runs = drawn(reporter)[0]
+    assert runs["count"] == "5/6"
