@@ -39,7 +39,7 @@ from lenetcli.outputs.progress import StudyReporter
 from lenetcli.science.data import Dataset, load_data
 from lenetcli.science.engine import Reporter
 from lenetcli.studies.executor import OnDone, OnFailed, train_job
-from lenetcli.studies.plan import Job
+from lenetcli.studies.plan import Job, seeds_text
 from lenetcli.studies.study import RunOutcome, Study, data_key
 
 INSTALL = "pip install 'lenetcli[ray]'"
@@ -209,7 +209,10 @@ class RayExecutor:
         tasks = {}
         for job in jobs:
             key = data_key(self.study.settings[job.setting].config)
-            ref = remote.remote(study, job, data.get(key), self.device.type, self.config.threads())
+            name = f"lenet {job.label} {seeds_text(job.seeds)}"  # as `ray list tasks` shows it
+            ref = remote.options(name=name).remote(
+                study, job, data.get(key), self.device.type, self.config.threads()
+            )
             tasks[ref] = job
         return tasks
 
@@ -224,7 +227,12 @@ class RayExecutor:
                 try:
                     outcomes = ray.get(ref)
                 except ray.exceptions.RayError as exc:
-                    on_failed(job, task_error(exc))
+                    error = task_error(exc)
+                    self.reporter.message(
+                        f"{job.label} ({seeds_text(job.seeds)}): failed, and again when "
+                        f"retried; its runs are marked failed: {error}"
+                    )
+                    on_failed(job, error)
                     continue
                 self.reporter.start_setting(job.label, len(job.runs))
                 on_done(job, outcomes)
@@ -240,10 +248,12 @@ def connect(ray, address: str | None, quiet: bool) -> None:
 
     level = logging.WARNING if quiet else logging.INFO
     try:
+        # quiet: nor the workers' output (Ray's own warnings, a failed attempt's traceback)
+        shown = {"logging_level": level, "log_to_driver": not quiet}
         if address is None:  # this machine's CPUs and GPUs, for this command only
-            ray.init(include_dashboard=False, logging_level=level)
+            ray.init(include_dashboard=False, **shown)
         else:
-            ray.init(address=address, logging_level=level)
+            ray.init(address=address, **shown)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = "start a local Ray instance" if address is None else f"reach Ray at {address}"
         raise LenetError(
