@@ -125,6 +125,11 @@ def check_config(config: RayConfig) -> None:
         raise ValueError(f"data_from must be one of {DATA_FROM}, got {config.data_from!r}")
 
 
+def job_config(study: Study, job: Job):
+    """The TrainConfig of a job's first run: the dataset and subsets all its runs share."""
+    return study.settings[job.runs[0].setting].config
+
+
 # --------------------------------------------------------------------------- on a worker
 
 
@@ -134,7 +139,7 @@ def train_on_worker(
     """One Ray task: train one job as train_job does locally. data None: read it here."""
     torch.set_num_threads(threads)  # the worker may have run a task of another size before
     if data is None:
-        data = load_data(study.settings[job.setting].config, study.options)
+        data = load_data(job_config(study, job), study.options)
     # Ray shows a task only the GPUs it was given (CUDA_VISIBLE_DEVICES): cuda is its GPU.
     device = torch.device(device_type)
     return train_job(study, job, data, device, study.options, Reporter())
@@ -208,7 +213,7 @@ class RayExecutor:
             data = {key: ray.put(value) for key, value in self.datasets.items()}
         tasks = {}
         for job in jobs:
-            key = data_key(self.study.settings[job.setting].config)
+            key = data_key(job_config(self.study, job))
             name = f"lenet {job.label} {seeds_text(job.seeds)}"  # as `ray list tasks` shows it
             ref = remote.options(name=name).remote(
                 study, job, data.get(key), self.device.type, self.config.threads()
