@@ -28,9 +28,11 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from lenetcli.commands.sweep import run_sweep
+from lenetcli.commands.sweep import sweep_plan
 from lenetcli.config import RunOptions
 from lenetcli.outputs.files import read_csv
+from lenetcli.studies.session import execute
+from lenetcli.studies.study import Study
 
 
 def timed(work) -> float:
@@ -62,6 +64,7 @@ def main() -> None:
     texts = {"dataset": "digits", "lr": args.lrs, "repeats": str(args.repeats),
              "epochs": str(args.epochs)}  # fmt: skip
     options = RunOptions(quiet=True, device="cpu")
+    study = Study("sweep", sweep_plan(texts, None).settings(), options)  # lenet sweep's
     jobs = len(args.lrs.split(","))
     print(f"digits sweep: {jobs} settings x {args.repeats} repeats x {args.epochs} epochs "
           f"({jobs} jobs); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")  # fmt: skip
@@ -69,20 +72,14 @@ def main() -> None:
         root = Path(folder)
         times = {}
         torch.set_num_threads(1)
-        times["local, 1 thread"] = timed(
-            lambda: run_sweep(texts, None, options, root / "local1", False, False)
-        )
+        times["local, 1 thread"] = timed(lambda: execute(study, root / "local1"))
         torch.set_num_threads(args.cpus)
-        times[f"local, {args.cpus} threads"] = timed(
-            lambda: run_sweep(texts, None, options, root / "localN", False, False)
-        )
+        times[f"local, {args.cpus} threads"] = timed(lambda: execute(study, root / "localN"))
         torch.set_num_threads(1)
         start = timed(lambda: ray.init(num_cpus=args.cpus, include_dashboard=False))
         try:
             times[f"ray, {args.cpus} x 1 CPU"] = timed(
-                lambda: run_sweep(
-                    texts, None, options, root / "ray", False, False, executor=executor_factory()
-                )
+                lambda: execute(study, root / "ray", executor=executor_factory())
             )
         finally:
             ray.shutdown()

@@ -21,12 +21,13 @@ import pandas as pd
 import pytest
 import torch
 
-from lenetcli.commands.noise import run_noise
-from lenetcli.commands.sweep import run_sweep
+from lenetcli.commands.noise import noise_study
+from lenetcli.commands.sweep import sweep_plan
 from lenetcli.config import RunOptions, TrainConfig
 from lenetcli.errors import Interrupted, LenetError
 from lenetcli.outputs.files import read_csv
 from lenetcli.outputs.progress import StudyReporter
+from lenetcli.science.noise import noise_settings
 from lenetcli.studies import ray_executor
 from lenetcli.studies.ray_executor import RayConfig, check_config, executor_factory, task_error
 from lenetcli.studies.session import execute
@@ -64,13 +65,16 @@ def assert_same_study(ours: Path, theirs: Path) -> None:
 # --------------------------------------------------------------------------- the same numbers
 
 
+def sweep(options: RunOptions) -> Study:
+    """lenet sweep's study of SWEEP's lists (commands/sweep.py)."""
+    return Study("sweep", sweep_plan(SWEEP, None).settings(), options)
+
+
 @needs_ray
 def test_a_sweep_on_ray_equals_the_local_one(cluster, tmp_path):
-    texts = {**SWEEP}
-    run_sweep(texts, None, RunOptions(quiet=True, device="cpu", group_size=2),
-              tmp_path / "local", False, False)  # fmt: skip
-    run_sweep(texts, None, RunOptions(quiet=True, device="cpu", group_size=2),
-              tmp_path / "ray", False, False, executor=executor_factory())  # fmt: skip
+    options = RunOptions(quiet=True, device="cpu", group_size=2)  # 2 jobs per setting
+    execute(sweep(options), tmp_path / "local")
+    execute(sweep(options), tmp_path / "ray", executor=executor_factory())
     assert_same_study(tmp_path / "ray", tmp_path / "local")
     runs = read_csv(tmp_path / "ray" / "runs.csv")
     assert len(runs) == 6 and set(runs["status"]) == {"finished"}
@@ -82,13 +86,17 @@ def test_a_sweep_on_ray_equals_the_local_one(cluster, tmp_path):
 def test_a_noise_study_with_workers_reading_the_data_equals_the_local_one(cluster, tmp_path):
     config = TrainConfig(dataset="digits", epochs=1, batch_size=100, repeats=2,
                          train_subset=200, test_subset=100)  # fmt: skip
-    for name, executor in (("local", None), ("ray", executor_factory(data_from="workers"))):
-        run_noise(config, "symmetric,pair", "0,0.4", None, None, 7, QUIET, tmp_path / name,
-                  False, False, **({"executor": executor} if executor else {}))  # fmt: skip
+    noise = noise_settings(10, ["symmetric", "pair"], [0.0, 0.4])  # lenet noise's settings
+
+    def study() -> Study:  # noise seeds 7 and 8, as with lenet noise --noise-seed 7
+        return noise_study(config, noise, 7, QUIET, {})
+
+    execute(study(), tmp_path / "local")
+    execute(study(), tmp_path / "ray", executor=executor_factory(data_from="workers"))
     assert_same_study(tmp_path / "ray", tmp_path / "local")
     runs = read_csv(tmp_path / "ray" / "runs.csv")
     assert len(runs) == 6 and runs["noise_seed"].tolist() == [7, 8] * 3
-    assert (tmp_path / "ray" / "accuracy_vs_noise.png").is_file()
+    assert (tmp_path / "ray" / "transition-pair-0.4.csv").is_file()
 
 
 # --------------------------------------------------------------------------- faults
