@@ -1,11 +1,12 @@
-"""Executors: what runs a study's jobs. One interface, `run(jobs, on_done)`: train each job
-(one group of runs, studies/plan.py) and hand its outcomes to `on_done` as it finishes, in
-the order jobs finish. Nothing else in a study knows how, or where, a job was trained: the
-ledger records the outcomes in the process that owns the output folder.
+"""Executors: what runs a study's jobs. One interface, `run(jobs, on_done, on_failed)`: train
+each job (one group of runs, studies/plan.py) and hand its outcomes to `on_done` as it
+finishes, in the order jobs finish (or, for a job given up on, its error to `on_failed`).
+Nothing else in a study knows how, or where, a job was trained: the ledger records the
+outcomes in the process that owns the output folder.
 
-`LocalExecutor` trains the jobs in this process, one after another. A Ray executor (for
-clusters) is a second implementation of the same interface; both train a job with
-`train_job`, so a run's numbers do not depend on the executor.
+`LocalExecutor` trains the jobs in this process, one after another. `RayExecutor`
+(ray_executor.py, for clusters) is a second implementation of the same interface; both
+train a job with `train_job`, so a run's numbers do not depend on the executor.
 """
 
 from __future__ import annotations
