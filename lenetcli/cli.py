@@ -305,6 +305,11 @@ def run_options(options: dict):
         device=options["device"],
         group_size=options.get("group_size"),
         group_by=options.get("group_by", "shape"),
+        backend=options.get("backend", "local"),
+        ray_address=options.get("ray_address"),
+        task_cpus=options.get("task_cpus"),
+        task_gpus=options.get("task_gpus"),
+        ray_data=options.get("ray_data", "driver"),
         graph=not options["no_graph"],
         quiet=options["quiet"],
         mirror=options.get("mirror"),
@@ -320,6 +325,9 @@ RUN_NAMES = (
     "device", "data_dir", "no_download", "mirror", "out", "overwrite", "quiet", "group_size",
     "no_graph", "json_output",
 )  # fmt: skip
+
+
+CLUSTER = ("backend", "ray_address", "task_cpus", "task_gpus", "ray_data")  # sweep, noise
 
 
 def without(names: tuple[str, ...], *left_out: str) -> tuple[str, ...]:
@@ -415,7 +423,15 @@ StudyFile = Annotated[
 
 @app.command("sweep", cls=Command)
 @with_options(
-    "sweep", *TRAINING_NAMES, "config", "resume", "dry_run", "group_by", *RUN_NAMES, lists=True
+    "sweep",
+    *TRAINING_NAMES,
+    "config",
+    "resume",
+    "dry_run",
+    "group_by",
+    *RUN_NAMES,
+    *CLUSTER,
+    lists=True,
 )
 def sweep_command(config: StudyFile = None, **options) -> None:
     """Train every setting of a grid or study file over repeated seeds; write tables and curves."""
@@ -458,7 +474,7 @@ NoiseSeed = Annotated[
 @app.command("noise", cls=Command)
 @with_options(
     "noise", "dataset", "noise_type", "noise_rate", "pairs", "transition", "noise_seed",
-    *without(TRAINING_NAMES, "dataset"), "resume", "dry_run", "group_by", *RUN_NAMES,
+    *without(TRAINING_NAMES, "dataset"), "resume", "dry_run", "group_by", *RUN_NAMES, *CLUSTER,
 )  # fmt: skip
 def noise_command(
     noise_type: NoiseType = None,

@@ -19,12 +19,14 @@ from pathlib import Path
 
 from lenetcli.config import (
     ACTIVATIONS,
+    BACKENDS,
     DATASET_NAMES,
     GROUP_BY,
     LOSSES,
     LR_SCHEDULES,
     OPTIMIZERS,
     POOLS,
+    RAY_DATA,
     TrainConfig,
     option_name,
 )
@@ -279,6 +281,36 @@ RUNNING: dict[str, Option] = {
             "apart, as lenetcli 0.1 grouped them.",
             default="shape",
             choices=GROUP_BY,
+        ),
+        Option(
+            "backend",
+            str,
+            "What trains the study's jobs: local (this process) or ray (Ray tasks, on a "
+            "local instance or the cluster of --ray-address; pip install 'lenetcli[ray]').",
+            default="local",
+            choices=BACKENDS,
+        ),
+        Option(
+            "ray_address",
+            str,
+            "With --backend ray: auto, HOST:PORT or ray://HOST:PORT joins that cluster. "
+            "Default: a Ray instance on this machine, started and stopped by the command.",
+            metavar="ADDRESS",
+        ),
+        Option("task_cpus", float, "With --backend ray: CPUs per task (one job). Default: 1."),
+        Option(
+            "task_gpus",
+            float,
+            "With --backend ray on a GPU: GPUs per task, a fraction lets small groups share "
+            "one. Default: 0.25.",
+        ),
+        Option(
+            "ray_data",
+            str,
+            "With --backend ray: driver sends the datasets once; workers read them from "
+            "--data-dir (a shared file system) or their own cache.",
+            default="driver",
+            choices=RAY_DATA,
         ),
         Option(
             "no_graph",

@@ -39,7 +39,7 @@ class BackwardsExecutor:
     device: object
     reporter: object
 
-    def run(self, jobs, on_done):
+    def run(self, jobs, on_done, on_failed=None):
         for job in reversed(jobs):
             data = self.datasets[data_key(self.study.settings[job.runs[0].setting].config)]
             on_done(
@@ -157,3 +157,60 @@ def test_runs_of_several_settings_trained_as_one_group_match_those_trained_apart
     assert ours["lr"].tolist() == theirs["lr"].tolist()  # each member its own
     numbers = ["train_loss", "train_acc", "test_loss", "test_acc"]
     pd.testing.assert_frame_equal(ours[numbers], theirs[numbers], rtol=1e-4, atol=1e-3)
+
+
+def two_shapes() -> Study:
+    # Batch sizes of their own: one job per setting, however the plan groups runs.
+    settings = [
+        Setting(f"bs{batch}", TrainConfig(dataset="digits", batch_size=batch, epochs=2,
+                                          repeats=3, train_subset=200, test_subset=100))
+        for batch in (50, 100)
+    ]  # fmt: skip
+    return Study("sweep", settings, RunOptions(quiet=True, group_size=2))
+
+
+@dataclass
+class FailingExecutor:
+    """An executor that gives up on the jobs of one setting (as a cluster does once a task
+    has failed twice) and trains the others."""
+
+    study: Study
+    datasets: dict
+    device: object
+    reporter: object
+    fails: str = "bs100"
+
+    def run(self, jobs, on_done, on_failed):
+        for job in jobs:
+            setting = self.study.settings[job.runs[0].setting]
+            if setting.name == self.fails:
+                on_failed(job, "WorkerCrashedError: the worker died")
+                continue
+            data = self.datasets[data_key(setting.config)]
+            on_done(
+                job,
+                train_job(self.study, job, data, self.device, self.study.options, self.reporter),
+            )
+
+
+def test_failed_jobs_are_marked_failed_and_resume_trains_them(tmp_path, capsys):
+    out = tmp_path / "failed"
+    summary, _ = execute(two_shapes(), out, executor=FailingExecutor)
+    runs = read_csv(out / "runs.csv")
+    failed = runs[runs["setting"] == "bs100"]
+    assert list(failed["status"]) == ["failed"] * 3
+    assert list(failed["error"]) == ["WorkerCrashedError: the worker died"] * 3
+    assert failed["final_test_acc"].isna().all()
+    assert list(runs[runs["setting"] == "bs50"]["status"]) == ["finished"] * 3
+    assert runs[runs["setting"] == "bs50"]["error"].isna().all()
+    assert list(summary["setting"]) == ["bs50"]  # failed runs are not summarised
+    assert set(read_csv(out / "metrics.csv")["setting"]) == {"bs50"}
+    warned = " ".join(capsys.readouterr().err.split())
+    assert "3 run(s) failed" in warned and f"--resume --out {out}" in warned
+
+    execute(two_shapes(), out, resume=True)  # the local backend, this time
+    execute(two_shapes(), tmp_path / "whole")
+    for name in ("runs.csv", "metrics.csv", "summary.csv"):
+        ours, theirs = read_csv(out / name), read_csv(tmp_path / "whole" / name)
+        pd.testing.assert_frame_equal(ours.drop(columns="seconds", errors="ignore"),
+                                      theirs.drop(columns="seconds", errors="ignore"))  # fmt: skip

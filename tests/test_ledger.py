@@ -79,7 +79,11 @@ def test_a_folder_with_a_numeric_key_of_0_1_resumes_and_gets_the_new_key(
         ("final_test_acc", "5e+307", "5e+307 is not an accuracy in percent (0 to 100)"),
         ("best_test_acc", "-3", "-3 is not an accuracy in percent (0 to 100)"),
         ("seconds", "-1", "-1 is negative"),
-        ("status", "done", "unknown status 'done' (lenet writes finished, diverged, pending)"),
+        (
+            "status",
+            "done",
+            "unknown status 'done' (lenet writes finished, diverged, pending, failed)",
+        ),
     ],
 )
 def test_a_damaged_runs_csv_is_refused_naming_line_and_column_and_left_as_it_was(

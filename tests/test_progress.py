@@ -202,3 +202,16 @@ def test_the_last_bar_leaves_room_for_the_terminals_ctrl_c(width):
     *bars, last = console.file.getvalue().split("\n")
     assert len(bars) == 1 and len(bars[0]) >= width - 2  # the epoch bar: as wide as ever
     assert last.startswith("  epoch 3") and len(last) <= width - 2, repr(last)
+
+
+def test_the_runs_bar_counts_a_job_trained_elsewhere():
+    # A Ray worker trains the job: this process sees no epochs, only the job's end.
+    reporter = with_clock(RichStudyReporter(terminal(80)))
+    reporter.start_study(total_runs=6, finished_runs=1)
+    reporter.start_setting("digits lr0.001", runs=3)
+    reporter.finish_setting(3)
+    reporter.start_setting("digits lr0.002", runs=1)
+    train_two_epochs(reporter)  # and a job trained here still counts whole runs
+    reporter.finish_setting(1)
+    runs = drawn(reporter)[0]
+    assert runs["count"] == "5/6"

@@ -363,6 +363,7 @@ class RichStudyReporter(RichReporter, StudyReporter):
         super().__init__(console)
         self.runs_task = None
         self.runs_this_group = 0
+        self.runs_before = 0  # runs done when the setting in training started
 
     def start_study(self, total_runs, finished_runs):
         self.runs_task = self.progress.add_task(
@@ -371,6 +372,7 @@ class RichStudyReporter(RichReporter, StudyReporter):
         self.progress.advance(self.runs_task, 0)  # the first sample: the pace counts from now
 
     def start_setting(self, label, runs):
+        self.runs_before = round(self.task(self.runs_task).completed)
         self.progress.update(self.runs_task, metrics=label)
 
     def sized(self, task) -> bool:
@@ -388,6 +390,6 @@ class RichStudyReporter(RichReporter, StudyReporter):
         self.progress.advance(self.runs_task, self.runs_this_group / total)
 
     def finish_setting(self, runs):
-        # Whole runs again, whatever rounding the fractions left.
-        task = self.task(self.runs_task)
-        self.progress.update(self.runs_task, completed=round(task.completed))
+        # Whole runs again, whatever rounding the fractions left; and the runs of a job
+        # trained in another process (a Ray worker), whose epochs were never shown here.
+        self.progress.update(self.runs_task, completed=self.runs_before + runs)

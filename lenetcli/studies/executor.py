@@ -1,11 +1,12 @@
-"""Executors: what runs a study's jobs. One interface, `run(jobs, on_done)`: train each job
-(one group of runs, studies/plan.py) and hand its outcomes to `on_done` as it finishes, in
-the order jobs finish. Nothing else in a study knows how, or where, a job was trained: the
-ledger records the outcomes in the process that owns the output folder.
+"""Executors: what runs a study's jobs. One interface, `run(jobs, on_done, on_failed)`: train
+each job (one group of runs, studies/plan.py) and hand its outcomes to `on_done` as it
+finishes, in the order jobs finish (or, for a job given up on, its error to `on_failed`).
+Nothing else in a study knows how, or where, a job was trained: the ledger records the
+outcomes in the process that owns the output folder.
 
-`LocalExecutor` trains the jobs in this process, one after another. A Ray executor (for
-clusters) is a second implementation of the same interface; both train a job with
-`train_job`, so a run's numbers do not depend on the executor.
+`LocalExecutor` trains the jobs in this process, one after another. `RayExecutor`
+(ray_executor.py, for clusters) is a second implementation of the same interface; both
+train a job with `train_job`, so a run's numbers do not depend on the executor.
 """
 
 from __future__ import annotations
@@ -25,11 +26,15 @@ from lenetcli.studies.plan import Job
 from lenetcli.studies.study import RunOutcome, Study, data_key
 
 OnDone = Callable[[Job, list[RunOutcome]], None]
+OnFailed = Callable[[Job, str], None]
 
 
 class Executor(Protocol):
-    def run(self, jobs: list[Job], on_done: OnDone) -> None:
-        """Train every job; call on_done(job, outcomes) once per job as it finishes."""
+    def run(self, jobs: list[Job], on_done: OnDone, on_failed: OnFailed) -> None:
+        """Train every job; call on_done(job, outcomes) once per job as it finishes, or
+        on_failed(job, error) for a job that could not be trained (an executor that retries,
+        once it gives up) while the others go on. An executor may instead let the exception
+        end run(), as LocalExecutor does."""
 
 
 def train_job(
@@ -74,7 +79,8 @@ class LocalExecutor:
     device: torch.device
     reporter: StudyReporter
 
-    def run(self, jobs: list[Job], on_done: OnDone) -> None:
+    def run(self, jobs: list[Job], on_done: OnDone, on_failed: OnFailed | None = None) -> None:
+        # on_failed is never called: an exception here ends the command, as it always has.
         for job in jobs:
             setting = self.study.settings[job.runs[0].setting]  # all of one dataset and subsets
             self.reporter.start_setting(job.label, len(job.runs))

@@ -25,6 +25,7 @@ from lenetcli.outputs.files import (
 from lenetcli.science.data import Dataset
 from lenetcli.studies.plan import Job, Run
 from lenetcli.studies.results import (
+    FAILED,
     HYPERPARAMETERS,
     METRIC_COLUMNS,
     PENDING,
@@ -104,6 +105,7 @@ class Ledger:
             setting = self.study.settings[run.setting]
             metrics = [{k: as_written(v) for k, v in row.items()} for row in outcome.result.metrics]
             row = self.rows[run.key]
+            row.pop("error", None)
             row |= {c: as_written(outcome.columns.get(c)) for c in self.study.run_columns}
             row |= run_results(metrics, list(self.study.values))
             frame = pd.DataFrame(metrics)
@@ -111,6 +113,13 @@ class Ledger:
             self.metrics[run.key] = self.label_metrics(
                 setting, run.key, frame[METRIC_COLUMNS + extra]
             )
+
+    def fail(self, job: Job, message: str) -> None:
+        """Mark one job's runs failed, with the error, in runs.csv's last column ('error', there
+        only while some run has failed). They have no results and no metrics; --resume trains
+        them again, as it does pending ones."""
+        for run in job.runs:
+            self.rows[run.key] |= {"status": FAILED, "error": message}
 
     def label_metrics(self, setting: Setting, key: str, frame: pd.DataFrame) -> pd.DataFrame:
         """A run's metric rows with the setting's identity in front and its key at the end."""

@@ -17,8 +17,9 @@ METRIC_COLUMNS = [
     "seed", "epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds",
 ]  # fmt: skip
 FINISHED, DIVERGED, PENDING = "finished", "diverged", "pending"
+FAILED = "failed"  # its job failed on a cluster (twice, with a retry); --resume trains it again
 TRAINED = (FINISHED, DIVERGED)
-STATUSES = (*TRAINED, PENDING)
+STATUSES = (*TRAINED, PENDING, FAILED)
 # TrainConfig fields that a setting shares by all its runs (seed and repeats make the runs).
 HYPERPARAMETERS = [f for f in TrainConfig.field_names() if f not in ("dataset", "seed", "repeats")]
 # runs.csv's columns of the epoch with the best validation accuracy, in a study that validates

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from lenetcli.errors import Interrupted, LenetError, warn
+from lenetcli.config import BACKENDS, RunOptions
+from lenetcli.errors import Interrupted, LenetError, unknown_choice, warn
 from lenetcli.outputs import progress
 from lenetcli.outputs.files import (
     check_output_dir,
@@ -42,6 +43,7 @@ from lenetcli.studies.plan import (
 )
 from lenetcli.studies.results import (
     DIVERGED,
+    FAILED,
     warn_diverged,
 )
 from lenetcli.studies.study import RunOutcome, Study, check_study, data_key, load_study_data
@@ -71,7 +73,11 @@ def run_study(
             save_models(out, setting, datasets[data_key(setting.config)], own)
         ledger.save(out)
 
-    executor.run(jobs, on_done)
+    def on_failed(job: Job, error: str) -> None:
+        ledger.fail(job, error)
+        ledger.save(out)
+
+    executor.run(jobs, on_done, on_failed)
 
 
 def study_record(
@@ -147,7 +153,7 @@ def execute(
     overwrite: bool = False,
     resume: bool = False,
     dry_run: bool = False,
-    executor: Callable[..., Executor] = LocalExecutor,
+    executor: Callable[..., Executor] | None = None,
 ) -> tuple[pd.DataFrame, Path]:
     """Check, load, plan, train what is not finished, write every output; return summary.csv's
     frame and the output folder: out, or runs/<default_name>-<time> (-2, -3, ... if taken
@@ -156,7 +162,8 @@ def execute(
     Every check that can fail runs before the output folder is touched. Ctrl-C raises
     Interrupted once the finished jobs are saved. dry_run: print the plan (jobs, runs,
     model-epochs and, where out holds runs trained before, the time at their pace) and write
-    nothing. executor: makes the Executor, given the study, datasets, device and reporter.
+    nothing. executor: makes the Executor, given the study, datasets, device and reporter;
+    default: the one study.options.backend names (executor_for).
     """
     console = progress.stdout_console()
     fresh_name = out is None
@@ -178,6 +185,7 @@ def execute(
         restored = 0
         check_output_dir(out, overwrite, study.command, [*inputs, study.options.data_folder()])
     device = engine.resolve_device(study.options.device)
+    executor = executor or executor_for(study.options)  # checks Ray's options and install
     caps = device_caps(device, study.options.group_size)
     if dry_run:
         print_dry_run(
@@ -239,6 +247,12 @@ def execute(
     if len(bad):
         settings = ", ".join(bad["setting"].astype(str).drop_duplicates())
         warn_diverged(f"{len(bad)} run(s) of {settings} (status diverged in runs.csv)")
+    if len(failed := runs[runs["status"] == FAILED]):
+        warn(
+            f"{len(failed)} run(s) failed (status failed in {out / 'runs.csv'}, with the error) "
+            f"and are left out of the summary; run the same command with --resume --out {out} "
+            "to train them again"
+        )
     if not study.options.quiet:
         console.print(summary_table(study, summary))
         console.print(f"Wrote {out}/", highlight=False)
@@ -303,3 +317,17 @@ def measured_cost(ledger: Ledger, out: Path) -> float | None:
             seconds += float(row["seconds"]) / size
             model_epochs += int(row["epochs"])
     return seconds / model_epochs if model_epochs else None
+
+
+def executor_for(options: RunOptions) -> Callable[..., Executor]:
+    """The executor --backend names: LocalExecutor, or Ray's (checked before anything is
+    written: Ray installed, its options sound)."""
+    if options.backend == "local":
+        return LocalExecutor
+    if options.backend != "ray":
+        raise unknown_choice("--backend", options.backend, BACKENDS)
+    from lenetcli.studies.ray_executor import executor_factory  # late: Ray is an extra
+
+    return executor_factory(
+        options.ray_address, options.task_cpus, options.task_gpus, options.ray_data
+    )
