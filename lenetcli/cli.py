@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import inspect
+import os
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -12,8 +17,9 @@ from rich.markup import escape
 from typer.core import TyperCommand, TyperGroup
 
 from lenetcli import __version__
-from lenetcli.config import RunOptions, TrainConfig, option_name
-from lenetcli.errors import Interrupted, LenetError
+from lenetcli.config import DATASET_NAMES, RunOptions, TrainConfig
+from lenetcli.errors import Interrupted, LenetError, os_failure, stop_signals
+from lenetcli.options import DEFAULTS, TRAINING, Option, declared, number_text, one_of
 
 
 class FlagHelp:
@@ -30,8 +36,32 @@ class Command(FlagHelp, TyperCommand):
     pass
 
 
+# Typer's shell completion: --install-completion and --show-completion detect the shell
+# (with shellingham) and take no value; `lenet --show-completion zsh` names one (Group).
+SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")  # those Typer writes scripts for
+COMPLETION_FLAGS = {
+    "--install-completion": "Install shell completion for the current shell, or for SHELL",
+    "--show-completion": "Print the completion script of the current shell, or of SHELL",
+}
+
+
 class Group(FlagHelp, TyperGroup):
-    pass
+    def get_params(self, ctx):
+        """The group's options, the completion flags shown as taking an optional SHELL."""
+        params = super().get_params(ctx)
+        for param in params:
+            if flag := next((f for f in param.opts if f in COMPLETION_FLAGS), None):
+                param.metavar = "[SHELL]"
+                param.help = f"{COMPLETION_FLAGS[flag]}: {', '.join(SHELLS)}."
+        return params
+
+    def parse_args(self, ctx, args):
+        """`lenet --show-completion SHELL`: the shell named is served, by Typer's own callback
+        (which prints or installs the script, then exits), rather than the one detected."""
+        if len(args) > 1 and args[0] in COMPLETION_FLAGS and args[1] in SHELLS:
+            param = next(p for p in self.params if args[0] in p.opts)
+            param.callback(ctx, param, args[1])
+        return super().parse_args(ctx, args)
 
 
 app = typer.Typer(
@@ -39,7 +69,6 @@ app = typer.Typer(
     help="Train and study LeNet-5 on MNIST, Fashion-MNIST, CIFAR-10 and scikit-learn digits.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
 )
 
 
@@ -72,20 +101,45 @@ def print_error(message: str) -> None:
     )
 
 
+def print_stop(message: str) -> None:
+    Console(stderr=True).print(
+        f"[bold yellow]{escape(message)}[/]", highlight=False, soft_wrap=True
+    )
+
+
+BAD_INPUT = 2
+INTERRUPTED = 130  # a shell's code for Ctrl-C: 128 + SIGINT; StopSignals gives SIGTERM's 143
+
+
 def fail(message: str) -> None:
     """One line on stderr, exit code 2: how every bad input ends."""
     print_error(message)
-    raise typer.Exit(2)
+    raise typer.Exit(BAD_INPUT)
 
 
 def run() -> None:
-    """The `lenet` program. What the option parser refuses (a word where a number belongs, an
-    unknown option or command) ends as every bad input does: one `Error:` line, exit code 2,
-    rather than click's framed box."""
+    """The `lenet` program, and its one boundary: Ctrl-C, SIGTERM and SIGHUP stop a command
+    alike (StopSignals), a reader that goes away (`| head -1`) silences the output rather than
+    the run (SilencedWhenClosed), and what the option parser refuses (a word where a number
+    belongs, an unknown option or command) ends as every bad input does: one `Error:` line,
+    exit code 2, rather than click's framed box."""
+    with StopSignals() as stops, silenced_when_closed() as streams:
+        code = parse_and_run()
+        if message := lost_output(streams):
+            print_error(message)
+            code = code or BAD_INPUT
+    sys.exit(stops.exit_code(code or 0))
+
+
+def parse_and_run() -> int:
     command = typer.main.get_command(app)
     try:
-        # Returns the exit code; Ctrl-C outside training (e.g. while data loads) returns 130
-        code = command.main(prog_name="lenet", standalone_mode=False)
+        # Returns the exit code; Ctrl-C before a command's work begins (while lenet loads)
+        # returns 130 without a word: nothing was written
+        return command.main(prog_name="lenet", standalone_mode=False)
+    except OSError as exc:  # outside a command's work (run_command has its own)
+        print_error(str(os_failure(exc)))
+        return BAD_INPUT
     except Exception as exc:
         # click's exceptions (typer carries its own copy of click in newer versions)
         if not hasattr(exc, "format_message"):
@@ -93,8 +147,115 @@ def run() -> None:
         message = " ".join(exc.format_message().split()).rstrip(".")
         if message:  # empty for `lenet` alone, which has printed its help
             print_error(f"{message}; see '{help_command(exc, command)} --help'")
-        code = exc.exit_code
-    sys.exit(code or 0)
+        return exc.exit_code
+
+
+class StopSignals:
+    """Ctrl-C, SIGTERM (kill, systemd, Slurm, Docker) and SIGHUP (a closed terminal) stop a
+    command alike: each raises KeyboardInterrupt wherever the program is, so the same code
+    keeps what had finished and says how to go on (the engine's TrainingInterrupted, the
+    commands' Interrupted). The signal is kept for the exit code."""
+
+    def __init__(self):
+        self.received: int | None = None
+        self.previous: dict = {}
+
+    def __enter__(self):
+        self.previous = {
+            number: signal.signal(number, self.stop)
+            for number in stop_signals()
+            # nohup's SIGHUP, or SIGINT of a script's background job: the caller asked that
+            # they be ignored, and so they stay
+            if signal.getsignal(number) is not signal.SIG_IGN
+        }
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for number, handler in self.previous.items():
+            signal.signal(number, handler)
+
+    def stop(self, number: int, frame) -> None:
+        self.received = number
+        raise KeyboardInterrupt
+
+    def exit_code(self, code: int) -> int:
+        """An interrupted command's code as a shell gives it: 128 + the signal's number (130
+        for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP)."""
+        if code == INTERRUPTED and self.received is not None:
+            return 128 + self.received
+        return code
+
+
+class SilencedWhenClosed:
+    """stdout or stderr, silent once it cannot be written: `lenet train ... | head -1` trains on
+    and writes its outputs, rather than dying of BrokenPipeError with a folder holding only
+    config.json. When a write fails, the stream's file descriptor is pointed at os.devnull,
+    so that what Python still holds in its buffer (and flushes at exit) goes nowhere too.
+
+    A reader that went away (EPIPE: the pipe's; EIO: the terminal's) wanted no more. Any
+    other failure (ENOSPC: a log file's disk is full) lost output someone wanted: it is
+    kept as `lost`, which run() reports at the end.
+    """
+
+    GONE = (errno.EPIPE, errno.EIO)
+
+    def __init__(self, stream, name: str):
+        self.stream, self.name = stream, name
+        self.lost: OSError | None = None
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except OSError as exc:
+            self.silence(exc)
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except OSError as exc:
+            self.silence(exc)
+
+    def silence(self, exc: OSError) -> None:
+        if exc.errno not in self.GONE and self.lost is None:
+            self.lost = exc
+        nowhere = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(nowhere, self.stream.fileno())
+        os.close(nowhere)
+
+    def __getattr__(self, name):  # isatty, fileno, encoding, ...: the stream's own
+        return getattr(self.stream, name)
+
+
+@contextlib.contextmanager
+def silenced_when_closed():
+    """sys.stdout and sys.stderr as SilencedWhenClosed while the program runs (yielded);
+    streams without a file descriptor (pytest's captures) stay as they are."""
+    streams = {"stdout": sys.stdout, "stderr": sys.stderr}
+    guards = []
+    for name, stream in streams.items():
+        with contextlib.suppress(AttributeError, OSError, ValueError):  # no fileno: not a file
+            stream.fileno()
+            guards.append(SilencedWhenClosed(stream, name))
+            setattr(sys, name, guards[-1])
+    try:
+        yield guards
+    finally:
+        for guard in guards:
+            with contextlib.suppress(ValueError):  # a stream closed by hand
+                guard.flush()  # through the guard, while it is still there
+        for name, stream in streams.items():
+            setattr(sys, name, stream)
+
+
+def lost_output(guards: list[SilencedWhenClosed]) -> str | None:
+    """The message for stdout that could not be written (a full disk under `> log`), or None.
+    Said on stderr where it still can be: stdout may have held what a script reads (--json)."""
+    lost = next((g for g in guards if g.lost is not None and g.name == "stdout"), None)
+    if lost is None:
+        return None
+    reason = (lost.lost.strerror or str(lost.lost)).lower()
+    return f"{reason} writing to stdout: what lenet printed there is lost; free space, or send it elsewhere"
 
 
 def help_command(exc, group) -> str:
@@ -108,17 +269,25 @@ def help_command(exc, group) -> str:
 
 
 def run_command(work, **arguments) -> None:
-    """Run a command's work: bad input ends in `fail`, Ctrl-C in one line saying what was
-    kept and exit code 130 (a shell's code for Ctrl-C)."""
+    """Run a command's work: bad input ends in `fail`, and so does any OSError no check caught
+    (a disk that fills up meanwhile, a name too long for the file system: one line with the
+    path and the system's reason); Ctrl-C (or SIGTERM, SIGHUP) in one line saying what was
+    kept, and exit code 130 (run() makes it 128 + the signal's number)."""
     try:
         work(**arguments)
     except LenetError as exc:
         fail(str(exc))
+    except OSError as exc:
+        fail(str(os_failure(exc)))
     except Interrupted as exc:
-        Console(stderr=True).print(
-            f"[bold yellow]{escape(str(exc))}[/]", highlight=False, soft_wrap=True
+        print_stop(str(exc))
+        raise typer.Exit(INTERRUPTED) from None
+    except KeyboardInterrupt:  # where the command did not say what it kept
+        print_stop(
+            "interrupted before the command finished; run it again, with --overwrite if it "
+            "had begun its output folder"
         )
-        raise typer.Exit(130) from None
+        raise typer.Exit(INTERRUPTED) from None
 
 
 def training_config(options: dict, **fixed) -> TrainConfig:
@@ -135,248 +304,143 @@ def run_options(options: dict):
         download=not options["no_download"],
         device=options["device"],
         group_size=options.get("group_size"),
+        group_by=options.get("group_by", "shape"),
+        backend=options.get("backend", "local"),
+        ray_address=options.get("ray_address"),
+        task_cpus=options.get("task_cpus"),
+        task_gpus=options.get("task_gpus"),
+        ray_data=options.get("ray_data", "driver"),
         graph=not options["no_graph"],
         quiet=options["quiet"],
+        mirror=options.get("mirror"),
     )
 
 
-# Options shared by every command that trains. Defaults come from TrainConfig.
-DEFAULTS = TrainConfig()
-DatasetOption = Annotated[
-    str, typer.Option("--dataset", help="mnist, fashion-mnist, cifar10 or digits.")
-]
-Epochs = Annotated[int, typer.Option(help="Training epochs.")]
-Lr = Annotated[float, typer.Option("--lr", help="Learning rate.")]
-LrSchedule = Annotated[
-    str,
-    typer.Option(
-        help="constant; cosine (down to lr/100 in the last epoch); or step (lr/10 from the middle epoch, lr/100 from three quarters, as MultiStepLR)."
-    ),
-]
-BatchSize = Annotated[int, typer.Option(help="Training batch size.")]
-Optimizer = Annotated[str, typer.Option(help="adam, or sgd (momentum 0.9).")]
-WeightDecay = Annotated[float, typer.Option(help="L2 weight decay.")]
-Loss = Annotated[str, typer.Option(help="cross-entropy, mse or l1 (softmax against one-hot).")]
-Activation = Annotated[str, typer.Option(help="relu, tanh, sigmoid, leakyrelu or elu.")]
-Pool = Annotated[str, typer.Option(help="max or avg pooling.")]
-Seed = Annotated[int, typer.Option(help="Random seed; repeats use seed, seed+1, ...")]
-Repeats = Annotated[int, typer.Option(help="Models trained with consecutive seeds.")]
+# --------------------------------------------------------------------------- declared options
+# The options of lenetcli/options.py as typer parameters. A command lists them, with its own,
+# in the order its help shows them; `with_options` builds the signature typer reads.
+
+TRAINING_NAMES = tuple(TRAINING)
+RUN_NAMES = (
+    "device", "data_dir", "no_download", "mirror", "out", "overwrite", "quiet", "group_size",
+    "no_graph", "json_output",
+)  # fmt: skip
 
 
-def subset_size(text: str) -> int | None:
-    """--train-subset/--test-subset: a number of images, or all (None: the whole split)."""
-    if text.strip().lower() == "all":
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        raise typer.BadParameter(f"'{text}' is not a whole number or all") from None
+CLUSTER = ("backend", "ray_address", "task_cpus", "task_gpus", "ray_data")  # sweep, noise
 
 
-TrainSubset = Annotated[
-    int | None,
-    typer.Option(
-        parser=subset_size,
-        metavar="N",
-        help="Train on a class-balanced subset of N images (as many of each class); all: the whole split.",
-    ),
-]
-TestSubset = Annotated[
-    int | None,
-    typer.Option(
-        parser=subset_size,
-        metavar="N",
-        help="Test on a class-balanced subset of N images (as many of each class); all: the whole split.",
-    ),
-]
-ValSplit = Annotated[
-    float,
-    typer.Option(
-        help="Hold out this share of the training images (stratified by class, the same for every seed) to validate on each epoch, e.g. 0.1; 0 holds none out."
-    ),
-]
-Device = Annotated[
-    str, typer.Option(help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N, mps.")
-]
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        help="Dataset folder (torchvision layout). Default: $LENET_DATA_DIR, else ~/.cache/lenetcli/data."
-    ),
-]
-# metavar="": a flag takes no value, and typer would show one ("<bool>")
-NoDownload = Annotated[
-    bool, typer.Option("--no-download", help="Never download missing files.", metavar="")
-]
-Out = Annotated[
-    Path | None,
-    typer.Option(
-        help="Output folder. Default: a new one in runs/, named after the command, dataset and time."
-    ),
-]
-Overwrite = Annotated[
-    bool,
-    typer.Option(
-        "--overwrite", help="Replace an earlier output of the same command in --out.", metavar=""
-    ),
-]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.", metavar="")]
-GroupSize = Annotated[
-    int | None,
-    typer.Option(
-        help="Most models trained at once as one group. Default: 10 on the CPU, 64 on a GPU (fewer if memory is small)."
-    ),
-]
-NoGraph = Annotated[
-    bool,
-    typer.Option(
-        "--no-graph",
-        help="On CUDA, run steps eagerly instead of replaying a CUDA graph.",
-        metavar="",
-    ),
-]
+def without(names: tuple[str, ...], *left_out: str) -> tuple[str, ...]:
+    return tuple(name for name in names if name not in left_out)
+
+
+def value_parser(option: Option):
+    """typer's parser of an option whose text is not simply its type ('all' for a subset)."""
+
+    def parse(text: str):
+        try:
+            return option.value_of(text)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+
+    return parse
+
+
+def typer_parameter(option: Option, as_list: bool = False) -> inspect.Parameter:
+    """A declared option as a parameter typer reads: typed, or (as_list: a training option of
+    lenet sweep) the text of a comma list, None when it is not given."""
+    settings = {"help": option.help, "metavar": option.metavar}
+    if option.choices:
+        settings["autocompletion"] = option.completions
+    if as_list:
+        annotation, default = str | None, None
+        settings |= {
+            "help": option.list_help(),
+            "metavar": "N" if option.one_value else "LIST",
+            "show_default": False,  # None means "not given"; the help names the default
+        }
+    elif option.is_flag:
+        annotation, default = bool, option.default
+        settings["metavar"] = ""  # a flag takes no value, and typer would show one ("<bool>")
+    else:
+        default = option.default
+        annotation = option.kind if default is not None else option.kind | None
+        if option.all_is_none:
+            settings |= {"parser": value_parser(option), "show_default": number_text(default)}
+    return inspect.Parameter(
+        option.name,
+        inspect.Parameter.KEYWORD_ONLY,
+        default=default,
+        annotation=Annotated[annotation, typer.Option(*option.names, **settings)],
+    )
+
+
+def with_options(command: str, *names: str, lists: bool = False):
+    """A command's parameters in the order of its help: each name is a parameter of the
+    function's own or an option declared in lenetcli/options.py, which the function receives
+    in its **options. lists: the training options take comma lists (lenet sweep)."""
+
+    def decorate(function):
+        own = inspect.signature(function, eval_str=True).parameters
+        unplaced = [n for n, p in own.items() if p.kind != p.VAR_KEYWORD and n not in names]
+        if unplaced:
+            raise TypeError(f"{function.__name__}: list {unplaced} among its option names")
+        function.__signature__ = inspect.Signature(
+            [
+                own[name].replace(kind=inspect.Parameter.KEYWORD_ONLY)
+                if name in own
+                else typer_parameter(declared(name, command), lists and name in TRAINING)
+                for name in names
+            ]
+        )
+        return function
+
+    return decorate
 
 
 @app.command("train", cls=Command)
-def train_command(
-    dataset: DatasetOption = DEFAULTS.dataset,
-    epochs: Epochs = DEFAULTS.epochs,
-    lr: Lr = DEFAULTS.lr,
-    lr_schedule: LrSchedule = DEFAULTS.lr_schedule,
-    batch_size: BatchSize = DEFAULTS.batch_size,
-    optimizer: Optimizer = DEFAULTS.optimizer,
-    weight_decay: WeightDecay = DEFAULTS.weight_decay,
-    loss: Loss = DEFAULTS.loss,
-    activation: Activation = DEFAULTS.activation,
-    pool: Pool = DEFAULTS.pool,
-    seed: Seed = DEFAULTS.seed,
-    repeats: Repeats = DEFAULTS.repeats,
-    train_subset: TrainSubset = None,
-    test_subset: TestSubset = None,
-    val_split: ValSplit = DEFAULTS.val_split,
-    device: Device = "auto",
-    data_dir: DataDir = None,
-    no_download: NoDownload = False,
-    out: Out = None,
-    overwrite: Overwrite = False,
-    quiet: Quiet = False,
-    group_size: GroupSize = None,
-    no_graph: NoGraph = False,
-) -> None:
+@with_options("train", *TRAINING_NAMES, *RUN_NAMES)
+def train_command(**options) -> None:
     """Train LeNet-5 and write config, metrics, predictions, curves and the model to --out."""
-    config, options = training_config(locals()), run_options(locals())
     from lenetcli.commands.train import run_train  # late: `lenet --help` need not load torch
 
-    run_command(run_train, config=config, options=options, out=out, overwrite=overwrite)
+    run_command(
+        run_train, config=training_config(options), options=run_options(options),
+        out=options["out"], overwrite=options["overwrite"], print_json=options["json_output"],
+    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- lenet sweep
 
-
-def list_option(example: str, default, what: str):
-    """A training option of `lenet sweep`: text, since it may hold a comma list."""
-    return typer.Option(help=f"{what} Comma list, e.g. {example}. Default: {default}.")
+StudyFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="TOML study file with a list of settings (see docs/sweep.md). Options given beside it override it, one value each.",
+    ),
+]
 
 
 @app.command("sweep", cls=Command)
-def sweep_command(
-    dataset: Annotated[
-        str | None,
-        list_option(
-            "mnist,fashion-mnist", DEFAULTS.dataset, "mnist, fashion-mnist, cifar10, digits."
-        ),
-    ] = None,
-    epochs: Annotated[str | None, list_option("10,15", DEFAULTS.epochs, "Training epochs.")] = None,
-    lr: Annotated[str | None, list_option("0.001,0.005", DEFAULTS.lr, "Learning rates.")] = None,
-    lr_schedule: Annotated[
-        str | None,
-        list_option(
-            "constant,cosine",
-            DEFAULTS.lr_schedule,
-            "Learning-rate schedules: constant, cosine, step.",
-        ),
-    ] = None,
-    batch_size: Annotated[
-        str | None, list_option("32,8", DEFAULTS.batch_size, "Batch sizes.")
-    ] = None,
-    optimizer: Annotated[
-        str | None, list_option("adam,sgd", DEFAULTS.optimizer, "adam, sgd.")
-    ] = None,
-    weight_decay: Annotated[
-        str | None, list_option("0,0.0005", DEFAULTS.weight_decay, "L2 weight decay.")
-    ] = None,
-    loss: Annotated[
-        str | None, list_option("cross-entropy,mse", DEFAULTS.loss, "cross-entropy, mse, l1.")
-    ] = None,
-    activation: Annotated[
-        str | None,
-        list_option("relu,tanh", DEFAULTS.activation, "relu, tanh, sigmoid, leakyrelu, elu."),
-    ] = None,
-    pool: Annotated[str | None, list_option("max,avg", DEFAULTS.pool, "max, avg.")] = None,
-    seed: Annotated[
-        str | None,
-        list_option("42,1000", DEFAULTS.seed, "First seed; repeats use seed, seed+1, ..."),
-    ] = None,
-    repeats: Annotated[
-        str | None,
-        typer.Option(
-            metavar="N",
-            help=f"Runs per setting, with consecutive seeds; one value. Default: {DEFAULTS.repeats}.",
-        ),
-    ] = None,
-    train_subset: Annotated[
-        str | None,
-        list_option(
-            "1000,5000,all", "all", "Class-balanced training subset sizes; all: the whole split."
-        ),
-    ] = None,
-    test_subset: Annotated[
-        str | None,
-        list_option("1000", "all", "Class-balanced test subset sizes; all: the whole split."),
-    ] = None,
-    val_split: Annotated[
-        str | None,
-        list_option(
-            "0.1",
-            "0 (none)",
-            "Shares of the training images held out for validation; where every setting of a dataset holds some out, summary.csv picks the best setting by validation accuracy.",
-        ),
-    ] = None,
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            "--config",
-            help="TOML study file with a list of settings (see docs/sweep.md). Options given beside it override it, one value each.",
-        ),
-    ] = None,
-    resume: Annotated[
-        bool,
-        typer.Option(
-            "--resume",
-            help="Continue the sweep in --out: runs already finished there are kept, not trained again.",
-            metavar="",
-        ),
-    ] = False,
-    device: Device = "auto",
-    data_dir: DataDir = None,
-    no_download: NoDownload = False,
-    out: Annotated[
-        Path | None, typer.Option(help="Output folder. Default: runs/sweep-<time>.")
-    ] = None,
-    overwrite: Overwrite = False,
-    quiet: Quiet = False,
-    group_size: GroupSize = None,
-    no_graph: NoGraph = False,
-) -> None:
+@with_options(
+    "sweep",
+    *TRAINING_NAMES,
+    "config",
+    "resume",
+    "dry_run",
+    "group_by",
+    *RUN_NAMES,
+    *CLUSTER,
+    lists=True,
+)
+def sweep_command(config: StudyFile = None, **options) -> None:
     """Train every setting of a grid or study file over repeated seeds; write tables and curves."""
-    # The training options as typed (comma lists), by TrainConfig's field names
-    texts = {name: value for name, value in locals().items() if name in TrainConfig.field_names()}
-    options = run_options(locals())
     from lenetcli.commands.sweep import run_sweep
 
     run_command(
-        run_sweep, texts=texts, config_path=config, options=options, out=out,
-        overwrite=overwrite, resume=resume,
+        run_sweep, texts={name: options[name] for name in TRAINING_NAMES}, config_path=config,
+        options=run_options(options), out=options["out"], overwrite=options["overwrite"],
+        resume=options["resume"], dry_run=options["dry_run"], print_json=options["json_output"],
     )  # fmt: skip
 
 
@@ -408,65 +472,38 @@ NoiseSeed = Annotated[
 
 
 @app.command("noise", cls=Command)
+@with_options(
+    "noise", "dataset", "noise_type", "noise_rate", "pairs", "transition", "noise_seed",
+    *without(TRAINING_NAMES, "dataset"), "resume", "dry_run", "group_by", *RUN_NAMES, *CLUSTER,
+)  # fmt: skip
 def noise_command(
-    dataset: DatasetOption = DEFAULTS.dataset,
     noise_type: NoiseType = None,
     noise_rate: NoiseRate = None,
     pairs: Pairs = None,
     transition: Transition = None,
     noise_seed: NoiseSeed = 0,
-    epochs: Epochs = DEFAULTS.epochs,
-    lr: Lr = DEFAULTS.lr,
-    lr_schedule: LrSchedule = DEFAULTS.lr_schedule,
-    batch_size: BatchSize = DEFAULTS.batch_size,
-    optimizer: Optimizer = DEFAULTS.optimizer,
-    weight_decay: WeightDecay = DEFAULTS.weight_decay,
-    loss: Loss = DEFAULTS.loss,
-    activation: Activation = DEFAULTS.activation,
-    pool: Pool = DEFAULTS.pool,
-    seed: Seed = DEFAULTS.seed,
-    repeats: Repeats = DEFAULTS.repeats,
-    train_subset: TrainSubset = None,
-    test_subset: TestSubset = None,
-    val_split: ValSplit = DEFAULTS.val_split,
-    resume: Annotated[
-        bool,
-        typer.Option(
-            "--resume",
-            help="Continue the noise study in --out: runs already finished there are kept, not trained again.",
-            metavar="",
-        ),
-    ] = False,
-    device: Device = "auto",
-    data_dir: DataDir = None,
-    no_download: NoDownload = False,
-    out: Annotated[
-        Path | None, typer.Option(help="Output folder. Default: runs/noise-<dataset>-<time>.")
-    ] = None,
-    overwrite: Overwrite = False,
-    quiet: Quiet = False,
-    group_size: GroupSize = None,
-    no_graph: NoGraph = False,
+    **options,
 ) -> None:
     """Train under label noise, over noise types and rates and repeated seeds; write the study."""
-    config, options = training_config(locals()), run_options(locals())
     from lenetcli.commands.noise import run_noise
 
     run_command(
-        run_noise, config=config, noise_type=noise_type, noise_rate=noise_rate, pairs=pairs,
-        transition=transition, noise_seed=noise_seed, options=options, out=out,
-        overwrite=overwrite, resume=resume,
+        run_noise, config=training_config(options), noise_type=noise_type,
+        noise_rate=noise_rate, pairs=pairs, transition=transition, noise_seed=noise_seed,
+        options=run_options(options), out=options["out"], overwrite=options["overwrite"],
+        resume=options["resume"], dry_run=options["dry_run"], print_json=options["json_output"],
     )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- lenet confusion, hardsamples
 
 # Options of the commands that study a model: it comes from a checkpoint, or is trained first.
-DatasetListOption = Annotated[
+DatasetList = Annotated[
     str | None,
     typer.Option(
         "--dataset",
-        help="mnist, fashion-mnist, cifar10 or digits; several separated by commas are handled in turn. Default: the checkpoint's dataset, else mnist.",
+        help=f"{one_of(DATASET_NAMES)}; several separated by commas are handled in turn. Default: the checkpoint's dataset, else {DEFAULTS.dataset}.",
+        autocompletion=TRAINING["dataset"].completions,
     ),
 ]
 Checkpoint = Annotated[
@@ -483,12 +520,23 @@ FromDir = Annotated[
     ),
 ]
 Top = Annotated[int, typer.Option(help="How many of the most confused pairs to show.")]
+# The training options that train the model: beside a checkpoint they are refused.
+# --test-subset is not one of them: it chooses the images a checkpoint's model is tested on.
+MODEL_TRAINING = (
+    "epochs", "lr", "batch_size", "optimizer", "weight_decay", "loss", "activation", "pool",
+    "seed", "train_subset",
+)  # fmt: skip
+MODEL_OPTIONS = (*MODEL_TRAINING, "test_subset", *without(RUN_NAMES, "group_size"))
 
 
 @app.command("confusion", cls=Command)
+@with_options(
+    "confusion", "ctx", "dataset", "checkpoint", "from_dir", "normalize", "top", "unordered",
+    *MODEL_OPTIONS,
+)  # fmt: skip
 def confusion_command(
     ctx: typer.Context,
-    dataset: DatasetListOption = None,
+    dataset: DatasetList = None,
     checkpoint: Checkpoint = None,
     from_dir: FromDir = None,
     normalize: Annotated[
@@ -506,35 +554,23 @@ def confusion_command(
             help="Rank pairs of classes {i, j} with both directions added.",
         ),  # fmt: skip
     ] = False,
-    epochs: Epochs = DEFAULTS.epochs,
-    lr: Lr = DEFAULTS.lr,
-    batch_size: BatchSize = DEFAULTS.batch_size,
-    optimizer: Optimizer = DEFAULTS.optimizer,
-    weight_decay: WeightDecay = DEFAULTS.weight_decay,
-    loss: Loss = DEFAULTS.loss,
-    activation: Activation = DEFAULTS.activation,
-    pool: Pool = DEFAULTS.pool,
-    seed: Seed = DEFAULTS.seed,
-    train_subset: TrainSubset = None,
-    test_subset: TestSubset = None,
-    device: Device = "auto",
-    data_dir: DataDir = None,
-    no_download: NoDownload = False,
-    out: Out = None,
-    overwrite: Overwrite = False,
-    quiet: Quiet = False,
-    no_graph: NoGraph = False,
+    **options,
 ) -> None:
     """Confusion matrix, most confused pairs and per-class precision, recall and F1 of a model."""
     from lenetcli.commands.diagnostics import ConfusionSettings
 
-    analyse("confusion", ConfusionSettings(normalize, top, unordered), ctx, locals())
+    model = {"dataset": dataset, "checkpoint": checkpoint, "from_dir": from_dir}
+    analyse("confusion", ConfusionSettings(normalize, top, unordered), ctx, model, options)
 
 
 @app.command("hardsamples", cls=Command)
+@with_options(
+    "hardsamples", "ctx", "dataset", "checkpoint", "from_dir", "top", "per_pair", "per_class",
+    *MODEL_OPTIONS,
+)  # fmt: skip
 def hardsamples_command(
     ctx: typer.Context,
-    dataset: DatasetListOption = None,
+    dataset: DatasetList = None,
     checkpoint: Checkpoint = None,
     from_dir: FromDir = None,
     top: Top = 3,
@@ -549,77 +585,61 @@ def hardsamples_command(
             metavar="",
         ),
     ] = False,
-    epochs: Epochs = DEFAULTS.epochs,
-    lr: Lr = DEFAULTS.lr,
-    batch_size: BatchSize = DEFAULTS.batch_size,
-    optimizer: Optimizer = DEFAULTS.optimizer,
-    weight_decay: WeightDecay = DEFAULTS.weight_decay,
-    loss: Loss = DEFAULTS.loss,
-    activation: Activation = DEFAULTS.activation,
-    pool: Pool = DEFAULTS.pool,
-    seed: Seed = DEFAULTS.seed,
-    train_subset: TrainSubset = None,
-    test_subset: TestSubset = None,
-    device: Device = "auto",
-    data_dir: DataDir = None,
-    no_download: NoDownload = False,
-    out: Out = None,
-    overwrite: Overwrite = False,
-    quiet: Quiet = False,
-    no_graph: NoGraph = False,
+    **options,
 ) -> None:
     """Galleries of the test images behind the most confused pairs, hardest first."""
     from lenetcli.commands.diagnostics import HardSettings
 
-    analyse("hardsamples", HardSettings(top, per_pair, per_class), ctx, locals())
+    model = {"dataset": dataset, "checkpoint": checkpoint, "from_dir": from_dir}
+    analyse("hardsamples", HardSettings(top, per_pair, per_class), ctx, model, options)
 
 
-TRAINING_OPTIONS = [
-    "epochs", "lr", "batch_size", "optimizer", "weight_decay", "loss", "activation", "pool",
-    "seed", "train_subset",
-]  # fmt: skip
-
-
-def analyse(command: str, settings, ctx: typer.Context, options: dict) -> None:
+def analyse(command: str, settings, ctx: typer.Context, model: dict, options: dict) -> None:
     """confusion and hardsamples: a model from --checkpoint or --from, or trained first."""
     from lenetcli.commands.diagnostics import run_analysis
 
     run_command(
         run_analysis, command=command, settings=settings,
-        config=training_config(options, dataset=options["dataset"] or DEFAULTS.dataset),
-        dataset=options["dataset"], checkpoint=options["checkpoint"],
-        from_dir=options["from_dir"], options=run_options(options), out=options["out"],
-        overwrite=options["overwrite"], training_options=training_options_given(ctx),
+        config=training_config(options, dataset=model["dataset"] or DEFAULTS.dataset),
+        dataset=model["dataset"], checkpoint=model["checkpoint"], from_dir=model["from_dir"],
+        options=run_options(options), out=options["out"], overwrite=options["overwrite"],
+        training_options=training_options_given(ctx), print_json=options["json_output"],
     )  # fmt: skip
 
 
 def training_options_given(ctx: typer.Context) -> list[str]:
-    """The training options typed on the command line (not left at their defaults)."""
+    """The options typed on the command line (not left at their defaults) that train a model."""
     return [
-        option_name(name)
-        for name in TRAINING_OPTIONS
+        TRAINING[name].flag
+        for name in MODEL_TRAINING
         if ctx.get_parameter_source(name).name == "COMMANDLINE"
     ]
 
 
+# --------------------------------------------------------------------------- lenet report
+
+Folders = Annotated[
+    list[Path],
+    typer.Argument(
+        metavar="FOLDER",
+        help="Output folders of lenet train, sweep, noise, confusion or hardsamples, or a folder holding them (such as runs/).",
+        show_default=False,
+    ),
+]
+
+
 @app.command("report", cls=Command)
+@with_options("report", "folders", "title", "out", "overwrite", "quiet", "json_output")
 def report_command(
-    folders: Annotated[
-        list[Path],
-        typer.Argument(
-            metavar="FOLDER",
-            help="Output folders of lenet train, sweep, noise, confusion or hardsamples, or a folder holding them (such as runs/).",
-            show_default=False,
-        ),
-    ],
+    folders: Folders,
     title: Annotated[str, typer.Option(help="The report's title.")] = "LeNet-5 report",
-    out: Annotated[
-        Path | None, typer.Option(help="Output folder. Default: runs/report-<time>.")
-    ] = None,
-    overwrite: Overwrite = False,
-    quiet: Quiet = False,
+    **options,
 ) -> None:
     """Gather output folders into one report: results.csv, compare.png, report.md and .html."""
     from lenetcli.commands.report import run_report
 
-    run_command(run_report, folders=folders, title=title, out=out, overwrite=overwrite, quiet=quiet)
+    run_command(
+        run_report, folders=folders, title=title, out=options["out"],
+        overwrite=options["overwrite"], quiet=options["quiet"],
+        print_json=options["json_output"],
+    )  # fmt: skip

@@ -16,8 +16,11 @@ DATASET_NAMES = ("mnist", "fashion-mnist", "cifar10", "digits")  # data.DATASETS
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "leakyrelu", "elu")
 POOLS = ("max", "avg")
 OPTIMIZERS = ("adam", "sgd")
-LOSSES = ("cross-entropy", "mse", "l1")
+LOSSES = ("cross-entropy", "mse", "l1", "bce")
 LR_SCHEDULES = ("constant", "cosine", "step")  # see TrainConfig.lr_at
+GROUP_BY = ("shape", "setting")  # RunOptions.group_by
+BACKENDS = ("local", "ray")  # RunOptions.backend: what trains a study's jobs
+RAY_DATA = ("driver", "workers")  # RunOptions.ray_data: who reads the datasets on Ray
 # TrainConfig fields added after the first release: a run that leaves them at their defaults
 # is the run an earlier lenetcli made (same run key; what a folder written before them means).
 ADDED_FIELDS = ("val_split", "lr_schedule")
@@ -183,9 +186,24 @@ class RunOptions:
     download: bool = True
     device: str = "auto"
     group_size: int | None = None
+    # shape: runs of any settings that differ only in seed, lr, weight decay or training
+    # labels train as one group; setting: each setting's runs apart (lenetcli 0.1's groups)
+    group_by: str = "shape"
     graph: bool = True
     quiet: bool = False  # only what a download prints; not recorded
     mirror: str | None = None  # base URL to download datasets from (see download_mirror)
+    # The executor of a study's jobs: this process, or Ray tasks (docs/cluster.md)
+    backend: str = "local"
+    ray_address: str | None = None  # None: a local Ray instance for the command
+    task_cpus: float | None = None  # per Ray task; None: 1
+    task_gpus: float | None = None  # per Ray task on a GPU; None: 0.25
+    ray_data: str = "driver"  # driver: sent once (ray.put); workers: read from --data-dir
+
+    def ray_options(self) -> dict:
+        return {
+            "ray_address": self.ray_address, "task_cpus": self.task_cpus,
+            "task_gpus": self.task_gpus, "ray_data": self.ray_data,
+        }  # fmt: skip
 
     def data_folder(self) -> Path:
         """Where the datasets are read: --data-dir, else $LENET_DATA_DIR or the cache folder."""
@@ -208,5 +226,8 @@ class RunOptions:
             "download": self.download,
             "device": self.device,
             "group_size": self.group_size,
+            "group_by": self.group_by,
+            "backend": self.backend,
+            **(self.ray_options() if self.backend == "ray" else {}),
             "graph": self.graph,
         }

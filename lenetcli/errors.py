@@ -1,7 +1,10 @@
-"""The exceptions the CLI turns into one line: bad input (exit code 2) and Ctrl-C (130); and
-warnings, one line on stderr that goes on."""
+"""The exceptions the CLI turns into one line: bad input (exit code 2) and Ctrl-C (130, or
+128 + the signal's number for SIGTERM and SIGHUP); and warnings, one line on stderr that goes
+on."""
 
 import difflib
+import errno
+import signal
 import unicodedata
 
 
@@ -44,9 +47,56 @@ def one_line(exc: BaseException, lines: int | None = None) -> str:
     return " ".join(parts[:lines]) or type(exc).__name__
 
 
+# What to do about the OS errors a user can meet: a full disk, a long name, a read-only disk.
+OS_ERROR_FIXES = {
+    getattr(errno, name): fix
+    for name, fix in [
+        ("ENOSPC", "free space or choose another --out"),
+        ("EDQUOT", "free space or choose another --out"),
+        ("EROFS", "choose another --out"),
+        ("ENAMETOOLONG", "shorten it: a file or folder name may have at most 255 bytes"),
+        ("EACCES", "check its permissions, or choose another path"),
+        ("EPERM", "check its permissions, or choose another path"),
+        ("ENOENT", "check the path"),
+    ]
+    if hasattr(errno, name)  # Windows lacks EDQUOT
+}
+
+
+def os_failure(exc: OSError, path=None, doing: str = "") -> LenetError:
+    """An OSError as one line, naming the path: 'no space left on device writing PATH; free
+    space or choose another --out', or, where lenet does not know what it was doing, 'file
+    name too long: PATH; shorten it: ...'."""
+    path = path if path is not None else exc.filename
+    reason = exc.strerror or one_line(exc)
+    reason = reason[:1].lower() + reason[1:]  # the errno text, as the system words it
+    where = "" if path is None else (f" {doing} {path}" if doing else f": {path}")
+    fix = OS_ERROR_FIXES.get(exc.errno, "check the path and the disk")
+    return LenetError(f"{reason}{where}; {fix}")
+
+
+def os_error_behind(exc: BaseException) -> OSError | None:
+    """The OSError an exception stands for: itself, or the one torch.save met while writing to
+    a file object (it raises a RuntimeError 'enforce fail at inline_container.cc' instead,
+    raised while handling the OSError); None for any other exception."""
+    if isinstance(exc, OSError):
+        return exc
+    if isinstance(exc, RuntimeError) and isinstance(exc.__context__, OSError):
+        return exc.__context__
+    return None
+
+
+def stop_signals() -> list[int]:
+    """The signals lenet treats as Ctrl-C: SIGINT itself, SIGTERM (what kill, systemd, Slurm
+    and Docker send) and SIGHUP (a closed terminal or ssh session). Windows has no SIGHUP."""
+    names = ("SIGINT", "SIGTERM", "SIGHUP")
+    return [getattr(signal, name) for name in names if hasattr(signal, name)]
+
+
 class Interrupted(Exception):
-    """Ctrl-C, once what had finished is saved: the message says what was kept and how to go on.
-    The CLI prints it and exits with code 130, as a shell does for Ctrl-C."""
+    """Ctrl-C (or SIGTERM, SIGHUP), once what had finished is saved: the message says what was
+    kept and how to go on. The CLI prints it and exits with 128 + the signal's number (130 for
+    Ctrl-C), as a shell reports a program a signal stopped."""
 
 
 def warn(message: str) -> None:

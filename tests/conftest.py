@@ -41,3 +41,20 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real, nearly full disk: a 128 KiB tmpfs mounted for the test (root only; skipped
+    where it cannot be mounted, e.g. in a container without the privilege; the tests that
+    simulate ENOSPC run everywhere)."""
+    import shutil
+    import subprocess
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mount = ["mount", "-t", "tmpfs", "-o", "size=128k", "tmpfs", str(disk)]
+    if shutil.which("mount") is None or subprocess.run(mount, capture_output=True).returncode:
+        pytest.skip("a small tmpfs cannot be mounted here (needs root)")
+    yield disk
+    subprocess.run(["umount", "-l", str(disk)], check=False)

@@ -1,7 +1,9 @@
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import pandas as pd
 import pytest
@@ -67,7 +69,7 @@ def test_train_writes_every_output(tmp_path):
     result = lenet("train", *QUICK, "--out", out)
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == [
-        "config.json", "curves.png", "metrics.csv", "model.pt", "predictions.csv",
+        "config.json", "curves.png", "metrics.csv", "model.pt", "predictions.csv", "results.json",
     ]  # fmt: skip
 
     record = json.loads((out / "config.json").read_text())
@@ -172,6 +174,7 @@ def test_overwrite_leaves_nothing_of_the_previous_run(tmp_path):
     # models/seed-43.pt and seed-44.pt would pass for this run's models
     assert sorted(p.name for p in out.iterdir()) == [
         "config.json", "curves.png", "metrics.csv", "model.pt", "notes.txt", "predictions.csv",
+        "results.json",
     ]  # fmt: skip
 
 
@@ -364,3 +367,204 @@ def test_real_subprocess_prints_plain_lines(tmp_path):
         bad.returncode == 2
         and bad.stderr.strip() == "Error: --lr must be a positive finite number, got 0.0"
     )
+
+
+# --------------------------------------------------------------------------- shell completion
+
+SCRIPT_MARKS = {
+    "bash": "complete -o default -F _lenet_completion lenet",
+    "zsh": "#compdef lenet",
+    "fish": "complete --command lenet",
+}
+
+
+@pytest.mark.parametrize("shell", SCRIPT_MARKS)
+def test_show_completion_prints_the_script_of_the_shell_named(shell):
+    done = subprocess.run(
+        [sys.executable, "-m", "lenetcli", "--show-completion", shell],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert SCRIPT_MARKS[shell] in done.stdout and "_LENET_COMPLETE" in done.stdout
+    others = [mark for name, mark in SCRIPT_MARKS.items() if name != shell]
+    assert not any(mark in done.stdout for mark in others)  # not the shell it runs under
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        ("lenet tr", ["train"]),
+        ("lenet train --activation t", ["tanh"]),
+        ("lenet sweep --activation relu,t", ["relu,tanh"]),
+        ("lenet noise --lr-sch", ["--lr-schedule"]),
+    ],
+)
+def test_the_completion_script_gets_its_answers_from_lenet(words, expected):
+    """What the bash script runs on Tab: lenet itself, through cli.run(), answers."""
+    env = {
+        **os.environ, "_LENET_COMPLETE": "complete_bash", "COMP_WORDS": words,
+        "COMP_CWORD": str(len(words.split()) - 1),
+    }  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "lenetcli"], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == expected
+
+
+def test_install_completion_writes_the_script_for_the_shell_named(tmp_path):
+    env = {**os.environ, "HOME": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "lenetcli", "--install-completion", "bash"],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "bash completion installed" in done.stdout
+    script = tmp_path / ".bash_completions" / "lenet.sh"
+    assert "_lenet_completion" in script.read_text()
+    assert str(script) in (tmp_path / ".bashrc").read_text()
+
+
+# --------------------------------------------------------------------------- faults and signals
+
+
+class CtrlCInGroup(Reporter):
+    """Ctrl-C as the n-th group of seeds starts training."""
+
+    def __init__(self, group):
+        self.at, self.started = group, 0
+
+    def start_group(self, seeds, epochs, batches):
+        self.started += 1
+        if self.started == self.at:
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_keeps_the_models_of_the_seeds_whose_training_had_ended(tmp_path, monkeypatch):
+    monkeypatch.setattr(runs, "make_reporter", lambda *args: CtrlCInGroup(2))
+    out = tmp_path / "run"
+    result = lenet("train", *QUICK, "--repeats", "3", "--group-size", "2", "--out", out)
+    assert result.exit_code == 130
+    assert result.stderr.startswith("interrupted after 4 of 6 model-epochs:"), result.stderr
+    assert "and the models of seeds 42, 43;" in result.stderr
+    assert sorted(p.name for p in out.iterdir()) == [
+        "config.json", "curves.png", "metrics.csv", "model.pt", "models",
+    ]  # fmt: skip
+    assert sorted(p.name for p in (out / "models").iterdir()) == ["seed-42.pt", "seed-43.pt"]
+    metrics = pd.read_csv(out / "metrics.csv")
+    last = metrics[metrics["seed"] == 43]["test_acc"].iloc[-1]
+    assert torch.load(out / "models" / "seed-43.pt")["final_test_acc"] == pytest.approx(last)
+
+
+def test_ctrl_c_during_the_final_writes_lets_them_finish(tmp_path, monkeypatch):
+    """Ctrl-C just after the last epoch, while predictions.csv is computed: every file is
+    written before the command stops, and the folder is no longer marked as being written."""
+    computed = runs.predictions_frame
+
+    def then_ctrl_c(*args):
+        os.kill(os.getpid(), signal.SIGINT)  # as the terminal sends it
+        return computed(*args)
+
+    monkeypatch.setattr(runs, "predictions_frame", then_ctrl_c)
+    out = tmp_path / "run"
+    result = lenet("train", *QUICK, "--repeats", "2", "--out", out)
+    assert result.exit_code == 130
+    assert result.stderr == (
+        f"interrupted while writing the outputs, which were finished first: {out} is complete\n"
+    )
+    assert sorted(p.name for p in out.iterdir()) == [
+        "config.json", "curves.png", "metrics.csv", "model.pt", "models", "predictions.csv",
+    ]  # fmt: skip
+    assert "interrupted" not in json.loads((out / "config.json").read_text())
+
+
+def test_a_full_disk_is_one_error_line_and_keeps_what_was_written(small_disk):
+    out = small_disk / "run"  # 128 KiB: the CSVs fit, the model (250 KB) does not
+    result = lenet("train", *QUICK, "--out", out)
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        f"Error: no space left on device writing {out / 'model.pt'}; free space or choose "
+        "another --out\n"
+    )
+    assert sorted(p.name for p in out.iterdir()) == [
+        "config.json",
+        "metrics.csv",
+        "predictions.csv",
+    ]
+    assert len(pd.read_csv(out / "metrics.csv")) == 2
+    # lenet report takes the folder for what it is: unfinished
+    record = json.loads((out / "config.json").read_text())
+    assert record["interrupted"] == "while writing its outputs"
+
+
+def test_a_report_on_a_full_disk_is_one_error_line(tmp_path, small_disk):
+    assert lenet("train", *QUICK, "--out", tmp_path / "train").exit_code == 0
+    result = lenet("report", tmp_path / "train", "--out", small_disk / "report", "--quiet")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"Error: no space left on device writing {small_disk}/report/")
+    assert result.stderr.endswith("; free space or choose another --out\n")
+    assert not list(small_disk.rglob("*.tmp"))
+
+
+LONG = "a" * 300  # over the 255 bytes a file or folder name may have
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["train", "--dataset", "digits", "--out", "{tmp}/" + LONG],
+        ["train", "--dataset", "mnist", "--data-dir", "{tmp}/" + LONG, "--out", "{tmp}/run"],
+        ["confusion", "--checkpoint", "{tmp}/" + LONG + "/model.pt", "--out", "{tmp}/run"],
+        ["sweep", "--config", "{tmp}/" + LONG + ".toml", "--out", "{tmp}/run"],
+        ["noise", "--transition", "{tmp}/" + LONG + ".csv", "--out", "{tmp}/run"],
+        ["report", "{tmp}/" + LONG, "--out", "{tmp}/run"],
+    ],
+)
+def test_a_name_too_long_is_one_error_line(tmp_path, args):
+    result = lenet(*[arg.format(tmp=tmp_path) for arg in args])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert f"{tmp_path}/{LONG}" in result.stderr and "Traceback" not in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_os_error_no_check_caught_names_the_path_and_the_reason(tmp_path):
+    result = lenet("train", "--dataset", "digits", "--out", tmp_path / LONG / "run")
+    assert result.stderr == (
+        f"Error: file name too long: {tmp_path / LONG / 'run'}; shorten it: a file or folder "
+        "name may have at most 255 bytes\n"
+    )
+
+
+def test_stop_signals_are_ctrl_c_but_what_the_caller_ignores_stays_ignored():
+    """Under nohup SIGHUP is ignored, and it must stay so; SIGTERM stops as Ctrl-C does,
+    and the exit code says which signal it was."""
+    before = {number: signal.getsignal(number) for number in (signal.SIGHUP, signal.SIGTERM)}
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        with cli.StopSignals() as stops:
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+            with pytest.raises(KeyboardInterrupt):
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(0.05)  # (Python runs the handler as os.kill returns)
+        assert (stops.exit_code(130), stops.exit_code(2), stops.exit_code(0)) == (143, 2, 0)
+        assert cli.StopSignals().exit_code(130) == 130  # no signal came: Ctrl-C's own code
+        assert signal.getsignal(signal.SIGTERM) is before[signal.SIGTERM]
+    finally:
+        for number, handler in before.items():
+            signal.signal(number, handler)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_stdout_on_a_full_disk_is_said_on_stderr_and_a_closed_pipe_is_not():
+    version = [sys.executable, "-m", "lenetcli", "--version"]
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(version, stdout=full, stderr=subprocess.PIPE, text=True)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr == (
+        "Error: no space left on device writing to stdout: what lenet printed there is lost; "
+        "free space, or send it elsewhere\n"
+    )
+    reader = subprocess.Popen(version, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    reader.stdout.close()  # gone before lenet writes: `lenet --version | true`
+    assert reader.wait(timeout=60) == 0 and reader.stderr.read() == b""

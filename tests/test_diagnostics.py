@@ -23,7 +23,7 @@ DIGITS = [str(d) for d in range(10)]
 QUICK = ["--train-subset", "100", "--batch-size", "50", "--epochs", "1", "--device", "cpu"]
 CONFUSION_FILES = [
     "config.json", "confusion.csv", "confusion_counts.csv", "per_class.csv",
-    "confused_pairs.csv", "confusion.png",
+    "confused_pairs.csv", "confusion.png", "results.json",
 ]  # fmt: skip
 
 
@@ -240,7 +240,7 @@ def test_several_datasets_each_in_its_own_folder(tmp_path, mnist_root):
     )
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in again.iterdir()) == [
-        "config.json", "hard", "hard_samples.csv", "mnist",
+        "config.json", "hard", "hard_samples.csv", "mnist", "results.json",
     ]  # fmt: skip
     assert [p.name for p in (again / "mnist").iterdir()] == ["notes.txt"]
 

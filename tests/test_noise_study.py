@@ -12,7 +12,7 @@ import torch
 from typer.testing import CliRunner
 
 from lenetcli.cli import app
-from lenetcli.commands import noise as noise_study
+from lenetcli.science import engine
 from lenetcli.science.data import load_dataset
 from lenetcli.science.noise import (
     achieved_noise_rate,
@@ -55,8 +55,9 @@ class TrainSpy:
 def invoke(args, spy=None):
     with pytest.MonkeyPatch.context() as patch:
         if spy is not None:
-            patch.setattr(noise_study.engine, "train", spy)
-        return CliRunner().invoke(app, ["noise", *args])
+            patch.setattr(engine, "train", spy)
+        # a setting at a time, as the spy follows the draws of one setting per call
+        return CliRunner().invoke(app, ["noise", "--group-by", "setting", *args])
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +68,7 @@ def digits():
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
     out = tmp_path_factory.mktemp("noise") / "study"
-    spy = TrainSpy(noise_study.engine.train)
+    spy = TrainSpy(engine.train)
     result = invoke([*STUDY, "--out", str(out)], spy)
     assert result.exit_code == 0, result.output
     return out, spy
@@ -200,7 +201,7 @@ def test_noise_does_not_depend_on_the_model_seed(study, tmp_path):
 def test_resume_trains_nothing_when_done_and_refuses_another_noise_seed(study):
     out, _ = study
     before = (out / "runs.csv").read_text()
-    spy = TrainSpy(noise_study.engine.train)
+    spy = TrainSpy(engine.train)
     assert invoke([*STUDY, "--out", str(out), "--resume"], spy).exit_code == 0
     assert spy.calls == []
     assert (out / "runs.csv").read_text() == before
@@ -218,7 +219,7 @@ def test_resume_under_another_first_seed_never_keeps_another_draw_of_labels(tmp_
     result = invoke([*noisy, "--seed", "42", "--repeats", "2", "--out", str(out), "--resume"])
     assert result.exit_code == 2 and "cannot resume" in result.stderr
     # the same first seed again resumes, and adds seed 44 with noise seed 1
-    spy = TrainSpy(noise_study.engine.train)
+    spy = TrainSpy(engine.train)
     more = [*noisy, "--seed", "43", "--repeats", "2", "--out", str(out), "--resume"]
     assert invoke(more, spy).exit_code == 0
     assert [call["seeds"] for call in spy.calls] == [[44]]

@@ -1,6 +1,8 @@
 import os
 import shutil
+import signal
 import stat
+import time
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -8,18 +10,24 @@ import pandas as pd
 import pytest
 import torch
 
-from lenetcli.errors import LenetError
+from lenetcli.errors import Interrupted, LenetError
 from lenetcli.outputs.files import (
+    UNFINISHED,
     check_output_dir,
     command_of,
     create_output_dir,
+    finishing,
+    in_use,
     previous_output,
+    read_config,
     remove_previous_output,
     save_checkpoint,
     save_figure,
+    signals_held,
     write_atomic,
     write_csv,
     write_json,
+    write_text,
 )
 
 
@@ -257,3 +265,169 @@ def test_a_folder_created_meanwhile_by_another_command_is_refused(tmp_path):
     assert create_output_dir(folder, exclusive=True) == folder
     with pytest.raises(LenetError, match="was just created by another command"):
         create_output_dir(folder, exclusive=True)
+
+
+# --------------------------------------------------------------------------- faults
+
+
+def temporaries(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.rglob("*.tmp"))
+
+
+def test_a_full_disk_is_one_line_naming_the_file_and_the_old_file_stays(small_disk):
+    old = write_csv(small_disk / "metrics.csv", [{"x": 1}])
+    big = pd.DataFrame({"x": range(100_000)})  # about 600 KB of text: more than the disk
+    with pytest.raises(LenetError) as error:
+        write_csv(small_disk / "metrics.csv", big)
+    assert str(error.value) == (
+        f"no space left on device writing {old}; free space or choose another --out"
+    )
+    assert pd.read_csv(old)["x"].tolist() == [1] and temporaries(small_disk) == []
+
+    # torch.save's own report of a full disk is "enforce fail at inline_container.cc"
+    with pytest.raises(LenetError, match=r"^no space left on device writing .*model\.pt; free"):
+        save_checkpoint(small_disk / "model.pt", {"w": torch.zeros(200_000)})
+    figure = plt.figure(figsize=(30, 30))
+    plt.imshow(torch.rand(1000, 1000).numpy())
+    with pytest.raises(LenetError, match=r"^no space left on device writing .*figure\.png; free"):
+        save_figure(figure, small_disk / "figure.png")
+    assert sorted(p.name for p in small_disk.iterdir()) == ["metrics.csv"]
+
+
+@pytest.mark.parametrize(
+    ("number", "message"),
+    [
+        (28, "no space left on device writing {path}; free space or choose another --out"),
+        (122, "disk quota exceeded writing {path}; free space or choose another --out"),
+        (30, "read-only file system writing {path}; choose another --out"),
+    ],
+)
+def test_what_the_system_refuses_in_any_writer_is_one_line(tmp_path, number, message):
+    """Simulated (the writer raises the OSError a full disk raises), so it runs everywhere;
+    with torch.save's wrapping of it, as a full disk gives it."""
+    target = write_csv(tmp_path / "runs.csv", [{"x": 1}])
+
+    def refused(tmp):
+        with open(tmp, "w") as file:
+            file.write("half")
+        try:
+            raise OSError(number, os.strerror(number))
+        except OSError:
+            # as torch raises it: while handling the OSError, which it does not name
+            raise RuntimeError("[enforce fail at inline_container.cc:672]")  # noqa: B904
+
+    with pytest.raises(LenetError) as error:
+        write_atomic(target, refused)
+    assert str(error.value) == message.format(path=target)
+    assert pd.read_csv(target)["x"].tolist() == [1] and temporaries(tmp_path) == []
+
+
+def test_a_name_too_long_is_one_line_naming_the_path(tmp_path):
+    path = tmp_path / ("a" * 300) / "config.json"
+    with pytest.raises(LenetError) as error:
+        write_json(path, {"a": 1})
+    assert str(error.value) == (
+        f"file name too long writing {path}; shorten it: a file or folder name may have at "
+        "most 255 bytes"
+    )
+
+
+def test_the_temporaries_a_killed_lenet_left_go_when_a_command_takes_the_folder(tmp_path):
+    study = lenet_folder(tmp_path / "study", "sweep", "runs.csv", "curves/a.png")
+    left = [
+        ".summary.csv.lenet-0a1b2c3d4e5f.tmp",  # a SIGKILL during a write
+        "curves/.b.png.lenet-00ff00ff00ff.tmp",  # a 0-byte figure, in a subfolder
+        "models/lr0.001/.seed-42.pt.lenet-123456abcdef.tmp",
+        ".metrics.csv.0a1b2c3d4e5f.tmp",  # as lenet 0.1 named them
+    ]
+    mine = [".notes.tmp", ".thesis draft.cafe00beef11.tmp", "curves/.x.lenet.tmp"]
+    inner = lenet_folder(study / "copy", "train", ".metrics.csv.lenet-0a1b2c3d4e5f.tmp")
+    for name in left + mine:
+        (study / name).parent.mkdir(parents=True, exist_ok=True)
+        (study / name).write_text("")
+    with in_use(study, "sweep"):  # as --resume takes it, without --overwrite
+        assert temporaries(study) == sorted(
+            [Path(name).name for name in mine] + [".metrics.csv.lenet-0a1b2c3d4e5f.tmp"]
+        )  # the user's own, and the one in another output folder, where lenet may write now
+    assert (study / "runs.csv").is_file() and (inner / "config.json").is_file()
+
+
+def test_write_atomic_names_its_temporaries_as_lenets(tmp_path):
+    seen = []
+    write_atomic(tmp_path / "curves.png", lambda tmp: seen.append(tmp) or tmp.write_text(""))
+    assert UNFINISHED.fullmatch(seen[0].name) and seen[0].name.startswith(".curves.png.lenet-")
+
+
+def raise_signal_in(block_seconds: float = 0.0):
+    """SIGINT as Ctrl-C sends it, to this process, now."""
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(block_seconds)  # where the signal would have been delivered
+
+
+def test_a_signal_during_the_final_writes_waits_until_they_are_done(tmp_path):
+    record = {"command": "train", "options": {}}
+    write_json(tmp_path / "config.json", record)
+    marks = []
+    with pytest.raises(Interrupted) as stop:
+        with finishing(tmp_path, record, go_on="run the command again with --overwrite"):
+            marks.append(read_config(tmp_path).get("interrupted"))
+            raise_signal_in(0.05)
+            write_csv(tmp_path / "metrics.csv", [{"x": 1}])  # still written
+            write_text(tmp_path / "summary.md", "done")
+    assert marks == ["while writing its outputs"]
+    assert str(stop.value).endswith(f"which were finished first: {tmp_path} is complete")
+    assert read_config(tmp_path) == record  # no longer marked
+    assert (tmp_path / "summary.md").read_text() == "done"
+
+
+def test_a_second_signal_stops_the_final_writes_with_the_folder_marked(tmp_path):
+    record = {"command": "sweep", "options": {}}
+    with pytest.raises(Interrupted) as stop:
+        with finishing(tmp_path, record, go_on="run it again with --resume --out x"):
+            raise_signal_in()
+            raise_signal_in(0.05)
+            write_text(tmp_path / "summary.md", "never")
+    assert str(stop.value) == (
+        f"interrupted while writing the outputs: {tmp_path} is unfinished, as its config.json "
+        "says; run it again with --resume --out x"
+    )
+    assert read_config(tmp_path)["interrupted"] == "while writing its outputs"
+    assert not (tmp_path / "summary.md").exists()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+
+
+def test_a_failed_final_write_leaves_the_folder_marked_unfinished(tmp_path):
+    record = {"command": "train"}
+    with pytest.raises(LenetError):
+        with finishing(tmp_path, record, go_on=""):
+            raise LenetError("no space left on device writing model.pt; ...")
+    assert read_config(tmp_path)["interrupted"] == "while writing its outputs"
+
+
+def test_signals_held_delivers_sigterm_as_it_would_have_been(tmp_path):
+    """Under the CLI's handler a held SIGTERM raises KeyboardInterrupt once the block ends;
+    a second one raises it at once."""
+    caught = []
+
+    def stop(number, frame):
+        caught.append(number)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        done = []
+        with pytest.raises(KeyboardInterrupt):
+            with signals_held():
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(0.05)
+                done.append("the block ran on")
+        assert done == ["the block ran on"] and caught == [signal.SIGTERM]
+        with pytest.raises(KeyboardInterrupt):
+            with signals_held():
+                os.kill(os.getpid(), signal.SIGTERM)
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(0.05)
+                done.append("never")
+        assert done == ["the block ran on"] and signal.getsignal(signal.SIGTERM) is stop
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -154,3 +154,64 @@ def test_a_finished_epoch_shows_its_own_loss_and_accuracy_on_the_batch_bar():
     epochs, batches = drawn(reporter)
     assert batches["count"] == "45/45" and batches["metrics"] == "loss 0.4500 acc 82.25%"
     assert epochs["metrics"] == "loss 0.4500 acc 82.25% test 89.44%"
+
+
+def train_epochs_of(reporter, seeds, batches: int, epochs: int = 3, val: bool = False) -> None:
+    """Two finished epochs of a group, then 20 batches of the third, on the fake clock."""
+    extra = {"val_loss": 0.3, "val_acc": 91.25} if val else {}
+    reporter.start_group(seeds, epochs, batches)
+    for epoch in (1, 2):
+        for done in range(1, batches + 1):
+            reporter.clock.now += 0.25
+            reporter.batch(epoch, done, 0.4133, 86.5)
+        reporter.epoch(epoch, [row() | extra for _ in seeds])
+    reporter.batch(3, 20, 0.4133, 86.5)
+
+
+@pytest.mark.parametrize(
+    ("width", "batches", "study"), [(80, 45, False), (80, 45, True), (100, 1875, True)]
+)
+def test_a_seeds_label_and_a_study_keep_the_metrics_whole(width, batches, study):
+    # 'seeds 42-44' is 4 columns wider than 'seed 42', which the bar was sized for
+    seeds = [42, 43, 44]
+    if study:
+        reporter = with_clock(RichStudyReporter(terminal(width)))
+        reporter.start_study(total_runs=12, finished_runs=0)
+        reporter.start_setting("mnist lr0.002-bs32-ep10-wd0.0005-relu-max", runs=3)
+    else:
+        reporter = with_clock(RichReporter(terminal(width)))
+    train_epochs_of(reporter, seeds, batches, epochs=10)
+    *runs, epochs, live = drawn(reporter)
+    assert epochs["name"] == "seeds 42-44" and epochs["count"] == "2/10"
+    assert epochs["metrics"] == "loss 0.4133 acc 86.50% test 89.44%"  # whole
+    assert live["metrics"] == "loss 0.4133 acc 86.50%"
+    if study:  # the setting's long label gives way instead
+        assert runs[0]["name"] == "runs" and runs[0]["metrics"].startswith("mnist lr0.002")
+        assert runs[0]["metrics"].endswith("…")
+
+
+@pytest.mark.parametrize("width", [80, 100])
+def test_the_last_bar_leaves_room_for_the_terminals_ctrl_c(width):
+    """The terminal echoes Ctrl-C as '^C' after the last bar; where that line filled the
+    terminal, the echo wrapped, rich redrew the bars a line low and the epoch bar stood on
+    screen twice. Recorded as the terminal gets it: the last line ends where its text does."""
+    reporter = with_clock(RichReporter(terminal(width)))
+    train_epochs_of(reporter, [42], batches=1875)  # the widest counts: the longest lines
+    console = reporter.progress.console
+    console.print(reporter.progress.get_renderable(), end="")
+    *bars, last = console.file.getvalue().split("\n")
+    assert len(bars) == 1 and len(bars[0]) >= width - 2  # the epoch bar: as wide as ever
+    assert last.startswith("  epoch 3") and len(last) <= width - 2, repr(last)
+
+
+def test_the_runs_bar_counts_a_job_trained_elsewhere():
+    # A Ray worker trains the job: this process sees no epochs, only the job's end.
+    reporter = with_clock(RichStudyReporter(terminal(80)))
+    reporter.start_study(total_runs=6, finished_runs=1)
+    reporter.start_setting("digits lr0.001", runs=3)
+    reporter.finish_setting(3)
+    reporter.start_setting("digits lr0.002", runs=1)
+    train_two_epochs(reporter)  # and a job trained here still counts whole runs
+    reporter.finish_setting(1)
+    runs = drawn(reporter)[0]
+    assert runs["count"] == "5/6"

@@ -11,7 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from lenetcli.cli import app
-from lenetcli.commands import report
+from lenetcli.commands.report import writer
+from lenetcli.commands.report.sections import command_line
+from lenetcli.commands.report.sources import RESULT_COLUMNS, find_sources
+from lenetcli.outputs.document import Table, Text, render_html, render_markdown
 
 runner = CliRunner()
 SMALL = ["--dataset", "digits", "--train-subset", "300", "--test-subset", "100", "--quiet"]
@@ -51,6 +54,7 @@ def test_report_writes_every_file(full_report):
     names = sorted(p.name for p in full_report.iterdir())
     assert names == [
         "compare.png", "config.json", "figures", "report.html", "report.md", "results.csv",
+        "results.json",
     ]  # fmt: skip
     record = json.loads((full_report / "config.json").read_text())
     assert record["command"] == "report" and record["options"]["title"] == "Lab 3"
@@ -62,7 +66,7 @@ def test_report_writes_every_file(full_report):
 
 def test_results_hold_one_row_per_configuration_with_the_folders_numbers(folders, full_report):
     results = pd.read_csv(full_report / "results.csv")
-    assert list(results.columns) == report.RESULT_COLUMNS
+    assert list(results.columns) == RESULT_COLUMNS
     assert results[["source", "setting"]].fillna("").values.tolist() == [
         ["train", ""], ["sweep", "lr0.001"], ["sweep", "lr0.01"],
         ["noise", "none-0"], ["noise", "symmetric-0.4"],
@@ -100,7 +104,7 @@ def test_markdown_shows_every_folder_and_links_only_files_that_exist(folders, fu
     for i, name in enumerate(["train", "sweep", "noise", "confusion", "hardsamples"], 1):
         assert f"## {i}. {name}: lenet {name}" in text
         record = json.loads((folders[name] / "config.json").read_text())
-        assert f"```\n{report.command_line(record)}\n```" in text  # the command that made it
+        assert f"```\n{command_line(record)}\n```" in text  # the command that made it
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
     assert "compare.png" in links and "figures/1-train/curves.png" in links
     assert "figures/4-confusion/confusion.png" in links
@@ -179,7 +183,7 @@ def test_folder_of_a_multi_dataset_confusion_is_read_per_dataset(folders, tmp_pa
     parent = tmp_path / "confusion-all"
     for name in ("digits", "copy"):
         shutil.copytree(folders["confusion"], parent / name)
-    sources, _ = report.find_sources([parent])
+    sources, _ = find_sources([parent])
     assert [s.label for s in sources] == ["copy", "digits"]
     assert all(s.command == "confusion" for s in sources)
 
@@ -193,7 +197,7 @@ def test_a_folder_of_runs_counts_as_the_runs_in_it_but_not_its_reports(
     for name in ("mnist", "digits"):  # as `lenet confusion --dataset mnist,digits` lays out
         shutil.copytree(folders["confusion"], runs / "confusion" / name)
     (runs / "notes").mkdir()
-    labels = [s.label for s in report.find_sources([runs])[0]]
+    labels = [s.label for s in find_sources([runs])[0]]
     assert labels == ["digits", "mnist", "train"]
 
 
@@ -210,17 +214,17 @@ def test_output_folders_are_found_at_any_depth_and_nowhere_they_are_not(folders,
     shutil.copytree(folders["train"], course / "week3")
     (course / "week3" / "config.json").write_text("{")  # damaged: listed, not fatal
     (course / "week2" / "loop").symlink_to(course, target_is_directory=True)
-    sources, left_out = report.find_sources([course])
+    sources, left_out = find_sources([course])
     assert [s.label for s in sources] == ["run", "train", "sweep"]
     assert left_out == {course / "week3": "its config.json cannot be read"}
     # a folder with another program's config.json, given by name, is searched too
-    assert [s.label for s in report.find_sources([course / "tool"])[0]] == ["run"]
+    assert [s.label for s in find_sources([course / "tool"])[0]] == ["run"]
 
 
 def test_a_default_folder_taken_meanwhile_gets_the_report_whole(folders, tmp_path, monkeypatch):
     taken = tmp_path / "runs" / "report-20261127-101500"
     taken.mkdir(parents=True)  # by a report started in the same second, after the check
-    monkeypatch.setattr(report, "default_folder", lambda name: taken)
+    monkeypatch.setattr(writer, "default_folder", lambda name: taken)
     result = lenet("report", folders["train"], folders["sweep"])
     assert result.exit_code == 0, result.output
     moved = taken.with_name(taken.name + "-2")
@@ -258,7 +262,7 @@ def test_a_setting_whose_runs_all_diverged_is_never_shown_best(tmp_path):
 def test_folders_of_the_same_name_get_their_parent_in_the_label(folders, tmp_path):
     for parent in ("a", "b"):
         shutil.copytree(folders["train"], tmp_path / parent / "run")
-    sources, _ = report.find_sources([tmp_path / "a" / "run", tmp_path / "b" / "run"])
+    sources, _ = find_sources([tmp_path / "a" / "run", tmp_path / "b" / "run"])
     assert [s.label for s in sources] == ["a/run", "b/run"]
 
 
@@ -361,12 +365,12 @@ def test_report_of_analysis_folders_only_has_no_results_table(folders, tmp_path)
     result = lenet("report", folders["confusion"], "--out", out, "--quiet")
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == [
-        "config.json", "figures", "report.html", "report.md", "results.csv",
+        "config.json", "figures", "report.html", "report.md", "results.csv", "results.json",
     ]  # fmt: skip
     assert "## Summary" not in (out / "report.md").read_text(encoding="utf-8")
     # results.csv is there for scripts that read it, with its header and no rows
     results = pd.read_csv(out / "results.csv")
-    assert list(results.columns) == report.RESULT_COLUMNS and results.empty
+    assert list(results.columns) == RESULT_COLUMNS and results.empty
 
 
 def test_a_hardsamples_folder_without_errors_says_so(folders, tmp_path):
@@ -456,13 +460,13 @@ def test_a_report_is_not_reported_on_and_never_overwrites_a_source(folders, full
 
 def test_command_line_is_the_one_typed_with_its_quoting():
     record = {"argv": ["/venv/bin/lenet", "report", "runs/a b", "--title", "Lab 3"]}
-    assert report.command_line(record) == "lenet report 'runs/a b' --title 'Lab 3'"
+    assert command_line(record) == "lenet report 'runs/a b' --title 'Lab 3'"
 
 
 def test_rendering_escapes_what_markdown_and_html_would_read_as_markup():
-    blocks = [report.Table(["a|b", "<n>"], [["x|y", "1"]]), report.Text("<script>")]
-    assert "| a\\|b | <n> |" in report.render_markdown(blocks, {})
-    page = report.render_html(blocks, "t", Path("."))
+    blocks = [Table(["a|b", "<n>"], [["x|y", "1"]]), Text("<script>")]
+    assert "| a\\|b | <n> |" in render_markdown(blocks, {})
+    page = render_html(blocks, "t", Path("."))
     assert "<script>" not in page and "&lt;script&gt;" in page and "&lt;n&gt;" in page
 
 
@@ -532,3 +536,28 @@ def test_a_noise_study_shows_training_accuracy_on_the_true_labels(folders, full_
     assert results[results["command"] != "noise"]["final_train_acc_clean_mean"].isna().all()
     text = (full_report / "report.md").read_text()
     assert "| Training acc. (noisy labels) | Training acc. (true labels) |" in text
+
+
+def test_an_interrupted_report_is_marked_and_replaced_by_overwrite(folders, tmp_path, monkeypatch):
+    out = tmp_path / "rep"
+    write_text = writer.write_text
+
+    def interrupted_at_the_html(path, text):
+        if path.name == "report.html":  # results.csv, the figures and report.md are written
+            raise KeyboardInterrupt
+        return write_text(path, text)
+
+    monkeypatch.setattr(writer, "write_text", interrupted_at_the_html)
+    result = lenet("report", folders["train"], folders["sweep"], "--out", out, "-q")
+    assert result.exit_code == 130, result.output
+    assert f"run the command again with --overwrite --out {out}" in " ".join(result.output.split())
+    assert (out / "report.md").is_file() and not (out / "report.html").exists()
+    record = json.loads((out / "config.json").read_text())
+    assert record["command"] == "report" and record["interrupted"] == writer.UNFINISHED
+
+    monkeypatch.undo()
+    result = lenet("report", folders["train"], folders["sweep"], "--out", out, "-q", "--overwrite")
+    assert result.exit_code == 0, result.output
+    assert "interrupted" not in json.loads((out / "config.json").read_text())
+    assert (out / "report.html").stat().st_size > 0
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # nothing left aside

@@ -9,8 +9,16 @@ import pandas as pd
 from lenetcli.commands.sweep import grid_plan, parse_lists
 from lenetcli.science.engine import MemberResult
 from lenetcli.studies.ledger import Ledger
+from lenetcli.studies.plan import Job
 from lenetcli.studies.study import RunOutcome, Study
 from lenetcli.studies.summary import best_by, best_mask, compare_figure, summary_frame
+
+
+def record(ledger, index, outcomes):
+    """Record outcomes as the job of their setting and seeds."""
+    seeds = [outcome.result.seed for outcome in outcomes]
+    runs = tuple(run for run in ledger.pending() if run.setting == index and run.seed in seeds)
+    ledger.record(Job(runs, 2, "test"), outcomes)
 
 
 def fake_outcomes(setting, accuracies, loss=0.5):
@@ -31,8 +39,8 @@ def test_compare_figure_draws_the_settings_in_study_order_in_the_study_palette()
     study = Study("sweep", plan.settings())
     study = replace(study, palette=lambda settings: {s.name: "black" for s in settings})
     ledger = Ledger(study)
-    ledger.record(1, fake_outcomes(study.settings[1], [60.0, 50.0]))
-    ledger.record(0, fake_outcomes(study.settings[0], [50.0, 60.0]))
+    record(ledger, 1, fake_outcomes(study.settings[1], [60.0, 50.0]))
+    record(ledger, 0, fake_outcomes(study.settings[0], [50.0, 60.0]))
     (ax,) = compare_figure(study, ledger.metrics_frame()).axes
     assert [line.get_label() for line in ax.get_lines()] == ["lr0.1", "lr0.2"]
     assert {line.get_color() for line in ax.get_lines()} == {"black"}
@@ -42,8 +50,8 @@ def test_diverged_and_pending_runs_in_the_summary():
     plan = grid_plan(parse_lists({"dataset": "digits", "lr": "0.1,0.2,0.3", "repeats": "2"}))
     study = Study("sweep", plan.settings())
     ledger = Ledger(study)
-    ledger.record(0, fake_outcomes(study.settings[0], [50.0, 60.0]))
-    ledger.record(1, fake_outcomes(study.settings[1], [60.0, 50.0], loss=float("nan")))
+    record(ledger, 0, fake_outcomes(study.settings[0], [50.0, 60.0]))
+    record(ledger, 1, fake_outcomes(study.settings[1], [60.0, 50.0], loss=float("nan")))
     runs = ledger.runs_frame()
     assert list(runs["status"]) == ["finished"] * 2 + ["diverged"] * 2 + ["pending"] * 2
     assert list(runs["best_epoch"][:4]) == [2, 2, 2, 2]
@@ -53,7 +61,7 @@ def test_diverged_and_pending_runs_in_the_summary():
     assert list(summary["n"]) == [2, 2] and list(summary["diverged"]) == [0, 2]
     assert list(summary["best"]) == [1, 0]  # a tie, but every run of lr0.2 diverged
     assert ledger.count() == 4
-    ledger.record(2, fake_outcomes(study.settings[2], [55.0, 55.0]))
+    record(ledger, 2, fake_outcomes(study.settings[2], [55.0, 55.0]))
     summary = summary_frame(study, ledger.runs_frame())
     assert list(summary["best"]) == [1, 0, 1]  # a tie: both are the best
 
@@ -68,7 +76,7 @@ def test_a_study_that_validates_picks_its_best_setting_by_validation_accuracy():
         outcome = fake_outcomes(study.settings[index], [test])[0]
         for row in outcome.result.metrics:
             row |= {"val_loss": 0.5, "val_acc": val}
-        ledger.record(index, [outcome])
+        record(ledger, index, [outcome])
     summary = summary_frame(study, ledger.runs_frame())
     assert list(summary["final_val_acc_mean"]) == [80.0, 88.0]
     assert list(summary["best"]) == [0, 1] and best_by(summary) == "validation accuracy"

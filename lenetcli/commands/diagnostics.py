@@ -33,10 +33,18 @@ from lenetcli.outputs.files import (
 )
 from lenetcli.outputs.plots import confusion_figure, gallery_figure
 from lenetcli.outputs.progress import make_reporter, results_table, stdout_console
+from lenetcli.outputs.results_json import print_results, results_document, write_results
 from lenetcli.science import analysis
 from lenetcli.science.data import Dataset, data_record, get_spec, load_dataset, validation_size
-from lenetcli.science.engine import Reporter, device_description, predict, resolve_device
+from lenetcli.science.engine import (
+    MemberResult,
+    Reporter,
+    device_description,
+    predict,
+    resolve_device,
+)
 from lenetcli.science.model import LeNet5
+from lenetcli.studies.results import FINISHED, run_results
 
 # Okabe-Ito vermillion and blue: told apart with every common colour-vision deficiency,
 # unlike red and green.
@@ -90,6 +98,7 @@ class Job:
     checkpoint: dict | None = None
     checkpoint_path: Path | None = None
     trained: bool = False  # trained by this command, its training files in out
+    result: MemberResult | None = None  # its training, when trained here
 
 
 @dataclass(frozen=True)
@@ -226,7 +235,7 @@ def train_if_needed(
         results = runs.run_training(
             job.config, job.data, options, device, job.out, reporter, command
         )
-        job.model = results[0].model
+        job.model, job.result = results[0].model, results[0]
         job.checkpoint = make_checkpoint(results[0], job.config, job.data)
         job.checkpoint_path = job.out / "model.pt"
         job.trained = True
@@ -279,6 +288,22 @@ def write_record(
         command, asked, environment(device, device_description(device)), {**data, "model": model}
     )
     write_json(job.out / "config.json", record)
+
+
+def model_run(ev: Evaluation) -> dict:
+    """The model studied, as a row of the runs table of results.json: its final test accuracy
+    as measured here, over the test images studied; its best epoch's only when it was
+    trained here (a checkpoint does not record it)."""
+    job = ev.job
+    trained = {} if job.result is None else run_results(job.result.metrics, ["test_acc"])
+    return {
+        "dataset": job.data.spec.name,
+        "setting": (job.checkpoint.get("setting") or {}).get("name"),  # a study's model
+        "seed": job.checkpoint.get("seed"),
+        "final_test_acc": ev.accuracy,
+        "best_test_acc": trained.get("best_test_acc"),
+        "status": trained.get("status", FINISHED),
+    }
 
 
 def figure_title(ev: Evaluation) -> str:
@@ -371,9 +396,12 @@ def run_analysis(
     out: Path | None,
     overwrite: bool,
     training_options: list[str],
+    print_json: bool = False,
 ) -> None:
     """`lenet confusion` and `hardsamples`: check every input, then per dataset train if
-    asked, predict, write the files and say what came out."""
+    asked, predict, write the files and say what came out; print results.json last with
+    print_json (--json). With several datasets, each folder's results.json holds its model
+    and the one above them all."""
     if training_options and (checkpoint or from_dir):
         source = "--from" if from_dir else "--checkpoint"
         raise LenetError(
@@ -388,6 +416,7 @@ def run_analysis(
     for job in jobs:  # a default name taken meanwhile became <name>-2
         job.out = claimed / job.out.relative_to(top)
     console = stdout_console(options.quiet)
+    studied = []
     with in_use(claimed, command, replace=overwrite):
         for job in jobs:
             job.out.mkdir(exist_ok=True)
@@ -416,7 +445,14 @@ def run_analysis(
                 groups = write_hardsamples(evaluation, settings)
                 shown = any(len(g.positions) for g in groups)
                 console.print(hard_samples_table(groups) if shown else NONE)
+            studied.append(model_run(evaluation))
+            runs = pd.DataFrame(studied[-1:])
+            write_results(job.out, results_document(command, job.out, runs))
             console.print(f"Wrote {job.out}/", highlight=False)
+        if len(jobs) > 1:
+            write_results(claimed, results_document(command, claimed, pd.DataFrame(studied)))
+    if print_json:
+        print_results(claimed)
 
 
 def model_text(job) -> str:

@@ -1,10 +1,10 @@
 """`lenet noise`: label-noise settings run as a study (lenetcli.studies.study) with noisy labels.
 
 Each noise setting (a type and a rate, or a user's matrix) is one study `Setting` whose
-repeats train as one group: repeat r has model seed `seed + r` and its own noisy training
+repeats train together: repeat r has model seed `seed + r` and its own noisy training
 labels, drawn with noise seed `noise_seed + r` (see lenetcli.science.noise). Test labels are never
 touched. The study machinery does the rest (resume, runs.csv, metrics.csv, summary.csv,
-tables, curves); this module adds the noise: the training hook that draws the labels, the
+tables, curves); this module adds the noise: the labels hook that draws each run's labels, the
 per-run columns noise_seed and achieved_noise_rate, the matrices written per setting, and
 accuracy_vs_noise.png.
 """
@@ -29,10 +29,9 @@ from lenetcli.outputs.files import (
     write_csv,
 )
 from lenetcli.outputs.plots import accuracy_vs_noise_figure, confusion_figure, noise_colors
-from lenetcli.science import engine
+from lenetcli.outputs.results_json import print_results
 from lenetcli.science.analysis import confusion_frame
 from lenetcli.science.data import DATASETS, Dataset, get_spec
-from lenetcli.science.engine import Reporter
 from lenetcli.science.noise import (
     DEFAULT_RATES,
     NOISE_TYPES,
@@ -48,7 +47,7 @@ from lenetcli.science.noise import (
     sample_noisy_labels,
 )
 from lenetcli.studies.session import execute
-from lenetcli.studies.study import RunOutcome, Setting, Study
+from lenetcli.studies.study import Labels, Setting, Study
 
 RUN_COLUMNS = ("noise_seed", "achieved_noise_rate")
 VALUES = {
@@ -116,47 +115,46 @@ def describe(noise: NoiseSetting) -> str:
 
 
 @dataclass(frozen=True)
-class NoisyTraining:
-    """Study.train for label noise: draw each repeat's labels, record them, train the group.
+class NoisyLabels:
+    """Study.labels and Study.setting_files for label noise.
 
-    The draws of all the setting's repeats are made (and their matrices written) even when only
-    some repeats are pending on resume: a draw depends on its noise seed alone, so the pending
-    ones get exactly the labels they would have had.
+    Repeat r of a setting draws its labels with noise seed noise_seed + r (run_noise_seed):
+    a draw depends on its noise seed alone, so a run pending on resume, or trained in another
+    group or process, gets exactly the labels it would have had. The setting's files show the
+    draws of all its repeats together, also when only some are pending.
     """
 
     noise: dict[str, NoiseSetting]  # by setting name
     noise_seed: int
 
-    def __call__(
-        self,
-        setting: Setting,
-        data: Dataset,
-        seeds: list[int],
-        device: torch.device,
-        options: RunOptions,
-        reporter: Reporter,
-        out: Path,
-    ) -> list[RunOutcome]:
-        noise = self.noise[setting.name]
-        true = data.train.labels
-        noise_seeds = {s: run_noise_seed(setting, s, self.noise_seed) for s in setting.config.seeds}
-        draws = {s: sample_noisy_labels(true, noise.transition, n) for s, n in noise_seeds.items()}
-        write_noise_files(out, noise, true, torch.stack(list(draws.values())), data)
-        results = engine.train(
-            setting.config, data, device, seeds=seeds,
-            train_labels=torch.stack([draws[s] for s in seeds]),
-            group_size=options.group_size, use_graph=options.graph, reporter=reporter,
-        )  # fmt: skip
-        return [
-            RunOutcome(
-                result,
-                {
-                    "noise_seed": noise_seeds[result.seed],
-                    "achieved_noise_rate": achieved_noise_rate(true, draws[result.seed]),
-                },
-            )
-            for result in results
-        ]
+    def draw(self, setting: Setting, seed: int, data: Dataset) -> tuple[int, torch.Tensor]:
+        """The noise seed of one run and its training labels."""
+        noise_seed = run_noise_seed(setting, seed, self.noise_seed)
+        return noise_seed, sample_noisy_labels(
+            data.train.labels, self.noise[setting.name].transition, noise_seed
+        )
+
+    def __call__(self, setting: Setting, seed: int, data: Dataset) -> Labels:
+        noise_seed, noisy = self.draw(setting, seed, data)
+        rate = achieved_noise_rate(data.train.labels, noisy)
+        return Labels(noisy, {"noise_seed": noise_seed, "achieved_noise_rate": rate})
+
+    def setting_files(self, setting: Setting, data: Dataset, out: Path) -> None:
+        draws = [self.draw(setting, seed, data)[1] for seed in setting.config.seeds]
+        write_noise_files(
+            out, self.noise[setting.name], data.train.labels, torch.stack(draws), data
+        )
+
+
+@dataclass(frozen=True)
+class AccuracyVsNoise:
+    """Study.figures of label noise: accuracy_vs_noise.png, final test accuracy per rate."""
+
+    dataset: str
+
+    def __call__(self, study: Study, summary: pd.DataFrame, out: Path) -> None:
+        title = f"LeNet-5 on {DATASETS[self.dataset].title}: final test accuracy under label noise"
+        save_figure(accuracy_vs_noise_figure(summary, title), out / "accuracy_vs_noise.png")
 
 
 def noise_palette(settings: list[Setting]) -> dict:
@@ -173,11 +171,14 @@ def noise_study(
     options: RunOptions,
     record: dict,
 ) -> Study:
+    labels = NoisyLabels({noise.label: noise for noise in settings}, noise_seed)
     return Study(
         "noise",
         [study_setting(config, noise, noise_seed) for noise in settings],
         options,
-        train=NoisyTraining({noise.label: noise for noise in settings}, noise_seed),
+        labels=labels,
+        setting_files=labels.setting_files,
+        figures=AccuracyVsNoise(config.dataset),
         run_columns=RUN_COLUMNS,
         values=dict(VALUES),
         palette=noise_palette,
@@ -216,8 +217,11 @@ def run_noise_study(
     overwrite: bool = False,
     resume: bool = False,
     inputs: list[Path] = (),
+    dry_run: bool = False,
+    print_json: bool = False,
 ) -> pd.DataFrame:
-    """Run the study (see study.execute), then plot accuracy against rate; return the summary."""
+    """Run the study (see study.execute), then plot accuracy against rate; return the summary.
+    With print_json (--json), print results.json last."""
     study = noise_study(config, settings, noise_seed, options, record)
     if overwrite and out is not None:
         check_setting_files_free(Path(out), settings)
@@ -226,13 +230,16 @@ def run_noise_study(
     dropped = earlier_noise_files(out, record) if resume and out is not None else set()
     default_name = f"noise-{config.dataset}"
     summary, out = execute(
-        study, out, default_name=default_name, inputs=inputs, overwrite=overwrite, resume=resume
-    )
+        study, out, default_name=default_name, inputs=inputs, overwrite=overwrite, resume=resume,
+        dry_run=dry_run,
+    )  # fmt: skip
+    if dry_run:  # the plan is printed; nothing was written
+        return summary
     for path in dropped:
         if path.is_file() and not path.is_symlink():
             path.unlink()
-    title = f"LeNet-5 on {DATASETS[config.dataset].title}: final test accuracy under label noise"
-    save_figure(accuracy_vs_noise_figure(summary, title), out / "accuracy_vs_noise.png")
+    if print_json:
+        print_results(out)
     return summary
 
 
@@ -250,6 +257,8 @@ def run_noise(
     out: Path | None,
     overwrite: bool,
     resume: bool,
+    dry_run: bool = False,
+    print_json: bool = False,
 ) -> pd.DataFrame:
     """`lenet noise`: the noise settings from the options as typed, then the study."""
     # Every check of the noise options runs here, before the study checks the rest and
@@ -288,5 +297,6 @@ def run_noise(
     }  # fmt: skip
     inputs = [] if transition is None else [transition]
     return run_noise_study(
-        config, settings, noise_seed, options, out, record, overwrite, resume, inputs
-    )
+        config, settings, noise_seed, options, out, record, overwrite, resume, inputs,
+        dry_run=dry_run, print_json=print_json,
+    )  # fmt: skip

@@ -25,7 +25,6 @@ separate column, and file names are `<dataset>-<setting>`.
 from __future__ import annotations
 
 import itertools
-import math
 import re
 import sys
 from dataclasses import dataclass, replace
@@ -33,6 +32,7 @@ from pathlib import Path
 
 from lenetcli.config import TrainConfig, comma_items, option_name
 from lenetcli.errors import LenetError, unknown_choice
+from lenetcli.options import TRAINING
 from lenetcli.science.data import DATASETS
 
 if sys.version_info >= (3, 11):
@@ -42,9 +42,7 @@ else:  # pragma: no cover - Python 3.10
 
 DEFAULTS = TrainConfig()
 FIELDS = TrainConfig.field_names()
-INT_FIELDS = {"epochs", "batch_size", "seed", "repeats", "train_subset", "test_subset"}
-FLOAT_FIELDS = {"lr", "weight_decay", "val_split"}
-SUBSET_FIELDS = {"train_subset", "test_subset"}  # 'all' (None): the whole split
+# How each field's values parse and check (types, 'all' for subsets): lenetcli/options.py.
 # Per-setting keys of the file; dataset, seed and repeats are the study's, at the top level.
 SETTING_KEYS = [f for f in FIELDS if f not in ("dataset", "seed", "repeats")]
 TOP_KEYS = ["datasets", "seed", "repeats", "defaults", "settings"]
@@ -80,23 +78,7 @@ ID_PARTS = {
 
 def parse_value(field: str, text: str, where: str):
     """One value of a field from text; where names it in the error ('--lr', 'study.toml')."""
-    if field in SUBSET_FIELDS and text.lower() == "all":
-        return None
-    if field in INT_FIELDS:
-        try:
-            return int(text)
-        except ValueError:
-            also = " or all" if field in SUBSET_FIELDS else ""
-            raise LenetError(f"{where}: '{text}' is not a whole number{also}") from None
-    if field in FLOAT_FIELDS:
-        try:
-            value = float(text)
-        except ValueError:
-            raise LenetError(f"{where}: '{text}' is not a number") from None
-        if not math.isfinite(value):
-            raise LenetError(f"{where}: '{text}' is not a finite number")
-        return value
-    return text
+    return TRAINING[field].parse(text, where)
 
 
 def parse_list(field: str, text: str) -> list:
@@ -294,23 +276,7 @@ def check_keys(table: dict, allowed: list[str], path: Path, where: str) -> None:
 
 def checked_value(field: str, value, path: Path, where: str):
     """A file value of the type the field needs (an integer is a fine learning rate)."""
-    location = f"config file {path}: {field}{where}"
-    if field in SUBSET_FIELDS and value == "all":
-        return None
-    if field in INT_FIELDS:
-        if isinstance(value, bool) or not isinstance(value, int):
-            also = ' or "all"' if field in SUBSET_FIELDS else ""
-            raise LenetError(f"{location} must be a whole number{also}, got {value!r}")
-        return value
-    if field in FLOAT_FIELDS:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise LenetError(f"{location} must be a number, got {value!r}")
-        if not math.isfinite(value):
-            raise LenetError(f"{location} must be a finite number, got {value!r}")
-        return float(value)
-    if not isinstance(value, str):
-        raise LenetError(f"{location} must be a text value in quotes, got {value!r}")
-    return value
+    return TRAINING[field].checked(value, f"config file {path}: {field}{where}")
 
 
 def file_plan(study_file: StudyFile, overrides: dict) -> SweepPlan:
@@ -386,8 +352,12 @@ def run_sweep(
     out: Path | None,
     overwrite: bool,
     resume: bool,
+    dry_run: bool = False,
+    print_json: bool = False,
 ) -> None:
-    """`lenet sweep`: build the plan, then run it as a study (see study.execute)."""
+    """`lenet sweep`: build the plan, then run it as a study (see study.execute); print
+    results.json last with print_json (--json)."""
+    from lenetcli.outputs.results_json import print_results
     from lenetcli.studies import session, study
 
     plan = sweep_plan(texts, config_path)
@@ -399,6 +369,9 @@ def run_sweep(
         record["config_text"] = Path(config_path).read_text(encoding="utf-8")
     sweep = study.Study("sweep", plan.settings(), options, record=record)
     inputs = [] if config_path is None else [config_path]
-    session.execute(
-        sweep, out, default_name="sweep", inputs=inputs, overwrite=overwrite, resume=resume
-    )
+    _, out = session.execute(
+        sweep, out, default_name="sweep", inputs=inputs, overwrite=overwrite, resume=resume,
+        dry_run=dry_run,
+    )  # fmt: skip
+    if print_json and not dry_run:  # a dry run writes no results
+        print_results(out)

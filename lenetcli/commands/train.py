@@ -21,6 +21,7 @@ from lenetcli.outputs.files import (
     create_output_dir,
     default_folder,
     environment,
+    finishing,
     in_use,
     run_record,
     save_checkpoint,
@@ -30,6 +31,7 @@ from lenetcli.outputs.files import (
 )
 from lenetcli.outputs.plots import curves_figure
 from lenetcli.outputs.progress import make_reporter, results_table, stdout_console
+from lenetcli.outputs.results_json import print_results, results_document, write_results
 from lenetcli.science.data import Dataset, data_record, load_data
 from lenetcli.science.engine import (
     MemberResult,
@@ -42,7 +44,7 @@ from lenetcli.science.engine import (
     train,
 )
 from lenetcli.studies.plan import groups
-from lenetcli.studies.results import METRIC_COLUMNS, diverged_seeds, warn_diverged
+from lenetcli.studies.results import DIVERGED, METRIC_COLUMNS, run_results, warn_diverged
 
 
 def metrics_frame(results: list[MemberResult]) -> pd.DataFrame:
@@ -88,7 +90,7 @@ def run_training(
             **config.to_dict(),
             **options.to_dict(),
             "out": str(out),
-            "groups": groups(config, data, device, options.group_size),
+            "groups": groups(config, data.spec, device, options.group_size),
         },  # fmt: skip
         environment(device, device_description(device)),
         data_record(data),
@@ -101,17 +103,27 @@ def run_training(
         )  # fmt: skip
     except TrainingInterrupted as stop:
         raise save_interrupted(stop.results, config, data, out, record) from None
-    metrics = metrics_frame(results)
-    write_csv(out / "metrics.csv", metrics)
-    write_csv(out / "predictions.csv", predictions_frame(results, data, device))
-    save_checkpoint(out / "model.pt", make_checkpoint(results[0], config, data))
+    # Ctrl-C from here on waits until every file is written (a second or two): the models
+    # are trained, and a folder without its curves or model must not pass for finished.
+    with finishing(out, record, go_on="run the command again with --overwrite"):
+        metrics = metrics_frame(results)
+        write_csv(out / "metrics.csv", metrics)
+        write_csv(out / "predictions.csv", predictions_frame(results, data, device))
+        save_models(results, config, data, out)
+        save_curves(metrics, config, data, out)
+    return results
+
+
+def save_models(results: list[MemberResult], config: TrainConfig, data: Dataset, out: Path):
+    """model.pt (the first seed's) and, with --repeats, models/seed-<seed>.pt for each; of an
+    interrupted run, those of the members whose training had ended."""
+    if results[0].model is not None:
+        save_checkpoint(out / "model.pt", make_checkpoint(results[0], config, data))
     if len(results) > 1:
         for result in results:
-            save_checkpoint(
-                out / "models" / f"seed-{result.seed}.pt", make_checkpoint(result, config, data)
-            )
-    save_curves(metrics, config, data, out)
-    return results
+            if result.model is not None:
+                path = out / "models" / f"seed-{result.seed}.pt"
+                save_checkpoint(path, make_checkpoint(result, config, data))
 
 
 def save_curves(metrics: pd.DataFrame, config: TrainConfig, data: Dataset, out: Path) -> None:
@@ -122,9 +134,10 @@ def save_curves(metrics: pd.DataFrame, config: TrainConfig, data: Dataset, out: 
 def save_interrupted(
     results: list[MemberResult], config: TrainConfig, data: Dataset, out: Path, record: dict
 ) -> Interrupted:
-    """Ctrl-C: keep the finished epochs (metrics.csv, curves.png), mark config.json as
-    interrupted, and return the message that says so. No model is saved: the weights had
-    moved on since the last finished epoch."""
+    """Ctrl-C: keep the finished epochs (metrics.csv, curves.png) and the models of the
+    members whose training had ended (a group of seeds trained before the one interrupted),
+    mark config.json as interrupted, and return the message that says so. No model of a
+    member still in training is saved: its weights had moved on since its last epoch."""
     finished = [len(r.metrics) for r in results]
     if len(set(finished)) == 1:
         when = f"after epoch {finished[0]} of {config.epochs}" if finished[0] else "in epoch 1"
@@ -137,10 +150,39 @@ def save_interrupted(
         write_csv(out / "metrics.csv", metrics)
         save_curves(metrics, config, data, out)
         kept = "metrics.csv and curves.png of the finished epochs"
+    save_models(results, config, data, out)
     return Interrupted(
-        f"interrupted {when}: {out} keeps {kept}, and no model; "
+        f"interrupted {when}: {out} keeps {kept}, and {models_kept(results)}; "
         "run the command again to train in full (add --overwrite to reuse the folder)"
     )
+
+
+def runs_frame(outcomes: dict[int, dict], dataset: str) -> pd.DataFrame:
+    """The runs table results.json is made from: one row per seed, from its run_results."""
+    return pd.DataFrame(
+        [
+            {
+                "dataset": dataset,
+                "setting": None,
+                "seed": seed,
+                "final_test_acc": o["final_test_acc"],
+                "best_test_acc": o["best_test_acc"],
+                "status": o["status"],
+            }
+            for seed, o in outcomes.items()
+        ]  # fmt: skip
+    )
+
+
+def models_kept(results: list[MemberResult]) -> str:
+    """'no model', or 'the model of seed 42' / 'the models of seeds 42, 43', of the members
+    whose training had ended."""
+    seeds = [str(r.seed) for r in results if r.model is not None]
+    if not seeds:
+        return "no model"
+    if len(seeds) == 1:
+        return f"the model of seed {seeds[0]}"
+    return f"the models of seeds {', '.join(seeds)}"
 
 
 def parameter_count(config: TrainConfig, data: Dataset) -> int:
@@ -161,8 +203,15 @@ def prepare(config: TrainConfig, options: RunOptions) -> tuple[torch.device, Dat
 # --------------------------------------------------------------------------- lenet train
 
 
-def run_train(config: TrainConfig, options: RunOptions, out: Path | None, overwrite: bool) -> None:
-    """`lenet train`: check everything, train, write the run's files into out, say how it went."""
+def run_train(
+    config: TrainConfig,
+    options: RunOptions,
+    out: Path | None,
+    overwrite: bool,
+    print_json: bool = False,
+) -> None:
+    """`lenet train`: check everything, train, write the run's files into out, say how it
+    went; print results.json last with print_json (--json)."""
     config.validate()
     fresh_name = out is None
     out = check_output_dir(
@@ -183,19 +232,27 @@ def run_train(config: TrainConfig, options: RunOptions, out: Path | None, overwr
             highlight=False,
         )
     with in_use(out, "train", replace=overwrite), make_reporter(console, options.quiet) as reporter:
-        results = run_training(config, data, options, device, out, reporter)
-    if bad := diverged_seeds(results):
+        try:
+            results = run_training(config, data, options, device, out, reporter)
+        except KeyboardInterrupt:  # between the steps that say what they keep
+            raise Interrupted(
+                f"interrupted: {out} is unfinished; run the command again with --overwrite"
+            ) from None
+        finals = ["train_acc", *(["val_acc"] if data.val is not None else []), "test_acc"]
+        outcomes = {r.seed: run_results(r.metrics, finals) for r in results}
+        write_results(out, results_document("train", out, runs_frame(outcomes, config.dataset)))
+    if bad := [seed for seed, o in outcomes.items() if o["status"] == DIVERGED]:
         warn_diverged(f"the model of seed {', '.join(map(str, bad))}")
     if not options.quiet:
-        finals = ["train_acc", *(["val_acc"] if data.val is not None else []), "test_acc"]
         rows = [
-            [r.seed, *(r.metrics[-1][f] for f in finals),
-             max(m["test_acc"] for m in r.metrics), sum(m["seconds"] for m in r.metrics)]
-            for r in results
-        ]  # fmt: skip
+            [seed, *(o[f"final_{f}"] for f in finals), o["best_test_acc"], o["seconds"]]
+            for seed, o in outcomes.items()
+        ]
         columns = [
             "seed", *(f"{f.split('_')[0]} acc (%)" for f in finals), "best epoch's test acc (%)",
             "total seconds",
         ]  # fmt: skip
         console.print(results_table(f"Final epoch ({config.epochs})", columns, rows))
         console.print(f"Wrote {out}/", highlight=False)
+    if print_json:
+        print_results(out)

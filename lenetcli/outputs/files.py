@@ -1,7 +1,11 @@
 """The output folder: checked before anything runs, and every file written whole or not at all.
 
 Each file is written to a temporary name beside its target and renamed into place, so an
-interrupted run never leaves a half-written CSV, figure or checkpoint behind.
+interrupted run never leaves a half-written CSV, figure or checkpoint behind; what a killed
+run leaves of a temporary is removed when a command next takes the folder (in_use). A write
+the system refuses (a full disk, a name too long) ends in one LenetError naming the file. A
+command's last writes run under `finishing`: a signal waits until they are done, and
+config.json says meanwhile that they are not.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ import platform
 import re
 import secrets
 import shutil
+import signal
 import sys
+import threading
 from datetime import datetime, timezone
 from itertools import chain, count
 from pathlib import Path
@@ -22,7 +28,14 @@ import pandas as pd
 import torch
 
 from lenetcli import __version__
-from lenetcli.errors import LenetError, warn
+from lenetcli.errors import (
+    Interrupted,
+    LenetError,
+    os_error_behind,
+    os_failure,
+    stop_signals,
+    warn,
+)
 
 
 def timestamp() -> str:
@@ -146,9 +159,10 @@ def is_real_folder(path: Path) -> bool:
 # too when they train the model first. A noise study's per-setting files are named from the
 # settings its config.json lists (noise_files), never by a pattern that could match a
 # file of the user's.
-TRAIN_OUTPUT = ["config.json", "metrics.csv", "predictions.csv", "curves.png", "model.pt", "models"]
+TRAIN_OUTPUT = ["config.json", "metrics.csv", "predictions.csv", "curves.png", "model.pt", "models",
+                "results.json"]  # fmt: skip
 STUDY_OUTPUT = ["config.json", "runs.csv", "metrics.csv", "summary.csv", "summary.md",
-                "accuracy.png", "compare.png", "curves", "tables", "models"]  # fmt: skip
+                "accuracy.png", "compare.png", "curves", "tables", "models", "results.json"]  # fmt: skip
 OUTPUT_NAMES = {
     "train": TRAIN_OUTPUT,
     "sweep": STUDY_OUTPUT,
@@ -162,10 +176,27 @@ OUTPUT_NAMES = {
         "confused_pairs.csv",
     ],  # fmt: skip
     "hardsamples": [*TRAIN_OUTPUT, "hard_samples.csv", "hard"],
-    "report": ["config.json", "results.csv", "compare.png", "report.md", "report.html", "figures"],
+    "report": [
+        "config.json",
+        "results.csv",
+        "compare.png",
+        "report.md",
+        "report.html",
+        "figures",
+        "results.json",
+    ],
 }
+# confusion and hardsamples on several datasets: what they write beside the dataset folders
+PARENT_OUTPUT = ["results.json"]
 NOISE_FILES = ["transition-{}.csv", "noisy-confusion-{}.csv", "noisy-confusion-{}.png"]
-UNFINISHED = re.compile(r"\.(.+)\.[0-9a-f]{12}\.tmp")  # what write_atomic leaves if killed
+# What write_atomic leaves of a file if killed: .<name>.lenet-<12 hex digits>.tmp, or, from
+# lenet 0.1, .<name>.<12 hex digits>.tmp.
+UNFINISHED = re.compile(r"\.(.+)\.(?:lenet-)?[0-9a-f]{12}\.tmp")
+# The temporaries any lenet left, wherever in a folder: the name says lenet (or, for lenet
+# 0.1's, the name of a file lenet writes), so that no file of the user's can match.
+TEMPORARY = re.compile(
+    r"\..+\.lenet-[0-9a-f]{12}\.tmp|\..+\.(csv|png|pt|json|md|html)\.[0-9a-f]{12}\.tmp"
+)
 LEFT_ASIDE = re.compile(r"\.lenet-overwrite-[0-9a-f]{12}")  # what an --overwrite could not delete
 
 
@@ -183,6 +214,11 @@ def previous_output(folder: Path, command: str) -> list[Path]:
             if entry.name in names
             or unfinished_of(entry.name, names)
             or LEFT_ASIDE.fullmatch(entry.name)
+        ]
+    else:
+        names = set(PARENT_OUTPUT)
+        found = [
+            e for e in sorted(folder.iterdir()) if e.name in names or unfinished_of(e.name, names)
         ]
     for sub in dataset_subfolders(folder):
         found += previous_output(sub, command)
@@ -255,11 +291,34 @@ def remove_previous_output(folder: Path, command: str) -> None:
 def in_use(folder: Path, command: str, replace: bool = False):
     """Hold the output folder while this command writes in it: a second lenet command that
     wants to replace or resume it meanwhile stops with an error, rather than mixing its files
-    with this one's. With replace (--overwrite), the previous output is removed first."""
+    with this one's. With replace (--overwrite), the previous output is removed first; the
+    temporaries a killed lenet left are removed in any case (--resume keeps the folder)."""
     with folder_lock(folder):
         if replace:
             remove_previous_output(folder, command)
+        remove_stale_temporaries(folder)
         yield
+
+
+def stale_temporaries(folder: Path) -> list[Path]:
+    """The temporaries that lenet commands killed while writing (SIGKILL, a power cut) left in
+    folder and its subfolders (curves/, models/<setting>/, ...). Only this folder's: the
+    search enters no link, no hidden folder and no other output folder (one with its own
+    config.json), where another lenet may be writing now."""
+    found = []
+    for root, folders, names in os.walk(folder):
+        found += [Path(root) / name for name in names if TEMPORARY.fullmatch(name)]
+        folders[:] = [
+            name for name in folders
+            if not name.startswith(".") and not (Path(root) / name / "config.json").exists()
+        ]  # fmt: skip
+    return sorted(found)
+
+
+def remove_stale_temporaries(folder: Path) -> None:
+    for path in stale_temporaries(folder):
+        with contextlib.suppress(OSError):  # a leftover that cannot go harms nothing
+            path.unlink()
 
 
 @contextlib.contextmanager
@@ -310,17 +369,22 @@ def create_output_dir(path: Path, fresh_name: bool = False, exclusive: bool = Fa
 
 
 def write_atomic(path: Path, write) -> Path:
-    """Call write(temporary_path), then rename the result to path."""
+    """Call write(temporary_path), then rename the result to path. What the system refuses (a
+    full disk, a name too long, a read-only disk) ends in one LenetError naming path, with
+    the file that was there before intact and no temporary left."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     # A fresh name that write() creates itself, so the file gets the usual permissions
     # (umask); tempfile.mkstemp would leave every output readable by its owner only.
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    tmp = path.parent / f".{path.name}.lenet-{secrets.token_hex(6)}.tmp"
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         write(tmp)
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        if (cause := os_error_behind(exc)) is not None:
+            raise os_failure(cause, path, "writing") from None
         raise
     return path
 
@@ -356,6 +420,77 @@ def write_csv(path: Path, rows: list[dict] | pd.DataFrame, float_digits: int = 1
     )
 
 
+WRITING = "while writing its outputs"  # config.json's "interrupted" during finishing
+
+
+@contextlib.contextmanager
+def finishing(folder: Path, record: dict, go_on: str):
+    """A command's last writes (its tables, figures, models), done whole or marked undone.
+
+    While they run, folder's config.json is record with "interrupted": "while writing its
+    outputs", and record again once they are done: a folder that SIGKILL, a power cut or a
+    full disk leaves half-written is never taken for a finished one (lenet report, --from).
+    Ctrl-C, SIGTERM and SIGHUP wait until the writes are done (a second or two), then stop
+    the command with Interrupted, saying that folder is complete; a second signal stops at
+    once, with folder marked, and go_on (e.g. 'run the command again with --overwrite').
+    """
+    complete = False
+    try:
+        with signals_held():
+            write_json(folder / "config.json", {**record, "interrupted": WRITING})
+            yield
+            write_json(folder / "config.json", record)
+            complete = True
+    except KeyboardInterrupt:
+        if complete:
+            raise Interrupted(
+                f"interrupted while writing the outputs, which were finished first: {folder} "
+                "is complete"
+            ) from None
+        raise Interrupted(
+            f"interrupted while writing the outputs: {folder} is unfinished, as its "
+            f"config.json says; {go_on}"
+        ) from None
+
+
+@contextlib.contextmanager
+def signals_held():
+    """Ctrl-C, SIGTERM and SIGHUP wait until the block ends, then take effect as they would
+    have (through the handlers in place before: the CLI's raise KeyboardInterrupt); a second
+    one takes effect at once. Outside the main thread, where Python delivers no signal, the
+    block just runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held, previous = [], {}
+
+    def hold(number, frame):
+        if held:  # asked twice: stop now
+            deliver(number, previous)
+        held.append(number)
+
+    for number in stop_signals():
+        if signal.getsignal(number) is not signal.SIG_IGN:  # ignored (nohup): nothing to hold
+            previous[number] = signal.signal(number, hold)
+    try:
+        yield
+    finally:
+        restore(previous)
+    if held:
+        deliver(held[0], previous)
+
+
+def restore(handlers: dict) -> None:
+    for number, handler in handlers.items():
+        signal.signal(number, handler)
+
+
+def deliver(number: int, handlers: dict) -> None:
+    """Signal `number` as if it arrived now, under `handlers` (restored first)."""
+    restore(handlers)
+    signal.raise_signal(number)  # runs the handler, or the default action (SIGTERM: exit)
+
+
 DPI = 200  # print quality: a 7-inch panel is 1400 pixels wide
 
 
@@ -371,7 +506,15 @@ def save_figure(fig, path: Path) -> Path:
 
 
 def save_checkpoint(path: Path, checkpoint: dict) -> Path:
-    return write_atomic(path, lambda tmp: torch.save(checkpoint, tmp))
+    return write_atomic(path, lambda tmp: save_torch(checkpoint, tmp))
+
+
+def save_torch(checkpoint: dict, tmp: Path) -> None:
+    # Through a file object of Python's: given a path, torch.save reports a full disk as
+    # "enforce fail at inline_container.cc ... unexpected pos", with no errno; given a file,
+    # it raises that while handling the file's OSError, which write_atomic then reports.
+    with open(tmp, "wb") as file:
+        torch.save(checkpoint, file)
 
 
 def environment(device: torch.device, device_name: str) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from rich.console import Console
+from rich.console import Console, ConsoleOptions
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -14,6 +14,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.segment import Segment
 from rich.table import Column, Table
 from rich.text import Text
 
@@ -94,15 +95,72 @@ class MetricsColumn(ProgressColumn):
         return Text(task.fields["metrics"], no_wrap=True, overflow="ellipsis")
 
 
-def bar_width(console_width: int, batches: int = 45, validation: bool = False) -> int:
-    """Rich's 40 on a wide terminal; on a narrow one, what the rest of the line leaves: the
-    names and numbers take about 37 columns with 'seed 42' and a two-digit batch count (2
-    more for each further digit, shown twice in 'done/total'), an epoch's metrics 34, or 45
-    with validation accuracy. On a very narrow one the metrics are cut short instead
-    (MetricsColumn)."""
-    numbers = 37 + 2 * max(0, len(str(batches)) - 2)
-    metrics = 45 if validation else 34
-    return max(4, min(40, console_width - numbers - metrics))  # 4: still reads as a bar
+ECHO = 2  # columns left free after the last bar for the terminal's '^C' (RoomForCtrlC)
+NAME_WIDTH = 24  # at most; a longer name ends in '…'
+TIMES = 7 + 3 + 7  # '0:00:27', 'eta', '0:00:12'
+GAPS = 6  # one space between each two of the seven columns
+BAR_WIDTH = 40  # rich's, where there is room
+
+
+def line_fit(
+    console_width: int, names: list[str], totals: list[float], metrics: list[str]
+) -> tuple[int, int]:
+    """The bar's width and the room left for the metrics on a line console_width wide that
+    holds the longest name, the widest 'done/total' count and the longest of metrics.
+
+    The bar is rich's 40 where there is room; where there is not, what the rest of the line
+    leaves, so that those metrics stay whole (down to 4, which still reads as a bar: on a
+    very narrow terminal, the metrics are cut short instead). Longer metrics than these (a
+    study's setting label) end in '…' within the room.
+    """
+    name = min(NAME_WIDTH, max(map(len, names)))
+    count = max(2 * len(str(int(total))) + 1 for total in totals)
+    others = name + count + TIMES + GAPS
+    bar = max(4, min(BAR_WIDTH, console_width - others - max(map(len, metrics))))
+    return bar, max(1, console_width - others - bar)
+
+
+class RoomForCtrlC(Progress):
+    """Progress bars whose last line leaves room for the terminal's '^C'.
+
+    The terminal echoes Ctrl-C as '^C' where the cursor is: after the last line of the bars,
+    which rich pads with blanks to the table's width. On a line as wide as the terminal it
+    wrapped onto a new line; rich, which redraws the bars by moving up from the cursor, then
+    drew them one line low and left the epoch bar on screen twice.
+    """
+
+    def get_renderable(self):
+        return EchoRoom(super().get_renderable())
+
+
+class EchoRoom:
+    """A renderable whose last line ends with its last character (no padding), at least ECHO
+    columns short of the width it is given (the batch bar's live metrics are shorter than
+    an epoch's, so the line is rarely cut)."""
+
+    def __init__(self, renderable):
+        self.renderable = renderable
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions):
+        lines = console.render_lines(self.renderable, options, pad=False)
+        for line in lines[:-1]:
+            yield from line
+            yield Segment.line()
+        if lines:
+            last = without_trailing_blanks(lines[-1])
+            yield from Segment.adjust_line_length(
+                last, min(Segment.get_line_length(last), options.max_width - ECHO), pad=False
+            )
+
+
+def without_trailing_blanks(line: list[Segment]) -> list[Segment]:
+    line = list(line)
+    while line and not line[-1].control and not line[-1].text.rstrip():
+        line.pop()
+    if line and not line[-1].control:
+        text, style, control = line[-1]
+        line[-1] = Segment(text.rstrip(), style, control)
+    return line
 
 
 def kept() -> Column:
@@ -110,7 +168,7 @@ def kept() -> Column:
 
     A rich table shrinks its widest wrappable columns first, and every progress column is
     wrappable by default: at 80 columns the counts and times were squeezed to '…'. Only the
-    bar and the metrics stay wrappable, so they give up the room.
+    bar stays wrappable; line_fit sizes it and the metrics' room.
     """
     return Column(no_wrap=True)
 
@@ -123,20 +181,21 @@ class RichReporter(Reporter):
 
     def __init__(self, console: Console, label: str = ""):
         self.label = label
-        self.bar = BarColumn(bar_width=bar_width(console.width))
-        self.batches = 45
-        self.progress = Progress(
+        self.bar = BarColumn(bar_width=BAR_WIDTH)
+        self.metrics = Column(no_wrap=True, overflow="ellipsis")  # its max_width: line_fit's
+        self.validated = False
+        self.progress = RoomForCtrlC(
             # A long name ends in '…' rather than push the numbers off the line.
             TextColumn(
                 "[bold]{task.description}",
-                table_column=Column(no_wrap=True, max_width=24, overflow="ellipsis"),
+                table_column=Column(no_wrap=True, max_width=NAME_WIDTH, overflow="ellipsis"),
             ),
             self.bar,
             MofNCompleteColumn(table_column=kept()),
             TimeElapsedColumn(table_column=kept()),
             TextColumn("eta", table_column=kept()),
             TimeRemainingColumn(table_column=kept()),
-            MetricsColumn(),
+            MetricsColumn(table_column=self.metrics),
             console=console,
             transient=False,
             # Epochs can take minutes: rich's default pace over the last 30 s would leave the
@@ -160,8 +219,27 @@ class RichReporter(Reporter):
         self.epoch_task = self.progress.add_task(name, total=epochs, metrics="")
         self.progress.advance(self.epoch_task, 0)  # the first sample: the pace counts from now
         self.batch_task = self.progress.add_task("  epoch 1", total=batches, metrics="")
-        self.batches = batches
-        self.bar.bar_width = bar_width(self.progress.console.width, batches)
+        self.fit_bar()
+
+    def fit_bar(self) -> None:
+        """Size the bar and the metrics' room (line_fit) from the bars' names (the batch
+        bar's as in the last epoch: 'epoch 10' of 10), counts and metrics, and from the
+        metrics an epoch will show, before the first one has."""
+        expected = {"train_loss": 0.0, "train_acc": 10.0, "test_acc": 10.0}
+        if self.validated:
+            expected["val_acc"] = 10.0
+        tasks = self.progress.tasks
+        last_epoch = f"  epoch {self.task(self.epoch_task).total}"
+        self.bar.bar_width, self.metrics.max_width = line_fit(
+            self.progress.console.width,
+            [last_epoch, *(task.description for task in tasks)],
+            [task.total for task in tasks],
+            [bar_summary([expected]), *(t.fields["metrics"] for t in tasks if self.sized(t))],
+        )
+
+    def sized(self, task) -> bool:
+        """Whether the bar makes room for the task's metrics: for every task's here."""
+        return True
 
     def batch(self, epoch, done, loss, acc):
         self.progress.update(
@@ -175,8 +253,8 @@ class RichReporter(Reporter):
         final = f"loss {mean['train_loss']:.4f} acc {mean['train_acc']:.2f}%"
         self.progress.update(self.batch_task, completed=task.total, metrics=final)
         self.progress.update(self.epoch_task, completed=epoch, metrics=bar_summary(rows))
-        if "val_acc" in mean:  # the epoch's line is longer: the bar gives way
-            self.bar.bar_width = bar_width(self.progress.console.width, self.batches, True)
+        self.validated = "val_acc" in mean  # the epoch's line is longer: the bar gives way
+        self.fit_bar()
         if epoch < self.task(self.epoch_task).total:
             self.progress.reset(self.batch_task, description=f"  epoch {epoch + 1}", metrics="")
 
@@ -285,6 +363,7 @@ class RichStudyReporter(RichReporter, StudyReporter):
         super().__init__(console)
         self.runs_task = None
         self.runs_this_group = 0
+        self.runs_before = 0  # runs done when the setting in training started
 
     def start_study(self, total_runs, finished_runs):
         self.runs_task = self.progress.add_task(
@@ -293,7 +372,13 @@ class RichStudyReporter(RichReporter, StudyReporter):
         self.progress.advance(self.runs_task, 0)  # the first sample: the pace counts from now
 
     def start_setting(self, label, runs):
+        self.runs_before = round(self.task(self.runs_task).completed)
         self.progress.update(self.runs_task, metrics=label)
+
+    def sized(self, task) -> bool:
+        """Not the runs bar's setting label: a long one ends in '…' rather than cut the
+        epoch's metrics short."""
+        return task.id != self.runs_task
 
     def start_group(self, seeds, epochs, batches):
         super().start_group(seeds, epochs, batches)
@@ -305,6 +390,6 @@ class RichStudyReporter(RichReporter, StudyReporter):
         self.progress.advance(self.runs_task, self.runs_this_group / total)
 
     def finish_setting(self, runs):
-        # Whole runs again, whatever rounding the fractions left.
-        task = self.task(self.runs_task)
-        self.progress.update(self.runs_task, completed=round(task.completed))
+        # Whole runs again, whatever rounding the fractions left; and the runs of a job
+        # trained in another process (a Ray worker), whose epochs were never shown here.
+        self.progress.update(self.runs_task, completed=self.runs_before + runs)

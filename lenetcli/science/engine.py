@@ -1,8 +1,10 @@
 """The training engine: a configuration and data in, per-epoch metrics and trained models out.
 
-Every run trains a *group*: the seeds of one configuration (or, for label noise, its noise
-draws) are stacked into one `LeNetGroup` and step together, each member with its own
-initialisation, its own shuffling and, optionally, its own training labels. A single model is a
+Every run trains a *group*: its members are stacked into one `LeNetGroup` and step together,
+each with its own initialisation and shuffling (from its seed), its own learning rate and weight
+decay, and optionally its own training labels (label noise). Everything that shapes the
+computation (dataset, subsets, validation split, batch size, epochs, activation, pooling, loss,
+optimizer kind, lr schedule kind) is the configuration's, shared by all. A single model is a
 group of one. The engine knows nothing of the command line or of files; progress goes to an
 optional `Reporter`.
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 import torch.nn.functional as F
@@ -25,12 +27,15 @@ from lenetcli.config import TrainConfig
 from lenetcli.errors import LenetError
 from lenetcli.science.data import Dataset, DatasetSpec, Split
 from lenetcli.science.model import Architecture, LeNet5, LeNetGroup, count_parameters
+from lenetcli.science.optim import MemberwiseOptimizer
 
 # Images (summed over a group's members) per evaluation forward pass. A GPU wants large
 # batches; on the CPU 2,048 is as fast as larger ones and keeps peak memory low (20,000 grey
 # images alone make a 376 MB first feature map).
 EVAL_IMAGES = {"cuda": 32768, "mps": 8192, "cpu": 2048}
-LIVE_EVERY = 50  # batches between live metric updates (each one syncs with the device)
+# Seconds between live metric updates, timed on the host. Each update reads the running totals
+# back from the device (a sync), so the device is synced no more often than this.
+LIVE_SECONDS = 0.5
 
 
 # --------------------------------------------------------------------------- devices
@@ -81,13 +86,39 @@ def device_description(device: torch.device) -> str:
 # --------------------------------------------------------------------------- results
 
 
+@dataclass(frozen=True)
+class Member:
+    """One model of a group: its seed and, where it differs from the configuration's, its own
+    learning rate and weight decay (None: the configuration's)."""
+
+    seed: int
+    lr: float | None = None
+    weight_decay: float | None = None
+
+    def resolved(self, config: TrainConfig) -> Member:
+        """This member with the configuration's values filled in where it has none."""
+        lr = config.lr if self.lr is None else self.lr
+        decay = config.weight_decay if self.weight_decay is None else self.weight_decay
+        return Member(self.seed, lr, decay)
+
+
+def member_config(config: TrainConfig, member: Member) -> TrainConfig:
+    """The configuration that trains this member alone, as `lenet train` would."""
+    member = member.resolved(config)
+    return replace(
+        config, seed=member.seed, repeats=1, lr=member.lr, weight_decay=member.weight_decay
+    ).validate()
+
+
 @dataclass
 class MemberResult:
-    """One trained model of a group: its seed, one metrics row per epoch, and the model."""
+    """One trained model of a group: its seed, one metrics row per epoch, the model, and the
+    member it is (its seed, learning rate and weight decay)."""
 
     seed: int
     metrics: list[dict] = field(default_factory=list)
     model: LeNet5 | None = None
+    member: Member | None = None
 
 
 class Reporter:
@@ -142,25 +173,36 @@ def train(
     group_size: int | None = None,
     use_graph: bool = True,
     reporter: Reporter | None = None,
+    members: list[Member] | None = None,
 ) -> list[MemberResult]:
-    """Train one model per seed (default: config.seeds), in groups of at most group_size.
+    """Train one model per member, in groups of at most group_size, and return their results in
+    the members' order.
 
-    train_labels, if given, is (len(seeds), N): each member's own training labels (e.g. noisy
-    ones); the metrics then also hold train_acc_clean, accuracy against the true labels. With
-    a validation split (data.val), they also hold val_loss and val_acc.
+    members: each model's seed, learning rate and weight decay (default: one per seed, seeds
+    default config.seeds, with the configuration's lr and weight decay). An lr schedule scales
+    each member's own learning rate. train_labels, if given, is (len(members), N): each
+    member's own training labels (e.g. noisy ones); the metrics then also hold
+    train_acc_clean, accuracy against the true labels. With a validation split (data.val),
+    they also hold val_loss and val_acc.
     """
-    seeds = list(config.seeds if seeds is None else seeds)
-    if train_labels is not None and train_labels.shape != (len(seeds), len(data.train)):
-        raise ValueError("train_labels must have shape (len(seeds), training samples)")
+    if members is not None and seeds is not None:
+        raise ValueError("give seeds or members, not both")
+    if members is None:
+        members = [Member(seed) for seed in (config.seeds if seeds is None else seeds)]
+    for member in members:
+        member_config(config, member)  # a member's own lr or weight decay must be valid too
+    members = [member.resolved(config) for member in members]
+    if train_labels is not None and train_labels.shape != (len(members), len(data.train)):
+        raise ValueError("train_labels must have shape (len(members), training samples)")
     cap = group_size_cap(device, architecture_for(config, data.spec), config.batch_size, group_size)
     train_split, test_split = data.train.to(device), data.test.to(device)
     val_split = None if data.val is None else data.val.to(device)
-    results = [MemberResult(seed) for seed in seeds]
+    results = [MemberResult(m.seed, member=m) for m in members]
     try:
         # Deterministic cuDNN convolutions, so that a GPU too gives the same numbers for the
         # same seed (the fastest algorithms may sum in a different order from run to run).
         with torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=True):
-            for part in group_slices(len(seeds), cap):
+            for part in group_slices(len(members), cap):
                 group = results[part]
                 labels = None if train_labels is None else train_labels[part]
                 train_group(
@@ -227,21 +269,24 @@ def train_group(
 ) -> None:
     """Train the members of `results` as one group, adding a metrics row per epoch to each
     as it ends, and each trained model at the end."""
-    seeds = [result.seed for result in results]
+    members = [result.member for result in results]
+    seeds = [m.seed for m in members]
     arch = architecture_for(config, spec)
     group = LeNetGroup([init_model(arch, s) for s in seeds]).to(device)
     graph = use_graph and device.type == "cuda"
-    if graph and config.lr_schedule != "constant":
-        # A captured optimizer step keeps the learning rate it was captured with.
+    if graph and config.lr_schedule != "constant" and share_hyperparameters(members):
+        # A captured torch.optim step keeps the learning rate it was captured with (a
+        # MemberwiseOptimizer's are tensors, rewritten in place: it follows a schedule).
         reporter.message(f"--lr-schedule {config.lr_schedule}: training without CUDA graphs")
         graph = False
-    optimizer = make_optimizer(config, group, device, capturable=graph)
+    optimizer = make_optimizer(config, group, members, device, capturable=graph)
     stats = channel_stats(spec, device)
     clean = train_split.labels.expand(len(seeds), -1)
     targets = clean if train_labels is None else train_labels
     shufflers = [torch.Generator().manual_seed(s) for s in seeds]
     n, batch = len(train_split), config.batch_size
     n_full, remainder = divmod(n, batch)
+    alone = [member_config(config, m) for m in members]
 
     step = StepRunner(group, optimizer, config.loss, train_split.images, targets, clean, stats)
     if graph and n_full > 0:
@@ -250,16 +295,17 @@ def train_group(
     reporter.start_group(seeds, config.epochs, n_full + (remainder > 0))
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
-        lr = config.lr_at(epoch)
-        for param_group in optimizer.param_groups:
-            param_group["lr"] = lr
+        lrs = [c.lr_at(epoch) for c in alone]  # each member's own lr, scheduled
+        set_learning_rates(optimizer, lrs)
         order = torch.stack([torch.randperm(n, generator=g) for g in shufflers]).to(device)
         step.reset_totals()
+        live = started + LIVE_SECONDS
         for i in range(n_full + (remainder > 0)):
             step(order[:, i * batch : (i + 1) * batch])
-            if (i + 1) % LIVE_EVERY == 0:
+            if time.perf_counter() >= live:
                 loss, acc = step.running(min((i + 1) * batch, n))
                 reporter.batch(epoch, i + 1, loss, acc)
+                live = time.perf_counter() + LIVE_SECONDS
         train_loss, train_acc, train_acc_clean = step.totals(n)
         test_loss, test_acc = evaluate(group, test_split, config.loss, stats)
         if val_split is not None:
@@ -276,7 +322,7 @@ def train_group(
                 "train_acc": train_acc[m],
                 "test_loss": test_loss[m],
                 "test_acc": test_acc[m],
-                "lr": lr,
+                "lr": lrs[m],
                 "seconds": seconds,
             }
             if train_labels is not None:
@@ -290,16 +336,39 @@ def train_group(
         result.model = group.member(m).cpu().eval()
 
 
-def make_optimizer(config: TrainConfig, group: LeNetGroup, device: torch.device, capturable: bool):
+def make_optimizer(
+    config: TrainConfig,
+    group: LeNetGroup,
+    members: list[Member],
+    device: torch.device,
+    capturable: bool,
+):
+    """torch.optim's Adam or SGD where all members share their learning rate and weight decay
+    (the fused Adam kernel is the fastest on CPU and CUDA, and the numbers stay those of earlier
+    versions); a `MemberwiseOptimizer` where they differ."""
     params = list(group.parameters())
+    if not share_hyperparameters(members):
+        lrs, decays = [m.lr for m in members], [m.weight_decay for m in members]
+        return MemberwiseOptimizer(params, config.optimizer, lrs, decays)
+    lr, decay = members[0].lr, members[0].weight_decay
     if config.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay)
-    # The fused kernel is the fastest Adam on CPU and CUDA, and it can be captured in a graph.
-    fused = device.type in ("cpu", "cuda")
-    return torch.optim.Adam(
-        params, lr=config.lr, weight_decay=config.weight_decay, fused=fused,
-        capturable=capturable,
-    )  # fmt: skip
+        return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=decay)
+    fused = device.type in ("cpu", "cuda")  # and it can be captured in a graph
+    return torch.optim.Adam(params, lr=lr, weight_decay=decay, fused=fused, capturable=capturable)
+
+
+def share_hyperparameters(members: list[Member]) -> bool:
+    """Whether all (resolved) members have the same learning rate and weight decay."""
+    return len({(m.lr, m.weight_decay) for m in members}) == 1
+
+
+def set_learning_rates(optimizer, lrs: list[float]) -> None:
+    """Each member's learning rate for the coming epoch."""
+    if isinstance(optimizer, MemberwiseOptimizer):
+        optimizer.set_learning_rates(lrs)
+        return
+    for param_group in optimizer.param_groups:  # all members share it (make_optimizer)
+        param_group["lr"] = lrs[0]
 
 
 def channel_stats(spec: DatasetSpec, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -309,6 +378,12 @@ def channel_stats(spec: DatasetSpec, device: torch.device) -> tuple[torch.Tensor
     return mean, std
 
 
+def plane_stats(stats, members: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Channel statistics (C, 1, 1) repeated for the G*C channels of `LeNetGroup.planes`."""
+    mean, std = stats
+    return mean.repeat(members, 1, 1), std.repeat(members, 1, 1)
+
+
 def normalize(images: torch.Tensor, stats: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
     """uint8 (..., C, H, W) -> float32 with the dataset's mean and std, on the images' device."""
     mean, std = stats
@@ -316,14 +391,21 @@ def normalize(images: torch.Tensor, stats: tuple[torch.Tensor, torch.Tensor]) ->
 
 
 def member_losses(logits: torch.Tensor, targets: torch.Tensor, loss: str) -> torch.Tensor:
-    """Per-member mean loss over the batch: logits (G, B, K), targets (G, B) -> (G,)."""
+    """Per-member mean loss over the batch: logits (G, B, K), targets (G, B) -> (G,).
+
+    cross-entropy of the softmax; mse and l1 between the softmax and one-hot targets; bce,
+    binary cross-entropy of each output's sigmoid against one-hot targets."""
     if loss == "cross-entropy":
         per_sample = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), reduction="none")
         return per_sample.view(targets.shape).mean(1)
-    probs = logits.softmax(-1)
     # scatter_ rather than F.one_hot: one_hot checks its input on the host, which a graph forbids
-    onehot = torch.zeros_like(probs).scatter_(-1, targets.unsqueeze(-1), 1.0)
-    diff = probs - onehot
+    onehot = torch.zeros_like(logits).scatter_(-1, targets.unsqueeze(-1), 1.0)
+    if loss == "bce":
+        # binary cross-entropy of the sigmoid outputs against one-hot targets, from the logits
+        # (as stable as BCEWithLogitsLoss), averaged over classes and samples as mse and l1 are
+        per_element = F.binary_cross_entropy_with_logits(logits, onehot, reduction="none")
+        return per_element.mean(dim=(1, 2))
+    diff = logits.softmax(-1) - onehot
     per_element = diff.square() if loss == "mse" else diff.abs()
     return per_element.mean(dim=(1, 2))
 
@@ -337,7 +419,8 @@ class StepRunner:
 
     def __init__(self, group, optimizer, loss, images, targets, clean, stats):
         self.group, self.optimizer, self.loss = group, optimizer, loss
-        self.images, self.targets, self.clean, self.stats = images, targets, clean, stats
+        self.images, self.targets, self.clean = images, targets, clean
+        self.plane_stats = plane_stats(stats, group.size)
         self.noisy = targets is not clean  # only then does accuracy on true labels differ
         g, device = group.size, images.device
         self.loss_sum = torch.zeros(g, device=device)
@@ -351,9 +434,10 @@ class StepRunner:
             total.zero_()
 
     def _step(self, idx: torch.Tensor) -> None:
-        x = normalize(self.images[idx], self.stats)
+        # Member g's images idx[g], laid out side by side while still uint8, then normalised
+        x = normalize(self.group.planes(self.images[idx.t()]), self.plane_stats)
         y = self.targets.gather(1, idx)
-        logits = self.group(x)
+        logits = self.group.forward_planes(x)
         losses = member_losses(logits, y, self.loss)
         # Summing the members' mean losses gives each member exactly its own gradient.
         losses.sum().backward()
@@ -446,10 +530,12 @@ def predict_logits(group: LeNetGroup, images: torch.Tensor, stats) -> torch.Tens
     group.eval()
     device = images.device.type
     chunk = max(256, EVAL_IMAGES.get(device, EVAL_IMAGES["cpu"]) // group.size)
+    stats = plane_stats(stats, group.size)
     parts = []
     for start in range(0, len(images), chunk):
-        x = normalize(images[start : start + chunk], stats)
-        parts.append(group(x.unsqueeze(0).expand(group.size, *x.shape)))
+        x = images[start : start + chunk]  # every member sees the same images
+        x = group.planes(x.unsqueeze(1).expand(-1, group.size, *x.shape[1:]))
+        parts.append(group.forward_planes(normalize(x, stats)))
     group.train()
     return torch.cat(parts, dim=1)
 

@@ -23,43 +23,57 @@ from lenetcli.outputs.files import (
     write_csv,
 )
 from lenetcli.science.data import Dataset
+from lenetcli.studies.plan import Job, Run
 from lenetcli.studies.results import (
-    DIVERGED,
-    FINISHED,
+    FAILED,
     HYPERPARAMETERS,
     METRIC_COLUMNS,
     PENDING,
     TRAINED,
-    diverged,
+    VALIDATION_BEST,
+    as_written,
+    checked_runs,
+    run_results,
 )
-from lenetcli.studies.study import RunOutcome, Setting, Study, run_key
-
-# runs.csv's columns of the epoch with the best validation accuracy, in a study that validates
-VALIDATION_BEST = ["best_val_acc", "best_val_epoch", "test_acc_at_best_val"]
+from lenetcli.studies.study import RunOutcome, Setting, Study, legacy_run_key, run_key
 
 
 class Ledger:
     """Every run of the study in plan order: its plan, its results once trained, its metrics.
 
-    runs.csv and metrics.csv are written from here; on resume they are read back into it.
+    runs.csv and metrics.csv are written from here (`save`); on resume they are read back into
+    it (`restore`). Callers ask it what is pending and tell it what finished (`record`).
     """
 
     def __init__(self, study: Study):
         self.study = study
+        self.runs: list[Run] = []  # plan order: settings in order, each one's seeds in order
         self.rows: dict[str, dict] = {}  # run_key -> runs.csv row
         self.saved = 0  # trained runs that runs.csv lists as such (after the last save)
         self.metrics: dict[str, pd.DataFrame] = {}  # run_key -> that run's metrics.csv rows
-        self.keys: dict[tuple[int, int], str] = {}  # (setting index, seed) -> run_key
-        self.settings: dict[str, Setting] = {}  # run_key -> its setting
         self.restored_names: dict[str, str] = {}  # run_key -> its setting's name when trained
+        self.legacy: dict[str, str] = {}  # a key as lenet 0.1 wrote it -> the run's key now
         for index, setting in enumerate(study.settings):
             for seed in setting.config.seeds:
                 key = run_key(setting.config, seed, setting.identity)
-                self.keys[(index, seed)] = key
-                self.settings[key] = setting
+                self.runs.append(Run(index, seed, key))
                 self.rows[key] = self.plan_row(setting, seed, key)
+                if (old := legacy_run_key(setting.config, seed, setting.identity)) != key:
+                    self.legacy[old] = key
+
+    @property
+    def total(self) -> int:
+        return len(self.runs)
+
+    def pending(self) -> list[Run]:
+        """The runs not trained yet, in plan order."""
+        return [run for run in self.runs if self.rows[run.key]["status"] == PENDING]
+
+    def setting_of(self, key: str) -> Setting:
+        return self.study.settings[next(run.setting for run in self.runs if run.key == key)]
 
     def result_columns(self) -> list[str]:
+        """runs.csv's columns after the plan's: run columns, results (results.run_results)."""
         finals = [f"final_{value}" for value in self.study.values]
         early = VALIDATION_BEST if "val_acc" in self.study.values else []
         return [*self.study.run_columns, *finals, "best_test_acc", "best_epoch", *early, "seconds"]
@@ -82,49 +96,30 @@ class Ledger:
         row |= {"status": PENDING, "run_key": key}
         return row
 
-    def pending_seeds(self, index: int) -> list[int]:
-        setting = self.study.settings[index]
-        return [
-            seed
-            for seed in setting.config.seeds
-            if self.rows[self.keys[(index, seed)]]["status"] == PENDING
-        ]
-
     def count(self, statuses=TRAINED) -> int:
         return sum(row["status"] in statuses for row in self.rows.values())
 
-    def record(self, index: int, outcomes: list[RunOutcome]) -> None:
-        """Store the results of one setting's freshly trained runs."""
-        setting = self.study.settings[index]
-        for outcome in outcomes:
-            key = self.keys[(index, outcome.result.seed)]
-            metrics = outcome.result.metrics
-            last = metrics[-1]
-            best = max(metrics, key=lambda row: row["test_acc"])  # the first epoch at the best
-            row = self.rows[key]
-            row |= {c: outcome.columns.get(c) for c in self.study.run_columns}
-            # .get: in a study that validates only some settings, the others have no val_acc
-            row |= {f"final_{value}": last.get(value) for value in self.study.values}
-            row |= {
-                "best_test_acc": best["test_acc"],
-                "best_epoch": best["epoch"],
-                "seconds": sum(m["seconds"] for m in metrics),
-                "status": DIVERGED if diverged(outcome.result) else FINISHED,
-            }
-            if "val_acc" in last:
-                # early stopping: the first epoch at the best validation accuracy, and the
-                # test accuracy the model had then
-                chosen = max(metrics, key=lambda row: row["val_acc"])
-                row |= dict(
-                    zip(
-                        VALIDATION_BEST,
-                        [chosen["val_acc"], chosen["epoch"], chosen["test_acc"]],
-                        strict=True,
-                    )
-                )
+    def record(self, job: Job, outcomes: list[RunOutcome]) -> None:
+        """Store the results of one job's freshly trained runs (outcomes in the job's order)."""
+        for run, outcome in zip(job.runs, outcomes, strict=True):
+            setting = self.study.settings[run.setting]
+            metrics = [{k: as_written(v) for k, v in row.items()} for row in outcome.result.metrics]
+            row = self.rows[run.key]
+            row.pop("error", None)
+            row |= {c: as_written(outcome.columns.get(c)) for c in self.study.run_columns}
+            row |= run_results(metrics, list(self.study.values))
             frame = pd.DataFrame(metrics)
             extra = [c for c in frame.columns if c not in METRIC_COLUMNS]
-            self.metrics[key] = self.label_metrics(setting, key, frame[METRIC_COLUMNS + extra])
+            self.metrics[run.key] = self.label_metrics(
+                setting, run.key, frame[METRIC_COLUMNS + extra]
+            )
+
+    def fail(self, job: Job, message: str) -> None:
+        """Mark one job's runs failed, with the error, in runs.csv's last column ('error', there
+        only while some run has failed). They have no results and no metrics; --resume trains
+        them again, as it does pending ones."""
+        for run in job.runs:
+            self.rows[run.key] |= {"status": FAILED, "error": message}
 
     def label_metrics(self, setting: Setting, key: str, frame: pd.DataFrame) -> pd.DataFrame:
         """A run's metric rows with the setting's identity in front and its key at the end."""
@@ -159,9 +154,13 @@ class Ledger:
         if not runs_path.is_file():
             return 0
         previous = read_study_csv(runs_path, ["run_key", "status", "setting", "seed"])
+        previous = checked_runs(previous, runs_path, FIX_IT)
         if not metrics_path.is_file():
             return 0
         metrics = read_study_csv(metrics_path, ["run_key", "epoch"])
+        # keys lenet 0.1 wrote that a spreadsheet would take for numbers: the run's key now
+        previous["run_key"] = previous["run_key"].replace(self.legacy)
+        metrics["run_key"] = metrics["run_key"].replace(self.legacy)
         trained = previous[previous["status"].isin(TRAINED)]
         unknown = trained[~trained["run_key"].isin(self.rows)]
         if len(unknown):
@@ -175,7 +174,7 @@ class Ledger:
         restored = 0
         for _, old in trained.iterrows():
             key = old["run_key"]
-            setting = self.settings[key]
+            setting = self.setting_of(key)
             rows = metrics[metrics["run_key"] == key].sort_values("epoch")
             results = [old.get(c) for c in self.expected_columns(setting)]
             if len(rows) != setting.config.epochs or any(pd.isna(v) for v in results):
@@ -191,6 +190,9 @@ class Ledger:
             self.restored_names[key] = str(old["setting"])
             restored += 1
         return restored
+
+
+FIX_IT = "correct or delete that row (a deleted run is trained again), or start over with --overwrite or another --out"
 
 
 def read_study_csv(path: Path, required: list[str]) -> pd.DataFrame:
@@ -224,7 +226,7 @@ def rename_restored_models(out: Path, ledger: Ledger) -> int:
     runs have no model (trained by a lenet that kept none, or deleted)."""
     moves, missing = [], 0
     for key, old_name in ledger.restored_names.items():
-        setting, seed = ledger.settings[key], int(ledger.rows[key]["seed"])
+        setting, seed = ledger.setting_of(key), int(ledger.rows[key]["seed"])
         old = out / "models" / f"{setting.config.dataset}-{old_name}" / f"seed-{seed}.pt"
         new = out / "models" / setting.stem / f"seed-{seed}.pt"
         if old == new:

@@ -1,20 +1,173 @@
-"""The plan of a study: which runs train together, decided before anything trains."""
+"""The plan of a study: its pending runs cut into jobs, each job one group of runs that train
+together (one `engine.train` call), decided before anything trains.
+
+Pure: no files, no console, no device. The group-size cap of each setting (which depends on
+the device's memory) is given by the caller, so the same study, pending runs and caps always
+give the same jobs, and `--dry-run` prints them without loading any data.
+
+Runs group by shape (the default): runs of any settings that share everything that shapes the
+computation (dataset, subsets, validation share, batch size, epochs, activation, pooling,
+loss, optimizer, learning-rate schedule) and differ only in seed, learning rate, weight decay
+or training labels train as one group, in plan order, cut by the cap: a noise study of 7
+rates x 5 seeds is one group of 35 on a GPU. By setting (`--group-by setting`, lenetcli
+0.1's grouping): each setting's pending seeds apart. config.json records the groups, since a
+run trained in another group gets numbers that differ at the level of float rounding.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 
 from lenetcli.config import TrainConfig
-from lenetcli.science.data import Dataset
-from lenetcli.science.engine import architecture_for, group_size_cap, seed_groups
+from lenetcli.outputs.progress import clock
+from lenetcli.outputs.tables import describe_seeds
+from lenetcli.science.data import DatasetSpec, get_spec
+from lenetcli.science.engine import architecture_for, group_size_cap, group_slices, seed_groups
+from lenetcli.studies.study import Setting, Study
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run of a study: a setting (its index in Study.settings) and a seed."""
+
+    setting: int
+    seed: int
+    key: str  # run_key: what runs.csv and metrics.csv know it by
+
+
+@dataclass(frozen=True)
+class Job:
+    """Runs that train together as one group: of one setting, or of several of one shape."""
+
+    runs: tuple[Run, ...]
+    epochs: int
+    label: str  # 'digits lr0.001', or 'digits lr0.001 +1 setting', for the progress display
+
+    @property
+    def settings(self) -> list[int]:
+        """The settings (indices) that have runs in this job, in plan order."""
+        return sorted({run.setting for run in self.runs})
+
+    @property
+    def seeds(self) -> list[int]:
+        return [run.seed for run in self.runs]
+
+    def seeds_of(self, setting: int) -> list[int]:
+        return [run.seed for run in self.runs if run.setting == setting]
+
+    @property
+    def model_epochs(self) -> int:
+        return len(self.runs) * self.epochs
+
+
+def shape_key(config: TrainConfig) -> tuple:
+    """What runs must share to train as one group: all but seed, lr and weight decay (the
+    optimizer takes those per member) and the training labels (also per member)."""
+    return (
+        config.dataset, config.train_subset, config.test_subset, config.val_split,
+        config.batch_size, config.epochs, config.activation, config.pool, config.loss,
+        config.optimizer, config.lr_schedule,
+    )  # fmt: skip
+
+
+def plan_jobs(
+    study: Study, pending: list[Run], cap: Callable[[Setting], int], group_by: str = "shape"
+) -> list[Job]:
+    """The jobs that train the pending runs, in plan order, each at most cap(setting) runs.
+
+    group_by "shape": the pending runs of all settings of one shape (shape_key) together,
+    shapes in the order their first setting comes; "setting": each setting's apart."""
+
+    def key(run: Run):
+        config = study.settings[run.setting].config
+        return shape_key(config) if group_by == "shape" else run.setting
+
+    batches: dict = {}
+    for run in pending:
+        batches.setdefault(key(run), []).append(run)
+    jobs = []
+    for runs in batches.values():
+        first = study.settings[runs[0].setting]
+        for part in group_slices(len(runs), cap(first)):
+            members = tuple(runs[part])
+            jobs.append(Job(members, first.config.epochs, job_label(study, members)))
+    return jobs
+
+
+def job_label(study: Study, runs: tuple[Run, ...]) -> str:
+    """'digits lr0.001', or 'digits lr0.001 +2 settings' for a group of several."""
+    indices = sorted({run.setting for run in runs})
+    first = study.settings[indices[0]]
+    label = f"{first.config.dataset} {first.name}"
+    others = len(indices) - 1
+    return label + (f" +{others} setting{'s' if others > 1 else ''}" if others else "")
+
+
+def group_cap(config: TrainConfig, spec: DatasetSpec, device: torch.device, requested) -> int:
+    """Most runs of config trained as one group on device (engine.group_size_cap)."""
+    return group_size_cap(device, architecture_for(config, spec), config.batch_size, requested)
+
+
+def device_caps(device: torch.device, requested: int | None) -> Callable[[Setting], int]:
+    """plan_jobs' cap for a device and --group-size: from the dataset's shape, no data read."""
+    return lambda setting: group_cap(
+        setting.config, get_spec(setting.config.dataset), device, requested
+    )
 
 
 def groups(
-    config: TrainConfig, data: Dataset, device: torch.device, group_size, seeds=None
+    config: TrainConfig, spec: DatasetSpec, device, group_size, seeds=None
 ) -> list[list[int]]:
-    """The seeds that train together (all the config's, or these), as engine.train will group
-    them: recorded in config.json, since a seed trained in another group gets slightly
-    different numbers."""
-    arch = architecture_for(config, data.spec)
-    cap = group_size_cap(device, arch, config.batch_size, group_size)
+    """The seeds of one config (all of them, or these) as they train in groups, without a
+    study: lenet train's grouping, recorded in its config.json."""
+    cap = group_cap(config, spec, device, group_size)
     return seed_groups(config.seeds if seeds is None else seeds, cap)
+
+
+def setting_groups(study: Study, jobs: list[Job]) -> list[list[list[int]]]:
+    """Per setting, its seeds in each job it has runs in: config.json's 'groups' (with the
+    jobs themselves beside them, since a job may hold several settings)."""
+    return [
+        [job.seeds_of(index) for job in jobs if index in job.settings]
+        for index in range(len(study.settings))
+    ]
+
+
+def job_records(study: Study, jobs: list[Job]) -> list[list[dict]]:
+    """config.json's 'jobs': each group's members (setting and seed), in training order."""
+    return [
+        [{"setting": study.settings[run.setting].name, "seed": run.seed} for run in job.runs]
+        for job in jobs
+    ]
+
+
+# --------------------------------------------------------------------------- describing it
+
+
+def model_epochs(jobs: list[Job]) -> int:
+    return sum(job.model_epochs for job in jobs)
+
+
+def describe_jobs(jobs: list[Job], cost: float | None = None) -> list[str]:
+    """The plan as lines of text: one per job, then the totals and, given a measured cost in
+    seconds per model-epoch, the time it would take at that pace."""
+    lines = [
+        f"  job {i}: {job.label}, {len(job.runs)} run(s) ({seeds_text(sorted(set(job.seeds)))}), "
+        f"{job.epochs} epoch(s), {job.model_epochs} model-epochs"
+        for i, job in enumerate(jobs, 1)
+    ]
+    runs = sum(len(job.runs) for job in jobs)
+    total = f"{len(jobs)} job(s), {runs} run(s) to train, {model_epochs(jobs)} model-epochs"
+    if cost is not None and jobs:
+        total += f"; about {clock(cost * model_epochs(jobs))} at {cost:.3g} s per model-epoch"
+    return [*lines, total]
+
+
+def seeds_text(seeds: list[int]) -> str:
+    """'seeds 42-46' for consecutive seeds, else 'seeds 42, 44'."""
+    if seeds == list(range(seeds[0], seeds[0] + len(seeds))):
+        return describe_seeds(seeds)
+    return "seeds " + ", ".join(map(str, seeds))

@@ -1,21 +1,74 @@
-"""A run's results: the statuses a run goes through, metrics.csv's columns, and the one test
-of divergence that every command applies."""
+"""A run's results, computed in one place: from its metrics rows (one per epoch) to the final
+values, the best epochs, the seconds and the status that runs.csv, `lenet train`'s closing
+table, results.json and `lenet report` show. Also the checks that a runs table read back from
+disk holds such results, before anything is computed on it."""
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
+
+import pandas as pd
 
 from lenetcli.config import TrainConfig
-from lenetcli.errors import warn
-from lenetcli.science.engine import MemberResult
+from lenetcli.errors import LenetError, warn
 
 METRIC_COLUMNS = [
     "seed", "epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds",
 ]  # fmt: skip
 FINISHED, DIVERGED, PENDING = "finished", "diverged", "pending"
+FAILED = "failed"  # its job failed on a cluster (twice, with a retry); --resume trains it again
 TRAINED = (FINISHED, DIVERGED)
+STATUSES = (*TRAINED, PENDING, FAILED)
 # TrainConfig fields that a setting shares by all its runs (seed and repeats make the runs).
 HYPERPARAMETERS = [f for f in TrainConfig.field_names() if f not in ("dataset", "seed", "repeats")]
+# runs.csv's columns of the epoch with the best validation accuracy, in a study that validates
+VALIDATION_BEST = ["best_val_acc", "best_val_epoch", "test_acc_at_best_val"]
+CSV_DIGITS = 10  # significant digits of every number lenet writes to a CSV (outputs.write_csv)
+
+
+def as_written(value):
+    """A float as write_csv writes it and read_csv reads it back: a fresh run's results then
+    equal a resumed study's kept ones to the last digit, and so do the statistics over them."""
+    if isinstance(value, float) and math.isfinite(value):
+        return float(f"{value:.{CSV_DIGITS}g}")
+    return value
+
+
+def run_results(metrics: list[dict], values: list[str]) -> dict:
+    """The results of one trained run from its metrics rows, in epoch order.
+
+    final_<value> for each of values (None where the last row lacks it, e.g. val_acc in a
+    setting without validation images); best_test_acc and best_epoch (the first epoch at the
+    best test accuracy); with validation, best_val_acc, best_val_epoch and
+    test_acc_at_best_val (early stopping: the test accuracy of the epoch picked on
+    validation); seconds (training and evaluation, all epochs); status: diverged when the
+    final training or test loss is not a finite number, else finished."""
+    last = metrics[-1]
+    best = max(metrics, key=lambda row: row["test_acc"])  # max keeps the first of equals
+    results = {f"final_{value}": last.get(value) for value in values}
+    results |= {
+        "best_test_acc": best["test_acc"],
+        "best_epoch": int(best["epoch"]),
+        "seconds": sum(row["seconds"] for row in metrics),
+        "status": DIVERGED if is_diverged(last) else FINISHED,
+    }
+    if "val_acc" in last:
+        chosen = max(metrics, key=lambda row: row["val_acc"])
+        picked = [chosen["val_acc"], int(chosen["epoch"]), chosen["test_acc"]]
+        results |= dict(zip(VALIDATION_BEST, picked, strict=True))
+    return {name: as_written(value) for name, value in results.items()}
+
+
+def is_diverged(last: dict) -> bool:
+    """A run diverged when its final training or test loss is not a finite number."""
+    return not (math.isfinite(last["train_loss"]) and math.isfinite(last["test_loss"]))
+
+
+def frame_results(metrics: pd.DataFrame, values: list[str]) -> dict:
+    """run_results of one run's rows of a metrics.csv (any order)."""
+    rows = metrics.sort_values("epoch").to_dict("records")
+    return run_results(rows, values)
 
 
 def warn_diverged(which: str) -> None:
@@ -26,11 +79,52 @@ def warn_diverged(which: str) -> None:
     )
 
 
-def diverged(result: MemberResult) -> bool:
-    """A run diverged when its final training or test loss is not a finite number."""
-    last = result.metrics[-1]
-    return not (math.isfinite(last["train_loss"]) and math.isfinite(last["test_loss"]))
+# --------------------------------------------------------------------------- read back
 
 
-def diverged_seeds(results: list[MemberResult]) -> list[int]:
-    return [r.seed for r in results if diverged(r)]
+def checked_runs(runs: pd.DataFrame, path: Path, fix: str) -> pd.DataFrame:
+    """A runs.csv read back, refused (LenetError naming the row and column) where a trained
+    run's row is not what lenet writes: an unknown status, a run listed twice, a result that
+    is text, not finite, or an accuracy outside 0..100. Nothing is computed on, or rewritten
+    from, such a file. fix: what the user can do, ending the message."""
+
+    def refuse(index, column: str, what: str):
+        line = int(index) + 2  # the header is line 1
+        raise LenetError(f"{path}, line {line}, column {column}: {what}; {fix}")
+
+    for index, status in runs["status"].items():
+        if status not in STATUSES:
+            refuse(
+                index, "status", f"unknown status '{status}' (lenet writes {', '.join(STATUSES)})"
+            )
+    if "run_key" in runs:
+        repeated = runs["run_key"].duplicated(keep="first")
+        if repeated.any():
+            index = repeated.idxmax()
+            refuse(index, "run_key", f"run {runs.at[index, 'run_key']} is listed twice")
+    trained = runs[runs["status"].isin(TRAINED)]
+    for column in result_columns_in(runs):
+        numbers = pd.to_numeric(trained[column], errors="coerce")
+        for index, value in trained[column].items():
+            if pd.isna(value):
+                continue  # a setting without validation has no val_acc; restore checks those
+            number = numbers[index]
+            if pd.isna(number) or not math.isfinite(number):
+                refuse(index, column, f"'{value}' is not a finite number")
+            if column_is_accuracy(column) and not 0 <= number <= 100:
+                refuse(index, column, f"{value} is not an accuracy in percent (0 to 100)")
+            if column in ("seconds", "best_epoch", "best_val_epoch") and number < 0:
+                refuse(index, column, f"{value} is negative")
+    out = runs.copy()
+    for column in result_columns_in(runs):
+        out[column] = pd.to_numeric(out[column], errors="coerce")
+    return out
+
+
+def result_columns_in(runs: pd.DataFrame) -> list[str]:
+    fixed = ["best_test_acc", "best_epoch", *VALIDATION_BEST, "seconds"]
+    return [c for c in runs.columns if c.startswith("final_") or c in fixed]
+
+
+def column_is_accuracy(column: str) -> bool:
+    return column.endswith("_acc") or "_acc_" in column

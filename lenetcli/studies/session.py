@@ -3,25 +3,29 @@ summarise. `execute` is what lenet sweep and lenet noise call."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
-import torch
 
-from lenetcli.errors import Interrupted, LenetError, warn
+from lenetcli.config import BACKENDS, RunOptions
+from lenetcli.errors import Interrupted, LenetError, unknown_choice, warn
 from lenetcli.outputs import progress
 from lenetcli.outputs.files import (
     check_output_dir,
     create_output_dir,
     default_folder,
     environment,
+    finishing,
     in_use,
+    read_config,
     run_record,
     write_json,
 )
-from lenetcli.outputs.progress import StudyReporter
+from lenetcli.outputs.results_json import results_document, write_results
 from lenetcli.science import engine
 from lenetcli.science.data import Dataset, data_record
+from lenetcli.studies.executor import Executor, LocalExecutor
 from lenetcli.studies.ledger import (
     Ledger,
     earlier_sessions,
@@ -29,63 +33,78 @@ from lenetcli.studies.ledger import (
     resume_folder,
     save_models,
 )
-from lenetcli.studies.plan import groups
+from lenetcli.studies.plan import (
+    Job,
+    describe_jobs,
+    device_caps,
+    job_records,
+    plan_jobs,
+    setting_groups,
+)
 from lenetcli.studies.results import (
     DIVERGED,
+    FAILED,
     warn_diverged,
 )
-from lenetcli.studies.study import Study, check_study, data_key, load_study_data
+from lenetcli.studies.study import RunOutcome, Study, check_study, data_key, load_study_data
 from lenetcli.studies.summary import summary_table, write_report
 
 
 def run_study(
     study: Study,
     ledger: Ledger,
+    jobs: list[Job],
+    executor: Executor,
     datasets: dict[tuple, Dataset],
-    device: torch.device,
     out: Path,
-    reporter: StudyReporter,
 ) -> None:
-    """Train every setting that has pending runs, saving runs.csv and metrics.csv after each."""
-    reporter.start_study(len(ledger.rows), ledger.count())
+    """Write each setting's own files, then have the executor train the jobs; as each job
+    finishes, its models are saved and runs.csv and metrics.csv rewritten."""
     ledger.save(out)  # at once, so the folder lists the whole plan from the start
-    for index, setting in enumerate(study.settings):
-        seeds = ledger.pending_seeds(index)
-        if not seeds:
-            continue
-        reporter.start_setting(f"{setting.config.dataset} {setting.name}", len(seeds))
-        data = datasets[data_key(setting.config)]
-        outcomes = study.train(setting, data, seeds, device, study.options, reporter, out)
-        ledger.record(index, outcomes)
-        save_models(out, setting, data, outcomes)  # before runs.csv says they finished
+    for index in sorted({index for job in jobs for index in job.settings}):
+        setting = study.settings[index]
+        study.setting_files(setting, datasets[data_key(setting.config)], out)
+
+    def on_done(job: Job, outcomes: list[RunOutcome]) -> None:
+        ledger.record(job, outcomes)
+        for index in job.settings:  # the models, before runs.csv says they finished
+            setting = study.settings[index]
+            own = [o for run, o in zip(job.runs, outcomes, strict=True) if run.setting == index]
+            save_models(out, setting, datasets[data_key(setting.config)], own)
         ledger.save(out)
-        reporter.finish_setting(len(seeds))
+
+    def on_failed(job: Job, error: str) -> None:
+        ledger.fail(job, error)
+        ledger.save(out)
+
+    executor.run(jobs, on_done, on_failed)
 
 
 def study_record(
-    study: Study, out: Path, resume: bool, device, datasets: dict[tuple, Dataset], ledger: Ledger
+    study: Study,
+    out: Path,
+    resume: bool,
+    device,
+    datasets: dict[tuple, Dataset],
+    jobs: list[Job],
 ) -> dict:
     # groups: the seeds that train together in this session (runs kept by --resume trained
     # in the groups of the session recorded in earlier_sessions).
+    groups = setting_groups(study, jobs)
     settings = [
         {
             "name": s.name,
             **s.config.to_dict(),
             **s.columns,
             "seeds": s.config.seeds,
-            "groups": groups(
-                s.config,
-                datasets[data_key(s.config)],
-                device,
-                study.options.group_size,
-                ledger.pending_seeds(i),
-            ),
-        }  # fmt: skip
+            "groups": groups[i],
+        }
         for i, s in enumerate(study.settings)
     ]
     options = {
         **study.record,
         "settings": settings,
+        "jobs": job_records(study, jobs),
         **study.options.to_dict(),
         "out": str(out),
         "resume": resume,
@@ -133,12 +152,18 @@ def execute(
     inputs: list[Path] = (),
     overwrite: bool = False,
     resume: bool = False,
+    dry_run: bool = False,
+    executor: Callable[..., Executor] | None = None,
 ) -> tuple[pd.DataFrame, Path]:
-    """Check, load, train what is not finished, write every output; return summary.csv's frame
-    and the output folder: out, or runs/<default_name>-<time> (-2, -3, ... if taken meanwhile).
+    """Check, load, plan, train what is not finished, write every output; return summary.csv's
+    frame and the output folder: out, or runs/<default_name>-<time> (-2, -3, ... if taken
+    meanwhile).
 
     Every check that can fail runs before the output folder is touched. Ctrl-C raises
-    Interrupted once the finished settings are saved.
+    Interrupted once the finished jobs are saved. dry_run: print the plan (jobs, runs,
+    model-epochs and, where out holds runs trained before, the time at their pace) and write
+    nothing. executor: makes the Executor, given the study, datasets, device and reporter;
+    default: the one study.options.backend names (executor_for).
     """
     console = progress.stdout_console()
     fresh_name = out is None
@@ -160,13 +185,28 @@ def execute(
         restored = 0
         check_output_dir(out, overwrite, study.command, [*inputs, study.options.data_folder()])
     device = engine.resolve_device(study.options.device)
+    executor = executor or executor_for(study.options)  # checks Ray's options and install
+    caps = device_caps(device, study.options.group_size)
+    if dry_run:
+        print_dry_run(
+            console,
+            study,
+            ledger,
+            plan_jobs(study, ledger.pending(), caps, study.options.group_by),
+            restored,
+            device,
+            out,
+            resume,
+        )
+        return pd.DataFrame(), out
     datasets = load_study_data(study)
     out = create_output_dir(out, fresh_name, exclusive=not resume and not out.exists())
     with in_use(out, study.command, replace=overwrite):
         if resume:  # again, now that the folder is held: another lenet may have written meanwhile
             ledger = Ledger(study)
             restored = resume_folder(study, out, ledger)
-        record = study_record(study, out, resume, device, datasets, ledger)
+        jobs = plan_jobs(study, ledger.pending(), caps, study.options.group_by)
+        record = study_record(study, out, resume, device, datasets, jobs)
         write_json(out / "config.json", record)
         if restored and (changed := other_validation_draws(study, record)):
             warn(
@@ -186,18 +226,33 @@ def execute(
             )
         try:
             with progress.make_study_reporter(console, study.options.quiet) as reporter:
-                run_study(study, ledger, datasets, device, out, reporter)
+                reporter.start_study(ledger.total, ledger.count())
+                run_study(
+                    study, ledger, jobs, executor(study, datasets, device, reporter), datasets, out
+                )
         except KeyboardInterrupt:
             raise Interrupted(
-                f"interrupted: {ledger.saved} of {len(ledger.rows)} runs are finished and saved in "
+                f"interrupted: {ledger.saved} of {ledger.total} runs are finished and saved in "
                 f"{out}; run the same command with --resume --out {out} to continue"
             ) from None
         runs = ledger.runs_frame()
-        summary = write_report(study, out, runs, ledger.metrics_frame())
+        # Signals wait until the summary, figures and results are written (a second or two),
+        # and config.json says meanwhile that they are being written (outputs.finishing).
+        go_on = f"run the same command with --resume --out {out} to finish it"
+        with finishing(out, record, go_on=go_on):
+            summary = write_report(study, out, runs, ledger.metrics_frame())
+            study.figures(study, summary, out)
+            write_results(out, results_document(study.command, out, runs))
     bad = runs[runs["status"] == DIVERGED]
     if len(bad):
         settings = ", ".join(bad["setting"].astype(str).drop_duplicates())
         warn_diverged(f"{len(bad)} run(s) of {settings} (status diverged in runs.csv)")
+    if len(failed := runs[runs["status"] == FAILED]):
+        warn(
+            f"{len(failed)} run(s) failed (status failed in {out / 'runs.csv'}, with the error) "
+            f"and are left out of the summary; run the same command with --resume --out {out} "
+            "to train them again"
+        )
     if not study.options.quiet:
         console.print(summary_table(study, summary))
         console.print(f"Wrote {out}/", highlight=False)
@@ -211,10 +266,68 @@ def describe_plan(
     names = {s.name for s in study.settings}
     text = (
         f"{study.command.capitalize()}: {len(names)} setting(s) x {len(datasets)} dataset(s), "
-        f"{len(ledger.rows)} runs, device {device}"
+        f"{ledger.total} runs, device {device}"
     )
     if restored:
-        text += f"; {restored} finished run(s) in {out} are kept, {len(ledger.rows) - restored} to train"
+        text += (
+            f"; {restored} finished run(s) in {out} are kept, {ledger.total - restored} to train"
+        )
     elif resume:  # a mistyped --out would otherwise start from scratch without a word
         text += f"; --resume found no finished run in {out}, so every run is trained"
     return text
+
+
+def print_dry_run(
+    console,
+    study: Study,
+    ledger: Ledger,
+    jobs: list[Job],
+    restored: int,
+    device,
+    out: Path,
+    resume: bool,
+) -> None:
+    """--dry-run: the plan, and nothing written. Printed even with --quiet: it is the output."""
+    console.print(describe_plan(study, ledger, restored, device, out, resume), highlight=False)
+    cost = measured_cost(ledger, out) if restored else None
+    for line in describe_jobs(jobs, cost):
+        console.print(line, highlight=False, soft_wrap=True)
+    if cost is None and jobs:
+        console.print(
+            "No time estimate: no run of this study has trained yet (a --resume of a started study gives one).",
+            highlight=False,
+            soft_wrap=True,
+        )
+    console.print("Dry run: nothing was trained or written.", highlight=False)
+
+
+def measured_cost(ledger: Ledger, out: Path) -> float | None:
+    """Seconds per model-epoch of the runs kept in out, at the pace they trained: a run's
+    seconds are its group's (the members step together), so a group of G shares them by G."""
+    previous = read_config(out) or {}
+    sizes = {}
+    for setting in (previous.get("options") or {}).get("settings") or []:
+        for group in setting.get("groups") or []:
+            sizes |= {(setting.get("name"), seed): len(group) for seed in group}
+    seconds = model_epochs = 0.0
+    for key, name in ledger.restored_names.items():
+        row = ledger.rows[key]
+        size = sizes.get((name, int(row["seed"])))
+        if size and row.get("seconds") is not None:
+            seconds += float(row["seconds"]) / size
+            model_epochs += int(row["epochs"])
+    return seconds / model_epochs if model_epochs else None
+
+
+def executor_for(options: RunOptions) -> Callable[..., Executor]:
+    """The executor --backend names: LocalExecutor, or Ray's (checked before anything is
+    written: Ray installed, its options sound)."""
+    if options.backend == "local":
+        return LocalExecutor
+    if options.backend != "ray":
+        raise unknown_choice("--backend", options.backend, BACKENDS)
+    from lenetcli.studies.ray_executor import executor_factory  # late: Ray is an extra
+
+    return executor_factory(
+        options.ray_address, options.task_cpus, options.task_gpus, options.ray_data
+    )

@@ -2,7 +2,7 @@
 
 A *setting* is one training configuration on one dataset with a short, file-safe name: a
 `TrainConfig` whose seed and repeats give its *runs* (one per seed). A study trains each
-setting's runs together as one group (`engine.train`) and writes into its folder:
+setting's runs together in groups (`engine.train`) and writes into its folder:
 
     config.json                     the whole study, run options and environment
     runs.csv                        one row per run: identity, hyperparameters, seed, results, status
@@ -22,9 +22,14 @@ build theirs their own way and plug in through these hooks:
   written to every CSV and group summary.csv, the tables and the figures.
 - `Setting.hidden`: values that decide a run's numbers but are not columns (for label
   noise, the noise seed and the matrix): hashed into the run keys, never written.
-- `Study.train`: how one setting's seeds are trained, given the output folder for any file
-  of its own; the default, `train_setting`, is a plain `engine.train`. It returns one `RunOutcome` per seed, whose `columns` hold per-run values
-  (e.g. the noise seed and achieved rate) named, in order, by `Study.run_columns`.
+- `Study.labels`: each run's training labels and per-run values, given its setting, seed and
+  data; the default, `true_labels`, keeps the dataset's labels and adds nothing. Label noise
+  returns a noisy draw and the noise seed and achieved rate, named, in order, by
+  `Study.run_columns`. Pure: it may run in another process (an executor's worker).
+- `Study.setting_files`: files of a setting's own (label noise: its transition matrices),
+  written into the output folder before its runs train; the default writes none.
+- `Study.figures`: figures of the study's own, drawn from summary.csv's frame and written with
+  the summary (label noise: accuracy_vs_noise.png); the default draws none.
 - `Study.values`: the metric columns whose final value is summarised, with their table labels
   (e.g. add "train_acc_clean"). Metric columns beyond `results.METRIC_COLUMNS` reach metrics.csv
   as they are.
@@ -33,33 +38,34 @@ build theirs their own way and plug in through these hooks:
 - `Study.palette`: a colour per setting name for compare.png and accuracy.png (default
   `plots.palette_colors`; label noise shades one colour family per noise type).
 
-`execute(study, out, ...)` does everything: checks (before anything is written), loads the
-data, trains what is not finished, writes the summary (summary.py). The parts are public for
-other uses: `check_study`, `Ledger` (the runs and their results), `summary.write_report`.
+`session.execute(study, out, ...)` does everything: checks (before anything is written),
+loads the data, plans the pending runs into jobs (plan.py), has an executor train them
+(executor.py), records what finishes in the ledger (ledger.py: runs.csv, metrics.csv) and
+writes the summary (summary.py). docs/architecture.md shows the flow.
 
 Resume: each run is keyed by a hash of its full configuration (`run_key`): dataset, every
 hyperparameter, seed, subsets and `Setting.columns`, but not the setting's name, so renamed
 settings still match and changed ones never do. runs.csv is the record of what finished; it and
-metrics.csv are rewritten atomically after every setting, so an interruption loses at most the
-setting in progress, and `resume=True` trains only the runs not finished.
+metrics.csv are rewritten atomically after every job, so an interruption loses at most the
+job in progress, and `resume=True` trains only the runs not finished.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
 
-from lenetcli.config import ADDED_FIELDS, RunOptions, TrainConfig
-from lenetcli.errors import LenetError
+from lenetcli.config import ADDED_FIELDS, GROUP_BY, RunOptions, TrainConfig
+from lenetcli.errors import LenetError, unknown_choice
 from lenetcli.outputs.plots import curves_figure, palette_colors
-from lenetcli.science import engine
 from lenetcli.science.data import Dataset, load_data
-from lenetcli.science.engine import MemberResult, Reporter
+from lenetcli.science.engine import MemberResult
 
 DEFAULT_VALUES = {"train_acc": "Training accuracy", "test_acc": "Testing accuracy"}
 
@@ -101,26 +107,30 @@ class RunOutcome:
     columns: dict = field(default_factory=dict)
 
 
-def train_setting(
-    setting: Setting,
-    data: Dataset,
-    seeds: list[int],
-    device: torch.device,
-    options: RunOptions,
-    reporter: Reporter,
-    out: Path,
-) -> list[RunOutcome]:
-    """The default `Study.train`: the seeds of one setting as one group, nothing added."""
-    results = engine.train(
-        setting.config, data, device, seeds=seeds, group_size=options.group_size,
-        use_graph=options.graph, reporter=reporter,
-    )  # fmt: skip
-    return [RunOutcome(result) for result in results]
+@dataclass(frozen=True)
+class Labels:
+    """One run's training labels (None: the dataset's own) and its values for run_columns."""
+
+    train: torch.Tensor | None = None
+    columns: dict = field(default_factory=dict)
 
 
-TrainSetting = Callable[
-    [Setting, Dataset, list[int], torch.device, RunOptions, Reporter, Path], list[RunOutcome]
-]
+def true_labels(setting: Setting, seed: int, data: Dataset) -> Labels:
+    """The default `Study.labels`: the dataset's labels, nothing added."""
+    return Labels()
+
+
+def no_files(setting: Setting, data: Dataset, out: Path) -> None:
+    """The default `Study.setting_files`: none."""
+
+
+def no_figures(study: Study, summary, out: Path) -> None:
+    """The default `Study.figures`: none beyond the summary's own."""
+
+
+TrainingLabels = Callable[[Setting, int, Dataset], Labels]
+SettingFiles = Callable[[Setting, Dataset, Path], None]
+StudyFigures = Callable[["Study", object, Path], None]  # study, summary.csv's frame, out
 
 
 def setting_palette(settings: list[Setting]) -> dict:
@@ -135,7 +145,9 @@ class Study:
     command: str  # "sweep", "noise": names the study in config.json and in messages
     settings: list[Setting]
     options: RunOptions = field(default_factory=RunOptions)
-    train: TrainSetting = train_setting
+    labels: TrainingLabels = true_labels
+    setting_files: SettingFiles = no_files
+    figures: StudyFigures = no_figures
     run_columns: tuple[str, ...] = ()
     values: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_VALUES))
     curves: Callable = curves_figure
@@ -169,7 +181,22 @@ class Study:
 
 
 def run_key(config: TrainConfig, seed: int, columns: dict | None = None) -> str:
-    """A hash of everything that decides one run's numbers (never its name or run options)."""
+    """A hash of everything that decides one run's numbers (never its name or run options):
+    16 hex digits, except that a key a spreadsheet or pandas would read as a number (all
+    digits, or digits-e-digits like 45027745186914e6, about 1 in 700) has its first digit
+    replaced by a letter past f (0 -> g, ..., 9 -> p), so that it is never one."""
+    key = legacy_run_key(config, seed, columns)
+    if NUMBER_LIKE.fullmatch(key):
+        return "ghijklmnop"[int(key[0])] + key[1:]
+    return key
+
+
+NUMBER_LIKE = re.compile(r"\d+([eE]\d+)?")
+
+
+def legacy_run_key(config: TrainConfig, seed: int, columns: dict | None = None) -> str:
+    """The key as lenetcli 0.1 wrote it: the first 16 hex digits of the hash. Equal to
+    run_key but where that looks like a number; the ledger matches such old keys on resume."""
     identity = replace(config, seed=seed, repeats=1).to_dict()
     defaults = TrainConfig().to_dict()
     for name, default in defaults.items():
@@ -222,6 +249,8 @@ def check_study(study: Study) -> None:
         raise LenetError(
             f"--group-size must be a positive whole number, got {study.options.group_size}"
         )
+    if study.options.group_by not in GROUP_BY:
+        raise unknown_choice("--group-by", study.options.group_by, GROUP_BY)
 
 
 def data_key(config: TrainConfig) -> tuple:

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from lenetcli.outputs.document import Block, Heading, Table, Text, render_markdown
 from lenetcli.outputs.files import save_figure, write_csv, write_text
 from lenetcli.outputs.plots import accuracy_figure, comparison_figure
-from lenetcli.outputs.tables import count_text, describe_seeds, fmt, markdown_table, plain, plural
+from lenetcli.outputs.tables import count_text, describe_seeds, fmt, plain, plural
 from lenetcli.science.data import DATASETS
 from lenetcli.studies.results import DIVERGED, HYPERPARAMETERS, TRAINED
 
@@ -138,48 +139,60 @@ def describe_setting(setting: Setting) -> str:
 
 def summary_markdown(study: Study, runs: pd.DataFrame, summary: pd.DataFrame) -> str:
     """summary.md: per dataset an overview of all settings, then each setting's table."""
-    lines = [f"# LeNet-5 {study.command}: summary", ""]
-    lines.append(
-        "Accuracies in percent, after the last epoch. Std is the sample standard deviation "
-        "(n-1) over the repeats; the 95% CI is the half-width of the 95% confidence interval "
-        "of the mean testing accuracy (Student's t); **best** marks the highest mean "
-        f"{best_by(summary)} per dataset. A run that diverged (its loss is not a "
-        "finite number) counts with the accuracy it ended at. Training accuracy is averaged "
-        "over the epoch's batches as they were trained, while the model changed; validation "
-        "and testing accuracy are measured after the epoch, so a gap between them is not "
-        "all overfitting."
-    )
+    return render_markdown(summary_blocks(study, runs, summary), {})
+
+
+def summary_blocks(study: Study, runs: pd.DataFrame, summary: pd.DataFrame) -> list[Block]:
+    """summary.md as a document (outputs/document.py): the notes on how to read it, then per
+    dataset the overview table and each setting's own."""
+    blocks = [
+        Heading(f"LeNet-5 {study.command}: summary", 1),
+        Text(
+            "Accuracies in percent, after the last epoch. Std is the sample standard deviation "
+            "(n-1) over the repeats; the 95% CI is the half-width of the 95% confidence "
+            "interval of the mean testing accuracy (Student's t); **best** marks the highest "
+            f"mean {best_by(summary)} per dataset. A run that diverged (its loss is not a "
+            "finite number) counts with the accuracy it ended at. Training accuracy is "
+            "averaged over the epoch's batches as they were trained, while the model changed; "
+            "validation and testing accuracy are measured after the epoch, so a gap between "
+            "them is not all overfitting."
+        ),
+    ]
     trained = trained_runs(runs)
     for dataset, rows in summary.groupby("dataset", sort=False):
-        lines += ["", f"## {DATASETS[dataset].title}", ""]
-        header = ["Setting", *study.setting_columns, "n"]
-        header += [f"{label} (mean ± std)" for label in study.values.values()]
-        header += ["Testing 95% CI (±)", "Best seed (testing)", ""]
-        body = []
-        for _, row in rows.iterrows():
-            n = count_text(row["n"], row["diverged"])
-            values = [plain(row[c]) for c in study.setting_columns]
-            cells = [row["setting"], *values, n]
-            cells += [mean_and_std(row, v) for v in study.values]
-            cells += [fmt(row["final_test_acc_ci95"]), fmt(row["final_test_acc_max"])]
-            cells.append("**best**" if row["best"] else "")
-            body.append(cells)
-        lines.append(markdown_table(header, body))
+        blocks += [Heading(DATASETS[dataset].title), overview_table(study, rows)]
         for setting in study.settings:
-            if setting.config.dataset != dataset:
-                continue
             own = trained[setting_mask(trained, setting)]
-            if own.empty:
-                continue
-            table = setting_table(study, own)
-            lines += ["", f"### {setting.name}", "", describe_setting(setting), ""]
-            lines.append(
-                markdown_table(
-                    list(table.columns),
-                    [[r.iloc[0], *[fmt(v) for v in r.iloc[1:]]] for _, r in table.iterrows()],
-                )
-            )
-    return "\n".join(lines) + "\n"
+            if setting.config.dataset == dataset and not own.empty:
+                blocks += [
+                    Heading(setting.name, 3),
+                    Text(describe_setting(setting)),
+                    seeds_table(setting_table(study, own)),
+                ]
+    return blocks
+
+
+def overview_table(study: Study, rows: pd.DataFrame) -> Table:
+    """One dataset's settings, a row each: mean ± std per value, the CI, the best seed."""
+    header = ["Setting", *study.setting_columns, "n"]
+    header += [f"{label} (mean ± std)" for label in study.values.values()]
+    header += ["Testing 95% CI (±)", "Best seed (testing)", ""]
+    body = []
+    for _, row in rows.iterrows():
+        n = count_text(row["n"], row["diverged"])
+        values = [plain(row[c]) for c in study.setting_columns]
+        cells = [row["setting"], *values, n]
+        cells += [mean_and_std(row, v) for v in study.values]
+        cells += [fmt(row["final_test_acc_ci95"]), fmt(row["final_test_acc_max"])]
+        cells.append("**best**" if row["best"] else "")
+        body.append(cells)
+    return Table(header, body)
+
+
+def seeds_table(table: pd.DataFrame) -> Table:
+    """A setting's table (setting_table) with its numbers rounded for reading."""
+    rows = [[r.iloc[0], *[fmt(v) for v in r.iloc[1:]]] for _, r in table.iterrows()]
+    return Table(list(table.columns), rows)
 
 
 def mean_and_std(row: pd.Series, value: str) -> str:

@@ -1,0 +1,218 @@
+"""The generated discussion (lenetcli/studies/discussion.py) on hand-made numbers: every
+sentence states what its numbers show, and only that."""
+
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from lenetcli.studies import discussion
+
+
+def welch_p_by_hand(a, b) -> float:
+    """Welch's t and the Welch-Satterthwaite degrees of freedom, two-sided, from the
+    formulas (not from ttest_ind)."""
+    a, b = np.asarray(a), np.asarray(b)
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    t = (a.mean() - b.mean()) / math.sqrt(va + vb)
+    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    return 2 * stats.t.sf(abs(t), df)
+
+
+# --------------------------------------------------------------------------- options
+
+
+def test_a_significant_difference_says_so_with_the_test_and_level():
+    samples = {"sigmoid": [95.0, 95.2, 94.9], "relu": [99.0, 99.1, 99.2]}
+    best, versus = discussion.compare_options("activation", samples)
+    assert best.text.startswith("activation: of 2 settings, relu had the highest mean final")
+    assert "99.10% ± 0.10 over 3 seeds" in best.text
+    assert best.numbers["relu_mean"] == pytest.approx(99.1)
+    p = welch_p_by_hand(samples["relu"], samples["sigmoid"])
+    assert p < 0.05
+    assert versus.numbers["p_value"] == pytest.approx(p)
+    assert versus.numbers["difference"] == pytest.approx(99.1 - 95.0333333)
+    assert "relu against sigmoid (95.03%): a difference of 4.07 points" in versus.text
+    assert "significant at the 5% level (two-sided Welch t-test, p < 0.001)" in versus.text
+    assert "not significant" not in versus.text
+
+
+def test_a_difference_within_the_seeds_spread_is_not_significant():
+    samples = {"mse": [98.0, 99.0, 98.5], "cross-entropy": [98.2, 98.9, 98.1]}
+    best, versus = discussion.compare_options("loss", samples)
+    assert "mse had the highest mean" in best.text
+    p = welch_p_by_hand(samples["mse"], samples["cross-entropy"])
+    assert p > 0.05
+    assert versus.numbers["p_value"] == pytest.approx(p)
+    assert f"not significant at the 5% level (two-sided Welch t-test, p = {p:.3f})" in versus.text
+    assert "within the spread between seeds" in versus.text
+
+
+def test_the_test_is_welchs_not_students():
+    # unequal spreads and sizes: Student's pooled variance gives another p
+    a, b = [90.0, 90.1, 89.9, 90.05, 89.95], [88.0, 92.0, 86.0]
+    test = discussion.welch(a, b)
+    assert test.p == pytest.approx(welch_p_by_hand(a, b))
+    assert test.p != pytest.approx(stats.ttest_ind(a, b, equal_var=True).pvalue, rel=0.05)
+
+
+def test_several_comparisons_are_said_to_be_uncorrected():
+    samples = {"relu": [99.0, 99.1], "tanh": [98.0, 98.4], "elu": [98.8, 99.0]}
+    sentences = discussion.compare_options("activations", samples)
+    assert sentences[0].text.endswith(
+        "Each other setting is compared with it on its own, uncorrected for the 2 comparisons."
+    )
+    assert [s.text.split(" against ")[1].split(" ")[0] for s in sentences[1:]] == ["elu", "tanh"]
+    two = discussion.compare_options("activations", {"relu": [99.0, 99.1], "tanh": [98.0, 98.4]})
+    assert "uncorrected" not in two[0].text
+
+
+def test_a_side_without_spread_is_tested_on_the_other_sides_without_a_warning():
+    stuck, learned = [9.75, 9.75, 9.75], [76.0, 77.5, 76.5]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        test = discussion.welch(learned, stuck)
+    # Welch with one variance 0: t = difference / sqrt(var_b / n_b), n_b - 1 degrees of freedom
+    t = (np.mean(learned) - 9.75) / math.sqrt(np.var(learned, ddof=1) / 3)
+    assert test.p == pytest.approx(2 * stats.t.sf(t, 2))
+
+
+def test_with_one_run_on_a_side_no_test_is_possible():
+    best, versus = discussion.compare_options("loss", {"l1": [97.0], "mse": [98.0, 98.2]})
+    assert "no test was possible (fewer than 2 runs on a side)" in versus.text
+    assert "p_value" not in versus.numbers and "significant" not in versus.text
+    flat = discussion.compare_options("loss", {"a": [97.0, 97.0], "b": [96.0, 96.0]})
+    assert "no test was possible (neither side varies between seeds)" in flat[1].text
+
+
+def test_lower_is_better_for_a_gap():
+    gaps = {"wd0": [3.0, 3.2, 2.9], "wd0.001": [1.0, 1.1, 0.8]}
+    best, versus = discussion.compare_options(
+        "weight decay", gaps, "train-test gap", higher_is_better=False, unit=" points"
+    )
+    assert "wd0.001 had the lowest mean train-test gap: 0.97 points ± 0.15" in best.text
+    assert "wd0.001 against wd0 (3.03 points)" in versus.text
+
+
+# --------------------------------------------------------------------------- noise
+
+
+def curve(means):
+    return pd.DataFrame({"rate": [0.0, 0.2, 0.4, 0.6, 0.8], "mean": means})
+
+
+def test_a_noise_curve_with_a_steep_fall_says_where():
+    sentence = discussion.noise_fall("symmetric", curve([99.0, 98.0, 97.0, 96.0, 80.0]))
+    # drops 1, 1, 1, 16: median 1, the last at least twice that
+    assert sentence.numbers["largest_drop"] == pytest.approx(16.0)
+    assert sentence.numbers["median_drop"] == pytest.approx(1.0)
+    assert (sentence.numbers["largest_drop_from"], sentence.numbers["largest_drop_to"]) == (
+        0.6,
+        0.8,
+    )
+    assert "from 99.00% at 0% noise to 80.00% at 80%" in sentence.text
+    assert (
+        "the largest drop between consecutive rates is 16.00 points, from 60% to 80%"
+        in sentence.text
+    )
+    assert (
+        "at least 2 times the median drop (1.00 points): the fall steepens there" in sentence.text
+    )
+
+
+def test_a_noise_curve_without_a_steep_fall_says_it_is_gradual():
+    sentence = discussion.noise_fall("pair", curve([99.0, 97.0, 94.5, 93.0, 91.0]))
+    # drops 2, 2.5, 1.5, 2: median 2, largest 2.5 < 4
+    assert sentence.numbers["largest_drop"] == pytest.approx(2.5)
+    assert "from 20% to 40%" in sentence.text
+    assert "less than 2 times the median drop (2.00 points): no step is steep" in sentence.text
+    assert "steepens" not in sentence.text
+
+
+def test_two_rates_leave_nothing_to_compare_a_step_with():
+    two = pd.DataFrame({"rate": [0.4, 0.0], "mean": [90.0, 99.0]})
+    sentence = discussion.noise_fall("pair", two)
+    assert "from 99.00% at 0% noise to 90.00% at 40%" in sentence.text
+    assert "fewer than three rates" in sentence.text
+
+
+def test_early_stopping_names_where_it_helps_most():
+    table = pd.DataFrame(
+        {
+            "setting": ["none-0", "symmetric-0.4", "symmetric-0.8"],
+            "final": [99.0, 95.0, 70.0],
+            "peak": [99.1, 97.5, 88.0],
+            "peak_epoch": [12.0, 3.4, 2.0],
+            "epochs": [15, 15, 15],
+        }
+    )
+    sentence = discussion.early_stopping(table)
+    assert sentence.numbers["largest_gain"] == pytest.approx(18.0)
+    assert "most at symmetric-0.8: 88.00% at epoch 2.0 on average (of 15)" in sentence.text
+    assert "against 70.00% after the last epoch, 18.00 points more" in sentence.text
+    assert "the least at none-0, 0.10 points" in sentence.text
+    assert "chosen on the test set itself" in sentence.text
+
+
+# --------------------------------------------------------------------------- datasets, pairs
+
+
+def test_datasets_are_ranked_with_the_gaps_between_them():
+    results = pd.DataFrame(
+        {
+            "dataset": ["cifar10", "mnist", "fashion-mnist"],
+            "final_test_acc_mean": [60.0, 99.0, 90.5],
+            "final_test_acc_std": [1.0, 0.1, 0.3],
+            "n": [5, 5, 5],
+        }
+    )
+    sentence = discussion.dataset_ranking(results)
+    assert sentence.text == (
+        "Ranked by mean final testing accuracy over 5 seeds: MNIST 99.00% ± 0.10; "
+        "Fashion-MNIST 90.50% ± 0.30 (8.50 points below MNIST); "
+        "CIFAR-10 60.00% ± 1.00 (30.50 points below Fashion-MNIST)."
+    )
+    assert sentence.numbers["gap_fashion-mnist_cifar10"] == pytest.approx(30.5)
+
+
+def pairs(*named):
+    return pd.DataFrame(
+        {
+            "true_class": [a for a, _, _ in named],
+            "predicted_class": [b for _, b, _ in named],
+            "rate_mean": [r for _, _, r in named],
+            "rate_std": [0.001] * len(named),
+            "seeds": [5] * len(named),
+        }
+    )
+
+
+def test_confused_pairs_say_what_they_share():
+    sentence = discussion.confused_pairs(
+        "mnist", pairs(("4", "9", 0.02), ("9", "4", 0.015), ("7", "9", 0.01))
+    )
+    assert "4 → 9 (2.00% ± 0.10 of the 4 images), 9 → 4 (1.50% ± 0.10" in sentence.text
+    assert "over 5 seeds' models" in sentence.text
+    assert "9 is in 3 of the 3 pairs; 4 is in 2 of the 3 pairs" in sentence.text
+    assert "4 and 9 are confused both ways" in sentence.text
+    assert sentence.numbers["pairs_with_9"] == 3
+    assert sentence.numbers["4_as_9_mean"] == pytest.approx(2.0)
+
+
+def test_confused_pairs_with_nothing_in_common_say_so():
+    sentence = discussion.confused_pairs(
+        "fashion-mnist", pairs(("Shirt", "T-shirt/top", 0.1), ("Sneaker", "Sandal", 0.05))
+    )
+    assert sentence.text.endswith("No class is in more than one of them.")
+    assert "pairs_with" not in " ".join(sentence.numbers)
+
+
+def test_the_sentences_become_a_table():
+    frame = discussion.sentences_frame(
+        [discussion.Sentence("noise", "It fell.", {"drop": 1.5, "p": 0.01234567891234})]
+    )
+    assert list(frame.columns) == ["topic", "text", "numbers"]
+    assert frame["numbers"][0] == "drop=1.5; p=0.01234567891"
