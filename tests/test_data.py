@@ -2,6 +2,7 @@ import functools
 import gzip
 import hashlib
 import http.server
+import json
 import pickle
 import shutil
 import threading
@@ -499,3 +500,24 @@ def test_a_failed_download_leaves_no_folder_behind_and_points_to_digits(tmp_path
     with pytest.raises(LenetError, match="the download failed"):
         load_dataset("mnist", root, quiet=True)
     assert (root / "MNIST").is_dir() and not (root / "MNIST" / "raw").exists()
+
+
+def test_lenet_train_downloads_from_the_mirror_option(tiny_mirror, tmp_path):
+    from typer.testing import CliRunner
+
+    from lenetcli.cli import app
+
+    url, _ = tiny_mirror
+    args = [
+        "train", "--dataset", "mnist", "--mirror", url, "--data-dir", str(tmp_path / "data"),
+        "--epochs", "1", "--batch-size", "10", "--device", "cpu", "--quiet",
+        "--out", str(tmp_path / "run"),
+    ]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "data" / "MNIST" / "raw" / "train-images-idx3-ubyte.gz").is_file()
+    record = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert record["options"]["mirror"] == url
+    bad = CliRunner().invoke(app, [*args[:4], "ftp:/x", *args[5:-1], str(tmp_path / "run2")])
+    assert bad.exit_code == 2 and bad.stderr.startswith("Error: --mirror 'ftp:/x' is not a base")
+    assert not (tmp_path / "run2").exists()
