@@ -28,6 +28,9 @@ ADDED_FIELDS = ("val_split", "lr_schedule")
 MAX_SEED = 2**32 - 1
 
 
+MAX_REPEATS = 10_000
+
+
 def check_seed_range(option: str, first: int, count: int) -> None:
     """Seeds first, first+1, ..., first+count-1 must all lie in 0..MAX_SEED."""
     last = first + count - 1
@@ -128,6 +131,10 @@ class TrainConfig:
                 raise LenetError(
                     f"{option_name(name)} must be a positive whole number, got {value}"
                 )
+        if self.repeats > MAX_REPEATS:  # the seeds are listed: billions would fill the memory
+            raise LenetError(
+                f"--repeats must be at most {MAX_REPEATS} (runs per setting), got {self.repeats}"
+            )
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise LenetError(f"--lr must be a positive finite number, got {self.lr}")
         if not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):

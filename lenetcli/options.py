@@ -266,7 +266,13 @@ RUNNING: dict[str, Option] = {
             "Replace an earlier output of the same command in --out.",
             default=False,
         ),
-        Option("quiet", bool, "Print nothing but errors.", default=False, flags=("--quiet", "-q")),
+        Option(
+            "quiet",
+            bool,
+            "Print nothing but errors and warnings.",
+            default=False,
+            flags=("--quiet", "-q"),
+        ),
         Option(
             "group_size",
             int,

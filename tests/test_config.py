@@ -98,3 +98,11 @@ def test_learning_rate_schedules():
             [0.1 * f for f in factors]
         )
     assert TrainConfig(lr=0.1, epochs=1, lr_schedule="cosine").lr_at(1) == 0.1
+
+
+def test_repeats_beyond_any_study_are_refused_before_the_seeds_are_listed():
+    from lenetcli.config import MAX_REPEATS
+
+    with pytest.raises(LenetError, match=f"--repeats must be at most {MAX_REPEATS}"):
+        TrainConfig(seed=0, repeats=4_000_000_000).validate()
+    TrainConfig(seed=0, repeats=MAX_REPEATS).validate()
