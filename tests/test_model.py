@@ -1,5 +1,6 @@
 import pytest
 import torch
+import torch.nn.functional as F
 
 from lenetcli.science.model import (
     ACTIVATIONS,
@@ -71,3 +72,39 @@ def test_the_names_a_configuration_accepts_are_the_models():
     from lenetcli import config
 
     assert tuple(ACTIVATIONS) == config.ACTIVATIONS and tuple(POOLS) == config.POOLS
+
+
+def forward_activation_first(group: LeNetGroup, x: torch.Tensor) -> torch.Tensor:
+    """LeNetGroup's forward in the textbook order, pool(relu(conv(x))), on the same parameters."""
+    b = x.shape[1]
+    h = group.planes(x.transpose(0, 1))
+    h = F.max_pool2d(F.relu(group._conv(h, group.conv1_weight, group.conv1_bias, 2)), 2)
+    h = F.max_pool2d(F.relu(group._conv(h, group.conv2_weight, group.conv2_bias, 0)), 2)
+    h = h.reshape(b, group.size, -1).transpose(0, 1)
+    h = F.relu(group._linear(h, group.fc1_weight, group.fc1_bias))
+    h = F.relu(group._linear(h, group.fc2_weight, group.fc2_bias))
+    return group._linear(h, group.fc3_weight, group.fc3_bias)
+
+
+@pytest.mark.parametrize("members", [1, 3])  # contiguous and channels-last convolutions
+def test_relu_after_max_pooling_gives_exactly_the_values_and_gradients_of_before(members):
+    # Weights and inputs on a coarse grid (quarters, small integers) make the convolutions'
+    # outputs tie exactly in many pooling windows, at positive values, at zero and below it:
+    # where the order of ReLU and pooling could matter, if anywhere.
+    torch.manual_seed(0)
+    group = LeNetGroup([LeNet5(GREY) for _ in range(members)])
+    with torch.no_grad():
+        for p in group.parameters():
+            p.copy_(torch.round(torch.randn_like(p) * 2) / 4)
+    x = torch.randint(-2, 3, (members, 6, 1, 28, 28)).float()
+    outputs, gradients = [], []
+    for forward in (LeNetGroup.forward, forward_activation_first):
+        group.zero_grad(set_to_none=True)
+        out = forward(group, x)
+        (out * torch.linspace(-1, 1, out.numel()).view(out.shape)).sum().backward()
+        outputs.append(out.detach())
+        gradients.append([p.grad.clone() for p in group.parameters()])
+    assert torch.equal(outputs[0], outputs[1])
+    for name, a, b in zip(dict(group.named_parameters()), *gradients, strict=True):
+        assert torch.equal(a, b), name
+    assert any(g.abs().sum() > 0 for g in gradients[0])
