@@ -286,6 +286,16 @@ def ensure_files(spec: DatasetSpec, root: Path, download: bool, quiet: bool = Fa
         )
 
 
+def official_cifar_files(folder: Path) -> bool:
+    """Whether the CIFAR-10 batches in folder are the official files, by torchvision's MD5
+    sums of them. A copy that is not (one decoded from a JPEG rendition, say) holds other
+    pixels than the original's, and gives a little other accuracies."""
+    from torchvision.datasets.utils import check_integrity
+
+    listed = [*tvd.CIFAR10.test_list, *tvd.CIFAR10.train_list]
+    return all(check_integrity(str(Path(folder) / name), md5) for name, md5 in listed)
+
+
 def download_dataset(spec: DatasetSpec, root: Path, quiet: bool = False) -> None:
     """Fetch the official archives with torchvision's utilities, checking their MD5 sums.
 
