@@ -571,9 +571,12 @@ class StudyDocument:
                 folder / "accuracy_vs_noise.png", "Final test accuracy against the noise rate"
             ),
         ]
-        forty = summary[np.isclose(summary["noise_rate"].astype(float), 0.4)]
-        custom = summary[summary["noise_type"] == "transition"]
-        for r in pd.concat([forty, custom]).itertuples():
+        # at 40% noise, and the file's own matrix (whatever its rate): each once
+        shown = summary[
+            np.isclose(summary["noise_rate"].astype(float), 0.4)
+            | (summary["noise_type"] == "transition")
+        ]
+        for r in shown.itertuples():
             blocks += self.matrices(folder, r.setting)
         if (folder / "memorisation.csv").is_file():
             table = read_csv(folder / "memorisation.csv")
@@ -603,7 +606,7 @@ class StudyDocument:
                     f"({self.relative(folder / 'memorisation.csv')})",
                 )  # fmt: skip
             )
-        for r in pd.concat([forty, custom]).itertuples():
+        for r in shown.itertuples():
             blocks += self.figure(
                 folder / "curves" / f"{r.dataset}-{r.setting}.png",
                 f"Memorisation curves of {r.setting}: training accuracy against the noisy and "
