@@ -97,14 +97,16 @@ def test_every_table_names_csvs_that_parse(quick):
 
 def test_the_seeds_tables_agree_with_the_runs(quick):
     out, _ = quick
-    for folder, name in [
-        ("1-hyperparameters", "1-hyperparameters-mnist.csv"),
-        ("2-datasets", "2-datasets-cifar10.csv"),
-        ("5-design/activations", "5-design-activations-mnist.csv"),
-        ("5-design/weight-decay", "5-design-weight-decay-fashion-mnist.csv"),
+    for folder, dataset, name in [
+        ("1-hyperparameters", "mnist", "1-hyperparameters-mnist.csv"),
+        ("2-datasets", "cifar10", "2-datasets-cifar10.csv"),
+        ("5-design/activations", "mnist", "5-design-activations-mnist.csv"),
+        ("5-design/weight-decay", "fashion-mnist", "5-design-weight-decay-fashion-mnist.csv"),
     ]:
         table = read_csv(out / "tables" / name).set_index("No.")
         runs = read_csv(out / folder / "runs.csv")
+        runs = runs[runs["dataset"] == dataset]
+        assert len(runs)
         for setting, own in runs.groupby("setting"):
             own = own.sort_values("seed")
             for value, label in (("final_train_acc", "training"), ("final_test_acc", "testing")):
@@ -121,7 +123,9 @@ def test_the_cross_dataset_and_noise_tables_agree_with_the_runs(quick):
     assert list(datasets["dataset"].sort_values()) == ["cifar10", "fashion-mnist", "mnist"]
     assert datasets["final_test_acc_mean"].is_monotonic_decreasing
     for row in datasets.itertuples():
-        runs = read_csv(out / row.section / "runs.csv").query("setting == @row.setting")
+        runs = read_csv(out / row.section / "runs.csv").query(
+            "setting == @row.setting and dataset == @row.dataset"
+        )
         assert row.final_test_acc_mean == pytest.approx(runs["final_test_acc"].mean())
     noise = read_csv(out / "tables" / "4-noise-accuracy.csv")
     runs = read_csv(out / "4-noise" / "runs.csv")
