@@ -619,27 +619,69 @@ def training_options_given(ctx: typer.Context) -> list[str]:
 # --------------------------------------------------------------------------- lenet report
 
 Folders = Annotated[
-    list[Path],
+    list[Path] | None,
     typer.Argument(
-        metavar="FOLDER",
-        help="Output folders of lenet train, sweep, noise, confusion or hardsamples, or a folder holding them (such as runs/).",
+        metavar="FOLDER|FILE",
+        help="Output folders of lenet train, sweep, noise, confusion or hardsamples, or a folder holding them (such as runs/); with --study, the study file (none: the shipped one).",
         show_default=False,
     ),
 ]
+# What only --study uses: the study's own options, and how its runs train.
+STUDY_ONLY = (
+    "profile", "sections", "resume", "dry_run", "device", "data_dir", "no_download", "mirror",
+    "group_size", "group_by", *CLUSTER, "no_graph",
+)  # fmt: skip
 
 
 @app.command("report", cls=Command)
-@with_options("report", "folders", "title", "out", "overwrite", "quiet", "json_output")
+@with_options(
+    "report", "ctx", "folders", "study", "print_study", "profile", "sections", "title", "resume",
+    "dry_run", "device", "data_dir", "no_download", "mirror", "group_size", "group_by",
+    *CLUSTER, "no_graph", "out", "overwrite", "quiet", "json_output",
+)  # fmt: skip
 def report_command(
-    folders: Folders,
-    title: Annotated[str, typer.Option(help="The report's title.")] = "LeNet-5 report",
+    ctx: typer.Context,
+    folders: Folders = None,
+    title: Annotated[
+        str | None,
+        typer.Option(help="The report's title. Default: LeNet-5 report, or the study's title."),
+    ] = None,
     **options,
 ) -> None:
-    """Gather output folders into one report: results.csv, compare.png, report.md and .html."""
-    from lenetcli.commands.report import run_report
+    """Gather output folders into one report, or (--study) run a whole study into one: report.md and .html."""
+    if options["print_study"]:
+        from lenetcli.commands.course import shipped_study
+
+        sys.stdout.write(shipped_study())
+        return
+    given = [
+        declared(name, "report").flag
+        for name in STUDY_ONLY
+        if ctx.get_parameter_source(name).name == "COMMANDLINE"
+    ]
+    if not options["study"]:
+        if given:
+            fail(f"{given[0]} belongs to --study; add --study, or leave it out")
+        if not folders:
+            fail(
+                "give the output folders to report on, or --study [FILE] to run a study into "
+                "one report; see 'lenet report --help'"
+            )
+        from lenetcli.commands.report import run_report
+
+        run_command(
+            run_report, folders=folders, title=title or "LeNet-5 report", out=options["out"],
+            overwrite=options["overwrite"], quiet=options["quiet"],
+            print_json=options["json_output"],
+        )  # fmt: skip
+        return
+    if folders and len(folders) > 1:
+        fail(f"--study takes one study file, got {len(folders)}: {', '.join(map(str, folders))}")
+    from lenetcli.commands.report.study import run_study_report
 
     run_command(
-        run_report, folders=folders, title=title, out=options["out"],
-        overwrite=options["overwrite"], quiet=options["quiet"],
-        print_json=options["json_output"],
+        run_study_report, study_file=folders[0] if folders else None, out=options["out"],
+        profile=options["profile"], sections=options["sections"], options=run_options(options),
+        resume=options["resume"], overwrite=options["overwrite"], dry_run=options["dry_run"],
+        title=title, print_json=options["json_output"],
     )  # fmt: skip

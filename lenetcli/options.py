@@ -337,6 +337,35 @@ RUNNING: dict[str, Option] = {
             "ETA) and stop; nothing is trained or written.",
             default=False,
         ),
+        # lenet report --study: the course study from a study file (commands/course.py)
+        Option(
+            "study",
+            bool,
+            "Run a study file with sections into --out and write its report: the file is "
+            "the argument (none: the shipped LeNet-5 course, see --print-study).",
+            default=False,
+        ),
+        Option(
+            "print_study",
+            bool,
+            "Print the shipped LeNet-5 course study file, to copy and edit, and stop.",
+            default=False,
+        ),
+        Option(
+            "profile",
+            str,
+            "With --study: full (the file as written) or another profile the file declares, "
+            "such as the shipped study's quick (small subsets, few epochs, 2 repeats).",
+            default="full",
+            choices=("full", "quick"),
+        ),
+        Option(
+            "sections",
+            str,
+            "With --study: the sections to run, by number, e.g. 1,3; the report shows every "
+            "section DIR holds. Default: all.",
+            metavar="LIST",
+        ),
         # -q, not its long name: a help line naming --quiet would read as the flag itself
         Option(
             "json_output",

@@ -315,7 +315,7 @@ def test_missing_data_without_download(tmp_path):
         (["train", "--epochs", "abc"], "Error: Invalid value for '--epochs'"),
         (["train", "--bogus"], "Error: No such option: --bogus"),
         (["trian"], "Error: No such command 'trian'. Did you mean 'train'?; see 'lenet --help'"),
-        (["report"], "Error: Missing argument 'FOLDER'; see 'lenet report --help'"),
+        (["report"], "Error: give the output folders to report on, or --study [FILE]"),
         (
             ["sweep", "--out", "x", "--lr"],
             "Error: Option '--lr' requires an argument; see 'lenet sweep --help'",

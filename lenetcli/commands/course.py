@@ -40,6 +40,7 @@ import hashlib
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -64,12 +65,15 @@ from lenetcli.commands.sweep import (
 )
 from lenetcli.config import RunOptions, TrainConfig, check_seed_range
 from lenetcli.errors import Interrupted, LenetError, unknown_choice
+from lenetcli.outputs import progress
 from lenetcli.outputs.checkpoint import load_checkpoint
 from lenetcli.outputs.files import (
+    check_output_dir,
     create_output_dir,
     environment,
     in_use,
     read_csv,
+    run_record,
     save_figure,
     write_csv,
     write_json,
@@ -597,9 +601,9 @@ def has_results(folder: Path) -> bool:
     return (folder / "summary.csv").is_file()
 
 
-def check_needs(course: CourseFile, chosen: list[Section], out: Path) -> None:
+def check_needs(course: CourseFile, chosen: list[Section], out: Path, kept: bool = True) -> None:
     """A section that builds on another (best_of, models_of) that does not run now needs
-    that one's results in out already."""
+    that one's results in out already (kept: out's results stay; not with --overwrite)."""
     running = {s.name for s in chosen}
     for section in chosen:
         needs = []
@@ -611,7 +615,7 @@ def check_needs(course: CourseFile, chosen: list[Section], out: Path) -> None:
             source = course.section(name)
             if name in running:
                 continue
-            if not all(has_results(f) for f in study_folders(out, source)):
+            if not kept or not all(has_results(f) for f in study_folders(out, source)):
                 raise LenetError(
                     f"{section.where()} builds on the results of section {source.number} "
                     f"'{name}', which {out} does not hold yet; run section {source.number} too"
@@ -651,10 +655,21 @@ class Plan:
 
     sweeps: dict[tuple[str, str | None], SweepPlan] = field(default_factory=dict)
     noise: dict[str, TrainConfig] = field(default_factory=dict)
+    overrides: dict = field(default_factory=dict)  # the profile's values
 
     def runs(self, section: Section) -> tuple[int, int]:
-        """(runs, model-epochs) of a sweep or noise section; (0, 0) for the others (a
-        datasets section's wait for its best setting; confusion trains nothing)."""
+        """(runs, model-epochs) of a section; a datasets section's model-epochs where its
+        best setting's epochs count are those of best_of's longest setting (its best is not
+        known before it has run); (0, 0) for confusion, which trains nothing."""
+        if section.kind == "datasets":
+            spec = section.spec
+            source = self.sweeps[(spec.best_of, None)]
+            repeats = self.overrides.get("repeats", spec.repeats)
+            longest = max(c.epochs for c in source.configs)
+            epochs = [
+                self.overrides.get("epochs", spec.epochs.get(d, longest)) for d in spec.datasets
+            ]
+            return len(spec.datasets) * repeats, repeats * sum(epochs)
         if section.kind == "sweep":
             settings = [
                 s for part in section.spec.parts
@@ -675,7 +690,7 @@ def make_plan(
     course: CourseFile, chosen: list[Section], overrides: dict, options: RunOptions
 ) -> Plan:
     """Every plan that does not wait for results, checked as the studies will be."""
-    plan = Plan()
+    plan = Plan(overrides=overrides)
     for section in chosen:
         if section.kind == "sweep":
             for part in section.spec.parts:
@@ -697,11 +712,17 @@ def make_plan(
 
 @dataclass
 class CourseRun:
-    """What run_course did: the folder, and per section its folder and wall time."""
+    """What run_course did: the folder, course.json's record and the discussion."""
 
     out: Path
     record: dict
     sentences: list[discussion.Sentence]
+    course: CourseFile | None = None
+
+
+# What run_course passes a finishing step (the report), inside the folder's lock.
+Finish = Callable[[CourseRun], None]
+UNFINISHED = "before all its files were written"  # config.json's mark meanwhile
 
 
 def run_course(
@@ -710,52 +731,142 @@ def run_course(
     profile: str = FULL,
     sections: list[int] | None = None,
     options: RunOptions | None = None,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    dry_run: bool = False,
+    finish: Finish | None = None,
 ) -> CourseRun:
     """Run the chosen sections of a study file (the shipped course when None) into out.
 
     Everything that can be checked before training is checked before anything is written:
     the file, the profile, the sections and what they build on, every plan that does not
-    wait for results, the datasets' files and out. A second call reuses every finished run.
+    wait for results, the datasets' files and out. A second call reuses every finished run;
+    resume insists that out holds a study already, overwrite replaces the one it holds.
+    dry_run: print the plan (with an ETA where an earlier session's pace is known) and
+    write nothing. finish: called last, with the folder still held (the report).
     """
     out, options = Path(out), options or RunOptions()
     course = read_course_file(study_file)
     overrides = profile_values(course, profile)
     chosen = choose_sections(course, sections)
-    check_out(out, course, profile)
-    check_needs(course, chosen, out)
+    check_flags(out, resume, overwrite)
+    if overwrite:
+        check_output_dir(out, True, "report", [course.path, options.data_folder()])
+    else:
+        check_out(out, course, profile)
+    check_needs(course, chosen, out, kept=not overwrite)
     plan = make_plan(course, chosen, overrides, options)
+    console = stdout_console(options.quiet and not dry_run)  # a dry run's plan is its output
+    previous = {} if overwrite else read_config_file(out / COURSE_RECORD) or {}
+    console.print(describe_course(course, chosen, plan, profile, out, previous), highlight=False)
+    if dry_run:
+        console.print("Dry run: nothing was trained or written.", highlight=False)
+        return CourseRun(out, previous, [], course)
     for name in used_datasets(chosen, plan):
         if name != "digits":
             ensure_files(get_spec(name), options.data_folder(), options.download, options.quiet)
-    console = stdout_console(options.quiet)
-    console.print(describe_course(course, chosen, plan, profile, out), highlight=False)
     create_output_dir(out)
-    record = course_record(course, profile, overrides, out, options)
-    with in_use(out, "course"):
+    with in_use(out, "report", replace=overwrite):
+        record = course_record(course, profile, overrides, out, options)
+        write_json(out / "config.json", report_record(course, profile, out, options, record))
         write_json(out / COURSE_RECORD, record)  # at once: an interrupted course continues
-        for section in chosen:
-            console.print(
-                f"\nSection {section.number}: {section.title} → {section_folder(out, section)}/",
-                highlight=False,
-            )
-            started = time.perf_counter()
-            try:
-                best = run_section(course, section, plan, overrides, out, options)
-            except Interrupted:
-                raise Interrupted(
-                    f"interrupted in section {section.number} '{section.name}': the runs "
-                    f"finished so far are saved in {out}; run the same study into the same "
-                    "folder again to continue"
-                ) from None
-            record["sections"][str(section.number)] = {
-                "name": section.name, "title": section.title, "kind": section.kind,
-                "folder": section.folder, "seconds": round(time.perf_counter() - started, 3),
-                **best,
-            }  # fmt: skip
-            write_json(out / COURSE_RECORD, record)
+        with progress.make_course_reporter(console, options.quiet) as reporter:
+            reporter.start_course(*course_runs(course, chosen, plan, out))
+            for section in chosen:
+                run_one(course, section, plan, overrides, out, options, record, reporter)
         sentences = course_discussion(course, out)
         write_csv(out / "discussion.csv", discussion.sentences_frame(sentences))
-    return CourseRun(out, record, sentences)
+        run = CourseRun(out, record, sentences, course)
+        if finish is not None:
+            finish(run)
+    return run
+
+
+def check_flags(out: Path, resume: bool, overwrite: bool) -> None:
+    if resume and overwrite:
+        raise LenetError(
+            "--resume continues the study in --out and --overwrite starts it again; give only one"
+        )
+    if resume and not (out / COURSE_RECORD).is_file():
+        raise LenetError(
+            f"--resume continues a study in --out, and {out} holds none (no {COURSE_RECORD}); "
+            "leave out --resume to start one there"
+        )
+
+
+def run_one(course, section, plan, overrides, out, options, record, reporter) -> None:
+    """One section, its time and the model-epochs it trained recorded in course.json (also
+    when interrupted: the pace gives the next session its ETA)."""
+    console = stdout_console(options.quiet)
+    console.print(
+        f"\nSection {section.number}: {section.title} → {section_folder(out, section)}/",
+        highlight=False,
+    )
+    reporter.start_section(f"§{section.number}")
+    before = finished_model_epochs(out, section)
+    started = time.perf_counter()
+    entry = dict(record["sections"].get(str(section.number)) or {})
+    try:
+        best = run_section(course, section, plan, overrides, out, options, reporter)
+    except Interrupted:
+        entry["pace"] = pace(entry, out, section, before, started)
+        record["sections"][str(section.number)] = entry
+        write_json(out / COURSE_RECORD, record)
+        raise Interrupted(
+            f"interrupted in section {section.number} '{section.name}': the runs "
+            f"finished so far are saved in {out}; run the same study into the same "
+            "folder again (with --resume) to continue"
+        ) from None
+    record["sections"][str(section.number)] = {
+        **entry, "name": section.name, "title": section.title, "kind": section.kind,
+        "folder": section.folder, "seconds": round(time.perf_counter() - started, 3),
+        "pace": pace(entry, out, section, before, started), **best,
+    }  # fmt: skip
+    write_json(out / COURSE_RECORD, record)
+
+
+def pace(entry: dict, out: Path, section: Section, before: int, started: float) -> dict:
+    """The seconds and model-epochs of every session that trained in a section, summed: the
+    pace an ETA uses. A session that trained nothing (it only re-rendered) adds nothing."""
+    known = entry.get("pace") or {"seconds": 0.0, "model_epochs": 0}
+    trained = finished_model_epochs(out, section) - before
+    if trained <= 0:
+        return known
+    return {
+        "seconds": round(known["seconds"] + time.perf_counter() - started, 3),
+        "model_epochs": known["model_epochs"] + trained,
+    }
+
+
+def section_runs(out: Path, section: Section) -> pd.DataFrame:
+    """The trained runs (finished or diverged) of a section's studies in out, so far."""
+    if section.kind == "confusion":
+        return pd.DataFrame(columns=["epochs"])
+    folders = [section_folder(out, section)] if section.kind == "noise" else None
+    frames = [
+        read_csv(folder / "runs.csv")
+        for folder in folders or study_folders(out, section)
+        if (folder / "runs.csv").is_file()
+    ]
+    if not frames:
+        return pd.DataFrame(columns=["epochs"])
+    runs = pd.concat(frames, ignore_index=True)
+    return runs[runs["status"].isin(("finished", "diverged"))]
+
+
+def finished_model_epochs(out: Path, section: Section) -> int:
+    return int(section_runs(out, section)["epochs"].sum())
+
+
+def course_runs(course: CourseFile, chosen, plan: Plan, out: Path) -> tuple[int, int]:
+    """(runs, of which finished already) of the chosen sections: the study's progress."""
+    total = done = 0
+    for section in chosen:
+        runs, _ = plan.runs(section)
+        total += runs
+        done += min(runs, len(section_runs(out, section)))
+    return total, done
 
 
 def used_datasets(chosen: list[Section], plan: Plan) -> list[str]:
@@ -770,15 +881,70 @@ def used_datasets(chosen: list[Section], plan: Plan) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def describe_course(course: CourseFile, chosen, plan: Plan, profile: str, out: Path) -> str:
+def describe_course(
+    course: CourseFile, chosen, plan: Plan, profile: str, out: Path, previous: dict
+) -> str:
+    """The plan: per section its runs and model-epochs (and how many are finished in out),
+    the total, and an ETA at the pace earlier sessions trained at in out, where known."""
     lines = [f"{course.title}: {len(chosen)} section(s), profile {profile}, into {out}/"]
+    paces = {
+        number: entry.get("pace") or {}
+        for number, entry in (previous.get("sections") or {}).items()
+        if isinstance(entry, dict)
+    }
+    known = [p for p in paces.values() if p.get("model_epochs")]
+    overall = (
+        sum(p["seconds"] for p in known) / sum(p["model_epochs"] for p in known) if known else None
+    )
+    total_runs = total_epochs = left_epochs = 0
+    eta = 0.0
     for section in chosen:
         runs, epochs = plan.runs(section)
+        done = min(epochs, finished_model_epochs(out, section))
+        total_runs, total_epochs, left_epochs = (
+            total_runs + runs, total_epochs + epochs, left_epochs + epochs - done,
+        )  # fmt: skip
+        own = paces.get(str(section.number)) or {}
+        rate = own["seconds"] / own["model_epochs"] if own.get("model_epochs") else overall
+        eta += (epochs - done) * (rate or 0.0)
         what = f"{runs} runs, {epochs} model-epochs" if runs else "no training"
+        if done:
+            what += f" ({done} finished in {out})"
         if section.kind == "datasets":
-            what = f"{len(section.spec.datasets)} dataset(s) x the best setting of {section.spec.best_of}"
+            what += f": the best setting of section '{section.spec.best_of}' on " + ", ".join(
+                section.spec.datasets
+            )
+        elif section.kind == "confusion":
+            what += f": the models of {', '.join(section.spec.models_of)}"
         lines.append(f"  {section.number}. {section.title} ({section.kind}): {what}")
+    lines.append(f"Total: {total_runs} runs, {total_epochs} model-epochs, {left_epochs} to train")
+    if left_epochs and overall is not None:
+        lines.append(
+            f"ETA {progress.clock(eta)} at the pace of the earlier sessions in {out} "
+            "(per section where it trained before)"
+        )
+    elif left_epochs:
+        lines.append(
+            "No time estimate: no earlier session trained in this folder (a later call or "
+            "--resume gives one)."
+        )
     return "\n".join(lines)
+
+
+def report_record(course: CourseFile, profile: str, out: Path, options, record: dict) -> dict:
+    """config.json: marks out as lenet report's (so that --overwrite knows its files, the
+    section folders among them), unfinished until the report is written."""
+    options_record = {
+        "study": {
+            "file": str(course.path), "sha256": course.sha256, "profile": profile,
+            "folders": [s.folder for s in course.sections],
+        },
+        "out": str(out), **options.to_dict(),
+    }  # fmt: skip
+    return {
+        **run_record("report", options_record, record["environment"], {}),
+        "interrupted": UNFINISHED,
+    }
 
 
 def course_record(course: CourseFile, profile: str, overrides: dict, out: Path, options) -> dict:
@@ -804,14 +970,16 @@ def nonempty(folder: Path) -> bool:
     return folder.is_dir() and any(folder.iterdir())
 
 
-def run_section(course, section: Section, plan: Plan, overrides, out: Path, options) -> dict:
+def run_section(
+    course, section: Section, plan: Plan, overrides, out: Path, options, reporter=None
+) -> dict:
     """Run one section; return what course.json should say of it beyond its name."""
     if section.kind == "sweep":
-        return run_sweep_section(course, section, plan, out, options)
+        return run_sweep_section(course, section, plan, out, options, reporter)
     if section.kind == "datasets":
-        return run_datasets_section(course, section, plan, overrides, out, options)
+        return run_datasets_section(course, section, plan, overrides, out, options, reporter)
     if section.kind == "noise":
-        return run_noise_section(course, section, plan, out, options)
+        return run_noise_section(course, section, plan, out, options, reporter)
     return run_confusion_section(course, section, out, options)
 
 
@@ -825,9 +993,9 @@ def sweep_record(course: CourseFile, section: Section, part: Part | None = None)
     }  # fmt: skip
 
 
-def run_study(study: Study, folder: Path) -> pd.DataFrame:
+def run_study(study: Study, folder: Path, reporter=None) -> pd.DataFrame:
     """A study into its folder, as `lenet sweep` or `lenet noise` would, resuming what is there."""
-    summary, _ = execute(study, folder, resume=nonempty(folder))
+    summary, _ = execute(study, folder, resume=nonempty(folder), reporter=reporter)
     return summary
 
 
@@ -844,7 +1012,7 @@ def best_row(summary: pd.DataFrame, dataset: str | None = None) -> pd.Series:
     return rows.iloc[0]
 
 
-def run_sweep_section(course, section: Section, plan: Plan, out: Path, options) -> dict:
+def run_sweep_section(course, section: Section, plan: Plan, out: Path, options, reporter) -> dict:
     """Each study of the section; return the best setting per study and dataset, and by
     which accuracy it was chosen."""
     chosen = {}
@@ -853,7 +1021,7 @@ def run_sweep_section(course, section: Section, plan: Plan, out: Path, options) 
         record = sweep_record(course, section, part)
         study = Study("sweep", sweep.settings(), options, record=record)
         folder = section_folder(out, section, part)
-        summary = run_study(study, folder)
+        summary = run_study(study, folder, reporter)
         for dataset in summary["dataset"].unique():
             key = dataset if part.name is None else f"{part.name}/{dataset}"
             chosen[key] = {"setting": best_row(summary, dataset)["setting"], "by": best_by(summary)}
@@ -905,12 +1073,14 @@ def datasets_settings(
     return settings, best
 
 
-def run_datasets_section(course, section: Section, plan: Plan, overrides, out, options) -> dict:
+def run_datasets_section(
+    course, section: Section, plan: Plan, overrides, out, options, reporter
+) -> dict:
     settings, best = datasets_settings(course, section, plan, overrides, out)
     record = sweep_record(course, section) | {"best_of": {"section": section.spec.best_of,
                                                         "setting": best["setting"]}}  # fmt: skip
     folder = section_folder(out, section)
-    summary = run_study(Study("sweep", settings, options, record=record), folder)
+    summary = run_study(Study("sweep", settings, options, record=record), folder, reporter)
     source = course.section(section.spec.best_of)
     table = datasets_table(best, summary, source.folder, section.folder)
     write_csv(folder / "datasets.csv", table)
@@ -937,7 +1107,7 @@ def datasets_table(best: pd.Series, summary: pd.DataFrame, source: str, here: st
     return table.reset_index(drop=True)
 
 
-def run_noise_section(course, section: Section, plan: Plan, out: Path, options) -> dict:
+def run_noise_section(course, section: Section, plan: Plan, out: Path, options, reporter) -> dict:
     spec = section.spec
     config = plan.noise[section.name]
     settings = noise_list(section, len(get_spec(config.dataset).classes))
@@ -958,7 +1128,7 @@ def run_noise_section(course, section: Section, plan: Plan, out: Path, options) 
     inputs = [] if spec.transition_file is None else [spec.transition_file]
     run_noise_study(
         config, settings, spec.noise_seed, options, folder, record, resume=nonempty(folder),
-        inputs=inputs,
+        inputs=inputs, reporter=reporter,
     )  # fmt: skip
     write_csv(folder / "memorisation.csv", memorisation_table(read_csv(folder / "runs.csv")))
     return {}

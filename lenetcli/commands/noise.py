@@ -219,9 +219,10 @@ def run_noise_study(
     inputs: list[Path] = (),
     dry_run: bool = False,
     print_json: bool = False,
+    reporter=None,
 ) -> pd.DataFrame:
     """Run the study (see study.execute), then plot accuracy against rate; return the summary.
-    With print_json (--json), print results.json last."""
+    With print_json (--json), print results.json last. reporter: as execute's."""
     study = noise_study(config, settings, noise_seed, options, record)
     if overwrite and out is not None:
         check_setting_files_free(Path(out), settings)
@@ -231,7 +232,7 @@ def run_noise_study(
     default_name = f"noise-{config.dataset}"
     summary, out = execute(
         study, out, default_name=default_name, inputs=inputs, overwrite=overwrite, resume=resume,
-        dry_run=dry_run,
+        dry_run=dry_run, reporter=reporter,
     )  # fmt: skip
     if dry_run:  # the plan is printed; nothing was written
         return summary

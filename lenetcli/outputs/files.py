@@ -208,6 +208,7 @@ def previous_output(folder: Path, command: str) -> list[Path]:
     found = []
     if (record := read_config(folder)) is not None:  # not the bare parent of dataset folders
         names = set(OUTPUT_NAMES[command]) | noise_files(record, command)
+        names |= study_report_files(record, command)
         found = [
             entry
             for entry in sorted(folder.iterdir())
@@ -240,6 +241,26 @@ def noise_files(record: dict, command: str) -> set[str]:
     settings = settings if isinstance(settings, list) else []
     labels = [s.get("setting") for s in settings if isinstance(s, dict)]
     return {name.format(label) for name in NOISE_FILES for label in labels if label}
+
+
+# What `lenet report --study` writes beside the report's files; its section folders are
+# named from the sections its config.json lists (study_report_files).
+STUDY_REPORT_OUTPUT = ["course.json", "discussion.csv", "tables"]
+SECTION_FOLDER = re.compile(r"[0-9]+-[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def study_report_files(record: dict, command: str) -> set[str]:
+    """The files of a `lenet report --study` folder: its section folders (1-hyperparameters,
+    ...), named from the study its config.json records, and its own tables; nothing for a
+    report of folders, or a name that is not a section folder's."""
+    options = record.get("options")
+    study = options.get("study") if command == "report" and isinstance(options, dict) else None
+    if not isinstance(study, dict):
+        return set()
+    folders = study.get("folders")
+    folders = folders if isinstance(folders, list) else []
+    own = {f for f in folders if isinstance(f, str) and SECTION_FOLDER.fullmatch(f)}
+    return own | set(STUDY_REPORT_OUTPUT)
 
 
 def remove_previous_output(folder: Path, command: str) -> None:

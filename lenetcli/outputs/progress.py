@@ -393,3 +393,56 @@ class RichStudyReporter(RichReporter, StudyReporter):
         # Whole runs again, whatever rounding the fractions left; and the runs of a job
         # trained in another process (a Ray worker), whose epochs were never shown here.
         self.progress.update(self.runs_task, completed=self.runs_before + runs)
+
+
+class CourseReporter(StudyReporter):
+    """One progress over the studies of several sections (lenet report --study): the runs
+    done of all the sections' and the ETA at the pace so far, and the current group, shown
+    by the StudyReporter it wraps.
+
+    The totals are the whole study's, given once (start_course). Each section's session then
+    calls start_study for its own study: that is no new start (its finished runs are counted
+    in the totals already), so it is passed over; the setting labels name the section.
+    """
+
+    def __init__(self, shown: StudyReporter):
+        self.shown = shown
+        self.section = ""
+
+    def __enter__(self):
+        self.shown.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.shown.__exit__(*exc)
+
+    def start_course(self, total_runs: int, finished_runs: int) -> None:
+        self.shown.start_study(total_runs, finished_runs)
+
+    def start_section(self, label: str) -> None:
+        self.section = label
+
+    def start_study(self, total_runs, finished_runs):
+        pass
+
+    def start_setting(self, label, runs):
+        self.shown.start_setting(f"{self.section} {label}".strip(), runs)
+
+    def finish_setting(self, runs):
+        self.shown.finish_setting(runs)
+
+    def start_group(self, seeds, epochs, batches):
+        self.shown.start_group(seeds, epochs, batches)
+
+    def batch(self, epoch, done, loss, acc):
+        self.shown.batch(epoch, done, loss, acc)
+
+    def epoch(self, epoch, rows):
+        self.shown.epoch(epoch, rows)
+
+    def message(self, text):
+        self.shown.message(text)
+
+
+def make_course_reporter(console: Console, quiet: bool) -> CourseReporter:
+    return CourseReporter(make_study_reporter(console, quiet))

@@ -305,6 +305,16 @@ def ensure_files(
         )
 
 
+def official_cifar_files(folder: Path) -> bool:
+    """Whether the CIFAR-10 batches in folder are the official files, by torchvision's MD5
+    sums of them. A copy that is not (one decoded from a JPEG rendition, say) holds other
+    pixels than the original's, and gives a little other accuracies."""
+    from torchvision.datasets.utils import check_integrity
+
+    listed = [*tvd.CIFAR10.test_list, *tvd.CIFAR10.train_list]
+    return all(check_integrity(str(Path(folder) / name), md5) for name, md5 in listed)
+
+
 def download_folder(spec: DatasetSpec, root: Path) -> Path:
     """Where a dataset's archives are downloaded: MNIST/raw/ (unpacked there too), or the
     root itself for CIFAR-10, whose archive holds the folder cifar-10-batches-py."""

@@ -3,6 +3,7 @@ summarise. `execute` is what lenet sweep and lenet noise call."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -154,6 +155,7 @@ def execute(
     resume: bool = False,
     dry_run: bool = False,
     executor: Callable[..., Executor] | None = None,
+    reporter: progress.StudyReporter | None = None,
 ) -> tuple[pd.DataFrame, Path]:
     """Check, load, plan, train what is not finished, write every output; return summary.csv's
     frame and the output folder: out, or runs/<default_name>-<time> (-2, -3, ... if taken
@@ -163,7 +165,9 @@ def execute(
     Interrupted once the finished jobs are saved. dry_run: print the plan (jobs, runs,
     model-epochs and, where out holds runs trained before, the time at their pace) and write
     nothing. executor: makes the Executor, given the study, datasets, device and reporter;
-    default: the one study.options.backend names (executor_for).
+    default: the one study.options.backend names (executor_for). reporter: the progress to
+    show, entered and closed by the caller (lenet report --study shows one over all its
+    studies); default: one for this study alone.
     """
     console = progress.stdout_console()
     fresh_name = out is None
@@ -225,10 +229,15 @@ def execute(
                 describe_plan(study, ledger, restored, device, out, resume), highlight=False
             )
         try:
-            with progress.make_study_reporter(console, study.options.quiet) as reporter:
-                reporter.start_study(ledger.total, ledger.count())
+            display = (
+                progress.make_study_reporter(console, study.options.quiet)
+                if reporter is None
+                else contextlib.nullcontext(reporter)  # the caller's, open already
+            )
+            with display as shown:
+                shown.start_study(ledger.total, ledger.count())
                 run_study(
-                    study, ledger, jobs, executor(study, datasets, device, reporter), datasets, out
+                    study, ledger, jobs, executor(study, datasets, device, shown), datasets, out
                 )
         except KeyboardInterrupt:
             raise Interrupted(

@@ -1,0 +1,682 @@
+"""`lenet report --study`: a study file with sections (commands/course.py) run into one folder,
+and the report of it a student can hand in.
+
+    <out>/1-hyperparameters/, 2-datasets/, ...   each section's folder (course.py)
+    <out>/course.json      the study file, the profile, the best settings, each section's time
+    <out>/discussion.csv   the generated discussion, each sentence with its numbers
+    <out>/tables/          every table of the report that is not a file of a section already
+    <out>/report.md        the report in Markdown (its figures are the sections' files)
+    <out>/report.html      the same, self-contained (figures embedded), fit to print
+    <out>/results.json     every trained run of every section, for scripts
+    <out>/config.json      marks the folder as lenet report's (for --overwrite)
+
+Every table names its CSV, and every sentence is made from the numbers of those CSVs
+(studies/discussion.py); nothing here is said of a result that the files do not show.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lenetcli import __version__
+from lenetcli.commands import course as courses
+from lenetcli.commands.course import CourseFile, CourseRun, Section
+from lenetcli.config import RunOptions
+from lenetcli.errors import LenetError
+from lenetcli.outputs.document import Figure, Heading, Table, Text, render_html, render_markdown
+from lenetcli.outputs.files import (
+    default_folder,
+    read_config,
+    read_csv,
+    write_csv,
+    write_json,
+    write_text,
+)
+from lenetcli.outputs.progress import clock, stdout_console
+from lenetcli.outputs.results_json import print_results, results_document, write_results
+from lenetcli.outputs.tables import fmt, plain
+from lenetcli.science.data import DATASETS, official_cifar_files
+from lenetcli.studies import discussion
+from lenetcli.studies.summary import best_by, best_mask
+
+TRAINED = ("finished", "diverged")
+TABLES = "tables"  # the report's own CSVs, in <out>/tables/
+
+
+def parse_sections(text: str | None) -> list[int] | None:
+    """--sections 1,3 as [1, 3]; None (every section) when not given."""
+    if text is None:
+        return None
+    numbers = []
+    for item in text.split(","):
+        if not item.strip().isdigit():
+            raise LenetError(
+                f"--sections takes section numbers separated by commas, e.g. 1,3; got {text!r}"
+            )
+        numbers.append(int(item))
+    return numbers
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def run_study_report(
+    study_file: Path | None,
+    out: Path | None,
+    profile: str,
+    sections: str | None,
+    options: RunOptions,
+    resume: bool = False,
+    overwrite: bool = False,
+    dry_run: bool = False,
+    title: str | None = None,
+    print_json: bool = False,
+) -> CourseRun:
+    """Run the study's sections into out (continuing what is there), then write the report."""
+    if out is None and resume:
+        raise LenetError("--resume needs --out: the folder of the study to continue")
+    out = default_folder("report") if out is None else Path(out)
+    chosen = parse_sections(sections)
+
+    def finish(run: CourseRun) -> None:
+        write_study_report(run, title)
+
+    run = courses.run_course(
+        study_file, out, profile, chosen, options, resume=resume, overwrite=overwrite,
+        dry_run=dry_run, finish=finish,
+    )  # fmt: skip
+    if dry_run:
+        return run
+    if not options.quiet:
+        stdout_console().print(
+            f"Wrote {out}/: report.md and report.html (open it), the tables in {out}/{TABLES}/",
+            highlight=False,
+        )
+    if print_json:
+        print_results(out)
+    return run
+
+
+def write_study_report(run: CourseRun, title: str | None = None) -> None:
+    """report.md, report.html, their tables, results.json, and config.json without its
+    'unfinished' mark, last."""
+    out, course = run.out, run.course
+    document = StudyDocument(course, out, run.record, title or course.title)
+    blocks = document.blocks()
+    for name, frame in document.tables.items():
+        write_csv(out / TABLES / name, frame)
+    names = {b.path: b.path.relative_to(out).as_posix() for b in blocks if isinstance(b, Figure)}
+    write_text(out / "report.md", render_markdown(blocks, names))
+    write_text(out / "report.html", render_html(blocks, document.title, out))
+    runs = all_runs(course, out)
+    write_results(out, results_document("report", out, runs, ("section", "dataset", "setting")))
+    record = read_config(out) or {}
+    record.pop("interrupted", None)
+    write_json(out / "config.json", record)
+
+
+def all_runs(course: CourseFile, out: Path) -> pd.DataFrame:
+    """Every run of the study's folders in out, each with its folder (section) relative to out."""
+    columns = ["section", "dataset", "setting", "seed", "final_test_acc", "best_test_acc", "status"]
+    frames = []
+    for section in course.sections:
+        for folder in trained_folders(out, section):
+            runs = read_csv(folder / "runs.csv")
+            frames.append(runs.assign(section=folder.relative_to(out).as_posix())[columns])
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+
+def trained_folders(out: Path, section: Section) -> list[Path]:
+    """The folders of a section that hold a study with results (summary.csv)."""
+    if section.kind == "confusion":
+        return []
+    folders = (
+        [courses.section_folder(out, section)]
+        if section.kind == "noise"
+        else courses.study_folders(out, section)
+    )
+    return [f for f in folders if courses.has_results(f)]
+
+
+# --------------------------------------------------------------------------- the document
+
+
+def pm(mean, std, digits: int = 2) -> str:
+    return (
+        fmt(mean, digits)
+        if std is None or pd.isna(std)
+        else f"{fmt(mean, digits)} ± {fmt(std, digits)}"
+    )
+
+
+def dataset_title(name: str) -> str:
+    return DATASETS[name].title if name in DATASETS else name
+
+
+def trained(runs: pd.DataFrame) -> pd.DataFrame:
+    return runs[runs["status"].isin(TRAINED)]
+
+
+@dataclass
+class StudyDocument:
+    """The report's blocks, built section by section from the files in out; `tables` holds
+    the CSVs of the tables that are no section's file, by their name in <out>/tables/."""
+
+    course: CourseFile
+    out: Path
+    record: dict
+    title: str
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def relative(self, path: Path) -> str:
+        return Path(path).relative_to(self.out).as_posix()
+
+    def own_table(self, name: str, frame: pd.DataFrame, header, rows, caption, left=1) -> Table:
+        """A table of the report with its numbers in <out>/tables/<name>, named in its caption."""
+        self.tables[name] = frame
+        return Table(header, rows, left=left, caption=f"{caption} ({TABLES}/{name})")
+
+    def figure(self, path: Path, caption: str) -> list[Figure]:
+        return [Figure(path, f"{caption} ({self.relative(path)})")] if path.is_file() else []
+
+    def blocks(self) -> list:
+        made = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        blocks = [
+            Heading(self.title, 1),
+            Text(
+                f"Made by lenet report --study (lenetcli {__version__}) on {made}. Accuracies are "
+                "in percent; mean ± std is the mean and the sample standard deviation over the "
+                "seeds' models. Every table names the CSV file in this folder that holds its "
+                "numbers unrounded."
+            ),
+            *self.setup(),
+        ]
+        for section in self.course.sections:
+            folder = courses.section_folder(self.out, section)
+            if not folder.is_dir():
+                continue
+            blocks.append(Heading(f"{section.number}. {section.title}"))
+            builders = {
+                "sweep": self.sweep_section, "datasets": self.datasets_section,
+                "confusion": self.confusion_section, "noise": self.noise_section,
+            }  # fmt: skip
+            blocks += builders[section.kind](section)
+        return blocks + self.discussion()
+
+    # ------------------------------------------------------------------ setup
+
+    def setup(self) -> list:
+        env = self.record.get("environment") or {}
+        sections = self.record.get("sections") or {}
+        paces = [entry.get("pace") or {} for entry in sections.values()]
+        training = sum(p.get("seconds", 0.0) for p in paces)
+        values = self.record.get("profile_values") or {}
+        profile = self.record.get("profile", "full")
+        replaced = (
+            ", ".join(f"{k.replace('_', ' ')} {plain(v)}" for k, v in values.items())
+            if values
+            else "nothing (the file as written)"
+        )
+        rows = [
+            ["Machine", str(env.get("platform", "?"))],
+            ["Device", f"{env.get('device', '?')}: {env.get('device_name', '?')}"],
+            ["Threads", str(env.get("torch_threads", "?"))],
+            ["Versions", f"lenetcli {env.get('lenetcli', '?')}, Python {env.get('python', '?')}, "
+             f"torch {env.get('torch', '?')}, torchvision {env.get('torchvision', '?')}, "
+             f"scikit-learn {env.get('scikit-learn', '?')}"],
+            ["Study file", str(self.record.get("study_file", "?"))],
+            ["Its SHA-256", str(self.record.get("study_sha256", "?"))],
+            ["Profile", f"{profile}: replaces {replaced} in every setting"],
+            ["Training time", f"{clock(training)} in all (the sections' wall time in the "
+             "sessions that trained in them)"],
+        ]  # fmt: skip
+        frame = pd.DataFrame(rows, columns=["item", "value"])
+        blocks = [
+            Heading("Setup"),
+            self.own_table("setup.csv", frame, ["", ""], rows, "Where and how it ran", left=2),
+        ]
+        data = self.data_sources()
+        if not data.empty:
+            data_rows = [
+                [dataset_title(r.dataset), r.source, str(r.train_size), str(r.test_size)]
+                for r in data.itertuples()
+            ]
+            blocks.append(
+                self.own_table(
+                    "data.csv",
+                    data,
+                    ["Dataset", "Read from", "Training images", "Test images"],
+                    data_rows,
+                    "Data sources (subsets as the profile and settings ask)",
+                    left=2,
+                )  # fmt: skip
+            )
+            blocks += [Text(caveat) for caveat in data_caveats(data)]
+        times = [
+            [f"{n}. {entry.get('title', entry.get('name', ''))}", clock(entry.get("seconds", 0))]
+            for n, entry in sorted(sections.items(), key=lambda item: int(item[0]))
+        ]
+        if times:
+            frame = pd.DataFrame(
+                {"section": [t[0] for t in times],
+                 "seconds": [sections[n].get("seconds") for n in sorted(sections, key=int)]}
+            )  # fmt: skip
+            blocks.append(
+                self.own_table(
+                    "times.csv",
+                    frame,
+                    ["Section", "Wall time of the last session"],
+                    times,
+                    "Time per section (a session that reused every run only re-rendered)",
+                )  # fmt: skip
+            )
+        return blocks
+
+    def data_sources(self) -> pd.DataFrame:
+        """One row per dataset and folder the sections read, from their config.json."""
+        rows = []
+        for section in self.course.sections:
+            for folder in trained_folders(self.out, section):
+                record = read_config(folder) or {}
+                for data in (record.get("data") or {}).get("datasets") or []:
+                    rows.append(
+                        {k: data.get(k) for k in ("dataset", "source", "train_size", "test_size")}
+                    )
+        frame = pd.DataFrame(rows, columns=["dataset", "source", "train_size", "test_size"])
+        return frame.drop_duplicates().reset_index(drop=True)
+
+    # ------------------------------------------------------------------ sweeps
+
+    def sweep_section(self, section: Section) -> list:
+        blocks = []
+        for part in section.spec.parts:
+            folder = courses.section_folder(self.out, section, part)
+            if part.name:
+                blocks.append(Heading(f"{section.number}.{part.name}", 3))
+            if not courses.has_results(folder):
+                blocks.append(Text(f"{self.relative(folder)} holds no results yet."))
+                continue
+            blocks += self.study_blocks(section, folder, part.name)
+        return blocks
+
+    def study_blocks(self, section: Section, folder: Path, part: str | None) -> list:
+        """A study's per-setting tables (No. 1..n, Best, Mean, Std), its best setting, the
+        comparisons between settings and its figures."""
+        summary = read_csv(folder / "summary.csv")
+        runs = trained(read_csv(folder / "runs.csv"))
+        stem = section.folder + (f"-{part}" if part else "")
+        repeats = sorted(set(summary["n"]))
+        blocks = [
+            Text(
+                f"{len(summary)} setting(s), {'/'.join(map(str, repeats))} seeds each, "
+                f"{plural_epochs(summary)}; every file of the study is in {self.relative(folder)}/."
+            )
+        ]
+        for dataset, rows in summary.groupby("dataset", sort=False):
+            own = runs[runs["dataset"] == dataset]
+            blocks.append(self.seeds_table(f"{stem}-{dataset}.csv", dataset, rows, own))
+            best = rows[best_mask(rows)]
+            if len(rows) > 1 and len(best):
+                b = best.iloc[0]
+                blocks.append(
+                    Text(
+                        f"Best setting on {dataset_title(dataset)}: {b['setting']}, the highest "
+                        f"mean {best_by(rows)} ({pm(b['final_test_acc_mean'], b['final_test_acc_std'])}% "
+                        "testing accuracy)."
+                    )
+                )
+                blocks.append(
+                    self.welch_table(f"{stem}-{dataset}-tests.csv", own, "final_test_acc")
+                )
+            if (folder / "overfitting.csv").is_file():
+                blocks += self.overfitting(folder, dataset, own, stem)
+        blocks += self.figure(
+            folder / "compare.png", "Mean test accuracy per epoch of every setting"
+        )
+        for r in summary.itertuples():
+            if len(summary) <= 3 or best_mask(summary).iloc[r.Index]:
+                blocks += self.figure(
+                    folder / "curves" / f"{r.dataset}-{r.setting}.png",
+                    f"{r.setting} on {dataset_title(r.dataset)}: mean ± std over the seeds",
+                )
+        return blocks
+
+    def seeds_table(self, name: str, dataset: str, summary: pd.DataFrame, runs) -> Table:
+        """The course's layout: per setting, each seed's model (No. 1..n), then Best, Mean and
+        Std of the final training and testing accuracy."""
+        settings = list(summary["setting"])
+        columns = {}
+        for setting in settings:
+            own = runs[runs["setting"] == setting].sort_values("seed")
+            for value, label in (("final_train_acc", "training"), ("final_test_acc", "testing")):
+                v = own[value].reset_index(drop=True)
+                columns[f"{setting} {label}"] = [*v, v.max(), v.mean(), v.std()]
+        n = max(len(runs[runs["setting"] == s]) for s in settings)
+        labels = [*map(str, range(1, n + 1)), "Best", "Mean", "Std"]
+        frame = pd.DataFrame({"No.": labels[: n + 3]})
+        for key, values in columns.items():
+            frame[key] = pd.Series(pad(values, n))
+        rows = [[row[0], *(fmt(v) for v in row[1:])] for row in frame.itertuples(index=False)]
+        caption = (
+            f"{dataset_title(dataset)}: final training and testing accuracy of each seed's model "
+            "(No.), the best, the mean and the std, per setting"
+        )
+        return self.own_table(name, frame, list(frame.columns), rows, caption)
+
+    def welch_table(self, name: str, runs: pd.DataFrame, value: str, lower_is_better=False):
+        """Each setting against the best one (by mean): the difference and a two-sided Welch
+        t-test of the seeds' values at the 5% level."""
+        samples = {s: list(g[value]) for s, g in runs.groupby("setting", sort=False)}
+        means = {s: float(np.mean(v)) for s, v in samples.items()}
+        best = (min if lower_is_better else max)(means, key=means.get)
+        records = []
+        for setting, values in samples.items():
+            test = discussion.welch(samples[best], values) if setting != best else None
+            records.append({
+                "setting": setting, "n": len(values), "mean": means[setting],
+                "std": float(np.std(values, ddof=1)) if len(values) > 1 else np.nan,
+                "against": best, "difference": means[best] - means[setting],
+                "p_value": np.nan if test is None or test.p is None else test.p,
+                "significant": "" if test is None else ("yes" if test.significant else
+                                                        "no" if test.p is not None else "no test"),
+            })  # fmt: skip
+        frame = pd.DataFrame(records)
+        rows = [
+            [r.setting, str(r.n), pm(r["mean"], r["std"]),
+             "best" if r.setting == best else fmt(r.difference),
+             "–" if pd.isna(r.p_value) else discussion.p_text(r.p_value).removeprefix("p = "),
+             r.significant or "–"]
+            for _, r in frame.iterrows()
+        ]  # fmt: skip
+        measure = value.replace("final_", "final ").replace("_acc", " accuracy").replace("_", " ")
+        caption = (
+            f"{measure}: each setting against the best, {best}, by a two-sided Welch t-test "
+            f"over the seeds at the {discussion.ALPHA:.0%} level (uncorrected for several comparisons)"
+        )
+        header = ["Setting", "n", "Mean ± std", "Difference (points)", "p", "Significant"]
+        return self.own_table(name, frame, header, rows, caption)
+
+    def overfitting(self, folder: Path, dataset: str, runs: pd.DataFrame, stem: str) -> list:
+        table = read_csv(folder / "overfitting.csv")
+        table = table[table["dataset"] == dataset]
+        rows = [
+            [r.setting, plain(r.weight_decay), str(r.n), fmt(r.final_train_acc_mean),
+             fmt(r.final_test_acc_mean), pm(r.gap_mean, r.gap_std)]
+            for r in table.itertuples()
+        ]  # fmt: skip
+        header = ["Setting", "Weight decay", "n", "Training acc.", "Testing acc.", "Gap (points)"]
+        caption = (
+            "Overfitting: the train-test gap, final training minus final testing accuracy "
+            f"(mean ± std over the seeds) ({self.relative(folder / 'overfitting.csv')})"
+        )
+        gaps = runs.assign(gap=runs["final_train_acc"] - runs["final_test_acc"])
+        return [
+            Table(header, rows, caption=caption),
+            self.welch_table(f"{stem}-{dataset}-gap-tests.csv", gaps, "gap", lower_is_better=True),
+        ]
+
+    # ------------------------------------------------------------------ datasets
+
+    def datasets_section(self, section: Section) -> list:
+        folder = courses.section_folder(self.out, section)
+        if not (folder / "datasets.csv").is_file():
+            return [Text(f"{self.relative(folder)} holds no results yet.")]
+        table = read_csv(folder / "datasets.csv")
+        best = (self.record.get("sections") or {}).get(str(section.number), {}).get("best_of", {})
+        rows = [
+            [str(r.rank), dataset_title(r.dataset), r.setting, str(r.epochs), str(r.n),
+             *(fmt(getattr(r, f"final_{v}_acc_{s}")) for v in ("train", "test")
+               for s in courses.DATASET_TABLE_STATS)]
+            for r in table.itertuples()
+        ]  # fmt: skip
+        stats = [s.capitalize() for s in courses.DATASET_TABLE_STATS]
+        header = ["Rank", "Dataset", "Setting", "Epochs", "n",
+                  *(f"{w} {s.lower()}" for w in ("Training", "Testing") for s in stats)]  # fmt: skip
+        summary = read_csv(folder / "summary.csv")
+        runs = trained(read_csv(folder / "runs.csv"))
+        blocks = [
+            Text(
+                f"The best setting of section '{section.spec.best_of}' "
+                f"({best.get('setting', '?')}) on each dataset, with the epochs the study file "
+                f"gives it there; every file is in {self.relative(folder)}/."
+            ),
+            Table(
+                header,
+                rows,
+                left=3,
+                caption="All datasets, ranked by mean final testing accuracy: mean, std, best, "
+                f"min and max over the seeds ({self.relative(folder / 'datasets.csv')})",
+            ),  # fmt: skip
+        ]
+        for dataset, rows in summary.groupby("dataset", sort=False):
+            blocks.append(
+                self.seeds_table(
+                    f"{section.folder}-{dataset}.csv",
+                    dataset,
+                    rows,
+                    runs[runs["dataset"] == dataset],
+                )  # fmt: skip
+            )
+        for r in summary.itertuples():
+            blocks += self.figure(
+                folder / "curves" / f"{r.dataset}-{r.setting}.png",
+                f"{r.setting} on {dataset_title(r.dataset)}: mean ± std over the seeds",
+            )
+        return blocks
+
+    # ------------------------------------------------------------------ confusion
+
+    def confusion_section(self, section: Section) -> list:
+        blocks = []
+        for dataset in section.spec.datasets:
+            folder = courses.section_folder(self.out, section) / dataset
+            blocks.append(Heading(f"{section.number}.{dataset}: {dataset_title(dataset)}", 3))
+            if not (folder / "confused_pairs.csv").is_file():
+                blocks.append(Text(f"{self.relative(folder)} holds no results yet."))
+                continue
+            models = read_csv(folder / "models.csv")
+            mean = read_csv(folder / "confusion_mean.csv").set_index("true")
+            std = read_csv(folder / "confusion_std.csv").set_index("true")
+            pairs = read_csv(folder / "confused_pairs.csv")
+            blocks.append(
+                Text(
+                    f"Over {len(models)} seeds' models (seeds {', '.join(map(str, models['seed']))}) "
+                    f"of the best setting, test accuracy {pm(models['test_acc'].mean(), models['test_acc'].std())}%."
+                )
+            )
+            cells = [
+                [str(true), *(pm(100 * mean.loc[true, c], 100 * std.loc[true, c], 1)
+                              for c in mean.columns)]
+                for true in mean.index
+            ]  # fmt: skip
+            blocks.append(
+                Table(
+                    ["True \\ predicted", *map(str, mean.columns)],
+                    cells,
+                    caption="Confusion matrix, in percent of each true class: mean ± std over "
+                    f"the seeds ({self.relative(folder / 'confusion_mean.csv')}, "
+                    f"{self.relative(folder / 'confusion_std.csv')})",
+                )  # fmt: skip
+            )
+            blocks += self.figure(folder / "confusion.png", "Confusion matrix, mean over seeds")
+            pair_rows = [
+                [str(p.rank), f"{p.true_class} → {p.predicted_class}",
+                 pm(100 * p.rate_mean, 100 * p.rate_std), f"{p.seeds_confused} of {p.seeds}"]
+                for p in pairs.itertuples()
+            ]  # fmt: skip
+            blocks.append(
+                Table(
+                    [
+                        "Rank",
+                        "True → predicted",
+                        "Rate (% of the true class)",
+                        "Seeds confusing it",
+                    ],
+                    pair_rows,
+                    left=2,
+                    caption=f"The most confused pairs ({self.relative(folder / 'confused_pairs.csv')})",
+                )  # fmt: skip
+                if pair_rows
+                else Text("No seed's model confused any pair of classes.")
+            )
+            hard = read_csv(folder / "hard_samples.csv")
+            if len(hard):
+                blocks.append(
+                    Text(
+                        f"The hard samples of these pairs, ordered by how many seeds misclassify "
+                        f"each image, then by the mean probability of the wrong class, are in "
+                        f"{self.relative(folder / 'hard_samples.csv')} ({len(hard)} rows); a "
+                        "gallery per pair follows."
+                    )
+                )
+            for group in hard["group"].drop_duplicates() if len(hard) else []:
+                blocks += self.figure(folder / "hard" / f"{group}.png", f"Hard samples: {group}")
+        return blocks
+
+    # ------------------------------------------------------------------ noise
+
+    def noise_section(self, section: Section) -> list:
+        folder = courses.section_folder(self.out, section)
+        if not courses.has_results(folder):
+            return [Text(f"{self.relative(folder)} holds no results yet.")]
+        summary = read_csv(folder / "summary.csv")
+        rows = [
+            [r.setting, r.noise_type, plain(r.noise_rate), str(r.n),
+             pm(r.final_train_acc_mean, r.final_train_acc_std),
+             pm(r.final_train_acc_clean_mean, r.final_train_acc_clean_std),
+             pm(r.final_test_acc_mean, r.final_test_acc_std)]
+            for r in summary.itertuples()
+        ]  # fmt: skip
+        columns = ["setting", "noise_type", "noise_rate", "n", "final_train_acc_mean",
+                   "final_train_acc_std", "final_train_acc_clean_mean", "final_train_acc_clean_std",
+                   "final_test_acc_mean", "final_test_acc_std"]  # fmt: skip
+        header = ["Setting", "Noise", "Rate", "n", "Training acc. (noisy labels)",
+                  "Training acc. (true labels)", "Testing acc."]  # fmt: skip
+        blocks = [
+            Text(f"Every file of the noise study is in {self.relative(folder)}/."),
+            self.own_table(
+                f"{section.folder}-accuracy.csv",
+                summary[columns],
+                header,
+                rows,
+                "Final accuracy against the noise rate: mean ± std over the seeds",
+                left=3,
+            ),  # fmt: skip
+            *self.figure(
+                folder / "accuracy_vs_noise.png", "Final test accuracy against the noise rate"
+            ),
+        ]
+        # at 40% noise, and the file's own matrix (whatever its rate): each once
+        shown = summary[
+            np.isclose(summary["noise_rate"].astype(float), 0.4)
+            | (summary["noise_type"] == "transition")
+        ]
+        for r in shown.itertuples():
+            blocks += self.matrices(folder, r.setting)
+        if (folder / "memorisation.csv").is_file():
+            table = read_csv(folder / "memorisation.csv")
+            memo = [
+                [r.setting, str(r.epochs), pm(r.final_test_acc_mean, r.final_test_acc_std),
+                 pm(r.peak_test_acc_mean, r.peak_test_acc_std),
+                 f"{r.peak_epoch_mean:.1f} ({r.peak_epoch_min}-{r.peak_epoch_max})",
+                 fmt(r.peak_minus_final), fmt(r.final_train_acc_noisy_mean),
+                 fmt(r.final_train_acc_true_mean)]
+                for r in table.itertuples()
+            ]  # fmt: skip
+            blocks.append(
+                Table(
+                    [
+                        "Setting",
+                        "Epochs",
+                        "Final test acc.",
+                        "Peak test acc.",
+                        "Peak epoch",
+                        "Peak − final",
+                        "Training acc. (noisy)",
+                        "Training acc. (true)",
+                    ],
+                    memo,
+                    caption="Memorisation: peak test accuracy (each run's highest, chosen on the "
+                    "test set) and its epoch (mean, min-max) beside the final one "
+                    f"({self.relative(folder / 'memorisation.csv')})",
+                )  # fmt: skip
+            )
+        for r in shown.itertuples():
+            blocks += self.figure(
+                folder / "curves" / f"{r.dataset}-{r.setting}.png",
+                f"Memorisation curves of {r.setting}: training accuracy against the noisy and "
+                "the true labels, and test accuracy, per epoch",
+            )
+        return blocks
+
+    def matrices(self, folder: Path, setting: str) -> list:
+        """The transition matrix a setting draws its noisy labels from, and the empirical
+        true-versus-noisy matrix of the labels drawn."""
+        blocks = []
+        for name, what in (
+            (f"transition-{setting}.csv", "transition matrix, P(noisy label | true label)"),
+            (f"noisy-confusion-{setting}.csv", "empirical matrix of the labels drawn (true vs noisy)"),
+        ):  # fmt: skip
+            path = folder / name
+            if not path.is_file():
+                continue
+            matrix = read_csv(path)
+            rows = [[str(i), *(fmt(v) for v in row)] for i, row in enumerate(matrix.to_numpy())]
+            header = ["True", *(c.removeprefix("noisy_") for c in matrix.columns)]
+            blocks.append(Table(header, rows, caption=f"{setting}: {what} ({self.relative(path)})"))
+        return blocks + self.figure(
+            folder / f"noisy-confusion-{setting}.png", f"{setting}: the noisy training labels drawn"
+        )
+
+    # ------------------------------------------------------------------ discussion
+
+    def discussion(self) -> list:
+        path = self.out / "discussion.csv"
+        if not path.is_file():
+            return []
+        sentences = read_csv(path)
+        blocks = [
+            Heading("Discussion"),
+            Text(
+                "Generated from the numbers above; discussion.csv holds each sentence with the "
+                "numbers it states. Differences between settings are tested against the spread "
+                f"between seeds by a two-sided Welch t-test at the {discussion.ALPHA:.0%} level."
+            ),
+        ]
+        for topic, rows in sentences.groupby("topic", sort=False):
+            blocks.append(Heading(str(topic), 3))
+            blocks += [Text(text) for text in rows["text"]]
+        return blocks
+
+
+def pad(values: list, n: int) -> list:
+    """A setting's column of the seeds table: n seeds' values (missing ones empty), then
+    best, mean and std."""
+    seeds, stats = values[:-3], values[-3:]
+    return [*seeds, *[np.nan] * (n - len(seeds)), *stats]
+
+
+def plural_epochs(summary: pd.DataFrame) -> str:
+    epochs = sorted(set(summary["epochs"]))
+    return f"{'/'.join(map(str, epochs))} epoch{'s' if epochs != [1] else ''}"
+
+
+def data_caveats(data: pd.DataFrame) -> list[str]:
+    """What a reader must know of where the data came from: a CIFAR-10 copy whose files are
+    not the official ones (by torchvision's MD5 sums) holds other pixels."""
+    caveats = []
+    for source in data.loc[data["dataset"] == "cifar10", "source"].drop_duplicates():
+        if Path(source).is_dir() and not official_cifar_files(Path(source)):
+            caveats.append(
+                f"CIFAR-10 caveat: the files in {source} are not the official CIFAR-10 batches "
+                "(their MD5 sums differ from torchvision's), so their pixels are not the "
+                "original ones; a copy decoded from a JPEG rendition, for one, gives a LeNet-5 "
+                "a test accuracy a little below the original pixels'. Compare its CIFAR-10 "
+                "numbers with published ones with that in mind."
+            )
+    return caveats

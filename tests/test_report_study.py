@@ -1,0 +1,365 @@
+"""`lenet report --study`: the shipped course's quick profile end to end (once for the module),
+its report checked against the runs' CSVs; a second call that trains nothing; a real SIGINT
+and --resume; the command's errors; and the pure pieces (sections, the course reporter, the
+plan's ETA, what --overwrite recognises)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import real_data_root
+from typer.testing import CliRunner
+
+from lenetcli.cli import app
+from lenetcli.commands import course
+from lenetcli.commands.report.study import parse_sections, run_study_report
+from lenetcli.config import RunOptions
+from lenetcli.errors import LenetError
+from lenetcli.outputs import progress
+from lenetcli.outputs.files import previous_output, read_csv, study_report_files
+from lenetcli.science import engine
+
+ROOT = Path(__file__).resolve().parent.parent
+PNG = b"\x89PNG\r\n\x1a\n"
+runner = CliRunner()
+OPTIONS = RunOptions(device="cpu", quiet=True)
+
+
+def is_png(path: Path) -> bool:
+    return path.is_file() and path.read_bytes()[:8] == PNG
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    """The shipped study, quick profile, through the command line; with its wall time."""
+    for name in ("mnist", "fashion-mnist", "cifar10"):
+        real_data_root(name)
+    out = tmp_path_factory.mktemp("study") / "out"
+    started = time.perf_counter()
+    result = runner.invoke(
+        app, ["report", "--study", "--profile", "quick", "--out", str(out), "--device", "cpu", "-q"]
+    )
+    assert result.exit_code == 0, result.output
+    return out, time.perf_counter() - started
+
+
+def captions(markdown: str) -> list[str]:
+    return re.findall(r"^\*(.+)\*$", markdown, flags=re.MULTILINE)
+
+
+def named_csvs(caption: str) -> list[str]:
+    """The CSV files a table's caption names: '(tables/x.csv)' or '(a.csv, b.csv)'."""
+    return re.findall(r"([\w./-]+\.csv)", caption)
+
+
+def test_every_figure_the_report_shows_is_a_png_beside_it(quick):
+    out, _ = quick
+    markdown = (out / "report.md").read_text()
+    figures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown)
+    assert len(figures) > 20
+    for figure in figures:
+        assert is_png(out / figure), figure
+    for needed in ("1-hyperparameters/compare.png", "4-noise/accuracy_vs_noise.png",
+                   "3-confusion/cifar10/confusion.png"):  # fmt: skip
+        assert needed in figures
+
+
+def test_the_html_is_self_contained(quick):
+    out, _ = quick
+    page = (out / "report.html").read_text()
+    sources = re.findall(r'(?:src|href)="([^"]*)"', page)
+    assert sources and all(s.startswith("data:image/png;base64,") for s in sources)
+    assert "<link" not in page and "@import" not in page and "url(" not in page
+    assert page.count("<img") == (out / "report.md").read_text().count("![")
+
+
+def test_every_table_names_csvs_that_parse(quick):
+    out, _ = quick
+    markdown = (out / "report.md").read_text()
+    tables = markdown.count("\n| --- ")
+    named = [c for c in captions(markdown) if named_csvs(c)]
+    assert len(named) == tables  # every table has a caption naming its CSV
+    for caption in named:
+        for name in named_csvs(caption):
+            frame = pd.read_csv(out / name)
+            assert len(frame), name
+
+
+def test_the_seeds_tables_agree_with_the_runs(quick):
+    out, _ = quick
+    for folder, dataset, name in [
+        ("1-hyperparameters", "mnist", "1-hyperparameters-mnist.csv"),
+        ("2-datasets", "cifar10", "2-datasets-cifar10.csv"),
+        ("5-design/activations", "mnist", "5-design-activations-mnist.csv"),
+        ("5-design/weight-decay", "fashion-mnist", "5-design-weight-decay-fashion-mnist.csv"),
+    ]:
+        table = read_csv(out / "tables" / name).set_index("No.")
+        runs = read_csv(out / folder / "runs.csv")
+        runs = runs[runs["dataset"] == dataset]
+        assert len(runs)
+        for setting, own in runs.groupby("setting"):
+            own = own.sort_values("seed")
+            for value, label in (("final_train_acc", "training"), ("final_test_acc", "testing")):
+                column = table[f"{setting} {label}"]
+                np.testing.assert_allclose(column.iloc[: len(own)], own[value], atol=1e-8)
+                assert column["Mean"] == pytest.approx(own[value].mean())
+                assert column["Std"] == pytest.approx(own[value].std())
+                assert column["Best"] == pytest.approx(own[value].max())
+
+
+def test_the_cross_dataset_and_noise_tables_agree_with_the_runs(quick):
+    out, _ = quick
+    datasets = read_csv(out / "2-datasets" / "datasets.csv")
+    assert list(datasets["dataset"].sort_values()) == ["cifar10", "fashion-mnist", "mnist"]
+    assert datasets["final_test_acc_mean"].is_monotonic_decreasing
+    for row in datasets.itertuples():
+        runs = read_csv(out / row.section / "runs.csv").query(
+            "setting == @row.setting and dataset == @row.dataset"
+        )
+        assert row.final_test_acc_mean == pytest.approx(runs["final_test_acc"].mean())
+    noise = read_csv(out / "tables" / "4-noise-accuracy.csv")
+    runs = read_csv(out / "4-noise" / "runs.csv")
+    assert len(noise) == 8
+    for row in noise.itertuples():
+        own = runs[runs["setting"] == row.setting]
+        assert row.final_test_acc_mean == pytest.approx(own["final_test_acc"].mean())
+        assert row.final_train_acc_clean_mean == pytest.approx(own["final_train_acc_clean"].mean())
+    tests = read_csv(out / "tables" / "5-design-losses-mnist-tests.csv")
+    assert set(tests["setting"]) == {"cross-entropy", "mse", "l1", "bce"}
+    assert tests["p_value"].dropna().between(0, 1).all()
+
+
+def test_the_setup_names_the_study_file_its_hash_and_the_cifar_caveat(quick):
+    out, _ = quick
+    markdown = (out / "report.md").read_text()
+    shipped = course.read_course_file()
+    assert shipped.sha256 in markdown
+    data = read_csv(out / "tables" / "data.csv")
+    assert set(data["dataset"]) == {"mnist", "fashion-mnist", "cifar10"}
+    # the offline copy of CIFAR-10 is a JPEG rendition: its files are not the official ones
+    assert "CIFAR-10 caveat" in markdown
+    record = json.loads((out / "config.json").read_text())
+    assert record["command"] == "report" and "interrupted" not in record
+    assert record["options"]["study"]["folders"][0] == "1-hyperparameters"
+    results = json.loads((out / "results.json").read_text())
+    assert {r["section"] for r in results["runs"]} >= {"1-hyperparameters", "4-noise"}
+    discussion = read_csv(out / "discussion.csv")
+    for text in discussion["text"]:
+        assert text in markdown
+
+
+def test_the_quick_profile_is_quick(quick):
+    _, seconds = quick
+    print(f"quick profile: {seconds:.0f} s wall")
+    assert seconds < 600  # 3 minutes on an idle 2-core CPU; this machine may be shared
+
+
+def test_a_second_call_reuses_every_run_and_is_fast(quick, monkeypatch):
+    out, first = quick
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a second call trained a model")
+
+    monkeypatch.setattr(engine, "train", no_training)
+    made = (out / "report.html").stat().st_mtime_ns
+    started = time.perf_counter()
+    run_study_report(None, out, "quick", None, OPTIONS)
+    seconds = time.perf_counter() - started
+    assert seconds < first / 2, (seconds, first)
+    assert (out / "report.html").stat().st_mtime_ns > made
+
+
+def test_a_dry_run_prints_the_plan_with_an_eta_and_writes_nothing(quick, capsys):
+    out, _ = quick
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    run_study_report(None, out, "quick", None, OPTIONS, dry_run=True)
+    text = capsys.readouterr().out
+    assert "1. Hyperparameters on MNIST (sweep): 6 runs, 12 model-epochs (12 finished" in text
+    assert re.search(r"Total: \d+ runs, \d+ model-epochs, 0 to train", text)
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == before
+
+
+# --------------------------------------------------------------------------- SIGINT, --resume
+
+SMALL = """
+title = "A small study"
+seed = 42
+repeats = 2
+[defaults]
+epochs = 3
+batch_size = 50
+train_subset = 300
+test_subset = 100
+[[sections]]
+name = "hyperparameters"
+datasets = ["digits"]
+settings = [{ lr = 0.001 }, { lr = 0.002 }, { lr = 0.003 }]
+[[sections]]
+name = "noise"
+kind = "noise"
+datasets = ["digits"]
+symmetric = [0, 0.4]
+"""
+
+
+def lenet(*args: str) -> list[str]:
+    return [sys.executable, "-m", "lenetcli", "report", "--study", *args]
+
+
+def test_an_interrupted_study_resumes_to_the_same_tables(tmp_path):
+    path = tmp_path / "small.toml"
+    path.write_text(SMALL)
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    flags = ["--out", str(out), "--device", "cpu", "--group-by", "setting"]
+    child = subprocess.Popen(
+        lenet(str(path), *flags), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    runs = out / "1-hyperparameters" / "runs.csv"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and child.poll() is None:
+        if runs.is_file() and (read_csv(runs)["status"] == "finished").any():
+            break
+        time.sleep(0.05)
+    child.send_signal(signal.SIGINT)
+    _, stderr = child.communicate(timeout=120)
+    assert child.returncode == 130, stderr
+    assert "interrupted in section" in stderr and "--resume" in stderr
+    assert "Traceback" not in stderr
+    assert not (out / "report.md").exists()
+    kept = read_csv(runs)
+    finished = kept[kept["status"] == "finished"]
+    assert len(finished) >= 1
+    resumed = subprocess.run(
+        lenet(str(path), *flags, "--resume"), env=env, capture_output=True, text=True
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    again = read_csv(runs).set_index("run_key")
+    for key, row in finished.set_index("run_key").iterrows():  # kept, not trained again
+        assert again.loc[key, "seconds"] == row["seconds"]
+    straight = tmp_path / "straight"
+    run_study_report(
+        path, straight, "full", None, RunOptions(device="cpu", quiet=True, group_by="setting")
+    )
+    for name in ("1-hyperparameters-digits.csv", "2-noise-accuracy.csv"):
+        pd.testing.assert_frame_equal(
+            read_csv(out / "tables" / name), read_csv(straight / "tables" / name), atol=1e-6
+        )
+
+
+def test_resume_needs_a_study_in_out(tmp_path):
+    with pytest.raises(LenetError, match="holds none"):
+        run_study_report(None, tmp_path / "new", "quick", None, OPTIONS, resume=True)
+    assert not (tmp_path / "new").exists()
+
+
+# --------------------------------------------------------------------------- the command line
+
+
+def test_print_study_writes_the_shipped_file():
+    result = runner.invoke(app, ["report", "--print-study"])
+    assert result.exit_code == 0
+    assert result.stdout == (ROOT / "lenetcli" / "studies" / "lenet5.toml").read_text()
+
+
+def one_line_error(args: list[str]) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "lenetcli", *args], capture_output=True, text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("Error:") and result.stderr.count("\n") == 1, result.stderr
+    return result.stderr
+
+
+def test_a_malformed_study_file_is_one_line_naming_the_file_section_and_key(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text(
+        '[[sections]]\nname = "a"\ndatasets = ["digits"]\nsettings = [{ lr = 0.001 }]\n'
+        '[[sections]]\nname = "b"\nepoch = 3\nsettings = [{ lr = 0.001 }]\n'
+    )
+    error = one_line_error(["report", "--study", str(path), "--out", str(tmp_path / "out")])
+    assert str(path) in error and "section 2 'b'" in error and "'epoch'" in error
+    assert not (tmp_path / "out").exists()
+
+
+def test_study_options_need_study_and_folders_are_reported_as_before(tmp_path):
+    assert "--profile belongs to --study" in one_line_error(["report", "--profile", "quick", "x"])
+    assert "give the output folders" in one_line_error(["report"])
+    error = one_line_error(["report", "--study", "--sections", "1,x", "--dry-run"])
+    assert "--sections takes section numbers" in error
+
+
+# --------------------------------------------------------------------------- pure pieces
+
+
+def test_sections_parse_as_numbers():
+    assert parse_sections(None) is None
+    assert parse_sections("1, 3") == [1, 3]
+    with pytest.raises(LenetError, match="e.g. 1,3"):
+        parse_sections("1-3")
+
+
+class Spy(progress.StudyReporter):
+    def __init__(self):
+        self.calls = []
+
+    def start_study(self, total_runs, finished_runs):
+        self.calls.append(("study", total_runs, finished_runs))
+
+    def start_setting(self, label, runs):
+        self.calls.append(("setting", label, runs))
+
+    def finish_setting(self, runs):
+        self.calls.append(("finish", runs))
+
+
+def test_the_course_reporter_counts_the_whole_study_once():
+    spy = Spy()
+    with progress.CourseReporter(spy) as reporter:
+        reporter.start_course(30, 4)
+        reporter.start_section("§2")
+        reporter.start_study(10, 2)  # a section's session: its runs are in the totals
+        reporter.start_setting("mnist wd0", 3)
+        reporter.finish_setting(3)
+    assert spy.calls == [("study", 30, 4), ("setting", "§2 mnist wd0", 3), ("finish", 3)]
+
+
+def test_the_plan_gives_an_eta_at_the_pace_of_earlier_sessions(tmp_path):
+    path = tmp_path / "small.toml"
+    path.write_text(SMALL)
+    study = course.read_course_file(path)
+    plan = course.make_plan(study, list(study.sections), {}, OPTIONS)
+    previous = {"sections": {"1": {"pace": {"seconds": 9.0, "model_epochs": 18}}}}
+    text = course.describe_course(study, list(study.sections), plan, "full", tmp_path, previous)
+    # 18 + 12 model-epochs to train, at 0.5 s each (section 2 at section 1's pace): 15 s
+    assert "Total: 10 runs, 30 model-epochs, 30 to train" in text
+    assert "ETA 0:00:15" in text
+    unknown = course.describe_course(study, list(study.sections), plan, "full", tmp_path, {})
+    assert "No time estimate" in unknown
+
+
+def test_overwrite_recognises_a_study_folder_by_its_config(tmp_path):
+    record = {"command": "report", "options": {"study": {"folders": ["1-a", "2-b", "../x"]}}}
+    assert study_report_files(record, "report") == {
+        "1-a",
+        "2-b",
+        *["course.json", "discussion.csv", "tables"],
+    }
+    assert study_report_files({"command": "report", "options": {}}, "report") == set()
+    (tmp_path / "config.json").write_text(json.dumps(record))
+    for name in ("1-a", "2-b", "mine"):
+        (tmp_path / name).mkdir()
+    found = {p.name for p in previous_output(tmp_path, "report")}
+    assert found == {"config.json", "1-a", "2-b"}
