@@ -219,10 +219,18 @@ def test_validation_is_measured_every_epoch_on_the_held_out_images():
         assert result.metrics[-1]["val_acc"] == pytest.approx(accuracy)
 
 
-@pytest.mark.parametrize("loss", ["cross-entropy", "mse", "l1", "bce"])
+@pytest.mark.parametrize("loss", ["cross-entropy", "mse", "l1"])
 def test_losses_train(digits, loss):
     (result,) = train(TrainConfig(dataset="digits", epochs=3, loss=loss, lr=0.003), digits, CPU)
     assert result.metrics[-1]["test_acc"] > 30
+
+
+def test_bce_trains(digits):
+    # Slower to start than the others (every output is first pushed towards 0): on these 400
+    # images seeds 42-44 reach 69.5-82.5% after 5 epochs, 34.5-49.5% after 3 (measured).
+    (result,) = train(TrainConfig(dataset="digits", epochs=5, loss="bce", lr=0.003), digits, CPU)
+    assert result.metrics[-1]["test_acc"] > 50  # chance is 10%
+    assert result.metrics[-1]["train_loss"] < result.metrics[0]["train_loss"]
 
 
 def test_member_losses_compare_softmax_with_one_hot():
