@@ -199,7 +199,8 @@ TRAINING: dict[str, Option] = {
         Option(
             "loss",
             str,
-            f"{one_of(LOSSES)}; mse and l1 compare the softmax with one-hot targets.",
+            f"{one_of(LOSSES)}; mse and l1 compare the softmax with one-hot targets, bce each "
+            "output's sigmoid (binary cross-entropy).",
             choices=LOSSES,
             example="cross-entropy,mse",
         ),

@@ -40,6 +40,7 @@ LOSS_NAMES = {
     "cross-entropy": "cross-entropy loss",
     "mse": "MSE loss (softmax against one-hot)",
     "l1": "L1 loss (softmax against one-hot)",
+    "bce": "binary cross-entropy (sigmoid against one-hot)",
 }
 TITLE_MARGIN = 0.1  # inches between a figure's top edge and its suptitle (see below)
 BAND_ALPHA = 0.12  # light enough that overlapping bands neither hide lines nor turn brown
