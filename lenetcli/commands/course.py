@@ -50,7 +50,7 @@ import pandas as pd
 import torch
 
 from lenetcli.commands.diagnostics import RIGHT_COLOR, WRONG_COLOR
-from lenetcli.commands.noise import run_noise_study
+from lenetcli.commands.noise import noise_record, run_noise_study
 from lenetcli.commands.sweep import (
     DEFAULTS,
     SETTING_KEYS,
@@ -1111,19 +1111,12 @@ def run_noise_section(course, section: Section, plan: Plan, out: Path, options, 
     spec = section.spec
     config = plan.noise[section.name]
     settings = noise_list(section, len(get_spec(config.dataset).classes))
+    types = ",".join(t for t in ("symmetric", "pair") if getattr(spec, t))
+    transition_file = None if spec.transition_file is None else str(spec.transition_file)
     record = {
-        "noise_type": ",".join(t for t in ("symmetric", "pair") if getattr(spec, t)),
-        "noise_rate": None, "pairs": None,
-        "transition_file": None if spec.transition_file is None else str(spec.transition_file),
-        "noise_seed": spec.noise_seed,
-        "noise_seeds": "repeat r (model seed seed + r) draws with noise seed noise_seed + r",
-        "noise_settings": [
-            {"setting": s.label, "noise_type": s.noise_type, "noise_rate": s.rate,
-             "transition": s.transition.tolist()}
-            for s in settings
-        ],
+        **noise_record(types, None, None, transition_file, spec.noise_seed, settings),
         **sweep_record(course, section),
-    }  # fmt: skip
+    }
     folder = section_folder(out, section)
     inputs = [] if spec.transition_file is None else [spec.transition_file]
     run_noise_study(

@@ -247,6 +247,26 @@ def run_noise_study(
 # --------------------------------------------------------------------------- lenet noise
 
 
+def noise_record(
+    noise_type, noise_rate, pairs, transition_file, noise_seed: int, settings: list[NoiseSetting]
+) -> dict:
+    """What config.json records of a noise study's noise: the options as given, and each
+    setting's matrix (also lenet report --study's noise section)."""
+    return {
+        "noise_type": noise_type,
+        "noise_rate": noise_rate,
+        "pairs": pairs,
+        "transition_file": transition_file,
+        "noise_seed": noise_seed,
+        "noise_seeds": "repeat r (model seed seed + r) draws with noise seed noise_seed + r",
+        "noise_settings": [
+            {"setting": s.label, "noise_type": s.noise_type, "noise_rate": s.rate,
+             "transition": s.transition.tolist()}
+            for s in settings
+        ],
+    }  # fmt: skip
+
+
 def run_noise(
     config: TrainConfig,
     noise_type: str | None,
@@ -283,19 +303,8 @@ def run_noise(
                 "--pairs sets pair noise, which --transition replaces; give one of the two"
             )
         settings = [custom_setting(read_transition_csv(transition, k, classes))]
-    record = {
-        "noise_type": noise_type,
-        "noise_rate": noise_rate,
-        "pairs": pairs,
-        "transition_file": None if transition is None else str(Path(transition).resolve()),
-        "noise_seed": noise_seed,
-        "noise_seeds": "repeat r (model seed seed + r) draws with noise seed noise_seed + r",
-        "noise_settings": [
-            {"setting": s.label, "noise_type": s.noise_type, "noise_rate": s.rate,
-             "transition": s.transition.tolist()}
-            for s in settings
-        ],
-    }  # fmt: skip
+    transition_file = None if transition is None else str(Path(transition).resolve())
+    record = noise_record(noise_type, noise_rate, pairs, transition_file, noise_seed, settings)
     inputs = [] if transition is None else [transition]
     return run_noise_study(
         config, settings, noise_seed, options, out, record, overwrite, resume, inputs,
