@@ -58,6 +58,7 @@ from lenetcli.commands.sweep import (
     SweepPlan,
     check_keys,
     check_name,
+    checked_setting,
     checked_value,
     file_plan,
     read_study_file,
@@ -340,16 +341,13 @@ def study_body(table: dict, above: Inherited, path: Path, where: str) -> StudyFi
             f"config file {path}{where.replace(' in', ',')} has no settings; add settings = "
             "[{...}, ...] or [[...settings]] tables"
         )
-    checked = []
-    for number, entry in enumerate(settings, start=1):
-        at = f"{where}, settings #{number}"
-        if not isinstance(entry, dict):
-            raise LenetError(f"config file {path}: settings #{number}{where} must be a table")
-        check_keys(entry, ["name", *SETTING_KEYS], path, at)
-        own = {k: checked_value(k, v, path, at) for k, v in entry.items() if k != "name"}
-        if "name" in entry:
-            own["name"] = check_name(entry["name"], f"config file {path}: name{at}")
-        checked.append(own)
+    checked = [
+        checked_setting(
+            entry, path, f"{where}, settings #{number}",
+            f"config file {path}: settings #{number}{where} must be a table",
+        )
+        for number, entry in enumerate(settings, start=1)
+    ]  # fmt: skip
     return StudyFile(path, datasets, values.seed, values.repeats, values.defaults, checked)
 
 

@@ -246,17 +246,26 @@ def read_study_file(path: Path) -> StudyFile:
         )
     if not isinstance(settings, list) or not settings:
         raise LenetError(f"config file {path} has no settings; add at least one [[settings]] table")
-    checked = []
-    for number, table in enumerate(settings, start=1):
-        where = f" in [[settings]] #{number}"
-        if not isinstance(table, dict):
-            raise LenetError(f"config file {path}: settings #{number} must be a [[settings]] table")
-        check_keys(table, ["name", *SETTING_KEYS], path, where)
-        entry = {k: checked_value(k, v, path, where) for k, v in table.items() if k != "name"}
-        if "name" in table:
-            entry["name"] = check_name(table["name"], f"config file {path}: name{where}")
-        checked.append(entry)
+    checked = [
+        checked_setting(
+            table, path, f" in [[settings]] #{number}",
+            f"config file {path}: settings #{number} must be a [[settings]] table",
+        )
+        for number, table in enumerate(settings, start=1)
+    ]  # fmt: skip
     return StudyFile(path, datasets, seed, repeats, defaults, checked)
+
+
+def checked_setting(entry, path: Path, where: str, not_a_table: str) -> dict:
+    """One setting of a study file, its keys and values checked (where: the error's place;
+    not_a_table: the error where it is no table): its own values, and its name if given."""
+    if not isinstance(entry, dict):
+        raise LenetError(not_a_table)
+    check_keys(entry, ["name", *SETTING_KEYS], path, where)
+    own = {k: checked_value(k, v, path, where) for k, v in entry.items() if k != "name"}
+    if "name" in entry:
+        own["name"] = check_name(entry["name"], f"config file {path}: name{where}")
+    return own
 
 
 def check_keys(table: dict, allowed: list[str], path: Path, where: str) -> None:
