@@ -165,6 +165,17 @@ def test_ctrl_c_hands_back_the_finished_epochs(digits):
     assert [r["test_loss"] for r in second.metrics] == [r["test_loss"] for r in alone.metrics]
 
 
+def test_ctrl_c_as_the_last_epoch_is_reported_keeps_the_whole_group(digits):
+    # The models are handed over before the last epoch's report, where a signal surfaces
+    config = TrainConfig(dataset="digits", epochs=2, repeats=2)
+    with pytest.raises(TrainingInterrupted) as stop:
+        train(config, digits, CPU, reporter=CtrlC(group=1, epoch=2))
+    whole = train(config, digits, CPU)
+    for got, want in zip(stop.value.results, whole, strict=True):
+        assert got.model is not None and [r["epoch"] for r in got.metrics] == [1, 2]
+        assert torch.equal(got.model.fc3.weight, want.model.fc3.weight)
+
+
 def test_partial_last_batch_is_trained(digits):
     # 400 samples in batches of 64: six full batches and one of 16, all counted
     class Batches(Reporter):

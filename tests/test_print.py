@@ -23,6 +23,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lenetcli.cli import app
+from lenetcli.outputs.document import SHORT_WORD
 
 # Paper sizes in points, as pdftotext gives them; the test prints with half-inch margins.
 PAPER = {"letter": (612.0, 792.0), "A4": (595.28, 841.89)}
@@ -173,14 +174,16 @@ def pages_and_words(pdf: Path) -> list[tuple[float, list[tuple[float, float, str
 
 def wanted_words(page: Page) -> Counter:
     """The words of every table's header and of each row's last cell (its last non-empty
-    one: a study table's last column is empty but for the best setting), as often as the
-    whole page shows them."""
+    one: a study table's last column is empty but for the best setting), and the short words
+    of each row's first cell (a seed table's "Mean" must not print as "Mea" and "n"), as
+    often as the whole page shows them."""
     wanted = set()
     for table in page.tables:
         header, *rows = table
         wanted.update(word for cell in header for word in words(cell))
         for row in rows:
             wanted.update(words(next((cell for cell in reversed(row) if cell), "")))
+            wanted.update(w for w in words(row[0]) if len(w) <= SHORT_WORD)
     shown = Counter(page.words)
     return Counter({word: shown[word] for word in wanted})
 

@@ -21,6 +21,9 @@ from lenetcli.outputs.tables import markdown_table
 # wide, so the 7.2 inches inside half-inch margins on A4 hold about 100; each column's padding
 # and border take two. Measured on the summary table of tests/test_print.py (21 columns).
 DENSE_CHARACTERS = 100
+# A column whose words are all this short never breaks inside a word in print: "Mean" in a
+# seed table's narrow "No." column printed as "Mea" over "n" when any cell could break anywhere.
+SHORT_WORD = 12
 
 
 @dataclass(frozen=True)
@@ -69,8 +72,9 @@ class Table:
         return f"*{self.caption}*\n\n{table}" if self.caption else table
 
     def html(self, out: Path) -> str:
+        short = self.short_columns()
         head = html_row(self.header, "th", self.left)
-        rows = "".join(html_row(row, "td", self.left) for row in self.rows)
+        rows = "".join(html_row(row, "td", self.left, short) for row in self.rows)
         caption = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""
         dense = ' class="dense"' if self.is_dense() else ""
         # The div scrolls a wide table on a narrow screen, not the whole page; print CSS
@@ -79,6 +83,14 @@ class Table:
             f'<div class="wide"><table{dense}>{caption}<thead>{head}</thead>'
             f"<tbody>{rows}</tbody></table></div>"
         )
+
+    def short_columns(self) -> list[bool]:
+        """Per column, whether every word of its cells is at most SHORT_WORD characters."""
+        columns = zip(*self.rows, strict=True) if self.rows else [()] * len(self.header)
+        return [
+            all(len(word) <= SHORT_WORD for cell in cells for word in str(cell).split())
+            for cells in columns
+        ]
 
     def is_dense(self) -> bool:
         """Whether the table is wider than a printed page holds at the usual size: each column
@@ -117,14 +129,16 @@ class Figure:
 Block = Heading | Text | Code | Table | Figure
 
 
-def html_row(cells: list[str], tag: str, left: int) -> str:
-    """A table row; cells after the first `left` hold numbers and align right."""
+def html_row(cells: list[str], tag: str, left: int, short: list[bool] | None = None) -> str:
+    """A table row; cells after the first `left` hold numbers and align right; short: per
+    column, whether its words are short (they never break inside a word in print)."""
     html_cells = []
     for i, cell in enumerate(cells):
         text = html.escape(str(cell))
         if text.startswith("**") and text.endswith("**"):
             text = f"<strong>{text[2:-2]}</strong>"
-        style = "" if i < left else ' class="num"'
+        classes = ["num"] * (i >= left) + ["short"] * bool(short and short[i])
+        style = f' class="{" ".join(classes)}"' if classes else ""
         # "98.12 ± 0.08" wraps (in print) into "98.12" and "± 0.08", not three lines
         text = text.replace(" ± ", " ±&nbsp;")
         html_cells.append(f"<{tag}{style}>{text}</{tag}>")
@@ -140,7 +154,8 @@ def render_markdown(blocks: list[Block], names: dict[Path, str]) -> str:
 # Screen: a column of text at most 70em wide; a table wider than the window scrolls on its
 # own. Print: nothing scrolls (a scroll box prints as a cut-off box with a scrollbar), so the
 # cells wrap instead: text at spaces, or anywhere in a long name such as a folder's; numbers
-# only at spaces ("98.12 ± 0.08" may become two lines, never "98.1" and "2"). Dense tables
+# only at spaces ("98.12 ± 0.08" may become two lines, never "98.1" and "2"), and short words
+# (Table.short_columns) never inside ("Mean" stays whole in a narrow column). Dense tables
 # (Table.is_dense) print smaller. Checked in Chromium at Letter and A4 (tests/test_print.py).
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 70em; margin: 2em auto; padding: 0 1em; color: #222; }
@@ -164,7 +179,7 @@ h2 { border-bottom: 1px solid #ddd; padding-bottom: 0.2em; margin-top: 2em; }
   th, td { padding: 0.15em 0.35em; }
   td { overflow-wrap: anywhere; }
   .num { white-space: normal; }
-  td.num { overflow-wrap: normal; }
+  td.num, td.short { overflow-wrap: normal; }
   table.dense { font-size: 7.5pt; }
 }
 """

@@ -331,9 +331,12 @@ def train_group(
                 row |= {"val_loss": val_loss[m], "val_acc": val_acc[m]}
             result.metrics.append(row)
             rows.append(row)
+        if epoch == config.epochs:
+            # The models before the last report: a Ctrl-C that the reporter raises there
+            # (TrainingInterrupted) keeps every member whole, models with their metrics.
+            for m, result in enumerate(results):
+                result.model = group.member(m).cpu().eval()
         reporter.epoch(epoch, rows)
-    for m, result in enumerate(results):
-        result.model = group.member(m).cpu().eval()
 
 
 def make_optimizer(
