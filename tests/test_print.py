@@ -23,7 +23,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lenetcli.cli import app
-from lenetcli.outputs.document import SHORT_WORD
+from lenetcli.outputs.document import SHORT_WORD, Table, render_html
 
 # Paper sizes in points, as pdftotext gives them; the test prints with half-inch margins.
 PAPER = {"letter": (612.0, 792.0), "A4": (595.28, 841.89)}
@@ -212,3 +212,17 @@ def test_every_column_of_every_table_is_on_the_printed_page(browser, report, pap
         if printed[word] < count
     }
     assert missing == {}, "table headers and last cells not printed (word: printed of shown)"
+
+
+def test_a_seeds_table_s_short_row_names_print_whole(browser, tmp_path):
+    # The course report's seeds table of ten settings: a narrow "No." column beside twenty
+    # numbers. Where any cell may break anywhere, Chromium printed "Mean" as "Mea" over "n".
+    settings = ["cross-entropy", "leakyrelu", "sigmoid", "weight-decay-0.001", "tanh"]
+    header = ["No.", *(f"{s} {part}" for s in settings for part in ("training", "testing"))]
+    names = ["1", "2", "3", "Best", "Mean", "Std"]
+    rows = [[name, *(f"{98 + i / 100:.2f}" for i in range(10))] for name in names]
+    page = tmp_path / "seeds.html"
+    page.write_text(render_html([Table(header, rows)], "seeds", tmp_path), encoding="utf-8")
+    for paper in PAPER:
+        printed = Counter(printed_words(print_to_pdf(browser, page, paper, tmp_path)))
+        assert {name: printed[name] for name in names} == dict.fromkeys(names, 1), paper

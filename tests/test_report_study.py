@@ -177,6 +177,27 @@ def test_a_second_call_reuses_every_run_and_is_fast(quick, monkeypatch):
     seconds = time.perf_counter() - started
     assert seconds < first / 2, (seconds, first)
     assert (out / "report.html").stat().st_mtime_ns > made
+    # the report still gives each section's training time, not only this call's seconds
+    times = read_csv(out / "tables" / "times.csv")
+    sections = json.loads((out / "course.json").read_text())["sections"]
+    paces = [sections[n]["pace"] for n in sorted(sections, key=int)]
+    assert list(times["training_seconds"]) == pytest.approx([p["seconds"] for p in paces])
+    assert list(times["model_epochs"]) == [p["model_epochs"] for p in paces]
+    assert times["training_seconds"].sum() > 0 and times["model_epochs"].sum() > 0
+
+
+def test_the_noise_matrices_name_each_true_class_once(quick):
+    out, _ = quick
+    transition = read_csv(out / "4-noise" / "transition-symmetric-0.4.csv")
+    markdown = (out / "report.md").read_text()
+    headers = [line for line in markdown.splitlines() if line.startswith("| True \\ noisy")]
+    assert len(headers) >= 2  # the transition and the empirical matrix of a rate
+    for header in headers:  # the true class, then one column per noisy class
+        assert [c.strip() for c in header.strip("|").split("|")][1:] == [
+            c for c in transition.columns if c != "true"
+        ]
+    first_row = markdown.split(headers[0], 1)[1].splitlines()[2]
+    assert first_row.startswith("| 0 | 0.60 |")  # class 0 keeps its label with 1 - 0.4
 
 
 def test_a_dry_run_prints_the_plan_with_an_eta_and_writes_nothing(quick, capsys):

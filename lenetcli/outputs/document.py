@@ -137,8 +137,9 @@ def html_row(cells: list[str], tag: str, left: int, short: list[bool] | None = N
         text = html.escape(str(cell))
         if text.startswith("**") and text.endswith("**"):
             text = f"<strong>{text[2:-2]}</strong>"
-        classes = ["num"] * (i >= left) + ["short"] * bool(short and short[i])
-        style = f' class="{" ".join(classes)}"' if classes else ""
+        # numbers never break inside a word in print (td.num); nor do short words of text
+        kind = "num" if i >= left else "short" if short and short[i] else ""
+        style = f' class="{kind}"' if kind else ""
         # "98.12 ± 0.08" wraps (in print) into "98.12" and "± 0.08", not three lines
         text = text.replace(" ± ", " ±&nbsp;")
         html_cells.append(f"<{tag}{style}>{text}</{tag}>")

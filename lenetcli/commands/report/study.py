@@ -257,22 +257,21 @@ class StudyDocument:
                 )  # fmt: skip
             )
             blocks += [Text(caveat) for caveat in data_caveats(data)]
-        times = [
-            [f"{n}. {entry.get('title', entry.get('name', ''))}", clock(entry.get("seconds", 0))]
-            for n, entry in sorted(sections.items(), key=lambda item: int(item[0]))
-        ]
-        if times:
-            frame = pd.DataFrame(
-                {"section": [t[0] for t in times],
-                 "seconds": [sections[n].get("seconds") for n in sorted(sections, key=int)]}
-            )  # fmt: skip
+        frame = section_times(sections)
+        if not frame.empty:
+            rows = [
+                [r.section, clock(r.training_seconds), str(r.model_epochs), clock(r.seconds or 0)]
+                for r in frame.itertuples()
+            ]
             blocks.append(
                 self.own_table(
                     "times.csv",
                     frame,
-                    ["Section", "Wall time of the last session"],
-                    times,
-                    "Time per section (a session that reused every run only re-rendered)",
+                    ["Section", "Training time", "Model-epochs trained", "Last session"],
+                    rows,
+                    "Time per section: training, over every session that trained in it, and "
+                    "the wall time of the last session (one that reused every run only "
+                    "re-rendered)",
                 )  # fmt: skip
             )
         return blocks
@@ -626,8 +625,13 @@ class StudyDocument:
             if not path.is_file():
                 continue
             matrix = read_csv(path)
-            rows = [[str(i), *(fmt(v) for v in row)] for i, row in enumerate(matrix.to_numpy())]
-            header = ["True", *(c.removeprefix("noisy_") for c in matrix.columns)]
+            # the true class is the CSV's first column ("true"), a label, not a number
+            true = matrix.pop("true") if "true" in matrix.columns else pd.Series(matrix.index)
+            rows = [
+                [str(t), *(fmt(v) for v in row)]
+                for t, row in zip(true, matrix.to_numpy(), strict=True)
+            ]
+            header = ["True \\ noisy", *(c.removeprefix("noisy_") for c in matrix.columns)]
             blocks.append(Table(header, rows, caption=f"{setting}: {what} ({self.relative(path)})"))
         return blocks + self.figure(
             folder / f"noisy-confusion-{setting}.png", f"{setting}: the noisy training labels drawn"
@@ -652,6 +656,22 @@ class StudyDocument:
             blocks.append(Heading(str(topic), 3))
             blocks += [Text(text) for text in rows["text"]]
         return blocks
+
+
+def section_times(sections: dict) -> pd.DataFrame:
+    """times.csv: per section (course.json's entries), its training time over every session
+    that trained in it (its pace, which a call that only re-renders leaves as it was), the
+    model-epochs trained, and the wall time of the last session."""
+    rows = []
+    for number in sorted(sections, key=int):
+        entry, pace = sections[number], sections[number].get("pace") or {}
+        rows.append({
+            "section": f"{number}. {entry.get('title', entry.get('name', ''))}",
+            "training_seconds": pace.get("seconds", 0.0),
+            "model_epochs": pace.get("model_epochs", 0),
+            "seconds": entry.get("seconds"),
+        })  # fmt: skip
+    return pd.DataFrame(rows, columns=["section", "training_seconds", "model_epochs", "seconds"])
 
 
 def pad(values: list, n: int) -> list:
