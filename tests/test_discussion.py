@@ -106,9 +106,9 @@ def curve(means):
 
 def test_a_noise_curve_with_a_steep_fall_says_where():
     sentence = discussion.noise_fall("symmetric", curve([99.0, 98.0, 97.0, 96.0, 80.0]))
-    # drops 1, 1, 1, 16: median 1, the last at least twice that
+    # drops 1, 1, 1, 16: the others' median 1, the last at least twice that
     assert sentence.numbers["largest_drop"] == pytest.approx(16.0)
-    assert sentence.numbers["median_drop"] == pytest.approx(1.0)
+    assert sentence.numbers["median_other_drops"] == pytest.approx(1.0)
     assert (sentence.numbers["largest_drop_from"], sentence.numbers["largest_drop_to"]) == (
         0.6,
         0.8,
@@ -119,17 +119,29 @@ def test_a_noise_curve_with_a_steep_fall_says_where():
         in sentence.text
     )
     assert (
-        "at least 2 times the median drop (1.00 points): the fall steepens there" in sentence.text
+        "at least 2 times the median of the other drops (1.00 points): the fall steepens there"
+        in sentence.text
     )
 
 
 def test_a_noise_curve_without_a_steep_fall_says_it_is_gradual():
     sentence = discussion.noise_fall("pair", curve([99.0, 97.0, 94.5, 93.0, 91.0]))
-    # drops 2, 2.5, 1.5, 2: median 2, largest 2.5 < 4
+    # drops 2, 2.5, 1.5, 2: the others' median 2, largest 2.5 < 4
     assert sentence.numbers["largest_drop"] == pytest.approx(2.5)
     assert "from 20% to 40%" in sentence.text
-    assert "less than 2 times the median drop (2.00 points): no step is steep" in sentence.text
+    gradual = "less than 2 times the median of the other drops (2.00 points): no step is steep"
+    assert gradual in sentence.text
     assert "steepens" not in sentence.text
+
+
+def test_a_steep_second_of_two_drops_is_called_steep():
+    # The course's pair noise at 0, 20 and 40% (measured: 98.98, 97.44, 85.15): a fall of
+    # 1.54 points, then 12.29. Against the median of both drops (6.91) no step could ever be
+    # twice as large; against the other drop it is 8 times as large.
+    three = pd.DataFrame({"rate": [0.0, 0.2, 0.4], "mean": [98.98, 97.44, 85.15]})
+    sentence = discussion.noise_fall("pair", three)
+    assert sentence.numbers["median_other_drops"] == pytest.approx(1.54)
+    assert "from 20% to 40%" in sentence.text and "the fall steepens there" in sentence.text
 
 
 def test_two_rates_leave_nothing_to_compare_a_step_with():
