@@ -3,6 +3,8 @@ LeNet-5 course, and run_course end to end on a tiny study (digits, and a small M
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -99,6 +101,21 @@ def test_the_quick_profile_shrinks_every_section():
         (2, quick["epochs"], quick["train_subset"], quick["test_subset"])
     }
     assert course.profile_values(study, "full") == {}
+
+
+def test_the_cpu_copy_of_the_course_differs_from_the_shipped_one_only_in_section_5(tmp_path):
+    # docs/examples/lenet5-cpu.toml: what docs/performance.md's CPU timings ran
+    def plan_lines(path):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            course.run_course(path, tmp_path / "none", "full", None, OPTIONS, dry_run=True)
+        return [line for line in out.getvalue().splitlines() if line[:4].strip()[:1].isdigit()]
+
+    shipped = plan_lines(None)
+    cpu = plan_lines(ROOT / "docs" / "examples" / "lenet5-cpu.toml")
+    assert len(shipped) == len(cpu) == 5 and shipped[:4] == cpu[:4]
+    assert "675 model-epochs" in shipped[4] and "225 model-epochs" in cpu[4]
+    assert not (tmp_path / "none").exists()
 
 
 def test_the_shipped_hybrid_matrix_mixes_pair_flips_and_uniform_noise():
