@@ -7,6 +7,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -109,7 +110,7 @@ def test_the_cpu_copy_of_the_course_differs_from_the_shipped_one_only_in_section
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
             course.run_course(path, tmp_path / "none", "full", None, OPTIONS, dry_run=True)
-        return [line for line in out.getvalue().splitlines() if line[:4].strip()[:1].isdigit()]
+        return re.findall(r"^  \d+\. .*$", out.getvalue(), flags=re.MULTILINE)  # a section
 
     shipped = plan_lines(None)
     cpu = plan_lines(ROOT / "docs" / "examples" / "lenet5-cpu.toml")

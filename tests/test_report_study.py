@@ -22,7 +22,12 @@ from typer.testing import CliRunner
 
 from lenetcli.cli import app
 from lenetcli.commands import course
-from lenetcli.commands.report.study import parse_sections, run_study_report
+from lenetcli.commands.report.study import (
+    parse_sections,
+    run_study_report,
+    section_time_rows,
+    section_times,
+)
 from lenetcli.config import RunOptions
 from lenetcli.errors import LenetError
 from lenetcli.outputs import progress
@@ -323,6 +328,24 @@ def test_study_options_need_study_and_folders_are_reported_as_before(tmp_path):
 
 
 # --------------------------------------------------------------------------- pure pieces
+
+
+def test_section_times_keep_an_interrupted_section_s_training():
+    # Section 4 was interrupted in an earlier call (course.json keeps its pace, no seconds),
+    # then section 1 ran alone: the report still renders both, titled as in the file.
+    sections = {
+        "4": {"pace": {"seconds": 90.5, "model_epochs": 30}},
+        "1": {"title": "Hyperparameters", "seconds": 2.0,
+              "pace": {"seconds": 3725.0, "model_epochs": 200}},
+    }  # fmt: skip
+    times = section_times(sections, {"1": "From the file", "4": "Label noise"})
+    assert list(times["section"]) == ["1. Hyperparameters", "4. Label noise"]
+    assert list(times["training_seconds"]) == [3725.0, 90.5]
+    assert list(times["model_epochs"]) == [200, 30] and pd.isna(times["seconds"][1])
+    assert section_time_rows(times) == [
+        ["1. Hyperparameters", "1:02:05", "200", "0:00:02"],
+        ["4. Label noise", "0:01:30", "30", "0:00:00"],
+    ]
 
 
 def test_sections_parse_as_numbers():

@@ -257,18 +257,14 @@ class StudyDocument:
                 )  # fmt: skip
             )
             blocks += [Text(caveat) for caveat in data_caveats(data)]
-        frame = section_times(sections)
+        frame = section_times(sections, {str(s.number): s.title for s in self.course.sections})
         if not frame.empty:
-            rows = [
-                [r.section, clock(r.training_seconds), str(r.model_epochs), clock(r.seconds or 0)]
-                for r in frame.itertuples()
-            ]
             blocks.append(
                 self.own_table(
                     "times.csv",
                     frame,
                     ["Section", "Training time", "Model-epochs trained", "Last session"],
-                    rows,
+                    section_time_rows(frame),
                     "Time per section: training, over every session that trained in it, and "
                     "the wall time of the last session (one that reused every run only "
                     "re-rendered)",
@@ -658,20 +654,31 @@ class StudyDocument:
         return blocks
 
 
-def section_times(sections: dict) -> pd.DataFrame:
+def section_times(sections: dict, titles: dict[str, str]) -> pd.DataFrame:
     """times.csv: per section (course.json's entries), its training time over every session
     that trained in it (its pace, which a call that only re-renders leaves as it was), the
-    model-epochs trained, and the wall time of the last session."""
+    model-epochs trained, and the wall time of the last session. titles: the study file's,
+    by number, for a section whose only session was interrupted (its entry has none)."""
     rows = []
     for number in sorted(sections, key=int):
         entry, pace = sections[number], sections[number].get("pace") or {}
         rows.append({
-            "section": f"{number}. {entry.get('title', entry.get('name', ''))}",
+            "section": f"{number}. {entry.get('title') or titles.get(number, '')}",
             "training_seconds": pace.get("seconds", 0.0),
             "model_epochs": pace.get("model_epochs", 0),
             "seconds": entry.get("seconds"),
         })  # fmt: skip
     return pd.DataFrame(rows, columns=["section", "training_seconds", "model_epochs", "seconds"])
+
+
+def section_time_rows(times: pd.DataFrame) -> list[list[str]]:
+    """times.csv's rows as the report shows them; a section whose session was interrupted
+    (course.json keeps its pace, no seconds) shows 0:00:00 for the last session."""
+    return [
+        [r.section, clock(r.training_seconds), str(r.model_epochs),
+         clock(0.0 if pd.isna(r.seconds) else r.seconds)]
+        for r in times.itertuples()
+    ]  # fmt: skip
 
 
 def pad(values: list, n: int) -> list:
