@@ -238,7 +238,9 @@ class StudyDocument:
         frame = pd.DataFrame(rows, columns=["item", "value"])
         blocks = [
             Heading("Setup"),
-            self.own_table("setup.csv", frame, ["", ""], rows, "Where and how it ran", left=2),
+            self.own_table(
+                "setup.csv", frame, ["Item", "Value"], rows, "Where and how it ran", left=2
+            ),
         ]
         data = self.data_sources()
         if not data.empty:
