@@ -18,7 +18,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from lenetcli import __version__
 from lenetcli.config import DATASET_NAMES, RunOptions, TrainConfig
-from lenetcli.errors import Interrupted, LenetError, os_failure, stop_signals
+from lenetcli.errors import Interrupted, LenetError, os_failure, stop_signals, unknown_choice
 from lenetcli.options import DEFAULTS, TRAINING, Option, declared, number_text, one_of
 
 
@@ -57,8 +57,13 @@ class Group(FlagHelp, TyperGroup):
 
     def parse_args(self, ctx, args):
         """`lenet --show-completion SHELL`: the shell named is served, by Typer's own callback
-        (which prints or installs the script, then exits), rather than the one detected."""
-        if len(args) > 1 and args[0] in COMPLETION_FLAGS and args[1] in SHELLS:
+        (which prints or installs the script, then exits), rather than the one detected; a
+        name that is no shell Typer knows is refused (Typer would serve the detected shell,
+        and --install-completion would change its rc file)."""
+        if len(args) > 1 and args[0] in COMPLETION_FLAGS and not args[1].startswith("-"):
+            if args[1] not in SHELLS:
+                message = unknown_choice("shell", args[1], SHELLS).args[0]
+                raise typer.BadParameter(message, ctx, param_hint=f"'{args[0]}'")
             param = next(p for p in self.params if args[0] in p.opts)
             param.callback(ctx, param, args[1])
         return super().parse_args(ctx, args)
@@ -298,18 +303,20 @@ def training_config(options: dict, **fixed) -> TrainConfig:
 
 
 def run_options(options: dict):
-    """How a command runs (RunOptions), from its parameters."""
+    """How a command runs (RunOptions), from its parameters; an option the command does not
+    have keeps RunOptions' default."""
+    default = RunOptions()
     return RunOptions(
         data_dir=options["data_dir"],
         download=not options["no_download"],
         device=options["device"],
         group_size=options.get("group_size"),
-        group_by=options.get("group_by", "shape"),
-        backend=options.get("backend", "local"),
+        group_by=options.get("group_by", default.group_by),
+        backend=options.get("backend", default.backend),
         ray_address=options.get("ray_address"),
         task_cpus=options.get("task_cpus"),
         task_gpus=options.get("task_gpus"),
-        ray_data=options.get("ray_data", "driver"),
+        ray_data=options.get("ray_data", default.ray_data),
         graph=not options["no_graph"],
         quiet=options["quiet"],
         mirror=options.get("mirror"),
@@ -349,13 +356,14 @@ def value_parser(option: Option):
 def typer_parameter(option: Option, as_list: bool = False) -> inspect.Parameter:
     """A declared option as a parameter typer reads: typed, or (as_list: a training option of
     lenet sweep) the text of a comma list, None when it is not given."""
-    settings = {"help": option.help, "metavar": option.metavar}
+    # escape: help is rich markup to typer, and would drop [ray] of pip install 'lenetcli[ray]'
+    settings = {"help": escape(option.help), "metavar": option.metavar}
     if option.choices:
         settings["autocompletion"] = option.completions
     if as_list:
         annotation, default = str | None, None
         settings |= {
-            "help": option.list_help(),
+            "help": escape(option.list_help()),
             "metavar": "N" if option.one_value else "LIST",
             "show_default": False,  # None means "not given"; the help names the default
         }

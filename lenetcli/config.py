@@ -206,6 +206,12 @@ class RunOptions:
     task_gpus: float | None = None  # per Ray task on a GPU; None: 0.25
     ray_data: str = "driver"  # driver: sent once (ray.put); workers: read from --data-dir
 
+    def validate(self) -> RunOptions:
+        """Raise LenetError for a group size below 1; return self so calls can chain."""
+        if self.group_size is not None and self.group_size < 1:
+            raise LenetError(f"--group-size must be a positive whole number, got {self.group_size}")
+        return self
+
     def ray_options(self) -> dict:
         return {
             "ray_address": self.ray_address, "task_cpus": self.task_cpus,

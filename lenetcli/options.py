@@ -27,12 +27,14 @@ from lenetcli.config import (
     OPTIMIZERS,
     POOLS,
     RAY_DATA,
+    RunOptions,
     TrainConfig,
     option_name,
 )
 from lenetcli.errors import LenetError
 
 DEFAULTS = TrainConfig()
+RUN_DEFAULTS = RunOptions()
 
 
 def one_of(choices: tuple[str, ...], notes: dict[str, str] | None = None) -> str:
@@ -235,7 +237,7 @@ TRAINING: dict[str, Option] = {
 
 # --------------------------------------------------------------------------- how to run
 
-# Defaults as in RunOptions (config.py); --out's help names each command's default folder.
+# Defaults from RunOptions (config.py); --out's help names each command's default folder.
 RUNNING: dict[str, Option] = {
     option.name: option
     for option in [
@@ -243,7 +245,7 @@ RUNNING: dict[str, Option] = {
             "device",
             str,
             "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N, mps.",
-            default="auto",
+            default=RUN_DEFAULTS.device,
             choices=("auto", "cpu", "cuda", "mps"),
         ),
         Option(
@@ -286,7 +288,7 @@ RUNNING: dict[str, Option] = {
             "shape: runs of any settings that differ only in seed, learning rate, weight decay "
             "or training labels train as one group (fastest); setting: each setting's runs "
             "apart, as lenetcli 0.1 grouped them.",
-            default="shape",
+            default=RUN_DEFAULTS.group_by,
             choices=GROUP_BY,
         ),
         Option(
@@ -294,7 +296,7 @@ RUNNING: dict[str, Option] = {
             str,
             "What trains the study's jobs: local (this process) or ray (Ray tasks, on a "
             "local instance or the cluster of --ray-address; pip install 'lenetcli[ray]').",
-            default="local",
+            default=RUN_DEFAULTS.backend,
             choices=BACKENDS,
         ),
         Option(
@@ -316,7 +318,7 @@ RUNNING: dict[str, Option] = {
             str,
             "With --backend ray: driver sends the datasets once; workers read them from "
             "--data-dir (a shared file system) or their own cache.",
-            default="driver",
+            default=RUN_DEFAULTS.ray_data,
             choices=RAY_DATA,
         ),
         Option(

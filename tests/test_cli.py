@@ -425,6 +425,25 @@ def test_install_completion_writes_the_script_for_the_shell_named(tmp_path):
     assert str(script) in (tmp_path / ".bashrc").read_text()
 
 
+def test_help_shows_brackets_as_written_not_as_markup():
+    assert "pip install 'lenetcli[ray]'" in lenet("sweep", "--help").output
+
+
+@pytest.mark.parametrize("flag", ["--install-completion", "--show-completion"])
+def test_a_shell_typer_does_not_know_is_refused_and_nothing_installed(tmp_path, flag):
+    env = {**os.environ, "HOME": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "lenetcli", flag, "tcsh"],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == (
+        f"Error: Invalid value for '{flag}': unknown shell 'tcsh'; choose one of: bash, zsh, "
+        "fish, powershell, pwsh; see 'lenet --help'\n"
+    )
+    assert list(tmp_path.iterdir()) == []  # no .bashrc, no script
+
+
 # --------------------------------------------------------------------------- faults and signals
 
 
@@ -474,8 +493,25 @@ def test_ctrl_c_during_the_final_writes_lets_them_finish(tmp_path, monkeypatch):
     )
     assert sorted(p.name for p in out.iterdir()) == [
         "config.json", "curves.png", "metrics.csv", "model.pt", "models", "predictions.csv",
+        "results.json",
     ]  # fmt: skip
     assert "interrupted" not in json.loads((out / "config.json").read_text())
+
+
+def test_results_json_is_among_the_last_writes_of_train(tmp_path, monkeypatch):
+    # A stop before results.json leaves config.json marked: the folder never passes for
+    # finished without it.
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runs, "write_results", stopped)
+    out = tmp_path / "run"
+    result = lenet("train", *QUICK, "--out", out)
+    assert result.exit_code == 130
+    assert (
+        json.loads((out / "config.json").read_text())["interrupted"] == "while writing its outputs"
+    )
+    assert (out / "model.pt").is_file() and not (out / "results.json").exists()
 
 
 def test_a_full_disk_is_one_error_line_and_keeps_what_was_written(small_disk):

@@ -80,3 +80,16 @@ def test_report_refuses_a_runs_csv_damaged_by_hand_naming_line_and_column(tmp_pa
         "runs.csv, line 4, column final_test_acc: 5e+307 is not an accuracy in percent" in message
     )
     assert not (tmp_path / "r").exists()
+
+
+def test_report_refuses_a_metrics_csv_damaged_by_hand(tmp_path):
+    folder = tmp_path / "sweep"
+    shutil.copytree(FIXTURE / "sweep", folder)
+    read_csv(folder / "metrics.csv").assign(test_acc="abc").to_csv(
+        folder / "metrics.csv", index=False
+    )
+    result = CliRunner().invoke(app, ["report", str(folder), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2, result.output
+    message = " ".join(result.output.split())
+    assert "metrics.csv, line 2, column test_acc: 'abc' is not a number" in message
+    assert not (tmp_path / "r").exists()

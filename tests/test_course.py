@@ -601,3 +601,28 @@ def test_an_interrupted_course_says_where_and_continues(tmp_path, monkeypatch):
     again = read_csv(out / "1-hyperparameters" / "runs.csv")
     assert set(again["status"]) == {"finished"}
     pd.testing.assert_frame_equal(again.iloc[:2], first.iloc[:2], check_dtype=False)
+
+
+@pytest.mark.parametrize("where", ["predict", "course_discussion"])
+def test_ctrl_c_outside_training_says_resume_not_overwrite(tiny, tmp_path, monkeypatch, where):
+    # Ctrl-C in section 3 (predicting with the seeds' models), or while the report is written:
+    # what trained is kept, and the way on is --resume (--overwrite would delete it all).
+    path, done, _ = tiny
+    out = tmp_path / "out"
+    shutil.copytree(done, out)
+    (out / "3-confusion" / "digits" / "inputs.json").unlink()  # so that section 3 runs again
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(course, where, interrupted)
+    with pytest.raises(Interrupted) as stop:
+        course.run_course(path, out, "quick", [3], OPTIONS)
+    assert "--resume" in str(stop.value) and "--overwrite" not in str(stop.value)
+    assert json.loads((out / "config.json").read_text())["interrupted"]
+    assert (out / "1-hyperparameters" / "runs.csv").read_bytes() == (
+        done / "1-hyperparameters" / "runs.csv"
+    ).read_bytes()
+    monkeypatch.undo()
+    course.run_course(path, out, "quick", [3], OPTIONS)
+    assert "interrupted" not in json.loads((out / "config.json").read_text())

@@ -409,3 +409,28 @@ def test_a_model_without_confused_pairs_says_so(run_dir, tmp_path, monkeypatch):
     result = lenet("confusion", "--from", run_dir, "--device", "cpu", "--out", tmp_path / "c")
     assert result.exit_code == 0, result.output
     assert "No confused pairs: every test image is classified correctly." in result.stdout
+
+
+@pytest.mark.parametrize(
+    "command, last", [("confusion", "save_figure"), ("hardsamples", "write_csv")]
+)
+def test_a_stop_while_writing_leaves_the_folder_marked_unfinished(
+    run_dir, tmp_path, monkeypatch, command, last
+):
+    # Its tables may be written, its figure not: lenet report must not take it for finished.
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(diagnostics, last, stopped)
+    out = tmp_path / command
+    result = lenet(command, "--from", run_dir, "--device", "cpu", "--out", out, "--quiet")
+    assert result.exit_code == 130
+    assert read_json(out / "config.json")["interrupted"] == "while writing its outputs"
+    assert not (out / "results.json").exists()
+
+
+def test_a_model_trained_here_records_its_groups(tmp_path):
+    out = tmp_path / "confusion"
+    result = lenet("confusion", "--dataset", "digits", *QUICK, "--out", out, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert read_json(out / "config.json")["options"]["groups"] == [[42]]

@@ -12,8 +12,10 @@ from typer.testing import CliRunner
 
 from lenetcli.cli import app
 from lenetcli.config import TrainConfig
+from lenetcli.errors import LenetError
 from lenetcli.outputs.files import read_csv, write_csv
 from lenetcli.science import engine
+from lenetcli.studies.results import checked_metrics
 from lenetcli.studies.study import NUMBER_LIKE, legacy_run_key, run_key
 
 # digits, 1 epoch, subsets 100/50: seed 1130's hash begins with 16 decimal digits
@@ -102,6 +104,47 @@ def test_a_damaged_runs_csv_is_refused_naming_line_and_column_and_left_as_it_was
     assert result.exit_code == 2
     assert f"runs.csv, line 2, column {column}: {message}" in " ".join(result.output.split())
     assert (out / "runs.csv").read_text() == damaged  # never rewritten as finished
+
+
+@pytest.mark.parametrize(
+    "column, value, message",
+    [
+        ("epoch", "x", "'x' is not a number"),
+        ("epoch", "0", "0 is not a whole number from 1"),
+        ("seed", "1.5", "1.5 is not a whole number from 0"),
+        ("test_acc", "abc", "'abc' is not a number"),
+        ("train_acc", "101", "101 is not an accuracy in percent (0 to 100)"),
+        ("train_loss", "low", "'low' is not a number"),
+        ("seconds", "-2", "-2 is not a number from 0 up"),
+    ],
+)
+def test_a_damaged_metrics_csv_is_refused_naming_line_and_column_and_left_as_it_was(
+    numeric, tmp_path, column, value, message
+):
+    out = tmp_path / "damaged"
+    shutil.copytree(numeric, out)
+    metrics = read_csv(out / "metrics.csv")
+    metrics[column] = metrics[column].astype(object)
+    metrics.loc[0, column] = value
+    metrics.to_csv(out / "metrics.csv", index=False)
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    result = sweep(out, "--resume")
+    assert result.exit_code == 2, result.output
+    assert f"metrics.csv, line 2, column {column}: {message}" in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+
+
+def test_a_diverged_run_s_nan_loss_passes_the_metrics_check():
+    metrics = pd.DataFrame(
+        {"seed": [1, 1], "epoch": [1, 2], "train_loss": [0.5, float("nan")],
+         "test_loss": [0.4, float("inf")], "train_acc": [50.0, 10.0], "test_acc": [60.0, 9.8],
+         "val_acc": [float("nan"), float("nan")]}
+    )  # fmt: skip
+    checked = checked_metrics(metrics, Path("metrics.csv"), "fix it")
+    assert checked["epoch"].dtype == "int64" and checked["train_loss"].isna().iloc[1]
+    with pytest.raises(LenetError, match="holds no epochs"):
+        checked_metrics(metrics.iloc[:0], Path("metrics.csv"), "fix it")
 
 
 def test_a_run_listed_twice_is_refused(numeric, tmp_path):

@@ -452,7 +452,8 @@ def test_dev_zero_as_transition_matrix_ends_in_one_line_with_little_memory():
         (b"1,0\x00,0\n", "is not a text file (it holds NUL bytes); check the --transition"),
         (b"1,0,0\n0,1," + b"x" * 1000 + b"\n0,0,1\n", "row 1, column 2 is 'xxxxxxxxx"),
         (b'"1,0,0\n0,1,0\n0,0,1\n', "is not a CSV file (unexpected end of data)"),
-        (b"\xff\xfe1,0,0\n", "cannot read transition matrix"),
+        (b"\xff\xfe1,0,0\n", "is not UTF-8 text (byte 1 is not); save it as CSV UTF-8"),
+        (b"\x00\xb0", "is not UTF-8 text (byte 2 is not)"),  # NUL bytes, but not UTF-8 first
     ],
 )
 def test_a_file_that_is_not_csv_text_is_one_line(tmp_path, content, expected):

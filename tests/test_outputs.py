@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from lenetcli.errors import Interrupted, LenetError
+from lenetcli.outputs import files as outputs_files
 from lenetcli.outputs.files import (
     UNFINISHED,
     check_output_dir,
@@ -431,3 +432,11 @@ def test_signals_held_delivers_sigterm_as_it_would_have_been(tmp_path):
         assert done == ["the block ran on"] and signal.getsignal(signal.SIGTERM) is stop
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def test_the_environment_names_every_package_the_numbers_depend_on():
+    env = outputs_files.environment(torch.device("cpu"), "CPU")
+    for package in ("lenetcli", "torch", "torchvision", "scikit-learn", "scipy", "numpy",
+                    "pandas", "matplotlib"):  # fmt: skip
+        assert env[package], package
+    assert env["torch_threads"] == torch.get_num_threads()

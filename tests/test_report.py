@@ -11,10 +11,12 @@ import pytest
 from typer.testing import CliRunner
 
 from lenetcli.cli import app
+from lenetcli.commands import sweep as sweep_command
 from lenetcli.commands.report import writer
 from lenetcli.commands.report.sections import command_line
 from lenetcli.commands.report.sources import RESULT_COLUMNS, find_sources
 from lenetcli.outputs.document import Table, Text, render_html, render_markdown
+from lenetcli.outputs.files import WRITING
 
 runner = CliRunner()
 SMALL = ["--dataset", "digits", "--train-subset", "300", "--test-subset", "100", "--quiet"]
@@ -387,7 +389,10 @@ def test_a_hardsamples_folder_without_errors_says_so(folders, tmp_path):
     assert "| Gallery |" not in text and "0 most confused" not in text
 
 
-def test_setting_names_that_look_like_numbers_stay_as_written(tmp_path):
+def test_setting_names_that_look_like_numbers_stay_as_written(tmp_path, monkeypatch):
+    # lenet 0.2 refuses such names (a spreadsheet misreads them); folders of earlier versions
+    # may hold them
+    monkeypatch.setattr(sweep_command, "NAME_PATTERN", re.compile(r"[A-Za-z0-9][\w.+-]{0,99}"))
     study = tmp_path / "study.toml"
     study.write_text(
         'datasets = ["digits"]\n[defaults]\nepochs = 1\ntrain_subset = 100\ntest_subset = 50\n'
@@ -553,7 +558,7 @@ def test_an_interrupted_report_is_marked_and_replaced_by_overwrite(folders, tmp_
     assert f"run the command again with --overwrite --out {out}" in " ".join(result.output.split())
     assert (out / "report.md").is_file() and not (out / "report.html").exists()
     record = json.loads((out / "config.json").read_text())
-    assert record["command"] == "report" and record["interrupted"] == writer.UNFINISHED
+    assert record["command"] == "report" and record["interrupted"] == WRITING
 
     monkeypatch.undo()
     result = lenet("report", folders["train"], folders["sweep"], "--out", out, "-q", "--overwrite")
@@ -561,3 +566,20 @@ def test_an_interrupted_report_is_marked_and_replaced_by_overwrite(folders, tmp_
     assert "interrupted" not in json.loads((out / "config.json").read_text())
     assert (out / "report.html").stat().st_size > 0
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # nothing left aside
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda m: m.assign(train_acc="abc"), "line 2, column train_acc: 'abc' is not a number"),
+        (lambda m: m.iloc[:0], "metrics.csv holds no epochs (a header alone)"),
+    ],
+)
+def test_a_train_folder_with_a_damaged_metrics_csv_is_one_line(folders, tmp_path, damage, message):
+    source = tmp_path / "train"
+    shutil.copytree(folders["train"], source)
+    damage(pd.read_csv(source / "metrics.csv")).to_csv(source / "metrics.csv", index=False)
+    result = lenet("report", source, "--out", tmp_path / "r")
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split()) and "Traceback" not in result.output
+    assert not (tmp_path / "r").exists()

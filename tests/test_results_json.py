@@ -84,7 +84,15 @@ def test_the_columns_that_name_a_setting_are_chosen_by_the_caller(tmp_path):
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(np.float64("nan"), None), (np.int64(3), 3), (float("nan"), None), ("", None), ("a", "a")],
+    [
+        (np.float64("nan"), None),
+        (np.int64(3), 3),
+        (float("nan"), None),
+        ("", None),
+        ("a", "a"),
+        (83.14814814666666, 83.14814815),
+        (np.float64(48.199999999999996), 48.2),
+    ],
 )
 def test_plain_values(value, expected):
     assert plain(value) == expected and type(plain(value)) is type(expected)

@@ -198,6 +198,7 @@ def test_ctrl_c_during_the_final_writes_lets_them_finish_and_sigkill_leaves_them
     )
     assert sorted(p.name for p in folder.iterdir()) == [
         "config.json", "curves.png", "metrics.csv", "model.pt", "models", "predictions.csv",
+        "results.json",
     ]  # fmt: skip
     assert "interrupted" not in record_of(folder)
     assert lenet("report", folder, "--out", tmp_path / "report", "--quiet").exit_code == 0

@@ -203,6 +203,17 @@ def test_a_study_file_compares_a_subset_with_the_whole_split(tmp_path):
             "[[settings]]\nname = 'a/b'\nlr = 0.1",
             "name in [[settings]] #1 'a/b' cannot be a file name",
         ),
+        (  # a spreadsheet would read 1-2 as a date, 1e5 and 0012 as numbers
+            "[[settings]]\nname = '1-2'\nlr = 0.1",
+            "'1-2' cannot be a file name or a spreadsheet's text; use up to 100 letters, digits, "
+            "'.', '_', '+' or '-', starting with a letter (e.g. 's1-2')",
+        ),
+        ("[[settings]]\nname = '1e5'\nlr = 0.1", "starting with a letter (e.g. 's1e5')"),
+        (
+            "[[settings]]\nname = 'Jan-2'\nlr = 0.1",
+            "name in [[settings]] #1 'Jan-2' would read as a date in a spreadsheet; name it "
+            "otherwise (e.g. 'Jan2')",
+        ),
         (
             "[[settings]]\nname = 'x'\nlr = 0.1\n[[settings]]\nname = 'x'\nlr = 0.2",
             "two settings are named 'x'",

@@ -1,6 +1,6 @@
 import math
 
-from lenetcli.outputs.tables import fmt, markdown_table, plain
+from lenetcli.outputs.tables import describe_seeds, fmt, markdown_table, plain
 
 
 def test_numbers_read_as_in_the_files_and_tables():
@@ -20,3 +20,9 @@ def test_markdown_table_aligns_text_left_numbers_right_and_escapes_bars():
         "| --- | --- | --: |",
         "| a\\|b | x | 1.00 |",
     ]
+
+
+def test_seeds_are_named_once_each_and_as_a_range_only_when_consecutive():
+    assert describe_seeds([47, 47]) == "seed 47"  # one seed of two settings, in one group
+    assert describe_seeds([42, 43, 44, 42, 43, 44]) == "seeds 42-44"
+    assert describe_seeds([44, 42]) == "seeds 42, 44"

@@ -72,6 +72,7 @@ from lenetcli.outputs.files import (
     check_output_dir,
     create_output_dir,
     environment,
+    finishing,
     in_use,
     read_csv,
     run_record,
@@ -92,6 +93,7 @@ from lenetcli.science.noise import (
     read_transition_csv,
 )
 from lenetcli.studies import discussion
+from lenetcli.studies.results import trained_runs
 from lenetcli.studies.session import execute
 from lenetcli.studies.study import Setting, Study, check_study
 from lenetcli.studies.summary import best_by
@@ -767,17 +769,25 @@ def run_course(
     create_output_dir(out)
     with in_use(out, "report", replace=overwrite):
         record = course_record(course, profile, overrides, out, options)
-        write_json(out / "config.json", report_record(course, profile, out, options, record))
+        config = report_record(course, profile, out, options, record)
+        write_json(out / "config.json", {**config, "interrupted": UNFINISHED})
         write_json(out / COURSE_RECORD, record)  # at once: an interrupted course continues
-        with progress.make_course_reporter(console, options.quiet) as reporter:
-            reporter.start_course(*course_runs(course, chosen, plan, out))
-            for section in chosen:
-                run_one(course, section, plan, overrides, out, options, record, reporter)
-        sentences = course_discussion(course, out)
-        write_csv(out / "discussion.csv", discussion.sentences_frame(sentences))
-        run = CourseRun(out, record, sentences, course)
-        if finish is not None:
-            finish(run)
+        go_on = f"run the same study into {out} again (with --resume) to continue"
+        try:
+            with progress.make_course_reporter(console, options.quiet) as reporter:
+                reporter.start_course(*course_runs(course, chosen, plan, out))
+                for section in chosen:
+                    run_one(course, section, plan, overrides, out, options, record, reporter)
+        except KeyboardInterrupt:  # outside a section's training (which says what it kept)
+            raise Interrupted(
+                f"interrupted: the runs finished so far are saved in {out}; {go_on}"
+            ) from None
+        with finishing(out, config, go_on=go_on):
+            sentences = course_discussion(course, out)
+            write_csv(out / "discussion.csv", discussion.sentences_frame(sentences))
+            run = CourseRun(out, record, sentences, course)
+            if finish is not None:
+                finish(run)
     return run
 
 
@@ -850,7 +860,7 @@ def section_runs(out: Path, section: Section) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=["epochs"])
     runs = pd.concat(frames, ignore_index=True)
-    return runs[runs["status"].isin(("finished", "diverged"))]
+    return trained_runs(runs)
 
 
 def finished_model_epochs(out: Path, section: Section) -> int:
@@ -931,7 +941,7 @@ def describe_course(
 
 def report_record(course: CourseFile, profile: str, out: Path, options, record: dict) -> dict:
     """config.json: marks out as lenet report's (so that --overwrite knows its files, the
-    section folders among them), unfinished until the report is written."""
+    section folders among them); run_course marks it unfinished until the report is written."""
     options_record = {
         "study": {
             "file": str(course.path), "sha256": course.sha256, "profile": profile,
@@ -939,10 +949,7 @@ def report_record(course: CourseFile, profile: str, out: Path, options, record: 
         },
         "out": str(out), **options.to_dict(),
     }  # fmt: skip
-    return {
-        **run_record("report", options_record, record["environment"], {}),
-        "interrupted": UNFINISHED,
-    }
+    return run_record("report", options_record, record["environment"], {})
 
 
 def course_record(course: CourseFile, profile: str, overrides: dict, out: Path, options) -> dict:
@@ -1033,7 +1040,7 @@ def gap_table(runs: pd.DataFrame) -> pd.DataFrame:
     points) over its trained runs: the overfitting measure of a weight-decay study. Training
     accuracy is averaged over an epoch's batches while the model changed, so a small gap
     can be negative."""
-    trained = runs[runs["status"].isin(("finished", "diverged"))]
+    trained = trained_runs(runs)
     gaps = trained.assign(gap=trained["final_train_acc"] - trained["final_test_acc"])
     return (
         gaps.groupby(["dataset", "setting"], sort=False)
@@ -1129,7 +1136,7 @@ def memorisation_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Per noise setting, over its trained runs: final test accuracy beside the peak (each
     run's highest test accuracy over the epochs, chosen on the test set) and its epoch, and
     the final training accuracy against the noisy and the true labels."""
-    trained = runs[runs["status"].isin(("finished", "diverged"))]
+    trained = trained_runs(runs)
     groups = trained.groupby(["setting", "noise_type", "noise_rate"], sort=False)
     table = groups.agg(
         epochs=("epochs", "first"), n=("seed", "size"),
@@ -1347,7 +1354,7 @@ def noise_sentences(summary: pd.DataFrame, folder: Path) -> list[discussion.Sent
 def sweep_sentences(topic: str, runs: pd.DataFrame) -> list[discussion.Sentence]:
     """Per dataset of a sweep: which setting did best and whether the others differ beyond
     the seeds' spread; where the settings differ in weight decay, also the train-test gap."""
-    trained = runs[runs["status"].isin(("finished", "diverged"))]
+    trained = trained_runs(runs)
     sentences = []
     for dataset, rows in trained.groupby("dataset", sort=False):
         by_setting = rows.groupby("setting", sort=False)

@@ -25,11 +25,11 @@ from lenetcli.outputs.files import (
     dataset_subfolders,
     default_folder,
     environment,
+    finishing,
     in_use,
     run_record,
     save_figure,
     write_csv,
-    write_json,
 )
 from lenetcli.outputs.plots import confusion_figure, gallery_figure
 from lenetcli.outputs.progress import make_reporter, results_table, stdout_console
@@ -44,6 +44,7 @@ from lenetcli.science.engine import (
     resolve_device,
 )
 from lenetcli.science.model import LeNet5
+from lenetcli.studies.plan import groups
 from lenetcli.studies.results import FINISHED, run_results
 
 # Okabe-Ito vermillion and blue: told apart with every common colour-vision deficiency,
@@ -248,16 +249,17 @@ def evaluate(job: Job, device: torch.device) -> Evaluation:
     return Evaluation(job, probs, job.data.test.labels.numpy(), job.data.test.indices.numpy())
 
 
-def write_record(
+def diagnostics_record(
     command: str,
     job: Job,
     options: RunOptions,
     settings,
     device: torch.device,
     datasets: list[str],
-) -> None:
-    """config.json: what was asked, where the model came from, the environment and the data.
-    datasets: all the command's; with several, job.out is one of their subfolders."""
+) -> dict:
+    """config.json: what was asked, where the model came from (with the groups it trained in,
+    when trained here), the environment and the data. datasets: all the command's; with
+    several, job.out is one of their subfolders."""
     model = {
         "checkpoint": str(job.checkpoint_path),
         "trained_here": job.trained,
@@ -278,16 +280,16 @@ def write_record(
     }
     if job.trained:
         asked.update(job.config.to_dict())
+        asked["groups"] = groups(job.config, job.data.spec, device, options.group_size)
     data = data_record(job.data)
     # The training split is read but unused with a checkpoint: say what the model trained on.
     trained = job.checkpoint.get("config") or {}
     read = trained.get("train_subset") or len(job.data.train)
     data["val_size"] = validation_size(read, trained.get("val_split", 0))
     data["train_size"] = read - data["val_size"]
-    record = run_record(
+    return run_record(
         command, asked, environment(device, device_description(device)), {**data, "model": model}
     )
-    write_json(job.out / "config.json", record)
 
 
 def model_run(ev: Evaluation) -> dict:
@@ -430,24 +432,30 @@ def run_analysis(
             with make_reporter(console, options.quiet, label) as reporter:
                 train_if_needed(job, options, device, reporter, command)
             evaluation = evaluate(job, device)
-            write_record(command, job, options, settings, device, [j.data.spec.name for j in jobs])
+            datasets = [j.data.spec.name for j in jobs]
+            record = diagnostics_record(command, job, options, settings, device, datasets)
             console.print(
                 f"{figure_title(evaluation)} ({model_text(job)})",
                 highlight=False,
                 soft_wrap=True,
             )
+            # Ctrl-C waits until the folder's files are all written (a second or two): a
+            # folder with its tables but not its figure must not pass for finished.
+            with finishing(job.out, record, go_on="run the command again with --overwrite"):
+                if command == "confusion":
+                    pairs = write_confusion(evaluation, settings)
+                else:
+                    samples = write_hardsamples(evaluation, settings)
+                studied.append(model_run(evaluation))
+                runs = pd.DataFrame(studied[-1:])
+                write_results(job.out, results_document(command, job.out, runs))
             if command == "confusion":
-                pairs = write_confusion(evaluation, settings)
                 console.print(
                     confused_pairs_table(pairs, settings.unordered) if len(pairs) else NONE
                 )
             else:
-                groups = write_hardsamples(evaluation, settings)
-                shown = any(len(g.positions) for g in groups)
-                console.print(hard_samples_table(groups) if shown else NONE)
-            studied.append(model_run(evaluation))
-            runs = pd.DataFrame(studied[-1:])
-            write_results(job.out, results_document(command, job.out, runs))
+                shown = any(len(g.positions) for g in samples)
+                console.print(hard_samples_table(samples) if shown else NONE)
             console.print(f"Wrote {job.out}/", highlight=False)
         if len(jobs) > 1:
             write_results(claimed, results_document(command, claimed, pd.DataFrame(studied)))

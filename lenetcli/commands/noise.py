@@ -11,7 +11,7 @@ accuracy_vs_noise.png.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -148,13 +148,19 @@ class NoisyLabels:
 
 @dataclass(frozen=True)
 class AccuracyVsNoise:
-    """Study.figures of label noise: accuracy_vs_noise.png, final test accuracy per rate."""
+    """Study.figures of label noise: accuracy_vs_noise.png, final test accuracy per rate.
+    dropped: files of settings that an earlier session wrote and this one leaves out; they go
+    with the last writes, while the folder is still held (as a renamed setting's tables do)."""
 
     dataset: str
+    dropped: frozenset[Path] = frozenset()
 
     def __call__(self, study: Study, summary: pd.DataFrame, out: Path) -> None:
         title = f"LeNet-5 on {DATASETS[self.dataset].title}: final test accuracy under label noise"
         save_figure(accuracy_vs_noise_figure(summary, title), out / "accuracy_vs_noise.png")
+        for path in self.dropped:
+            if path.is_file() and not path.is_symlink():
+                path.unlink()
 
 
 def noise_palette(settings: list[Setting]) -> dict:
@@ -226,9 +232,9 @@ def run_noise_study(
     study = noise_study(config, settings, noise_seed, options, record)
     if overwrite and out is not None:
         check_setting_files_free(Path(out), settings)
-    # Settings an earlier session wrote files for (before an interruption) and this one
-    # leaves out: their files go once the study is done, as a renamed setting's tables do.
-    dropped = earlier_noise_files(out, record) if resume and out is not None else set()
+    if resume and out is not None:  # settings an earlier session wrote files for, left out now
+        dropped = frozenset(earlier_noise_files(out, record))
+        study = replace(study, figures=AccuracyVsNoise(config.dataset, dropped))
     default_name = f"noise-{config.dataset}"
     summary, out = execute(
         study, out, default_name=default_name, inputs=inputs, overwrite=overwrite, resume=resume,
@@ -236,9 +242,6 @@ def run_noise_study(
     )  # fmt: skip
     if dry_run:  # the plan is printed; nothing was written
         return summary
-    for path in dropped:
-        if path.is_file() and not path.is_symlink():
-            path.unlink()
     if print_json:
         print_results(out)
     return summary

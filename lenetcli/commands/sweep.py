@@ -46,7 +46,10 @@ FIELDS = TrainConfig.field_names()
 # Per-setting keys of the file; dataset, seed and repeats are the study's, at the top level.
 SETTING_KEYS = [f for f in FIELDS if f not in ("dataset", "seed", "repeats")]
 TOP_KEYS = ["datasets", "seed", "repeats", "defaults", "settings"]
-NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
+# A name becomes a file name and a CSV value: from a letter, so that no spreadsheet reads it
+# as a number or a date (1-2, 1e5, 0012), and never a month and a day (jan-2 is a date too).
+NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9._+-]{0,99}")
+DATE_LIKE = re.compile(r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*-\d{1,4}", re.I)
 
 
 def exact(value: float) -> str:
@@ -124,9 +127,16 @@ def setting_ids(configs: list[TrainConfig]) -> list[str]:
 
 def check_name(name, where: str) -> str:
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+        prefixed = isinstance(name, str) and NAME_PATTERN.fullmatch(f"s{name}")
         raise LenetError(
-            f"{where} {name!r} cannot be a file name; use up to 100 letters, digits, "
-            f"'.', '_', '+' or '-', starting with a letter or digit"
+            f"{where} {name!r} cannot be a file name or a spreadsheet's text; use up to 100 "
+            f"letters, digits, '.', '_', '+' or '-', starting with a letter"
+            + (f" (e.g. 's{name}')" if prefixed else "")
+        )
+    if DATE_LIKE.fullmatch(name):
+        raise LenetError(
+            f"{where} {name!r} would read as a date in a spreadsheet; name it otherwise "
+            f"(e.g. '{name.replace('-', '')}')"
         )
     return name
 

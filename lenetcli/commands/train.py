@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 
 from lenetcli.config import RunOptions, TrainConfig
-from lenetcli.errors import Interrupted, LenetError
+from lenetcli.errors import Interrupted
 from lenetcli.outputs.checkpoint import make_checkpoint
 from lenetcli.outputs.files import (
     check_output_dir,
@@ -111,6 +111,7 @@ def run_training(
         write_csv(out / "predictions.csv", predictions_frame(results, data, device))
         save_models(results, config, data, out)
         save_curves(metrics, config, data, out)
+        write_results(out, results_document(command, out, runs_frame(results, config, data)))
     return results
 
 
@@ -157,21 +158,22 @@ def save_interrupted(
     )
 
 
-def runs_frame(outcomes: dict[int, dict], dataset: str) -> pd.DataFrame:
+def final_values(data: Dataset) -> list[str]:
+    """The values whose final epoch a run's results give (final_train_acc, ...)."""
+    return ["train_acc", *(["val_acc"] if data.val is not None else []), "test_acc"]
+
+
+def runs_frame(results: list[MemberResult], config: TrainConfig, data: Dataset) -> pd.DataFrame:
     """The runs table results.json is made from: one row per seed, from its run_results."""
-    return pd.DataFrame(
-        [
-            {
-                "dataset": dataset,
-                "setting": None,
-                "seed": seed,
-                "final_test_acc": o["final_test_acc"],
-                "best_test_acc": o["best_test_acc"],
-                "status": o["status"],
-            }
-            for seed, o in outcomes.items()
-        ]  # fmt: skip
-    )
+    rows = []
+    for result in results:
+        outcome = run_results(result.metrics, final_values(data))
+        rows.append(
+            {"dataset": config.dataset, "setting": None, "seed": result.seed,
+             "final_test_acc": outcome["final_test_acc"],
+             "best_test_acc": outcome["best_test_acc"], "status": outcome["status"]}
+        )  # fmt: skip
+    return pd.DataFrame(rows)
 
 
 def models_kept(results: list[MemberResult]) -> str:
@@ -195,8 +197,7 @@ def prepare(config: TrainConfig, options: RunOptions) -> tuple[torch.device, Dat
     """Every check that can fail before anything is written: configuration, device, data."""
     config.validate()
     device = resolve_device(options.device)
-    if options.group_size is not None and options.group_size < 1:
-        raise LenetError(f"--group-size must be a positive whole number, got {options.group_size}")
+    options.validate()
     return device, load_data(config, options)
 
 
@@ -238,9 +239,8 @@ def run_train(
             raise Interrupted(
                 f"interrupted: {out} is unfinished; run the command again with --overwrite"
             ) from None
-        finals = ["train_acc", *(["val_acc"] if data.val is not None else []), "test_acc"]
+        finals = final_values(data)
         outcomes = {r.seed: run_results(r.metrics, finals) for r in results}
-        write_results(out, results_document("train", out, runs_frame(outcomes, config.dataset)))
     if bad := [seed for seed, o in outcomes.items() if o["status"] == DIVERGED]:
         warn_diverged(f"the model of seed {', '.join(map(str, bad))}")
     if not options.quiet:

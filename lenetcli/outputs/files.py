@@ -426,17 +426,19 @@ def read_csv(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, keep_default_na=False, na_values=[""], dtype=text)
 
 
-def write_csv(path: Path, rows: list[dict] | pd.DataFrame, float_digits: int = 10) -> Path:
-    """A spreadsheet-friendly CSV: header row, no index, plain numbers, UTF-8.
+# Significant digits of every number lenet writes to a CSV: a mean or std computed from the
+# file (by `lenet report`, or from a resumed study's runs) agrees with one computed in memory
+# to far below the 2 decimals shown (studies/results.py's as_written rounds to the same).
+CSV_DIGITS = 10
 
-    10 significant digits: a mean or std computed from the file (by `lenet report`, or from a
-    resumed study's runs) agrees with one computed in memory to far below the 2 decimals shown.
-    """
+
+def write_csv(path: Path, rows: list[dict] | pd.DataFrame) -> Path:
+    """A spreadsheet-friendly CSV: header row, no index, plain numbers (CSV_DIGITS), UTF-8."""
     frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
     return write_atomic(
         path,
         lambda tmp: frame.to_csv(
-            tmp, index=False, float_format=f"%.{float_digits}g", encoding="utf-8"
+            tmp, index=False, float_format=f"%.{CSV_DIGITS}g", encoding="utf-8"
         ),
     )
 
@@ -538,17 +540,30 @@ def save_torch(checkpoint: dict, tmp: Path) -> None:
         torch.save(checkpoint, file)
 
 
+# Whose versions every config.json records besides lenetcli, Python, torch and torchvision:
+# the numbers depend on them (scikit-learn draws the validation images, scipy computes every
+# p-value and interval, pandas the statistics, matplotlib draws the figures; ray if installed).
+PACKAGES = ("scikit-learn", "scipy", "numpy", "pandas", "matplotlib", "ray")
+
+
 def environment(device: torch.device, device_name: str) -> dict:
     """Versions and device: recorded in every config.json so results can be traced."""
-    import sklearn
+    from importlib.metadata import PackageNotFoundError, version
+
     import torchvision
 
+    versions = {}
+    for package in PACKAGES:
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:  # ray, an optional extra
+            continue
     return {
         "lenetcli": __version__,
         "python": sys.version.split()[0],
         "torch": torch.__version__,
-        "torchvision": torchvision.__version__,
-        "scikit-learn": sklearn.__version__,  # draws the validation images (--val-split)
+        "torchvision": torchvision.__version__,  # as the module says it: 0.29.1+cu130
+        **versions,
         "platform": platform.platform(),
         "device": str(device),
         "device_name": device_name,

@@ -37,5 +37,11 @@ def plural(n, noun: str) -> str:
 
 
 def describe_seeds(seeds: list[int]) -> str:
-    """'seed 42', or 'seeds 42-46' for consecutive seeds (repeats always are)."""
-    return f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}-{seeds[-1]}"
+    """'seed 42', 'seeds 42-46' for consecutive seeds, else 'seeds 42, 44': each seed once (a
+    group across settings holds a seed once per setting)."""
+    unique = sorted(set(seeds))
+    if len(unique) == 1:
+        return f"seed {unique[0]}"
+    if unique == list(range(unique[0], unique[-1] + 1)):
+        return f"seeds {unique[0]}-{unique[-1]}"
+    return "seeds " + ", ".join(map(str, unique))

@@ -197,10 +197,15 @@ def csv_cells(path: Path, k: int) -> list[list[str]]:
         with open(path, "rb") as f:
             raw = f.read(limit + 1)
         text = raw.decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    except UnicodeDecodeError as exc:
         raise LenetError(
-            f"cannot read transition matrix {path}: {reason}; check the --transition path"
+            f"transition matrix {path} is not UTF-8 text (byte {exc.start + 1} is not); save it "
+            "as CSV UTF-8, or check the --transition path"
+        ) from None
+    except OSError as exc:
+        raise LenetError(
+            f"cannot read transition matrix {path}: {exc.strerror or exc}; check the "
+            "--transition path"
         ) from None
     if len(raw) > limit:
         raise LenetError(

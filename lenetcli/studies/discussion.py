@@ -132,7 +132,7 @@ def confused_pairs(dataset: str, pairs: pd.DataFrame) -> Sentence:
         numbers[f"{name}_std"] = 100 * float(row.rate_std) if pd.notna(row.rate_std) else math.nan
         spread = "" if pd.isna(row.rate_std) else f" ± {100 * row.rate_std:.2f}"
         listed.append(
-            f"{pair_name(row)} ({pct(100 * row.rate_mean)}{spread} of the {row.true_class} images)"
+            f"{pair_name(row)} ({pct(100 * row.rate_mean)}{spread} of the images labelled {row.true_class})"
         )
     seeds = int(pairs["seeds"].max())
     text = (
@@ -180,9 +180,11 @@ def noise_fall(noise_type: str, curve: pd.DataFrame) -> Sentence:
         return Sentence("noise", text + "; with fewer than three rates no step can be "
                         "compared with the others.", numbers)  # fmt: skip
     drops = means[:-1] - means[1:]  # positive: accuracy fell from one rate to the next
+    if not (drops > 0).any():
+        return Sentence("noise", text + "; it does not fall from any rate to the next.", numbers)
     largest = int(np.argmax(drops))
     median = float(np.median(np.delete(drops, largest)))  # of the other drops
-    steep = drops[largest] > 0 and drops[largest] >= STEEP_FACTOR * median
+    steep = drops[largest] >= STEEP_FACTOR * median
     numbers |= {
         "largest_drop": float(drops[largest]),
         "largest_drop_from": float(rates[largest]),
@@ -212,9 +214,21 @@ def early_stopping(table: pd.DataFrame) -> Sentence:
     stopping on held-out data would give; the sentence says so.
     """
     gains = (table["peak"] - table["final"]).to_numpy(dtype=float)
+    caveat = (
+        ". The peak is chosen on the test set itself, so this is an upper bound on what early "
+        "stopping on held-out images would give."
+    )
+    if not (gains > 0).any():
+        return Sentence(
+            "noise",
+            "Stopping at the epoch of peak test accuracy would not have helped: in every "
+            f"setting the last epoch's mean test accuracy is the peak's{caveat}",
+            {"largest_gain": float(gains.max())},
+        )
     best = int(np.argmax(gains))
     row = table.iloc[best]
     least = int(np.argmin(gains))
+    tied = [str(s) for s, g in zip(table["setting"], gains, strict=True) if g == gains[best]]
     numbers = {
         "largest_gain": float(gains[best]),
         "peak": float(row["peak"]),
@@ -229,13 +243,11 @@ def early_stopping(table: pd.DataFrame) -> Sentence:
         f"(of {int(row['epochs'])}) against {pct(row['final'])} after the last epoch, "
         f"{points(gains[best])} more"
     )
-    if least != best:
+    if len(tied) > 1:
+        text += f" (as much at {', '.join(tied[1:])})"
+    if gains[least] < gains[best]:
         text += f"; the least at {table.iloc[least]['setting']}, {points(gains[least])}"
-    text += (
-        ". The peak is chosen on the test set itself, so this is an upper bound on what early "
-        "stopping on held-out images would give."
-    )
-    return Sentence("noise", text, numbers)
+    return Sentence("noise", text + caveat, numbers)
 
 
 # --------------------------------------------------------------------------- options compared
@@ -283,7 +295,7 @@ def significance_text(test: Welch) -> str:
     level = f"{ALPHA:.0%} level (two-sided Welch t-test, {p_text(test.p)})"
     if test.significant:
         return f"significant at the {level}"
-    return f"not significant at the {level}: within the spread between seeds"
+    return f"not significant at the {level}"
 
 
 def compare_options(
@@ -306,9 +318,12 @@ def compare_options(
     means = {name: float(np.mean(v)) for name, v in samples.items()}
     order = sorted(means, key=lambda n: -means[n] if higher_is_better else means[n])
     best = order[0]
+    tied = [name for name in order[1:] if means[name] == means[best]]
     spread = np.std(samples[best], ddof=1) if len(samples[best]) > 1 else None
     shown = value(means[best]) + ("" if spread is None else f" ± {spread:.2f}")
     wording = "highest" if higher_is_better else "lowest"
+    if tied:  # equal means: no option is best alone
+        shown += f" (as had {', '.join(tied)}: a tie)"
     # Each test alone errs 5% of the time; over several, a 'significant' one comes easier.
     several = (
         f" Each other setting is compared with it on its own, uncorrected for the "

@@ -32,8 +32,10 @@ from lenetcli.studies.results import (
     TRAINED,
     VALIDATION_BEST,
     as_written,
+    checked_metrics,
     checked_runs,
     run_results,
+    trained_runs,
 )
 from lenetcli.studies.study import RunOutcome, Setting, Study, legacy_run_key, run_key
 
@@ -158,10 +160,12 @@ class Ledger:
         if not metrics_path.is_file():
             return 0
         metrics = read_study_csv(metrics_path, ["run_key", "epoch"])
+        if len(metrics):  # none when no run had finished
+            metrics = checked_metrics(metrics, metrics_path, FIX_IT)
         # keys lenet 0.1 wrote that a spreadsheet would take for numbers: the run's key now
         previous["run_key"] = previous["run_key"].replace(self.legacy)
         metrics["run_key"] = metrics["run_key"].replace(self.legacy)
-        trained = previous[previous["status"].isin(TRAINED)]
+        trained = trained_runs(previous)
         unknown = trained[~trained["run_key"].isin(self.rows)]
         if len(unknown):
             first = unknown.iloc[0]

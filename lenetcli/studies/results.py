@@ -12,6 +12,7 @@ import pandas as pd
 
 from lenetcli.config import TrainConfig
 from lenetcli.errors import LenetError, warn
+from lenetcli.outputs.files import CSV_DIGITS
 
 METRIC_COLUMNS = [
     "seed", "epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds",
@@ -24,7 +25,6 @@ STATUSES = (*TRAINED, PENDING, FAILED)
 HYPERPARAMETERS = [f for f in TrainConfig.field_names() if f not in ("dataset", "seed", "repeats")]
 # runs.csv's columns of the epoch with the best validation accuracy, in a study that validates
 VALIDATION_BEST = ["best_val_acc", "best_val_epoch", "test_acc_at_best_val"]
-CSV_DIGITS = 10  # significant digits of every number lenet writes to a CSV (outputs.write_csv)
 
 
 def as_written(value):
@@ -79,6 +79,11 @@ def warn_diverged(which: str) -> None:
     )
 
 
+def trained_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs of a runs table that trained (finished or diverged), not pending or failed."""
+    return runs[runs["status"].isin(TRAINED)]
+
+
 # --------------------------------------------------------------------------- read back
 
 
@@ -102,7 +107,7 @@ def checked_runs(runs: pd.DataFrame, path: Path, fix: str) -> pd.DataFrame:
         if repeated.any():
             index = repeated.idxmax()
             refuse(index, "run_key", f"run {runs.at[index, 'run_key']} is listed twice")
-    trained = runs[runs["status"].isin(TRAINED)]
+    trained = trained_runs(runs)
     for column in result_columns_in(runs):
         numbers = pd.to_numeric(trained[column], errors="coerce")
         for index, value in trained[column].items():
@@ -119,6 +124,48 @@ def checked_runs(runs: pd.DataFrame, path: Path, fix: str) -> pd.DataFrame:
     for column in result_columns_in(runs):
         out[column] = pd.to_numeric(out[column], errors="coerce")
     return out
+
+
+WHOLE_FROM = {"seed": 0, "epoch": 1}  # metrics.csv's whole-number columns, and their least
+
+
+def checked_metrics(metrics: pd.DataFrame, path: Path, fix: str) -> pd.DataFrame:
+    """A metrics.csv read back, refused (LenetError naming the line and column) where a row is
+    not what lenet writes: no rows at all, a seed or epoch that is not a whole number (an epoch
+    from 1), a loss, accuracy, learning rate or time that is text, an accuracy that is not a
+    finite number from 0 to 100, a learning rate or time below 0. A loss may be nan or inf (a
+    diverged run's); a column lenet writes only for some runs (val_acc, train_acc_clean) may
+    be empty. Returns the frame with those columns as numbers. fix: ends the message."""
+
+    def refuse(index, column: str, what: str):
+        raise LenetError(f"{path}, line {int(index) + 2}, column {column}: {what}; {fix}")
+
+    if metrics.empty:
+        raise LenetError(f"{path} holds no epochs (a header alone); {fix}")
+    out = metrics.copy()
+    for column in [c for c in metrics.columns if c in METRIC_COLUMNS or is_value_column(c)]:
+        numbers = pd.to_numeric(metrics[column], errors="coerce")
+        may_be_empty = column.endswith("_loss") or column not in METRIC_COLUMNS
+        for index, value in metrics[column].items():
+            number = numbers[index]
+            if pd.isna(value) and may_be_empty:
+                continue
+            if pd.isna(number):
+                refuse(index, column, f"'{value}' is not a number")
+            lowest = WHOLE_FROM.get(column)
+            if lowest is not None and not (float(number).is_integer() and number >= lowest):
+                refuse(index, column, f"{value} is not a whole number from {lowest}")
+            if column_is_accuracy(column) and not (math.isfinite(number) and 0 <= number <= 100):
+                refuse(index, column, f"{value} is not an accuracy in percent (0 to 100)")
+            if column in ("lr", "seconds") and not (math.isfinite(number) and number >= 0):
+                refuse(index, column, f"{value} is not a number from 0 up")
+        out[column] = numbers
+    return out.astype({column: "int64" for column in ("seed", "epoch") if column in out})
+
+
+def is_value_column(column: str) -> bool:
+    """An accuracy or a loss of metrics.csv (train_acc_clean, val_loss among them)."""
+    return column_is_accuracy(column) or column.endswith("_loss")
 
 
 def result_columns_in(runs: pd.DataFrame) -> list[str]:

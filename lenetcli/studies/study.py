@@ -245,10 +245,7 @@ def check_study(study: Study) -> None:
                     f"or drop one"
                 )
             seen[key] = (setting, seed)
-    if study.options.group_size is not None and study.options.group_size < 1:
-        raise LenetError(
-            f"--group-size must be a positive whole number, got {study.options.group_size}"
-        )
+    study.options.validate()
     if study.options.group_by not in GROUP_BY:
         raise unknown_choice("--group-by", study.options.group_by, GROUP_BY)
 

@@ -19,16 +19,12 @@ from lenetcli.outputs.files import save_figure, write_csv, write_text
 from lenetcli.outputs.plots import accuracy_figure, comparison_figure
 from lenetcli.outputs.tables import count_text, describe_seeds, fmt, plain, plural
 from lenetcli.science.data import DATASETS
-from lenetcli.studies.results import DIVERGED, HYPERPARAMETERS, TRAINED
+from lenetcli.studies.results import DIVERGED, HYPERPARAMETERS, trained_runs
 
 if TYPE_CHECKING:
     from lenetcli.studies.study import Setting, Study
 
 # The statuses of runs.csv; trained runs (finished or diverged) ran every epoch.
-
-
-def trained_runs(runs: pd.DataFrame) -> pd.DataFrame:
-    return runs[runs["status"].isin(TRAINED)]
 
 
 def summary_frame(study: Study, runs: pd.DataFrame) -> pd.DataFrame:

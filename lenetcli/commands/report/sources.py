@@ -18,7 +18,7 @@ import pandas as pd
 from lenetcli.config import ADDED_FIELDS, TrainConfig
 from lenetcli.errors import LenetError, one_line
 from lenetcli.outputs.files import read_csv
-from lenetcli.studies.results import TRAINED, checked_runs, frame_results
+from lenetcli.studies.results import checked_metrics, checked_runs, frame_results, trained_runs
 from lenetcli.studies.summary import run_statistics
 
 COMMANDS = ("train", "sweep", "noise", "confusion", "hardsamples")
@@ -43,6 +43,7 @@ VALUES = ["train_acc", "test_acc", "seconds"]  # columns of metrics.csv the repo
 LOSSES = ["train_loss", "test_loss"]  # and of lenet train's, to tell a diverged run
 FINALS = ["final_train_acc", "final_test_acc", "best_test_acc"]  # and of a study's runs.csv
 WHAT = "give output folders of lenet train, sweep, noise, confusion or hardsamples"
+REFUSED = "correct or delete that row, or leave the folder out"  # a damaged table's fix
 FINISH_IT = "run it again (sweep and noise take --resume) or leave the folder out"
 # The files each command writes once it has something to show; without them it did not finish.
 FINISHED_FILES = {
@@ -246,6 +247,7 @@ class Training:
 def read_training(source: Source) -> Training:
     if source.command == "train":
         metrics = read_table(source, "metrics.csv", ["seed", "epoch", *VALUES, *LOSSES])
+        metrics = checked_metrics(metrics, source.folder / "metrics.csv", REFUSED)
         options = source.record.get("options", {})
         metrics = metrics.assign(dataset=options.get("dataset", ""), setting="")
         values = ["train_acc", *(["val_acc"] if "val_acc" in metrics else []), "test_acc"]
@@ -264,11 +266,11 @@ def read_training(source: Source) -> Training:
     study_columns = ["dataset", "setting", "seed", "run_key"]
     runs = read_table(source, "runs.csv", [*study_columns, "status", *CONFIG_COLUMNS, *FINALS])
     metrics = read_table(source, "metrics.csv", [*study_columns, "epoch", *VALUES])
-    runs = checked_runs(
-        runs, source.folder / "runs.csv", "correct or delete that row, or leave the folder out"
-    )
+    runs = checked_runs(runs, source.folder / "runs.csv", REFUSED)
+    if len(metrics):  # none when no run had finished
+        metrics = checked_metrics(metrics, source.folder / "metrics.csv", REFUSED)
     planned = len(runs)
-    runs = with_added_columns(runs[runs["status"].isin(TRAINED)])
+    runs = with_added_columns(trained_runs(runs))
     metrics = metrics[metrics["run_key"].isin(runs["run_key"])]
     # A setting named 1, 2, ... is still a name
     return Training(runs.astype({"setting": str}), metrics.astype({"setting": str}), planned)

@@ -34,7 +34,6 @@ from lenetcli.outputs.files import (
     read_config,
     read_csv,
     write_csv,
-    write_json,
     write_text,
 )
 from lenetcli.outputs.progress import clock, stdout_console
@@ -42,9 +41,9 @@ from lenetcli.outputs.results_json import print_results, results_document, write
 from lenetcli.outputs.tables import fmt, plain
 from lenetcli.science.data import DATASETS, official_cifar_files
 from lenetcli.studies import discussion
+from lenetcli.studies.results import trained_runs
 from lenetcli.studies.summary import best_by, best_mask
 
-TRAINED = ("finished", "diverged")
 TABLES = "tables"  # the report's own CSVs, in <out>/tables/
 
 
@@ -103,8 +102,8 @@ def run_study_report(
 
 
 def write_study_report(run: CourseRun, title: str | None = None) -> None:
-    """report.md, report.html, their tables, results.json, and config.json without its
-    'unfinished' mark, last."""
+    """report.md, report.html, their tables and results.json (run_course writes them under
+    `finishing`: config.json loses its 'unfinished' mark once they are all written)."""
     out, course = run.out, run.course
     document = StudyDocument(course, out, run.record, title or course.title)
     blocks = document.blocks()
@@ -115,9 +114,6 @@ def write_study_report(run: CourseRun, title: str | None = None) -> None:
     write_text(out / "report.html", render_html(blocks, document.title, out))
     runs = all_runs(course, out)
     write_results(out, results_document("report", out, runs, ("section", "dataset", "setting")))
-    record = read_config(out) or {}
-    record.pop("interrupted", None)
-    write_json(out / "config.json", record)
 
 
 def all_runs(course: CourseFile, out: Path) -> pd.DataFrame:
@@ -156,10 +152,6 @@ def pm(mean, std, digits: int = 2) -> str:
 
 def dataset_title(name: str) -> str:
     return DATASETS[name].title if name in DATASETS else name
-
-
-def trained(runs: pd.DataFrame) -> pd.DataFrame:
-    return runs[runs["status"].isin(TRAINED)]
 
 
 @dataclass
@@ -305,7 +297,7 @@ class StudyDocument:
         """A study's per-setting tables (No. 1..n, Best, Mean, Std), its best setting, the
         comparisons between settings and its figures."""
         summary = read_csv(folder / "summary.csv")
-        runs = trained(read_csv(folder / "runs.csv"))
+        runs = trained_runs(read_csv(folder / "runs.csv"))
         stem = section.folder + (f"-{part}" if part else "")
         repeats = sorted(set(summary["n"]))
         blocks = [
@@ -391,9 +383,13 @@ class StudyDocument:
             for _, r in frame.iterrows()
         ]  # fmt: skip
         measure = value.replace("final_", "final ").replace("_acc", " accuracy").replace("_", " ")
+        # "the best" here is by this table's own measure, which may differ from the setting a
+        # study picked on validation accuracy: the caption names the measure.
+        wording = "lowest" if lower_is_better else "highest"
         caption = (
-            f"{measure}: each setting against the best, {best}, by a two-sided Welch t-test "
-            f"over the seeds at the {discussion.ALPHA:.0%} level (uncorrected for several comparisons)"
+            f"{measure}: each setting against the one with the {wording} mean {measure}, "
+            f"{best}, by a two-sided Welch t-test over the seeds at the "
+            f"{discussion.ALPHA:.0%} level (uncorrected for several comparisons)"
         )
         header = ["Setting", "n", "Mean ± std", "Difference (points)", "p", "Significant"]
         return self.own_table(name, frame, header, rows, caption)
@@ -435,7 +431,7 @@ class StudyDocument:
         header = ["Rank", "Dataset", "Setting", "Epochs", "n",
                   *(f"{w} {s.lower()}" for w in ("Training", "Testing") for s in stats)]  # fmt: skip
         summary = read_csv(folder / "summary.csv")
-        runs = trained(read_csv(folder / "runs.csv"))
+        runs = trained_runs(read_csv(folder / "runs.csv"))
         blocks = [
             Text(
                 f"The best setting of section '{section.spec.best_of}' "

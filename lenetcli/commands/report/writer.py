@@ -25,17 +25,17 @@ from lenetcli.commands.report.sources import (
     read_training,
     results_frame,
 )
-from lenetcli.errors import Interrupted, LenetError
+from lenetcli.errors import LenetError
 from lenetcli.outputs.document import Figure, Heading, Table, Text, render_html, render_markdown
 from lenetcli.outputs.files import (
     check_output_dir,
     create_output_dir,
     default_folder,
+    finishing,
     in_use,
     save_figure,
     write_atomic,
     write_csv,
-    write_json,
     write_text,
 )
 from lenetcli.outputs.plots import comparison_figure
@@ -117,15 +117,16 @@ def curve_label(row) -> str:
     return row["source"] if not row["setting"] else f"{row['source']}: {row['setting']}"
 
 
-UNFINISHED = "before all its files were written"  # config.json's mark while a report is written
-
-
 def write_report(report: Report, out: Path, record: dict) -> None:
-    """Every file of the report. config.json comes first, marked unfinished, and loses the mark
-    last: a report stopped midway (Ctrl-C, a full disk, a crash) leaves a folder that lenet
-    knows as its own report, which --overwrite then replaces, rather than files it would
-    take for the user's."""
-    write_json(out / "config.json", {**record, "interrupted": UNFINISHED})
+    """Every file of the report, under `finishing`: config.json comes first, marked unfinished,
+    and loses the mark last, so that a report stopped midway (a second Ctrl-C, a full disk, a
+    crash) leaves a folder that lenet knows as its own report, which --overwrite then
+    replaces, rather than files it would take for the user's."""
+    with finishing(out, record, go_on=f"run the command again with --overwrite --out {out}"):
+        write_report_files(report, out)
+
+
+def write_report_files(report: Report, out: Path) -> None:
     # Always written, a header alone when no folder trained: scripts read it unconditionally.
     write_csv(out / "results.csv", report.results)
     if len(report.metrics):
@@ -138,7 +139,6 @@ def write_report(report: Report, out: Path, record: dict) -> None:
     write_text(out / "report.md", render_markdown(report.blocks, names))
     write_text(out / "report.html", render_html(report.blocks, report.title, out))
     write_results(out, results_document("report", out, gathered_runs(report), REPORT_KEYS))
-    write_json(out / "config.json", record)
 
 
 REPORT_KEYS = ("source", "dataset", "setting")  # a configuration of results.json
@@ -219,13 +219,7 @@ def run_report(
     gathered = gather(folders, title, out)
     out = create_output_dir(out, fresh_name, exclusive=not out.exists())
     with in_use(out, "report", replace=overwrite):
-        try:
-            write_report(gathered, out, run_config(gathered, folders, out))
-        except KeyboardInterrupt:
-            raise Interrupted(
-                f"interrupted: {out} holds part of the report, marked unfinished in its "
-                f"config.json; run the command again with --overwrite --out {out}"
-            ) from None
+        write_report(gathered, out, run_config(gathered, folders, out))
     if not quiet:
         say_what_was_reported(gathered, out)
     if print_json:
