@@ -14,6 +14,7 @@ from lenetcli import __version__, cli
 from lenetcli.cli import app
 from lenetcli.commands import train as runs
 from lenetcli.outputs import files as outputs
+from lenetcli.outputs.files import HOLDING
 from lenetcli.science.engine import Reporter, resolve_device
 from lenetcli.science.model import Architecture, LeNet5
 
@@ -489,6 +490,7 @@ def test_ctrl_c_during_the_final_writes_lets_them_finish(tmp_path, monkeypatch):
     result = lenet("train", *QUICK, "--repeats", "2", "--out", out)
     assert result.exit_code == 130
     assert result.stderr == (
+        f"{HOLDING}\n"
         f"interrupted while writing the outputs, which were finished first: {out} is complete\n"
     )
     assert sorted(p.name for p in out.iterdir()) == [

@@ -365,7 +365,7 @@ def raise_signal_in(block_seconds: float = 0.0):
     time.sleep(block_seconds)  # where the signal would have been delivered
 
 
-def test_a_signal_during_the_final_writes_waits_until_they_are_done(tmp_path):
+def test_a_signal_during_the_final_writes_waits_until_they_are_done(tmp_path, capsys):
     record = {"command": "train", "options": {}}
     write_json(tmp_path / "config.json", record)
     marks = []
@@ -376,6 +376,7 @@ def test_a_signal_during_the_final_writes_waits_until_they_are_done(tmp_path):
             write_csv(tmp_path / "metrics.csv", [{"x": 1}])  # still written
             write_text(tmp_path / "summary.md", "done")
     assert marks == ["while writing its outputs"]
+    assert capsys.readouterr().err == f"{outputs_files.HOLDING}\n"  # why nothing stops yet
     assert str(stop.value).endswith(f"which were finished first: {tmp_path} is complete")
     assert read_config(tmp_path) == record  # no longer marked
     assert (tmp_path / "summary.md").read_text() == "done"

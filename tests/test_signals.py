@@ -32,6 +32,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lenetcli.cli import app
+from lenetcli.outputs.files import HOLDING
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
@@ -194,6 +195,7 @@ def test_ctrl_c_during_the_final_writes_lets_them_finish_and_sigkill_leaves_them
     folder = tmp_path / "ctrl-c"
     assert code == 130
     assert err == (
+        f"{HOLDING}\n"
         f"interrupted while writing the outputs, which were finished first: {folder} is complete\n"
     )
     assert sorted(p.name for p in folder.iterdir()) == [

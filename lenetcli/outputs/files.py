@@ -476,6 +476,9 @@ def finishing(folder: Path, record: dict, go_on: str):
         ) from None
 
 
+HOLDING = "stopping once the files being written are complete; press Ctrl-C again to stop now"
+
+
 @contextlib.contextmanager
 def signals_held():
     """Ctrl-C, SIGTERM and SIGHUP wait until the block ends, then take effect as they would
@@ -491,6 +494,8 @@ def signals_held():
         if held:  # asked twice: stop now
             deliver(number, previous)
         held.append(number)
+        # A report's last writes can take seconds: say why nothing happens yet.
+        print(HOLDING, file=sys.stderr, flush=True)
 
     for number in stop_signals():
         if signal.getsignal(number) is not signal.SIG_IGN:  # ignored (nohup): nothing to hold
