@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from lenetcli.science.analysis import confusion
+from lenetcli.science.analysis import confusion, confusion_frame
 
 CELL_COLUMNS = [
     "true", "predicted", "true_class", "predicted_class", "rate_mean", "rate_std", "rate_min",
@@ -97,9 +97,7 @@ def cell_matrix(cells: pd.DataFrame, column: str, n_classes: int) -> np.ndarray:
 def matrix_frame(cells: pd.DataFrame, column: str, classes: list[str]) -> pd.DataFrame:
     """The matrix of one column as `lenet confusion` writes confusion.csv: a first column
     `true` with the class names, then one column per predicted class."""
-    frame = pd.DataFrame(cell_matrix(cells, column, len(classes)), columns=list(classes))
-    frame.insert(0, "true", list(classes))
-    return frame
+    return confusion_frame(cell_matrix(cells, column, len(classes)), classes)
 
 
 def top_pairs(cells: pd.DataFrame, top: int = 3) -> pd.DataFrame:
