@@ -407,3 +407,14 @@ def test_overwrite_recognises_a_study_folder_by_its_config(tmp_path):
         (tmp_path / name).mkdir()
     found = {p.name for p in previous_output(tmp_path, "report")}
     assert found == {"config.json", "1-a", "2-b"}
+
+
+def test_a_welch_table_names_the_measure_its_best_is_by(quick):
+    out, _ = quick
+    runs = read_csv(out / "1-hyperparameters" / "runs.csv")
+    means = runs.groupby("setting")["final_test_acc"].mean()
+    text = " ".join((out / "report.md").read_text(encoding="utf-8").split())
+    assert (
+        "each setting against the one with the highest mean final test accuracy, "
+        f"{means.idxmax()}, by a two-sided Welch t-test"
+    ) in text
