@@ -63,6 +63,7 @@ from lenetcli.commands.sweep import (
     file_plan,
     read_study_file,
     setting_ids,
+    settings_list,
 )
 from lenetcli.config import RunOptions, TrainConfig, check_seed_range
 from lenetcli.errors import Interrupted, LenetError, unknown_choice
@@ -337,12 +338,7 @@ def study_body(table: dict, above: Inherited, path: Path, where: str) -> StudyFi
     """A sweep file's worth (datasets, seed, repeats, defaults, settings) in a table."""
     values = inherited(table, above, path, where)
     datasets = read_datasets_list(table, path, where, [DEFAULTS.dataset])
-    settings = table.get("settings")
-    if not isinstance(settings, list) or not settings:
-        raise LenetError(
-            f"config file {path}{where.replace(' in', ',')} has no settings; add settings = "
-            "[{...}, ...] or [[...settings]] tables"
-        )
+    settings = settings_list(table, path, where.replace(" in", ","), "sections.settings")
     checked = [
         checked_setting(
             entry, path, f"{where}, settings #{number}",

@@ -125,6 +125,24 @@ def setting_ids(configs: list[TrainConfig]) -> list[str]:
     return ["-".join(ID_PARTS[f](getattr(c, f)) for f in varying) for c in configs]
 
 
+def settings_list(table: dict, path: Path, where: str = "", key: str = "settings") -> list:
+    """The settings of a study file, or of a section of one (where: ", section 1 'a'"; key:
+    "sections.settings", as the file writes their tables), refused in one line when absent,
+    empty or written as one table."""
+    settings = table.get("settings")
+    if isinstance(settings, dict):
+        raise LenetError(
+            f"config file {path}{where}: [{key}] is one table; write [[{key}]] (two "
+            "brackets) above each setting, or settings = [{...}, ...]"
+        )
+    if not isinstance(settings, list) or not settings:
+        raise LenetError(
+            f"config file {path}{where} has no settings; add at least one [[{key}]] table, "
+            "or settings = [{...}, ...]"
+        )
+    return settings
+
+
 def check_name(name, where: str) -> str:
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         prefixed = isinstance(name, str) and NAME_PATTERN.fullmatch(f"s{name}")
@@ -248,14 +266,7 @@ def read_study_file(path: Path) -> StudyFile:
         raise LenetError(
             f"config file {path}: datasets lists '{twice}' twice; give each dataset once"
         )
-    settings = raw.get("settings")
-    if isinstance(settings, dict):
-        raise LenetError(
-            f"config file {path}: [settings] is one table; write [[settings]] (two brackets) "
-            "above each setting"
-        )
-    if not isinstance(settings, list) or not settings:
-        raise LenetError(f"config file {path} has no settings; add at least one [[settings]] table")
+    settings = settings_list(raw, path)
     checked = [
         checked_setting(
             table, path, f" in [[settings]] #{number}",
