@@ -444,18 +444,15 @@ def run_analysis(
             with finishing(job.out, record, go_on="run the command again with --overwrite"):
                 if command == "confusion":
                     pairs = write_confusion(evaluation, settings)
+                    table = confused_pairs_table(pairs, settings.unordered) if len(pairs) else NONE
                 else:
                     samples = write_hardsamples(evaluation, settings)
+                    shown = any(len(g.positions) for g in samples)
+                    table = hard_samples_table(samples) if shown else NONE
                 studied.append(model_run(evaluation))
                 runs = pd.DataFrame(studied[-1:])
                 write_results(job.out, results_document(command, job.out, runs))
-            if command == "confusion":
-                console.print(
-                    confused_pairs_table(pairs, settings.unordered) if len(pairs) else NONE
-                )
-            else:
-                shown = any(len(g.positions) for g in samples)
-                console.print(hard_samples_table(samples) if shown else NONE)
+            console.print(table)
             console.print(f"Wrote {job.out}/", highlight=False)
         if len(jobs) > 1:
             write_results(claimed, results_document(command, claimed, pd.DataFrame(studied)))

@@ -111,7 +111,8 @@ def run_training(
         write_csv(out / "predictions.csv", predictions_frame(results, data, device))
         save_models(results, config, data, out)
         save_curves(metrics, config, data, out)
-        write_results(out, results_document(command, out, runs_frame(results, config, data)))
+        outcomes = run_outcomes(results, data)
+        write_results(out, results_document(command, out, runs_frame(outcomes, config.dataset)))
     return results
 
 
@@ -163,17 +164,26 @@ def final_values(data: Dataset) -> list[str]:
     return ["train_acc", *(["val_acc"] if data.val is not None else []), "test_acc"]
 
 
-def runs_frame(results: list[MemberResult], config: TrainConfig, data: Dataset) -> pd.DataFrame:
+def run_outcomes(results: list[MemberResult], data: Dataset) -> dict[int, dict]:
+    """Each seed's run_results: what results.json and the closing table show."""
+    return {r.seed: run_results(r.metrics, final_values(data)) for r in results}
+
+
+def runs_frame(outcomes: dict[int, dict], dataset: str) -> pd.DataFrame:
     """The runs table results.json is made from: one row per seed, from its run_results."""
-    rows = []
-    for result in results:
-        outcome = run_results(result.metrics, final_values(data))
-        rows.append(
-            {"dataset": config.dataset, "setting": None, "seed": result.seed,
-             "final_test_acc": outcome["final_test_acc"],
-             "best_test_acc": outcome["best_test_acc"], "status": outcome["status"]}
-        )  # fmt: skip
-    return pd.DataFrame(rows)
+    return pd.DataFrame(
+        [
+            {
+                "dataset": dataset,
+                "setting": None,
+                "seed": seed,
+                "final_test_acc": o["final_test_acc"],
+                "best_test_acc": o["best_test_acc"],
+                "status": o["status"],
+            }
+            for seed, o in outcomes.items()
+        ]  # fmt: skip
+    )
 
 
 def models_kept(results: list[MemberResult]) -> str:
@@ -239,8 +249,7 @@ def run_train(
             raise Interrupted(
                 f"interrupted: {out} is unfinished; run the command again with --overwrite"
             ) from None
-        finals = final_values(data)
-        outcomes = {r.seed: run_results(r.metrics, finals) for r in results}
+        finals, outcomes = final_values(data), run_outcomes(results, data)
     if bad := [seed for seed, o in outcomes.items() if o["status"] == DIVERGED]:
         warn_diverged(f"the model of seed {', '.join(map(str, bad))}")
     if not options.quiet:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import platform
 import re
@@ -426,10 +427,18 @@ def read_csv(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, keep_default_na=False, na_values=[""], dtype=text)
 
 
-# Significant digits of every number lenet writes to a CSV: a mean or std computed from the
-# file (by `lenet report`, or from a resumed study's runs) agrees with one computed in memory
-# to far below the 2 decimals shown (studies/results.py's as_written rounds to the same).
+# Significant digits of every number lenet writes to a CSV (and to results.json): a mean or
+# std computed from the file (by `lenet report`, or from a resumed study's runs) agrees with
+# one computed in memory to far below the 2 decimals shown.
 CSV_DIGITS = 10
+
+
+def as_written(value):
+    """A float as write_csv writes it and read_csv reads it back: a fresh run's results then
+    equal a resumed study's kept ones to the last digit, and so do the statistics over them."""
+    if isinstance(value, float) and math.isfinite(value):
+        return float(f"{value:.{CSV_DIGITS}g}")
+    return value
 
 
 def write_csv(path: Path, rows: list[dict] | pd.DataFrame) -> Path:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from lenetcli.outputs.files import CSV_DIGITS, write_text
+from lenetcli.outputs.files import as_written, write_text
 
 RESULTS_NAME = "results.json"
 # A run's entry, after the columns that name its setting (`by`).
@@ -27,7 +27,7 @@ SETTING_KEYS = ("dataset", "setting")
 def plain(value):
     """A value as JSON holds it: a plain int, float, str or bool, and null for NaN or None
     (json.dumps would write NaN, which JSON does not allow and jq refuses). A float has the
-    CSVs' CSV_DIGITS significant digits: 83.14814815, as summary.csv has it, not
+    CSVs' significant digits (as_written): 83.14814815, as summary.csv has it, not
     83.14814814666666."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
@@ -35,9 +35,7 @@ def plain(value):
         return plain(value.item())
     if isinstance(value, str) and value == "":  # report's runs of lenet train: no setting
         return None
-    if isinstance(value, float) and math.isfinite(value):
-        return float(f"{value:.{CSV_DIGITS}g}")
-    return value
+    return as_written(value)
 
 
 def results_document(

@@ -17,6 +17,7 @@ import torch
 from lenetcli.errors import LenetError
 from lenetcli.outputs.checkpoint import make_checkpoint
 from lenetcli.outputs.files import (
+    as_written,
     read_config,
     read_csv,
     save_checkpoint,
@@ -31,7 +32,6 @@ from lenetcli.studies.results import (
     PENDING,
     TRAINED,
     VALIDATION_BEST,
-    as_written,
     checked_metrics,
     checked_runs,
     run_results,
@@ -160,8 +160,7 @@ class Ledger:
         if not metrics_path.is_file():
             return 0
         metrics = read_study_csv(metrics_path, ["run_key", "epoch"])
-        if len(metrics):  # none when no run had finished
-            metrics = checked_metrics(metrics, metrics_path, FIX_IT)
+        metrics = checked_metrics(metrics, metrics_path, FIX_IT, empty_ok=True)
         # keys lenet 0.1 wrote that a spreadsheet would take for numbers: the run's key now
         previous["run_key"] = previous["run_key"].replace(self.legacy)
         metrics["run_key"] = metrics["run_key"].replace(self.legacy)

@@ -12,7 +12,7 @@ import pandas as pd
 
 from lenetcli.config import TrainConfig
 from lenetcli.errors import LenetError, warn
-from lenetcli.outputs.files import CSV_DIGITS
+from lenetcli.outputs.files import as_written
 
 METRIC_COLUMNS = [
     "seed", "epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds",
@@ -25,14 +25,6 @@ STATUSES = (*TRAINED, PENDING, FAILED)
 HYPERPARAMETERS = [f for f in TrainConfig.field_names() if f not in ("dataset", "seed", "repeats")]
 # runs.csv's columns of the epoch with the best validation accuracy, in a study that validates
 VALIDATION_BEST = ["best_val_acc", "best_val_epoch", "test_acc_at_best_val"]
-
-
-def as_written(value):
-    """A float as write_csv writes it and read_csv reads it back: a fresh run's results then
-    equal a resumed study's kept ones to the last digit, and so do the statistics over them."""
-    if isinstance(value, float) and math.isfinite(value):
-        return float(f"{value:.{CSV_DIGITS}g}")
-    return value
 
 
 def run_results(metrics: list[dict], values: list[str]) -> dict:
@@ -129,9 +121,12 @@ def checked_runs(runs: pd.DataFrame, path: Path, fix: str) -> pd.DataFrame:
 WHOLE_FROM = {"seed": 0, "epoch": 1}  # metrics.csv's whole-number columns, and their least
 
 
-def checked_metrics(metrics: pd.DataFrame, path: Path, fix: str) -> pd.DataFrame:
+def checked_metrics(
+    metrics: pd.DataFrame, path: Path, fix: str, empty_ok: bool = False
+) -> pd.DataFrame:
     """A metrics.csv read back, refused (LenetError naming the line and column) where a row is
-    not what lenet writes: no rows at all, a seed or epoch that is not a whole number (an epoch
+    not what lenet writes: no rows at all (unless empty_ok: a study's, before any run has
+    finished), a seed or epoch that is not a whole number (an epoch
     from 1), a loss, accuracy, learning rate or time that is text, an accuracy that is not a
     finite number from 0 to 100, a learning rate or time below 0. A loss may be nan or inf (a
     diverged run's); a column lenet writes only for some runs (val_acc, train_acc_clean) may
@@ -140,7 +135,7 @@ def checked_metrics(metrics: pd.DataFrame, path: Path, fix: str) -> pd.DataFrame
     def refuse(index, column: str, what: str):
         raise LenetError(f"{path}, line {int(index) + 2}, column {column}: {what}; {fix}")
 
-    if metrics.empty:
+    if metrics.empty and not empty_ok:
         raise LenetError(f"{path} holds no epochs (a header alone); {fix}")
     out = metrics.copy()
     for column in [c for c in metrics.columns if c in METRIC_COLUMNS or is_value_column(c)]:

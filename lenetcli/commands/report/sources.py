@@ -267,8 +267,7 @@ def read_training(source: Source) -> Training:
     runs = read_table(source, "runs.csv", [*study_columns, "status", *CONFIG_COLUMNS, *FINALS])
     metrics = read_table(source, "metrics.csv", [*study_columns, "epoch", *VALUES])
     runs = checked_runs(runs, source.folder / "runs.csv", REFUSED)
-    if len(metrics):  # none when no run had finished
-        metrics = checked_metrics(metrics, source.folder / "metrics.csv", REFUSED)
+    metrics = checked_metrics(metrics, source.folder / "metrics.csv", REFUSED, empty_ok=True)
     planned = len(runs)
     runs = with_added_columns(trained_runs(runs))
     metrics = metrics[metrics["run_key"].isin(runs["run_key"])]
