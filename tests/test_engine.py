@@ -13,6 +13,7 @@ from lenetcli.science.engine import (
     Member,
     Reporter,
     TrainingInterrupted,
+    eval_batches,
     group_size_cap,
     make_optimizer,
     member_config,
@@ -523,3 +524,45 @@ def test_cuda_graph_of_a_mixed_group_follows_a_schedule(digits, optimizer):
     for g, e in zip(graphed, eager, strict=True):
         assert [r["lr"] for r in g.metrics] == [r["lr"] for r in e.metrics]
         assert_same_training(g, e, 1e-3, 1e-3, 1e-4)
+
+
+def test_evaluation_batches_cut_the_earlier_ones_and_keep_a_small_last_one_whole():
+    # A CPU group of 35: the batches of 256 images of 0.2.0, halved until 35 members x the
+    # images fit in 2,048 (32 each: 1,120); the last of those batches (10,000 - 39 x 256 = 16
+    # images) is too small to cut.
+    batches = eval_batches(10_000, 35, "cpu")
+    assert batches[:2] == [slice(0, 32), slice(32, 64)] and batches[-1] == slice(9_984, 10_000)
+    assert [b.start for b in batches[1:]] == [b.stop for b in batches[:-1]]  # in order, all
+    assert {b.stop - b.start for b in batches[:-1]} == {32}  # all alike: the heap reuses them
+    # A last batch that can be cut: 300 images, 256 + 44, the 44 in one piece (32 + 12 would
+    # leave 12, a batch that sums in another order).
+    assert eval_batches(300, 35, "cpu")[-2:] == [slice(224, 256), slice(256, 300)]
+    # 16 members: 128 each. Groups of up to 8 on the CPU, and any group up to 128 on a GPU,
+    # evaluated in batches of more than 256 images each already: unchanged.
+    assert eval_batches(300, 16, "cpu") == [slice(0, 128), slice(128, 256), slice(256, 300)]
+    assert eval_batches(1_000, 5, "cpu") == [slice(0, 409), slice(409, 818), slice(818, 1_000)]
+    assert eval_batches(10_000, 35, "cuda") == [
+        slice(a, min(a + 936, 10_000)) for a in range(0, 10_000, 936)
+    ]
+    # Never under 32 images each: 100 images for 100 members in 32, 32 and 36.
+    assert eval_batches(100, 100, "cpu") == [slice(0, 32), slice(32, 64), slice(64, 100)]
+
+
+def test_a_large_groups_logits_are_those_of_the_earlier_larger_batches():
+    # 0.2.0 evaluated a group of 35 in batches of 256 images; now in batches of 32 cut from
+    # them. Every logit must stay the same bit for bit (so must every loss and
+    # accuracy), including those of a last batch under 16 images, which sums in another order.
+    torch.manual_seed(0)
+    images = torch.randint(0, 256, (2 * 256 + 9, 1, 28, 28), dtype=torch.uint8)
+    group = LeNetGroup([engine.init_model(Architecture(), seed) for seed in range(35)])
+    stats = (torch.tensor([0.13]).view(1, 1, 1), torch.tensor([0.31]).view(1, 1, 1))
+    planes = engine.plane_stats(stats, 35)
+    earlier = []
+    with torch.inference_mode():
+        for start in range(0, len(images), 256):
+            x = images[start : start + 256]
+            x = group.planes(x.unsqueeze(1).expand(-1, 35, *x.shape[1:]))
+            earlier.append(group.forward_planes(engine.normalize(x, planes)))
+    now = engine.predict_logits(group, images, stats)
+    assert len(eval_batches(len(images), 35, "cpu")) == 17  # 8 + 8 cut pieces and the last
+    assert torch.equal(now, torch.cat(earlier, dim=1))

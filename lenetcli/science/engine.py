@@ -19,6 +19,7 @@ import os
 import time
 import warnings
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 
 import torch
 import torch.nn.functional as F
@@ -33,6 +34,11 @@ from lenetcli.science.optim import MemberwiseOptimizer
 # batches; on the CPU 2,048 is as fast as larger ones and keeps peak memory low (20,000 grey
 # images alone make a 376 MB first feature map).
 EVAL_IMAGES = {"cuda": 32768, "mps": 8192, "cpu": 2048}
+# The fewest images per member in an evaluation batch. Up to 0.2.0 it was 256 on every
+# device, so a CPU group of 35 evaluated 8,960 images per forward: a 168 MB first feature
+# map, most of the peak memory of a noise study across settings, and twice the time of
+# batches of 32 (measured: 9.2 against 4.0-4.9 s for 10,000 test images).
+EVAL_MIN_IMAGES = {"cuda": 256, "mps": 256, "cpu": 32}
 # Seconds between live metric updates, timed on the host. Each update reads the running totals
 # back from the device (a sync), so the device is synced no more often than this.
 LIVE_SECONDS = 0.5
@@ -527,20 +533,48 @@ def percentages(counts: torch.Tensor, n: int) -> list[float]:
     return [100.0 * count / n for count in counts.tolist()]
 
 
+def eval_batches(n: int, members: int, device: str) -> list[slice]:
+    """The batches of n images that evaluation runs through a group of `members` at once:
+    about EVAL_IMAGES[device] images summed over the members, at least EVAL_MIN_IMAGES[device]
+    images each.
+
+    They are the batches of 0.2.0 and earlier (at least 256 images each) cut in halves,
+    quarters, ... (all alike), and one of those too small to cut (the last, smaller one)
+    stays whole. That keeps every number: on the CPU a member's logits for an image are the
+    same bit for bit in any batch of 16 images or more (measured for groups of 1 to 35,
+    batches of 16 to 20,000), but batches of 1 to 15 sum in another order, and an earlier
+    last batch may be that small."""
+    images = EVAL_IMAGES.get(device, EVAL_IMAGES["cpu"])
+    fewest = EVAL_MIN_IMAGES.get(device, EVAL_MIN_IMAGES["cpu"])
+    earlier = max(256, images // members)
+    size = earlier
+    while size * members > images and size // 2 >= fewest:
+        size //= 2  # halves, so that the pieces of an earlier batch are all alike
+    batches = []
+    for start in range(0, n, earlier):
+        stop = min(start + earlier, n)
+        cuts = [start + k * size for k in range(max(1, (stop - start) // size))] + [stop]
+        batches += [slice(a, b) for a, b in pairwise(cuts)]
+    return batches
+
+
 @torch.inference_mode()
 def predict_logits(group: LeNetGroup, images: torch.Tensor, stats) -> torch.Tensor:
     """Logits (G, N, K) of every member over all images, in large batches, in eval mode."""
     group.eval()
-    device = images.device.type
-    chunk = max(256, EVAL_IMAGES.get(device, EVAL_IMAGES["cpu"]) // group.size)
     stats = plane_stats(stats, group.size)
-    parts = []
-    for start in range(0, len(images), chunk):
-        x = images[start : start + chunk]  # every member sees the same images
+    # Filled in place. A small logits tensor kept per batch (for a torch.cat at the end) lands
+    # in the holes that the batch's large feature maps leave, so glibc grows its heap for the
+    # next batch's maps: in about one noise study in five (groups of 35 and 10) the heap grew
+    # by 0.7-1.1 GB during one evaluation, to a peak of 2.0-2.3 GB; filled in place, eight
+    # runs in a row peaked at 1.10-1.23 GB.
+    logits = torch.empty(group.size, len(images), group.fc3_weight.shape[1], device=images.device)
+    for batch in eval_batches(len(images), group.size, images.device.type):
+        x = images[batch]  # every member sees the same images
         x = group.planes(x.unsqueeze(1).expand(-1, group.size, *x.shape[1:]))
-        parts.append(group.forward_planes(normalize(x, stats)))
+        logits[:, batch] = group.forward_planes(normalize(x, stats))
     group.train()
-    return torch.cat(parts, dim=1)
+    return logits
 
 
 def evaluate(group: LeNetGroup, split: Split, loss: str, stats):
