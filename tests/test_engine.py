@@ -537,8 +537,8 @@ def test_evaluation_batches_cut_the_earlier_ones_and_keep_a_small_last_one_whole
     # A last batch that can be cut: 300 images, 256 + 44, the 44 in one piece (32 + 12 would
     # leave 12, a batch that sums in another order).
     assert eval_batches(300, 35, "cpu")[-2:] == [slice(224, 256), slice(256, 300)]
-    # 16 members: 128 each. Groups of up to 8 on the CPU, and any group up to 128 on a GPU,
-    # evaluated in batches of more than 256 images each already: unchanged.
+    # 16 members: 128 each. Groups of up to 8 on the CPU (batches of 256 images each or
+    # more already) and every group on a GPU (at least 256 each there): unchanged.
     assert eval_batches(300, 16, "cpu") == [slice(0, 128), slice(128, 256), slice(256, 300)]
     assert eval_batches(1_000, 5, "cpu") == [slice(0, 409), slice(409, 818), slice(818, 1_000)]
     assert eval_batches(10_000, 35, "cuda") == [

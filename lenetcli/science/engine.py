@@ -568,7 +568,7 @@ def predict_logits(group: LeNetGroup, images: torch.Tensor, stats) -> torch.Tens
     # next batch's maps: in about one noise study in five (groups of 35 and 10) the heap grew
     # by 0.7-1.1 GB during one evaluation, to a peak of 2.0-2.3 GB; filled in place, eight
     # runs in a row peaked at 1.10-1.23 GB.
-    logits = torch.empty(group.size, len(images), group.fc3_weight.shape[1], device=images.device)
+    logits = torch.empty(group.size, len(images), group.arch.num_classes, device=images.device)
     for batch in eval_batches(len(images), group.size, images.device.type):
         x = images[batch]  # every member sees the same images
         x = group.planes(x.unsqueeze(1).expand(-1, group.size, *x.shape[1:]))

@@ -24,8 +24,6 @@ from lenetcli.studies.results import DIVERGED, HYPERPARAMETERS, trained_runs
 if TYPE_CHECKING:
     from lenetcli.studies.study import Setting, Study
 
-# The statuses of runs.csv; trained runs (finished or diverged) ran every epoch.
-
 
 def summary_frame(study: Study, runs: pd.DataFrame) -> pd.DataFrame:
     """One row per setting: its hyperparameters, then n and best/mean/std/min/max per value.
