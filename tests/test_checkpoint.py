@@ -223,6 +223,15 @@ def test_the_best_model_of_a_study_is_found_per_dataset(tmp_path):
     assert best_study_model(tmp_path, "mnist") is None  # never another setting's model
 
 
+def test_a_settings_models_are_its_seed_files_in_seed_order_and_nothing_else(tmp_path):
+    from lenetcli.outputs.checkpoint import seed_models
+
+    for name in ("seed-10.pt", "seed-9.pt", "seed-\u00b2.pt", "seed-x.pt", "seed-3.pt.tmp", "a.pt"):
+        (tmp_path / name).write_bytes(b"")
+    assert [p.name for p in seed_models(tmp_path)] == ["seed-9.pt", "seed-10.pt"]
+    assert seed_models(tmp_path / "missing") == []
+
+
 def test_subfolders_that_are_no_datasets_are_suggested_as_from(tmp_path, digits_checkpoint):
     run = tmp_path / "run"
     for name in ("a", "b"):

@@ -4,6 +4,7 @@ LeNet-5 course, and run_course end to end on a tiny study (digits, and a small M
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 import os
@@ -305,6 +306,21 @@ def test_a_malformed_study_file_names_the_file_the_section_and_the_key(tmp_path,
     assert message.startswith(f"config file {path}"), message
     assert expected in message, message
     assert "\n" not in message
+
+
+def test_a_study_file_is_read_as_a_sweep_file_is_with_a_byte_order_mark_and_a_size_cap(tmp_path):
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + ONE.encode())  # as Windows' Notepad saves UTF-8
+    study = course.read_course_file(path)
+    assert [s.name for s in study.sections] == ["a"]
+    assert study.sha256 == hashlib.sha256(ONE.encode()).hexdigest()  # the text's, BOM skipped
+    big = tmp_path / "big.toml"
+    big.write_bytes(ONE.encode() + b"#" * 2**20)
+    with pytest.raises(LenetError, match="longer than a study file can be"):
+        course.read_course_file(big)
+    deep = study_file(tmp_path, "x = " + "[" * 2000 + "]" * 2000 + "\n", "deep.toml")
+    with pytest.raises(LenetError, match="nests arrays or tables hundreds of levels deep"):
+        course.read_course_file(deep)
 
 
 def test_unknown_sections_and_profiles_are_refused(tmp_path):

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -62,13 +61,14 @@ from lenetcli.commands.sweep import (
     checked_value,
     file_plan,
     read_study_file,
+    read_toml,
     setting_ids,
     settings_list,
 )
 from lenetcli.config import RunOptions, TrainConfig, check_seed_range
 from lenetcli.errors import Interrupted, LenetError, unknown_choice
 from lenetcli.outputs import progress
-from lenetcli.outputs.checkpoint import load_checkpoint
+from lenetcli.outputs.checkpoint import load_checkpoint, seed_models, seed_of
 from lenetcli.outputs.files import (
     check_output_dir,
     create_output_dir,
@@ -98,11 +98,6 @@ from lenetcli.studies.results import trained_runs
 from lenetcli.studies.session import execute
 from lenetcli.studies.study import Setting, Study, check_study
 from lenetcli.studies.summary import best_by
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 SHIPPED = "lenet5.toml"  # in lenetcli/studies, beside the files it names
 KINDS = ("sweep", "datasets", "confusion", "noise")
@@ -212,20 +207,6 @@ class Inherited:
 
 
 # --------------------------------------------------------------------------- reading
-
-
-def read_toml(path: Path) -> tuple[str, dict]:
-    path = Path(path)
-    if not path.is_file():
-        what = "is a folder" if path.is_dir() else "does not exist"
-        raise LenetError(f"config file {path} {what}; give the path of a TOML study file")
-    try:
-        text = path.read_text(encoding="utf-8")
-        return text, tomllib.loads(text)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LenetError(f"cannot read config file {path}: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise LenetError(f"config file {path} is not valid TOML: {exc}") from None
 
 
 def read_course_file(path: Path | None = None) -> CourseFile:
@@ -1167,10 +1148,6 @@ def best_models(course: CourseFile, section: Section, out: Path) -> dict[str, tu
     return found
 
 
-def seed_of(path: Path) -> int:
-    return int(path.stem.removeprefix("seed-"))
-
-
 def run_confusion_section(course, section: Section, out: Path, options) -> dict:
     spec = section.spec
     found = best_models(course, section, out)
@@ -1178,7 +1155,7 @@ def run_confusion_section(course, section: Section, out: Path, options) -> dict:
     chosen = {}
     for dataset in spec.datasets:
         models, setting = found[dataset]
-        paths = sorted((p for p in models.glob("seed-*.pt") if p.stem[5:].isdigit()), key=seed_of)
+        paths = seed_models(models)
         if not paths:
             raise LenetError(
                 f"{models} holds no model (seed-S.pt) of the best setting on {dataset}; run "

@@ -229,12 +229,12 @@ def study_file_text(path: Path) -> str:
     return text
 
 
-def read_study_file(path: Path) -> StudyFile:
-    """Parse and check a TOML study file; raise LenetError naming the file and the key."""
-    path = Path(path)
+def read_toml(path: Path) -> tuple[str, dict]:
+    """A study file's text and its TOML tables (study_file_text's checks, then the parse);
+    a sweep file and a course file with sections are both read here."""
     text = study_file_text(path)
     try:
-        raw = tomllib.loads(text)
+        return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise LenetError(f"config file {path} is not valid TOML: {exc}") from None
     except RecursionError:  # tomllib reads nested arrays and tables by recursion
@@ -242,6 +242,12 @@ def read_study_file(path: Path) -> StudyFile:
             f"config file {path} nests arrays or tables hundreds of levels deep; a study file "
             "needs two levels ([[settings]] tables of values)"
         ) from None
+
+
+def read_study_file(path: Path) -> StudyFile:
+    """Parse and check a TOML study file; raise LenetError naming the file and the key."""
+    path = Path(path)
+    _, raw = read_toml(path)
     check_keys(raw, TOP_KEYS, path, " at the top level")
     datasets = raw.get("datasets", [DEFAULTS.dataset])
     if (

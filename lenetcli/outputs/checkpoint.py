@@ -109,9 +109,23 @@ def best_study_model(run_dir: Path, dataset: str | None = None) -> Path | None:
         row = best.iloc[0]
     except (OSError, ValueError, KeyError, IndexError, pd.errors.ParserError):
         return None
-    folder = run_dir / "models" / f"{row['dataset']}-{row['setting']}"
-    found = [path for path in folder.glob("seed-*.pt") if path.stem[5:].isdigit()]
-    return min(found, key=lambda path: int(path.stem[5:]), default=None)
+    found = seed_models(run_dir / "models" / f"{row['dataset']}-{row['setting']}")
+    return found[0] if found else None
+
+
+SEED_MODEL = re.compile(r"seed-([0-9]+)\.pt")  # ASCII digits: int() refuses '²', isdigit() not
+
+
+def seed_models(folder: Path) -> list[Path]:
+    """A study setting's models, models/<dataset>-<setting>/seed-S.pt, by seed; other files
+    there are not lenet's and are left out."""
+    found = [path for path in folder.glob("seed-*.pt") if SEED_MODEL.fullmatch(path.name)]
+    return sorted(found, key=seed_of)
+
+
+def seed_of(path: Path) -> int:
+    """The seed of a model file that seed_models found."""
+    return int(SEED_MODEL.fullmatch(path.name).group(1))
 
 
 def load_checkpoint(path: Path, dataset: str | None = None) -> tuple[LeNet5, dict]:

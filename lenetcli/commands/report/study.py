@@ -16,6 +16,7 @@ Every table names its CSV, and every sentence is made from the numbers of those 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -53,7 +54,7 @@ def parse_sections(text: str | None) -> list[int] | None:
         return None
     numbers = []
     for item in text.split(","):
-        if not item.strip().isdigit():
+        if not re.fullmatch(r"[0-9]+", item.strip()):  # not isdigit(): int() refuses '²'
             raise LenetError(
                 f"--sections takes section numbers separated by commas, e.g. 1,3; got {text!r}"
             )
