@@ -658,7 +658,7 @@ def report_command(
 ) -> None:
     """Gather output folders into one report, or (--study) run a whole study into one: report.md and .html."""
     if options["print_study"]:
-        from lenetcli.commands.course import shipped_study
+        from lenetcli.commands.course.reading import shipped_study
 
         sys.stdout.write(shipped_study())
         return

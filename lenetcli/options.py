@@ -340,7 +340,7 @@ RUNNING: dict[str, Option] = {
             "ETA) and stop; nothing is trained or written.",
             default=False,
         ),
-        # lenet report --study: the course study from a study file (commands/course.py)
+        # lenet report --study: the course study from a study file (commands/course/)
         Option(
             "study",
             bool,

@@ -1,4 +1,4 @@
-"""The course study (lenetcli/commands/course.py): the study file with sections, the shipped
+"""The course study (lenetcli/commands/course/): the study file with sections, the shipped
 LeNet-5 course, and run_course end to end on a tiny study (digits, and a small MNIST subset)."""
 
 from __future__ import annotations
@@ -22,7 +22,16 @@ import pytest
 from conftest import real_data_root
 from sklearn.metrics import confusion_matrix
 
-from lenetcli.commands import course
+from lenetcli.commands.course.folders import section_folder
+from lenetcli.commands.course.plan import (
+    choose_sections,
+    make_plan,
+    noise_list,
+    part_plan,
+    profile_values,
+)
+from lenetcli.commands.course.reading import read_beside, read_course_file
+from lenetcli.commands.course.run import run_course
 from lenetcli.commands.sweep import file_plan, read_study_file
 from lenetcli.config import LOSSES, RunOptions
 from lenetcli.errors import Interrupted, LenetError
@@ -51,7 +60,7 @@ def study_file(tmp_path: Path, text: str, name: str = "study.toml") -> Path:
 
 @needs_bce
 def test_the_shipped_study_declares_the_course():
-    study = course.read_course_file()
+    study = read_course_file()
     assert [(s.number, s.name, s.kind) for s in study.sections] == [
         (1, "hyperparameters", "sweep"),
         (2, "datasets", "datasets"),
@@ -59,7 +68,7 @@ def test_the_shipped_study_declares_the_course():
         (4, "noise", "noise"),
         (5, "design", "sweep"),
     ]
-    first = course.part_plan(study, study.sections[0], study.sections[0].spec.parts[0], {})
+    first = part_plan(study, study.sections[0], study.sections[0].spec.parts[0], {})
     assert [(c.lr, c.batch_size, c.epochs, c.repeats) for c in first.configs] == [
         (0.001, 32, 15, 5),
         (0.005, 32, 15, 5),
@@ -74,13 +83,13 @@ def test_the_shipped_study_declares_the_course():
     assert confusion.datasets == ("mnist", "fashion-mnist", "cifar10") and confusion.top == 3
     noise = study.section("noise").spec
     assert noise.symmetric == (0.0, 0.2, 0.4, 0.6, 0.8) and noise.pair == (0.2, 0.4)
-    labels = [s.label for s in course.noise_list(study.section("noise"), 10)]
+    labels = [s.label for s in noise_list(study.section("noise"), 10)]
     assert labels == [
         "none-0", "symmetric-0.2", "symmetric-0.4", "symmetric-0.6", "symmetric-0.8",
         "pair-0.2", "pair-0.4", "transition",
     ]  # fmt: skip
     design = study.section("design")
-    plans = {p.name: course.part_plan(study, design, p, {}) for p in design.spec.parts}
+    plans = {p.name: part_plan(study, design, p, {}) for p in design.spec.parts}
     assert {name: plan.names for name, plan in plans.items()} == {
         "activations": ["relu", "leakyrelu", "elu", "tanh", "sigmoid"],
         "losses": ["cross-entropy", "mse", "l1", "bce"],
@@ -93,16 +102,16 @@ def test_the_shipped_study_declares_the_course():
 
 @needs_bce
 def test_the_quick_profile_shrinks_every_section():
-    study = course.read_course_file()
-    quick = course.profile_values(study, "quick")
+    study = read_course_file()
+    quick = profile_values(study, "quick")
     assert quick["repeats"] == 2 and quick["epochs"] <= 3
-    plan = course.make_plan(study, list(study.sections), quick, OPTIONS)
+    plan = make_plan(study, list(study.sections), quick, OPTIONS)
     configs = [c for sweep in plan.sweeps.values() for c in sweep.configs]
     configs += list(plan.noise.values())
     assert {(c.repeats, c.epochs, c.train_subset, c.test_subset) for c in configs} == {
         (2, quick["epochs"], quick["train_subset"], quick["test_subset"])
     }
-    assert course.profile_values(study, "full") == {}
+    assert profile_values(study, "full") == {}
 
 
 def test_the_cpu_copy_of_the_course_differs_from_the_shipped_one_only_in_section_5(tmp_path):
@@ -110,7 +119,7 @@ def test_the_cpu_copy_of_the_course_differs_from_the_shipped_one_only_in_section
     def plan_lines(path):
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
-            course.run_course(path, tmp_path / "none", "full", None, OPTIONS, dry_run=True)
+            run_course(path, tmp_path / "none", "full", None, OPTIONS, dry_run=True)
         return re.findall(r"^  \d+\. .*$", out.getvalue(), flags=re.MULTILINE)  # a section
 
     shipped = plan_lines(None)
@@ -121,7 +130,7 @@ def test_the_cpu_copy_of_the_course_differs_from_the_shipped_one_only_in_section
 
 
 def test_the_shipped_hybrid_matrix_mixes_pair_flips_and_uniform_noise():
-    matrix, path = course.read_beside(Path("/nowhere/study.toml"), "lenet5-hybrid.csv", 10)
+    matrix, path = read_beside(Path("/nowhere/study.toml"), "lenet5-hybrid.csv", 10)
     assert path.name == "lenet5-hybrid.csv" and path.parent.name == "studies"
     np.testing.assert_allclose(matrix.sum(axis=1), 1.0)
     np.testing.assert_allclose(np.diag(matrix), 0.6)  # 40% of the labels change
@@ -171,10 +180,10 @@ def test_the_shipped_files_come_with_the_wheel_and_are_found_installed(tmp_path)
 
 
 def test_a_plain_sweep_file_is_one_sweep_section_meaning_the_same():
-    study = course.read_course_file(EXAMPLE)
+    study = read_course_file(EXAMPLE)
     (section,) = study.sections
     assert (section.kind, section.folder) == ("sweep", "1-sweep")
-    plan = course.part_plan(study, section, section.spec.parts[0], {"epochs": 1})
+    plan = part_plan(study, section, section.spec.parts[0], {"epochs": 1})
     expected = file_plan(read_study_file(EXAMPLE), {"epochs": 1})
     assert plan == expected
     assert list(study.profiles) == ["full"]
@@ -207,19 +216,19 @@ settings = [{ activation = "tanh" }, { activation = "elu" }]
 
 
 def test_values_come_from_the_top_the_section_the_study_and_the_setting(tmp_path):
-    study = course.read_course_file(study_file(tmp_path, INHERITING))
+    study = read_course_file(study_file(tmp_path, INHERITING))
     a, b = study.sections
-    configs = course.part_plan(study, a, a.spec.parts[0], {}).configs
+    configs = part_plan(study, a, a.spec.parts[0], {}).configs
     assert [(c.seed, c.repeats, c.epochs, c.lr, c.batch_size) for c in configs] == [
         (7, 3, 4, 0.02, 16),
         (7, 3, 4, 0.02, 8),
     ]
-    plan = course.part_plan(study, b, b.spec.parts[0], course.profile_values(study, "quick"))
+    plan = part_plan(study, b, b.spec.parts[0], profile_values(study, "quick"))
     assert plan.names == ["tanh", "elu"]
     assert [
         (c.seed, c.repeats, c.epochs, c.lr, c.batch_size, c.train_subset) for c in plan.configs
     ] == [(9, 2, 1, 0.01, 64, 100)] * 2
-    assert course.section_folder(Path("out"), b, b.spec.parts[0]) == Path("out/2-b/one")
+    assert section_folder(Path("out"), b, b.spec.parts[0]) == Path("out/2-b/one")
 
 
 ONE = '[[sections]]\nname = "a"\ndatasets = ["digits"]\nsettings = [{ lr = 0.001 }]\n'
@@ -300,8 +309,8 @@ ONE = '[[sections]]\nname = "a"\ndatasets = ["digits"]\nsettings = [{ lr = 0.001
 def test_a_malformed_study_file_names_the_file_the_section_and_the_key(tmp_path, text, expected):
     path = study_file(tmp_path, text)
     with pytest.raises(LenetError) as error:
-        study = course.read_course_file(path)
-        course.make_plan(study, list(study.sections), {}, OPTIONS)
+        study = read_course_file(path)
+        make_plan(study, list(study.sections), {}, OPTIONS)
     message = str(error.value)
     assert message.startswith(f"config file {path}"), message
     assert expected in message, message
@@ -311,24 +320,24 @@ def test_a_malformed_study_file_names_the_file_the_section_and_the_key(tmp_path,
 def test_a_study_file_is_read_as_a_sweep_file_is_with_a_byte_order_mark_and_a_size_cap(tmp_path):
     path = tmp_path / "bom.toml"
     path.write_bytes(b"\xef\xbb\xbf" + ONE.encode())  # as Windows' Notepad saves UTF-8
-    study = course.read_course_file(path)
+    study = read_course_file(path)
     assert [s.name for s in study.sections] == ["a"]
     assert study.sha256 == hashlib.sha256(ONE.encode()).hexdigest()  # the text's, BOM skipped
     big = tmp_path / "big.toml"
     big.write_bytes(ONE.encode() + b"#" * 2**20)
     with pytest.raises(LenetError, match="longer than a study file can be"):
-        course.read_course_file(big)
+        read_course_file(big)
     deep = study_file(tmp_path, "x = " + "[" * 2000 + "]" * 2000 + "\n", "deep.toml")
     with pytest.raises(LenetError, match="nests arrays or tables hundreds of levels deep"):
-        course.read_course_file(deep)
+        read_course_file(deep)
 
 
 def test_unknown_sections_and_profiles_are_refused(tmp_path):
-    study = course.read_course_file(study_file(tmp_path, ONE))
+    study = read_course_file(study_file(tmp_path, ONE))
     with pytest.raises(LenetError, match=r"has no section 2; its sections are 1 \(a\)"):
-        course.choose_sections(study, [2])
+        choose_sections(study, [2])
     with pytest.raises(LenetError, match="unknown profile .* 'quick'; choose one of: full"):
-        course.profile_values(study, "quick")
+        profile_values(study, "quick")
 
 
 # --------------------------------------------------------------------------- run_course
@@ -391,7 +400,7 @@ def tiny(tmp_path_factory):
     folder = tmp_path_factory.mktemp("course")
     path = study_file(folder, TINY)
     out = folder / "out"
-    run = course.run_course(path, out, "quick", None, OPTIONS)
+    run = run_course(path, out, "quick", None, OPTIONS)
     return path, out, run
 
 
@@ -488,7 +497,7 @@ def test_the_noise_section_trains_the_shipped_hybrid_matrix_and_tables_the_peaks
     _, out, _ = tiny
     folder = out / "4-noise"
     used = read_transition_csv(folder / "transition-transition.csv", 10)
-    shipped, _ = course.read_beside(Path("/nowhere/x.toml"), "lenet5-hybrid.csv", 10)
+    shipped, _ = read_beside(Path("/nowhere/x.toml"), "lenet5-hybrid.csv", 10)
     np.testing.assert_allclose(used, shipped)
     table = read_csv(folder / "memorisation.csv")
     runs = read_csv(folder / "runs.csv")
@@ -540,7 +549,7 @@ def test_a_second_call_reuses_every_run(tiny):
         for p in out.rglob("*") if p.suffix == ".pt" or p.name in ("runs.csv", "metrics.csv")
     }  # fmt: skip
     before |= {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in confusion}
-    course.run_course(path, out, "quick", None, OPTIONS)
+    run_course(path, out, "quick", None, OPTIONS)
     for p, (mtime, content) in before.items():
         assert p.read_bytes() == content, p
         if p.suffix == ".pt" or "3-confusion" in p.parts:
@@ -558,7 +567,7 @@ def test_confusion_is_made_again_when_what_it_was_made_from_changes(tiny):
     (folder / "inputs.json").write_text(json.dumps({**inputs, "top": 5}))  # as if asked for 5
     (folder / "hard" / "0-as-9.png").write_bytes(PNG)  # a gallery of a pair no longer shown
     made = (folder / "confusion.png").stat().st_mtime_ns
-    course.run_course(path, out, "quick", [3], OPTIONS)
+    run_course(path, out, "quick", [3], OPTIONS)
     assert (folder / "confusion.png").stat().st_mtime_ns > made
     assert not (folder / "hard" / "0-as-9.png").exists()
     assert (
@@ -569,7 +578,7 @@ def test_confusion_is_made_again_when_what_it_was_made_from_changes(tiny):
 def test_another_profile_in_the_same_folder_is_refused(tiny):
     path, out, _ = tiny
     with pytest.raises(LenetError, match="holds the course study's profile 'quick', not 'full'"):
-        course.run_course(path, out, "full", None, OPTIONS)
+        run_course(path, out, "full", None, OPTIONS)
 
 
 def test_a_section_that_builds_on_one_not_run_is_refused_before_anything_is_written(tmp_path):
@@ -578,12 +587,12 @@ def test_a_section_that_builds_on_one_not_run_is_refused_before_anything_is_writ
     with pytest.raises(
         LenetError, match="section 3 'confusion' builds on the results of section 1"
     ):
-        course.run_course(path, out, "quick", [3], OPTIONS)
+        run_course(path, out, "quick", [3], OPTIONS)
     assert not out.exists()
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("mine")
     with pytest.raises(LenetError, match="holds no course.json of a course study"):
-        course.run_course(path, tmp_path / "mine", "quick", None, OPTIONS)
+        run_course(path, tmp_path / "mine", "quick", None, OPTIONS)
 
 
 BY_SETTING = replace(OPTIONS, group_by="setting")  # one engine.train call per setting
@@ -609,17 +618,17 @@ def test_an_interrupted_course_says_where_and_continues(tmp_path, monkeypatch):
 
     monkeypatch.setattr(engine, "train", interrupted_second)
     with pytest.raises(Interrupted, match="interrupted in section 1 'hyperparameters'.* saved in"):
-        course.run_course(path, out, "quick", None, BY_SETTING)
+        run_course(path, out, "quick", None, BY_SETTING)
     first = read_csv(out / "1-hyperparameters" / "runs.csv")
     assert list(first["status"]) == ["finished", "finished", "pending", "pending"]
     monkeypatch.setattr(engine, "train", train)
-    course.run_course(path, out, "quick", None, BY_SETTING)
+    run_course(path, out, "quick", None, BY_SETTING)
     again = read_csv(out / "1-hyperparameters" / "runs.csv")
     assert set(again["status"]) == {"finished"}
     pd.testing.assert_frame_equal(again.iloc[:2], first.iloc[:2], check_dtype=False)
 
 
-@pytest.mark.parametrize("where", ["predict", "course_discussion"])
+@pytest.mark.parametrize("where", ["confusion.predict", "run.course_discussion"])
 def test_ctrl_c_outside_training_says_resume_not_overwrite(tiny, tmp_path, monkeypatch, where):
     # Ctrl-C in section 3 (predicting with the seeds' models), or while the report is written:
     # what trained is kept, and the way on is --resume (--overwrite would delete it all).
@@ -631,14 +640,14 @@ def test_ctrl_c_outside_training_says_resume_not_overwrite(tiny, tmp_path, monke
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(course, where, interrupted)
+    monkeypatch.setattr(f"lenetcli.commands.course.{where}", interrupted)
     with pytest.raises(Interrupted) as stop:
-        course.run_course(path, out, "quick", [3], OPTIONS)
+        run_course(path, out, "quick", [3], OPTIONS)
     assert "--resume" in str(stop.value) and "--overwrite" not in str(stop.value)
     assert json.loads((out / "config.json").read_text())["interrupted"]
     assert (out / "1-hyperparameters" / "runs.csv").read_bytes() == (
         done / "1-hyperparameters" / "runs.csv"
     ).read_bytes()
     monkeypatch.undo()
-    course.run_course(path, out, "quick", [3], OPTIONS)
+    run_course(path, out, "quick", [3], OPTIONS)
     assert "interrupted" not in json.loads((out / "config.json").read_text())

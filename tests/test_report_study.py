@@ -21,7 +21,8 @@ from conftest import real_data_root
 from typer.testing import CliRunner
 
 from lenetcli.cli import app
-from lenetcli.commands import course
+from lenetcli.commands.course.plan import describe_course, make_plan
+from lenetcli.commands.course.reading import read_course_file
 from lenetcli.commands.report.study import (
     parse_sections,
     run_study_report,
@@ -147,7 +148,7 @@ def test_the_cross_dataset_and_noise_tables_agree_with_the_runs(quick):
 def test_the_setup_names_the_study_file_its_hash_and_the_cifar_caveat(quick):
     out, _ = quick
     markdown = (out / "report.md").read_text()
-    shipped = course.read_course_file()
+    shipped = read_course_file()
     assert shipped.sha256 in markdown
     data = read_csv(out / "tables" / "data.csv")
     assert set(data["dataset"]) == {"mnist", "fashion-mnist", "cifar10"}
@@ -384,14 +385,14 @@ def test_the_course_reporter_counts_the_whole_study_once():
 def test_the_plan_gives_an_eta_at_the_pace_of_earlier_sessions(tmp_path):
     path = tmp_path / "small.toml"
     path.write_text(SMALL)
-    study = course.read_course_file(path)
-    plan = course.make_plan(study, list(study.sections), {}, OPTIONS)
+    study = read_course_file(path)
+    plan = make_plan(study, list(study.sections), {}, OPTIONS)
     previous = {"sections": {"1": {"pace": {"seconds": 9.0, "model_epochs": 18}}}}
-    text = course.describe_course(study, list(study.sections), plan, "full", tmp_path, previous)
+    text = describe_course(study, list(study.sections), plan, "full", tmp_path, previous)
     # 18 + 12 model-epochs to train, at 0.5 s each (section 2 at section 1's pace): 15 s
     assert "Total: 10 runs, 30 model-epochs, 30 to train" in text
     assert "ETA 0:00:15" in text
-    unknown = course.describe_course(study, list(study.sections), plan, "full", tmp_path, {})
+    unknown = describe_course(study, list(study.sections), plan, "full", tmp_path, {})
     assert "No time estimate" in unknown
 
 

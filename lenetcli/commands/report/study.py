@@ -1,7 +1,7 @@
-"""`lenet report --study`: a study file with sections (commands/course.py) run into one folder,
+"""`lenet report --study`: a study file with sections (commands/course/) run into one folder,
 and the report of it a student can hand in.
 
-    <out>/1-hyperparameters/, 2-datasets/, ...   each section's folder (course.py)
+    <out>/1-hyperparameters/, 2-datasets/, ...   each section's folder (commands/course/)
     <out>/course.json      the study file, the profile, the best settings, each section's time
     <out>/discussion.csv   the generated discussion, each sentence with its numbers
     <out>/tables/          every table of the report that is not a file of a section already
@@ -25,8 +25,10 @@ import numpy as np
 import pandas as pd
 
 from lenetcli import __version__
-from lenetcli.commands import course as courses
-from lenetcli.commands.course import CourseFile, CourseRun, Section
+from lenetcli.commands.course.folders import has_results, section_folder, study_folders
+from lenetcli.commands.course.run import CourseRun, run_course
+from lenetcli.commands.course.spec import CourseFile, Section
+from lenetcli.commands.course.tables import DATASET_TABLE_STATS
 from lenetcli.config import RunOptions
 from lenetcli.errors import LenetError
 from lenetcli.outputs.document import Figure, Heading, Table, Text, render_html, render_markdown
@@ -86,7 +88,7 @@ def run_study_report(
     def finish(run: CourseRun) -> None:
         write_study_report(run, title)
 
-    run = courses.run_course(
+    run = run_course(
         study_file, out, profile, chosen, options, resume=resume, overwrite=overwrite,
         dry_run=dry_run, finish=finish,
     )  # fmt: skip
@@ -133,11 +135,9 @@ def trained_folders(out: Path, section: Section) -> list[Path]:
     if section.kind == "confusion":
         return []
     folders = (
-        [courses.section_folder(out, section)]
-        if section.kind == "noise"
-        else courses.study_folders(out, section)
+        [section_folder(out, section)] if section.kind == "noise" else study_folders(out, section)
     )
-    return [f for f in folders if courses.has_results(f)]
+    return [f for f in folders if has_results(f)]
 
 
 # --------------------------------------------------------------------------- the document
@@ -190,7 +190,7 @@ class StudyDocument:
             *self.setup(),
         ]
         for section in self.course.sections:
-            folder = courses.section_folder(self.out, section)
+            folder = section_folder(self.out, section)
             if not folder.is_dir():
                 continue
             blocks.append(Heading(f"{section.number}. {section.title}"))
@@ -285,10 +285,10 @@ class StudyDocument:
     def sweep_section(self, section: Section) -> list:
         blocks = []
         for part in section.spec.parts:
-            folder = courses.section_folder(self.out, section, part)
+            folder = section_folder(self.out, section, part)
             if part.name:
                 blocks.append(Heading(f"{section.number}.{part.name}", 3))
-            if not courses.has_results(folder):
+            if not has_results(folder):
                 blocks.append(Text(f"{self.relative(folder)} holds no results yet."))
                 continue
             blocks += self.study_blocks(section, folder, part.name)
@@ -417,7 +417,7 @@ class StudyDocument:
     # ------------------------------------------------------------------ datasets
 
     def datasets_section(self, section: Section) -> list:
-        folder = courses.section_folder(self.out, section)
+        folder = section_folder(self.out, section)
         if not (folder / "datasets.csv").is_file():
             return [Text(f"{self.relative(folder)} holds no results yet.")]
         table = read_csv(folder / "datasets.csv")
@@ -425,10 +425,10 @@ class StudyDocument:
         rows = [
             [str(r.rank), dataset_title(r.dataset), r.setting, str(r.epochs), str(r.n),
              *(fmt(getattr(r, f"final_{v}_acc_{s}")) for v in ("train", "test")
-               for s in courses.DATASET_TABLE_STATS)]
+               for s in DATASET_TABLE_STATS)]
             for r in table.itertuples()
         ]  # fmt: skip
-        stats = [s.capitalize() for s in courses.DATASET_TABLE_STATS]
+        stats = [s.capitalize() for s in DATASET_TABLE_STATS]
         header = ["Rank", "Dataset", "Setting", "Epochs", "n",
                   *(f"{w} {s.lower()}" for w in ("Training", "Testing") for s in stats)]  # fmt: skip
         summary = read_csv(folder / "summary.csv")
@@ -468,7 +468,7 @@ class StudyDocument:
     def confusion_section(self, section: Section) -> list:
         blocks = []
         for dataset in section.spec.datasets:
-            folder = courses.section_folder(self.out, section) / dataset
+            folder = section_folder(self.out, section) / dataset
             blocks.append(Heading(f"{section.number}.{dataset}: {dataset_title(dataset)}", 3))
             if not (folder / "confused_pairs.csv").is_file():
                 blocks.append(Text(f"{self.relative(folder)} holds no results yet."))
@@ -535,8 +535,8 @@ class StudyDocument:
     # ------------------------------------------------------------------ noise
 
     def noise_section(self, section: Section) -> list:
-        folder = courses.section_folder(self.out, section)
-        if not courses.has_results(folder):
+        folder = section_folder(self.out, section)
+        if not has_results(folder):
             return [Text(f"{self.relative(folder)} holds no results yet.")]
         summary = read_csv(folder / "summary.csv")
         rows = [

@@ -1,0 +1,167 @@
+"""A confusion section: per dataset, every seed's model of the best setting of an
+earlier section, their confusion over seeds and the hard samples of the top pairs
+(science/seeds.py); inputs.json records what the files were made from, so a second call with
+the same models reuses them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from lenetcli.commands.course.folders import read_config_file, section_folder, study_folders
+from lenetcli.commands.course.spec import ConfusionSpec, CourseFile, Section
+from lenetcli.commands.course.tables import best_row
+from lenetcli.commands.diagnostics import RIGHT_COLOR, WRONG_COLOR
+from lenetcli.errors import LenetError
+from lenetcli.outputs.checkpoint import load_checkpoint, seed_models, seed_of
+from lenetcli.outputs.files import read_csv, save_figure, write_csv, write_json
+from lenetcli.outputs.plots import confusion_figure, gallery_figure
+from lenetcli.science import seeds
+from lenetcli.science.data import load_dataset
+from lenetcli.science.engine import predict, resolve_device
+
+
+def best_models(course: CourseFile, section: Section, out: Path) -> dict[str, tuple[Path, str]]:
+    """Per dataset, the models folder of the best setting of the first section of
+    models_of whose studies trained on it, and that setting's name."""
+    found = {}
+    for name in section.spec.models_of:
+        for folder in study_folders(out, course.section(name)):
+            summary = read_csv(folder / "summary.csv")
+            for dataset in summary["dataset"].unique():
+                if dataset not in found:
+                    row = best_row(summary, dataset)
+                    found[dataset] = (
+                        folder / "models" / f"{dataset}-{row['setting']}",
+                        row["setting"],
+                    )
+    return found
+
+
+def run_confusion_section(course, section: Section, out: Path, options) -> dict:
+    spec = section.spec
+    found = best_models(course, section, out)
+    device = resolve_device(options.device)
+    chosen = {}
+    for dataset in spec.datasets:
+        models, setting = found[dataset]
+        paths = seed_models(models)
+        if not paths:
+            raise LenetError(
+                f"{models} holds no model (seed-S.pt) of the best setting on {dataset}; run "
+                "the section that trains it again"
+            )
+        loaded = [load_checkpoint(path, dataset) for path in paths]
+        test_subset = (loaded[0][1].get("config") or {}).get("test_subset")
+        folder = section_folder(out, section) / dataset
+        inputs = confusion_inputs(paths, test_subset, spec)
+        chosen[dataset] = {"setting": setting, "models": [str(p) for p in paths]}
+        if up_to_date(folder, inputs):
+            continue  # the same models, asked the same: the files are what they would be
+        data = load_dataset(
+            dataset, options.data_dir, options.download, None, test_subset, options.quiet,
+            mirror=options.download_mirror(),
+        )  # fmt: skip
+        probs = np.stack(
+            [predict(model, data.test.images, data.spec, device).numpy() for model, _ in loaded]
+        )
+        written = write_seed_confusion(folder, data, probs, paths, setting, spec)
+        # last: a folder whose writing was interrupted is written again by the next call
+        write_json(folder / INPUTS, {**inputs, "files": written})
+    return {"models": chosen}
+
+
+INPUTS = "inputs.json"  # what a dataset's confusion files were made from
+
+
+def confusion_inputs(paths: list[Path], test_subset, spec: ConfusionSpec) -> dict:
+    """What decides a dataset's confusion files: the models (by content), the test images
+    and what is asked of them."""
+    models = [
+        {"file": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+        for path in paths
+    ]
+    return {
+        "models": models,
+        "test_subset": test_subset,
+        "top": spec.top,
+        "per_pair": spec.per_pair,
+    }
+
+
+def up_to_date(folder: Path, inputs: dict) -> bool:
+    """Whether folder holds every file made from these very inputs."""
+    record = read_config_file(folder / INPUTS)
+    if record is None or {k: record.get(k) for k in inputs} != inputs:
+        return False
+    files = record.get("files")
+    return isinstance(files, list) and all((folder / name).is_file() for name in files)
+
+
+def write_seed_confusion(folder: Path, data, probs, paths, setting: str, spec) -> list[str]:
+    """The confusion over the seeds' models of one dataset and the hard samples of its top
+    pairs: CSVs, confusion.png and a gallery per pair in hard/ (galleries of pairs no longer
+    among the top are removed). Return the files' names, relative to folder."""
+    classes = list(data.spec.classes)
+    labels, indices = data.test.labels.numpy(), data.test.indices.numpy()
+    cells = seeds.confusion_over_seeds(probs, labels, classes)
+    pairs = seeds.top_pairs(cells, spec.top)
+    hard = seeds.hard_samples_over_seeds(probs, labels, indices, pairs, classes)
+    accuracies = [100.0 * float(np.mean(p.argmax(1) == labels)) for p in probs]
+    models = pd.DataFrame(
+        {"seed": [seed_of(p) for p in paths], "model": [str(p) for p in paths],
+         "test_acc": accuracies}
+    )  # fmt: skip
+    write_csv(folder / "models.csv", models)
+    write_csv(folder / "confusion_cells.csv", cells)
+    write_csv(folder / "confusion_mean.csv", seeds.matrix_frame(cells, "rate_mean", classes))
+    write_csv(folder / "confusion_std.csv", seeds.matrix_frame(cells, "rate_std", classes))
+    write_csv(folder / "confused_pairs.csv", pairs)
+    write_csv(folder / "hard_samples.csv", hard.drop(columns="position"))
+    n = len(probs)
+    spread = f" ± {np.std(accuracies, ddof=1):.2f}" if n > 1 else ""
+    title = (
+        f"LeNet-5 on {data.spec.title}, {setting}: mean over {n} seeds' models, test accuracy "
+        f"{np.mean(accuracies):.2f}%{spread} on {len(labels):,} images\n"
+        "confusion matrix (each row sums to 1; confusion_std.csv holds each cell's std)"
+    )
+    matrix = seeds.cell_matrix(cells, "rate_mean", len(classes))
+    save_figure(confusion_figure(matrix, classes, "true", title), folder / "confusion.png")
+    written = [
+        "models.csv", "confusion_cells.csv", "confusion_mean.csv", "confusion_std.csv",
+        "confused_pairs.csv", "hard_samples.csv", "confusion.png",
+    ]  # fmt: skip
+    for group, rows in hard.groupby("group", sort=False):
+        shown = rows.head(spec.per_pair)
+        save_figure(pair_gallery(data, shown, len(rows), n), folder / "hard" / f"{group}.png")
+        written.append(f"hard/{group}.png")
+    for gallery in (folder / "hard").glob("*-as-*.png"):
+        if f"hard/{gallery.name}" not in written:
+            gallery.unlink()
+    return written
+
+
+def pair_gallery(data, rows: pd.DataFrame, total: int, n_seeds: int):
+    """One pair's hard samples: each image with its test index, how many seeds put it in
+    the wrong class, and the mean probability they gave it; vermillion where most did."""
+    captions = [
+        f"#{r.index}  {r.seeds_wrong}/{r.seeds} seeds\n{r.true_class} → {r.predicted_class}, "
+        f"mean p={r.mean_prob_wrong:.3f}"
+        for r in rows.itertuples()
+    ]
+    colors = [
+        WRONG_COLOR if 2 * r.seeds_wrong > r.seeds else RIGHT_COLOR for r in rows.itertuples()
+    ]
+    first = rows.iloc[0]
+    title = (
+        f"{data.spec.title}: {first['true_class']} classified as {first['predicted_class']} "
+        f"by at least one of {n_seeds} seeds' models ({len(rows)} of {total}, most seeds "
+        "wrong first, then the highest mean probability of the wrong class)"
+    )
+    images = data.test.images[torch.from_numpy(rows["position"].to_numpy(copy=True))].numpy()
+    return gallery_figure(images, captions, colors, title)
