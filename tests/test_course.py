@@ -22,7 +22,7 @@ import pytest
 from conftest import real_data_root
 from sklearn.metrics import confusion_matrix
 
-from lenetcli.commands.course.folders import section_folder
+from lenetcli.commands.course.folders import section_folder, study_folders
 from lenetcli.commands.course.plan import (
     choose_sections,
     make_plan,
@@ -332,6 +332,20 @@ def test_a_study_file_is_read_as_a_sweep_file_is_with_a_byte_order_mark_and_a_si
         read_course_file(deep)
 
 
+def test_every_kind_of_section_names_the_study_folders_it_writes(tmp_path):
+    study = read_course_file()  # the shipped course: sweep, datasets, confusion, noise, sweep
+    folders = {s.kind + str(s.number): study_folders(tmp_path, s) for s in study.sections}
+    assert folders["sweep1"] == [tmp_path / "1-hyperparameters"]
+    assert folders["datasets2"] == [tmp_path / "2-datasets"]
+    assert folders["confusion3"] == []  # it writes no study, only its own files
+    assert folders["noise4"] == [tmp_path / "4-noise"]
+    design = next(s for s in study.sections if s.number == 5)
+    assert folders["sweep5"] == [section_folder(tmp_path, design, p) for p in design.spec.parts]
+    assert len(folders["sweep5"]) > 1 and all(
+        f.parent == tmp_path / "5-design" for f in folders["sweep5"]
+    )
+
+
 def test_unknown_sections_and_profiles_are_refused(tmp_path):
     study = read_course_file(study_file(tmp_path, ONE))
     with pytest.raises(LenetError, match=r"has no section 2; its sections are 1 \(a\)"):
@@ -591,8 +605,11 @@ def test_a_section_that_builds_on_one_not_run_is_refused_before_anything_is_writ
     assert not out.exists()
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("mine")
-    with pytest.raises(LenetError, match="holds no course.json of a course study"):
-        run_course(path, tmp_path / "mine", "quick", None, OPTIONS)
+    (tmp_path / "deep").mkdir()
+    (tmp_path / "deep" / "course.json").write_text("[" * 100_000 + "]" * 100_000)
+    for folder in ("mine", "deep"):  # deep: json.loads raised RecursionError, a traceback
+        with pytest.raises(LenetError, match="holds no readable course.json of a course study"):
+            run_course(path, tmp_path / folder, "quick", None, OPTIONS)
 
 
 BY_SETTING = replace(OPTIONS, group_by="setting")  # one engine.train call per setting

@@ -21,6 +21,8 @@ from lenetcli.outputs.files import (
     in_use,
     previous_output,
     read_config,
+    read_json,
+    read_json_dict,
     remove_previous_output,
     save_checkpoint,
     save_figure,
@@ -441,3 +443,25 @@ def test_the_environment_names_every_package_the_numbers_depend_on():
                     "pandas", "matplotlib"):  # fmt: skip
         assert env[package], package
     assert env["torch_threads"] == torch.get_num_threads()
+
+
+def test_a_json_file_that_is_unreadable_for_any_reason_is_a_value_error(tmp_path):
+    path = tmp_path / "x.json"
+    cases = {
+        "[" * 100_000 + "]" * 100_000: "thousands of levels deep",  # RecursionError in json
+        "{not json": "Expecting property name",
+    }
+    for text, reason in cases.items():
+        path.write_text(text)
+        with pytest.raises(ValueError, match=reason):
+            read_json(path)
+        assert read_json_dict(path) is None
+    path.write_bytes(b'{"a": "\xff"}')
+    with pytest.raises(ValueError, match="utf-8"):
+        read_json(path)
+    with pytest.raises(ValueError, match="No such file"):
+        read_json(tmp_path / "missing.json")
+    path.write_text("[1, 2]")
+    assert read_json(path) == [1, 2] and read_json_dict(path) is None  # not an object
+    path.write_text('{"a": [1]}')
+    assert read_json_dict(path) == {"a": [1]}

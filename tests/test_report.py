@@ -430,6 +430,8 @@ def test_bad_folders_are_refused_before_anything_is_written(folders, tmp_path):
     shutil.copytree(folders["train"], broken)
     (broken / "config.json").write_text("{not json")
     assert_refused(lenet("report", broken, "--out", out), "cannot read", "config.json")
+    (broken / "config.json").write_text("[" * 100_000 + "]" * 100_000)  # too deep for json
+    assert_refused(lenet("report", broken, "--out", out), "thousands of levels deep")
 
     unfinished = tmp_path / "unfinished"
     shutil.copytree(folders["train"], unfinished)

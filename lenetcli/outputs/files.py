@@ -107,13 +107,31 @@ def check_overwrite(path: Path, command: str, inputs: list[Path]) -> None:
         )
 
 
-def read_config(folder: Path) -> dict | None:
-    """A folder's config.json as a lenet command wrote it; None when it has no readable one."""
+def read_json(path: Path):
+    """A JSON file's value; ValueError, saying why, for a file that cannot be read, is not
+    UTF-8 or not JSON. Every JSON file lenet reads back is read here: json.loads raises
+    RecursionError on arrays nested some thousands deep, which no lenet file is."""
     try:
-        record = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):  # RecursionError: absurdly nested JSON
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except RecursionError:
+        raise ValueError("it nests arrays or objects thousands of levels deep") from None
+    except OSError as exc:
+        raise ValueError(exc.strerror or str(exc)) from None
+
+
+def read_json_dict(path: Path) -> dict | None:
+    """A JSON file holding an object (config.json, course.json, inputs.json); None when it
+    cannot be read or holds anything else."""
+    try:
+        record = read_json(path)
+    except ValueError:
         return None
     return record if isinstance(record, dict) else None
+
+
+def read_config(folder: Path) -> dict | None:
+    """A folder's config.json as a lenet command wrote it; None when it has no readable one."""
+    return read_json_dict(folder / "config.json")
 
 
 def command_of(folder: Path) -> str | None:

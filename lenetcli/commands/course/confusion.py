@@ -13,13 +13,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from lenetcli.commands.course.folders import read_config_file, section_folder, study_folders
+from lenetcli.commands.course.folders import section_folder, study_folders
 from lenetcli.commands.course.spec import ConfusionSpec, CourseFile, Section
 from lenetcli.commands.course.tables import best_row
 from lenetcli.commands.diagnostics import RIGHT_COLOR, WRONG_COLOR
 from lenetcli.errors import LenetError
 from lenetcli.outputs.checkpoint import load_checkpoint, seed_models, seed_of
-from lenetcli.outputs.files import read_csv, save_figure, write_csv, write_json
+from lenetcli.outputs.files import read_csv, read_json_dict, save_figure, write_csv, write_json
 from lenetcli.outputs.plots import confusion_figure, gallery_figure
 from lenetcli.science import seeds
 from lenetcli.science.data import load_dataset
@@ -96,7 +96,7 @@ def confusion_inputs(paths: list[Path], test_subset, spec: ConfusionSpec) -> dic
 
 def up_to_date(folder: Path, inputs: dict) -> bool:
     """Whether folder holds every file made from these very inputs."""
-    record = read_config_file(folder / INPUTS)
+    record = read_json_dict(folder / INPUTS)
     if record is None or {k: record.get(k) for k in inputs} != inputs:
         return False
     files = record.get("files")

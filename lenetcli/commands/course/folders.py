@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -20,22 +19,15 @@ def section_folder(out: Path, section: Section, part: Part | None = None) -> Pat
 
 
 def study_folders(out: Path, section: Section) -> list[Path]:
-    """The study folders a sweep or datasets section writes."""
-    if section.kind == "datasets":
-        return [section_folder(out, section)]
-    return [section_folder(out, section, part) for part in section.spec.parts]
+    """The study folders (runs.csv, summary.csv) a section writes: a sweep section's one per
+    study, a datasets or noise section's its own folder, a confusion section's none."""
+    if section.kind == "sweep":
+        return [section_folder(out, section, part) for part in section.spec.parts]
+    return [] if section.kind == "confusion" else [section_folder(out, section)]
 
 
 def has_results(folder: Path) -> bool:
     return (folder / "summary.csv").is_file()
-
-
-def read_config_file(path: Path) -> dict | None:
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return record if isinstance(record, dict) else None
 
 
 def nonempty(folder: Path) -> bool:
@@ -44,12 +36,9 @@ def nonempty(folder: Path) -> bool:
 
 def section_runs(out: Path, section: Section) -> pd.DataFrame:
     """The trained runs (finished or diverged) of a section's studies in out, so far."""
-    if section.kind == "confusion":
-        return pd.DataFrame(columns=["epochs"])
-    folders = [section_folder(out, section)] if section.kind == "noise" else None
     frames = [
         read_csv(folder / "runs.csv")
-        for folder in folders or study_folders(out, section)
+        for folder in study_folders(out, section)
         if (folder / "runs.csv").is_file()
     ]
     if not frames:

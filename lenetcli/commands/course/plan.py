@@ -12,7 +12,6 @@ from lenetcli.commands.course.folders import (
     COURSE_RECORD,
     finished_model_epochs,
     has_results,
-    read_config_file,
     section_runs,
     study_folders,
 )
@@ -22,6 +21,7 @@ from lenetcli.commands.sweep import SweepPlan, file_plan
 from lenetcli.config import RunOptions, TrainConfig, check_seed_range
 from lenetcli.errors import LenetError, unknown_choice
 from lenetcli.outputs import progress
+from lenetcli.outputs.files import read_json_dict
 from lenetcli.science.data import get_spec
 from lenetcli.science.noise import custom_setting, noise_settings
 from lenetcli.studies.study import Study, check_study
@@ -113,10 +113,10 @@ def check_out(out: Path, course: CourseFile, profile: str) -> None:
         raise LenetError(f"output folder {out} is a file; choose another --out")
     if not out.is_dir() or not any(out.iterdir()):
         return
-    record = read_config_file(out / COURSE_RECORD)
+    record = read_json_dict(out / COURSE_RECORD)
     if record is None:
         raise LenetError(
-            f"output folder {out} is not empty and holds no {COURSE_RECORD} of a course study; "
+            f"output folder {out} is not empty and holds no readable {COURSE_RECORD} of a course study; "
             "choose another --out"
         )
     if record.get("profile") != profile:

@@ -14,7 +14,6 @@ from lenetcli.commands.course.confusion import run_confusion_section
 from lenetcli.commands.course.folders import (
     COURSE_RECORD,
     finished_model_epochs,
-    read_config_file,
     section_folder,
 )
 from lenetcli.commands.course.plan import (
@@ -46,6 +45,7 @@ from lenetcli.outputs.files import (
     environment,
     finishing,
     in_use,
+    read_json_dict,
     run_record,
     write_csv,
     write_json,
@@ -105,7 +105,7 @@ def run_course(
     check_needs(course, chosen, out, kept=not overwrite)
     plan = make_plan(course, chosen, overrides, options)
     console = stdout_console(options.quiet and not dry_run)  # a dry run's plan is its output
-    previous = {} if overwrite else read_config_file(out / COURSE_RECORD) or {}
+    previous = {} if overwrite else read_json_dict(out / COURSE_RECORD) or {}
     console.print(describe_course(course, chosen, plan, profile, out, previous), highlight=False)
     if dry_run:
         console.print("Dry run: nothing was trained or written.", highlight=False)
@@ -198,7 +198,7 @@ def report_record(course: CourseFile, profile: str, out: Path, options, record: 
 def course_record(course: CourseFile, profile: str, overrides: dict, out: Path, options) -> dict:
     """course.json: the study file, the profile and, per section, what ran; sections run in
     an earlier call and not now keep their entries."""
-    previous = read_config_file(out / COURSE_RECORD) or {}
+    previous = read_json_dict(out / COURSE_RECORD) or {}
     device = resolve_device(options.device)
     return {
         "kind": "lenet course study",

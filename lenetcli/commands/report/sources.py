@@ -8,7 +8,6 @@ one-line LenetError.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import pandas as pd
 
 from lenetcli.config import ADDED_FIELDS, TrainConfig
 from lenetcli.errors import LenetError, one_line
-from lenetcli.outputs.files import read_csv
+from lenetcli.outputs.files import read_csv, read_json
 from lenetcli.studies.results import checked_metrics, checked_runs, frame_results, trained_runs
 from lenetcli.studies.summary import run_statistics
 
@@ -161,8 +160,8 @@ def config_kind(folder: Path) -> str:
     if not path.is_file():
         return "other"
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
+        record = read_json(path)
+    except ValueError:
         return "damaged"
     is_lenet = isinstance(record, dict) and record.get("command") in LENET_COMMANDS
     return "lenet" if is_lenet else "other"
@@ -184,8 +183,8 @@ def unique_labels(paths: list[Path]) -> list[str]:
 def read_record(folder: Path) -> dict:
     path = folder / "config.json"
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        record = read_json(path)
+    except ValueError as exc:
         raise LenetError(f"cannot read {path}: {one_line(exc, 1)}; {WHAT}") from None
     command = record.get("command") if isinstance(record, dict) else None
     if command not in LENET_COMMANDS:

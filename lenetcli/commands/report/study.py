@@ -132,12 +132,7 @@ def all_runs(course: CourseFile, out: Path) -> pd.DataFrame:
 
 def trained_folders(out: Path, section: Section) -> list[Path]:
     """The folders of a section that hold a study with results (summary.csv)."""
-    if section.kind == "confusion":
-        return []
-    folders = (
-        [section_folder(out, section)] if section.kind == "noise" else study_folders(out, section)
-    )
-    return [f for f in folders if has_results(f)]
+    return [f for f in study_folders(out, section) if has_results(f)]
 
 
 # --------------------------------------------------------------------------- the document
