@@ -1,4 +1,5 @@
-"""The one typed object that says how to train: `TrainConfig`, validated before anything runs."""
+"""The typed objects that travel through lenet: `TrainConfig` (what to train, validated before
+anything runs) and `RunOptions` (how to run it: device, data, output), with their checks."""
 
 from __future__ import annotations
 

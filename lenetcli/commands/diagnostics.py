@@ -2,7 +2,7 @@
 
 Each dataset is one `Job`. Its model comes from a checkpoint (--checkpoint, --from) or is
 trained first with the options of `lenet train`, its training files going into the same folder.
-As in runs.py, every check that can fail (options, checkpoints, data, the output folder) runs
+As in train.py, every check that can fail (options, checkpoints, data, the output folder) runs
 in `prepare_jobs`, before the first file is written.
 """
 

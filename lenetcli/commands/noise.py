@@ -227,7 +227,7 @@ def run_noise_study(
     print_json: bool = False,
     reporter=None,
 ) -> pd.DataFrame:
-    """Run the study (see study.execute), then plot accuracy against rate; return the summary.
+    """Run the study (see session.execute), then plot accuracy against rate; return the summary.
     With print_json (--json), print results.json last. reporter: as execute's."""
     study = noise_study(config, settings, noise_seed, options, record)
     if overwrite and out is not None:

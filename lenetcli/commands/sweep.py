@@ -32,15 +32,17 @@ from pathlib import Path
 
 from lenetcli.config import TrainConfig, comma_items, option_name
 from lenetcli.errors import LenetError, unknown_choice
-from lenetcli.options import TRAINING
+from lenetcli.options import DEFAULTS, TRAINING
+from lenetcli.outputs.results_json import print_results
 from lenetcli.science.data import DATASETS
+from lenetcli.studies import session, study
+from lenetcli.studies.study import Setting
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-DEFAULTS = TrainConfig()
 FIELDS = TrainConfig.field_names()
 # How each field's values parse and check (types, 'all' for subsets): lenetcli/options.py.
 # Per-setting keys of the file; dataset, seed and repeats are the study's, at the top level.
@@ -172,8 +174,6 @@ class SweepPlan:
 
     def settings(self):
         """The study's settings: every dataset, then every setting on it."""
-        from lenetcli.studies.study import Setting  # late: the study pulls in torch and pandas
-
         return [
             Setting(name, replace(config, dataset=dataset))
             for dataset in self.datasets
@@ -227,6 +227,12 @@ def study_file_text(path: Path) -> str:
             f"{MAX_STUDY_FILE_BYTES // 2**20} MiB); give the path of a TOML study file"
         )
     return text
+
+
+def file_words(exc: LenetError) -> str:
+    """'--weight-decay must be ...' as a study file spells the key: 'weight_decay must be ...'."""
+    option, _, rest = str(exc).partition(" ")
+    return f"{option[2:].replace('-', '_')} {rest}" if option.startswith("--") else str(exc)
 
 
 def read_toml(path: Path) -> tuple[str, dict]:
@@ -342,11 +348,8 @@ def file_plan(study_file: StudyFile, overrides: dict) -> SweepPlan:
         try:
             config.validate()
         except LenetError as exc:
-            # "--weight-decay must be ..." -> "weight_decay must be ...", as the file spells it
-            option, _, rest = str(exc).partition(" ")
-            message = f"{option[2:].replace('-', '_')} {rest}" if option.startswith("--") else exc
             raise LenetError(
-                f"config file {study_file.path}, setting '{name}': {message}"
+                f"config file {study_file.path}, setting '{name}': {file_words(exc)}"
             ) from None
     return SweepPlan(list(datasets), names, configs)
 
@@ -391,11 +394,8 @@ def run_sweep(
     dry_run: bool = False,
     print_json: bool = False,
 ) -> None:
-    """`lenet sweep`: build the plan, then run it as a study (see study.execute); print
+    """`lenet sweep`: build the plan, then run it as a study (see session.execute); print
     results.json last with print_json (--json)."""
-    from lenetcli.outputs.results_json import print_results
-    from lenetcli.studies import session, study
-
     plan = sweep_plan(texts, config_path)
     record = {
         "config_file": None if config_path is None else str(Path(config_path).resolve()),

@@ -1,8 +1,8 @@
 """A training run from start to finish: check inputs, load data, train, write the output folder.
 
 `lenet train` is `run_train`; confusion and hardsamples call `run_training` when they train
-a model first. The studies train through `engine.train` and share this module's checks
-(`prepare`), records and divergence test. The order matters for "bad input writes nothing":
+a model first (through `prepare`, this module's checks and data). The studies train
+through `engine.train` too, with checks of their own (studies/session.py). The order matters for "bad input writes nothing":
 every check that can fail runs before the output folder is created.
 """
 

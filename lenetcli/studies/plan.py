@@ -1,9 +1,10 @@
 """The plan of a study: its pending runs cut into jobs, each job one group of runs that train
 together (one `engine.train` call), decided before anything trains.
 
-Pure: no files, no console, no device. The group-size cap of each setting (which depends on
-the device's memory) is given by the caller, so the same study, pending runs and caps always
-give the same jobs, and `--dry-run` prints them without loading any data.
+`plan_jobs` is pure: no files, no console, no data. The group-size cap of each setting
+depends on the device's total memory, so the caller passes the caps in (`device_caps` reads
+them from the device, through `engine.group_size_cap`): the same study, pending runs and caps
+always give the same jobs, and `--dry-run` prints them without loading any data.
 
 Runs group by shape (the default): runs of any settings that share everything that shapes the
 computation (dataset, subsets, validation share, batch size, epochs, activation, pooling,

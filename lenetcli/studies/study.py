@@ -1,8 +1,9 @@
 """Studies: settings trained over repeated seeds, resumable, summarised the way a report is.
 
 A *setting* is one training configuration on one dataset with a short, file-safe name: a
-`TrainConfig` whose seed and repeats give its *runs* (one per seed). A study trains each
-setting's runs together in groups (`engine.train`) and writes into its folder:
+`TrainConfig` whose seed and repeats give its *runs* (one per seed). A study trains its
+runs in groups (`engine.train`; by default runs of several settings that differ only in seed,
+learning rate, weight decay or labels share a group, plan.py) and writes into its folder:
 
     config.json                     the whole study, run options and environment
     runs.csv                        one row per run: identity, hyperparameters, seed, results, status
@@ -44,7 +45,7 @@ loads the data, plans the pending runs into jobs (plan.py), has an executor trai
 writes the summary (summary.py). docs/architecture.md shows the flow.
 
 Resume: each run is keyed by a hash of its full configuration (`run_key`): dataset, every
-hyperparameter, seed, subsets and `Setting.columns`, but not the setting's name, so renamed
+hyperparameter, seed, subsets and `Setting.identity` (its columns and hidden values), but not the setting's name, so renamed
 settings still match and changed ones never do. runs.csv is the record of what finished; it and
 metrics.csv are rewritten atomically after every job, so an interruption loses at most the
 job in progress, and `resume=True` trains only the runs not finished.

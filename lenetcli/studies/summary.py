@@ -1,7 +1,7 @@
 """A study's summary, the way a report shows it: summary.csv, the per-setting tables,
 summary.md, the curves, compare.png and accuracy.png, and the table printed at the end.
 
-`write_report` writes them all from runs.csv and metrics.csv's frames (study.Ledger). The
+`write_report` writes them all from runs.csv and metrics.csv's frames (ledger.Ledger). The
 best setting of each dataset is the one with the highest mean final accuracy: validation
 accuracy where every setting of the dataset holds out validation images, else test accuracy
 (`best_mask`, `best_by`).

@@ -15,9 +15,8 @@ from lenetcli.commands.course.folders import (
     section_runs,
     study_folders,
 )
-from lenetcli.commands.course.reading import file_words
 from lenetcli.commands.course.spec import CourseFile, Part, Section
-from lenetcli.commands.sweep import SweepPlan, file_plan
+from lenetcli.commands.sweep import SweepPlan, file_plan, file_words
 from lenetcli.config import RunOptions, TrainConfig, check_seed_range
 from lenetcli.errors import LenetError, unknown_choice
 from lenetcli.outputs import progress

@@ -57,18 +57,19 @@ from lenetcli.commands.course.spec import (
     trained_datasets,
 )
 from lenetcli.commands.sweep import (
-    DEFAULTS,
     SETTING_KEYS,
     StudyFile,
     check_keys,
     check_name,
     checked_setting,
     checked_value,
+    file_words,
     read_study_file,
     read_toml,
     settings_list,
 )
 from lenetcli.errors import LenetError, unknown_choice
+from lenetcli.options import DEFAULTS
 from lenetcli.science.data import DATASETS, get_spec
 from lenetcli.science.noise import check_rate, read_transition_csv
 
@@ -148,12 +149,6 @@ def read_profiles(profiles, path: Path) -> dict[str, dict]:
             raise LenetError(f"config file {path}, [profiles.{name}]: {file_words(exc)}") from None
         checked[name] = values
     return checked
-
-
-def file_words(exc: LenetError) -> str:
-    """'--weight-decay must be ...' as the file spells the key: 'weight_decay must be ...'."""
-    option, _, rest = str(exc).partition(" ")
-    return f"{option[2:].replace('-', '_')} {rest}" if option.startswith("--") else str(exc)
 
 
 def read_section(

@@ -63,7 +63,7 @@ class CourseRun:
     out: Path
     record: dict
     sentences: list[discussion.Sentence]
-    course: CourseFile | None = None
+    course: CourseFile
 
 
 # What run_course passes a finishing step (the report), inside the folder's lock.

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lenetcli.commands.sweep import DEFAULTS, StudyFile
+from lenetcli.commands.sweep import StudyFile
+from lenetcli.options import DEFAULTS
 
 SHIPPED = "lenet5.toml"  # in lenetcli/studies, beside the files it names
 KINDS = ("sweep", "datasets", "confusion", "noise")
