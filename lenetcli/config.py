@@ -157,6 +157,11 @@ class TrainConfig:
         return self
 
 
+# The fields that make one setting differ from another: all but where it trains (dataset)
+# and which runs it has (seed, repeats). runs.csv's columns, a study file's setting keys.
+HYPERPARAMETERS = [f for f in TrainConfig.field_names() if f not in ("dataset", "seed", "repeats")]
+
+
 # --------------------------------------------------------------------------- how to run
 
 DATA_DIR_ENV = "LENET_DATA_DIR"

@@ -585,3 +585,12 @@ def test_a_train_folder_with_a_damaged_metrics_csv_is_one_line(folders, tmp_path
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.split()) and "Traceback" not in result.output
     assert not (tmp_path / "r").exists()
+
+
+def test_the_report_shows_every_hyperparameter_of_a_run():
+    # a TrainConfig field added later must be named in config.ADDED_FIELDS (what an older
+    # folder ran it at) or the report's CONFIG_COLUMNS, or no report would ever show it
+    from lenetcli.commands.report.sources import ADDED_COLUMNS, CONFIG_COLUMNS
+    from lenetcli.config import HYPERPARAMETERS
+
+    assert sorted([*CONFIG_COLUMNS, *ADDED_COLUMNS]) == sorted(HYPERPARAMETERS)

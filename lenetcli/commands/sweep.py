@@ -30,7 +30,7 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from lenetcli.config import TrainConfig, comma_items, option_name
+from lenetcli.config import HYPERPARAMETERS, TrainConfig, comma_items, option_name
 from lenetcli.errors import LenetError, unknown_choice
 from lenetcli.options import DEFAULTS, TRAINING
 from lenetcli.outputs.results_json import print_results
@@ -46,7 +46,7 @@ else:  # pragma: no cover - Python 3.10
 FIELDS = TrainConfig.field_names()
 # How each field's values parse and check (types, 'all' for subsets): lenetcli/options.py.
 # Per-setting keys of the file; dataset, seed and repeats are the study's, at the top level.
-SETTING_KEYS = [f for f in FIELDS if f not in ("dataset", "seed", "repeats")]
+SETTING_KEYS = HYPERPARAMETERS  # a setting's keys in a study file
 TOP_KEYS = ["datasets", "seed", "repeats", "defaults", "settings"]
 # A name becomes a file name and a CSV value: from a letter, so that no spreadsheet reads it
 # as a number or a date (1-2, 1e5, 0012), and never a month and a day (jan-2 is a date too).

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from lenetcli.config import HYPERPARAMETERS
 from lenetcli.errors import LenetError
 from lenetcli.outputs.checkpoint import make_checkpoint
 from lenetcli.outputs.files import (
@@ -27,7 +28,6 @@ from lenetcli.science.data import Dataset
 from lenetcli.studies.plan import Job, Run
 from lenetcli.studies.results import (
     FAILED,
-    HYPERPARAMETERS,
     METRIC_COLUMNS,
     PENDING,
     TRAINED,

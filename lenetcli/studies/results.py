@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from lenetcli.config import TrainConfig
 from lenetcli.errors import LenetError, warn
 from lenetcli.outputs.files import as_written
 
@@ -21,8 +20,6 @@ FINISHED, DIVERGED, PENDING = "finished", "diverged", "pending"
 FAILED = "failed"  # its job failed on a cluster (twice, with a retry); --resume trains it again
 TRAINED = (FINISHED, DIVERGED)
 STATUSES = (*TRAINED, PENDING, FAILED)
-# TrainConfig fields that a setting shares by all its runs (seed and repeats make the runs).
-HYPERPARAMETERS = [f for f in TrainConfig.field_names() if f not in ("dataset", "seed", "repeats")]
 # runs.csv's columns of the epoch with the best validation accuracy, in a study that validates
 VALIDATION_BEST = ["best_val_acc", "best_val_epoch", "test_acc_at_best_val"]
 

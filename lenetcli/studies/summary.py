@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from lenetcli.config import HYPERPARAMETERS
 from lenetcli.outputs.document import Block, Heading, Table, Text, render_markdown
 from lenetcli.outputs.files import save_figure, write_csv, write_text
 from lenetcli.outputs.plots import accuracy_figure, comparison_figure
 from lenetcli.outputs.tables import count_text, describe_seeds, fmt, plain, plural
 from lenetcli.science.data import DATASETS
-from lenetcli.studies.results import DIVERGED, HYPERPARAMETERS, trained_runs
+from lenetcli.studies.results import DIVERGED, trained_runs
 
 if TYPE_CHECKING:
     from lenetcli.studies.study import Setting, Study
