@@ -212,18 +212,7 @@ def execute(
         jobs = plan_jobs(study, ledger.pending(), caps, study.options.group_by)
         record = study_record(study, out, resume, device, datasets, jobs)
         write_json(out / "config.json", record)
-        if restored and (changed := other_validation_draws(study, record)):
-            warn(
-                f"runs kept in {out} drew their validation images with scikit-learn "
-                f"{changed}, this session with {record['environment']['scikit-learn']}; the "
-                "draws may differ, so compare validation accuracies across sessions with care"
-            )
-        if missing := rename_restored_models(out, ledger):
-            warn(
-                f"{missing} finished run(s) kept in {out} have no model in models/ (trained by "
-                "a lenet that kept none); to study one with lenet confusion, train its setting "
-                "again with lenet train"
-            )
+        warn_about_kept_runs(study, out, ledger, record, restored)
         if not study.options.quiet:
             console.print(
                 describe_plan(study, ledger, restored, device, out, resume), highlight=False
@@ -252,16 +241,7 @@ def execute(
             summary = write_report(study, out, runs, ledger.metrics_frame())
             study.figures(study, summary, out)
             write_results(out, results_document(study.command, out, runs))
-    bad = runs[runs["status"] == DIVERGED]
-    if len(bad):
-        settings = ", ".join(bad["setting"].astype(str).drop_duplicates())
-        warn_diverged(f"{len(bad)} run(s) of {settings} (status diverged in runs.csv)")
-    if len(failed := runs[runs["status"] == FAILED]):
-        warn(
-            f"{len(failed)} run(s) failed (status failed in {out / 'runs.csv'}, with the error) "
-            f"and are left out of the summary; run the same command with --resume --out {out} "
-            "to train them again"
-        )
+    warn_about_results(runs, out)
     if not study.options.quiet:
         console.print(summary_table(study, summary))
         console.print(f"Wrote {out}/", highlight=False)
@@ -340,3 +320,34 @@ def executor_for(options: RunOptions) -> Callable[..., Executor]:
     return executor_factory(
         options.ray_address, options.task_cpus, options.task_gpus, options.ray_data
     )
+
+
+def warn_about_kept_runs(study: Study, out: Path, ledger: Ledger, record: dict, restored: int):
+    """What a resumed study should know of the runs it keeps: validation images drawn by
+    another scikit-learn, models an earlier lenet did not keep."""
+    if restored and (changed := other_validation_draws(study, record)):
+        warn(
+            f"runs kept in {out} drew their validation images with scikit-learn "
+            f"{changed}, this session with {record['environment']['scikit-learn']}; the "
+            "draws may differ, so compare validation accuracies across sessions with care"
+        )
+    if missing := rename_restored_models(out, ledger):
+        warn(
+            f"{missing} finished run(s) kept in {out} have no model in models/ (trained by "
+            "a lenet that kept none); to study one with lenet confusion, train its setting "
+            "again with lenet train"
+        )
+
+
+def warn_about_results(runs: pd.DataFrame, out: Path) -> None:
+    """Runs that diverged, and runs whose job failed (on a cluster), said once the study ends."""
+    bad = runs[runs["status"] == DIVERGED]
+    if len(bad):
+        settings = ", ".join(bad["setting"].astype(str).drop_duplicates())
+        warn_diverged(f"{len(bad)} run(s) of {settings} (status diverged in runs.csv)")
+    if len(failed := runs[runs["status"] == FAILED]):
+        warn(
+            f"{len(failed)} run(s) failed (status failed in {out / 'runs.csv'}, with the error) "
+            f"and are left out of the summary; run the same command with --resume --out {out} "
+            "to train them again"
+        )
