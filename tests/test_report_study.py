@@ -23,12 +23,8 @@ from typer.testing import CliRunner
 from lenetcli.cli import app
 from lenetcli.commands.course.plan import describe_course, make_plan
 from lenetcli.commands.course.reading import read_course_file
-from lenetcli.commands.report.study import (
-    parse_sections,
-    run_study_report,
-    section_time_rows,
-    section_times,
-)
+from lenetcli.commands.report.study import parse_sections, run_study_report
+from lenetcli.commands.report.study_document import section_time_rows, section_times
 from lenetcli.config import RunOptions
 from lenetcli.errors import LenetError
 from lenetcli.outputs import progress

@@ -30,6 +30,11 @@ def has_results(folder: Path) -> bool:
     return (folder / "summary.csv").is_file()
 
 
+def result_folders(out: Path, section: Section) -> list[Path]:
+    """The study folders of a section that hold results (summary.csv) so far."""
+    return [f for f in study_folders(out, section) if has_results(f)]
+
+
 def nonempty(folder: Path) -> bool:
     return folder.is_dir() and any(folder.iterdir())
 

@@ -1,0 +1,597 @@
+"""The report of a course study (`lenet report --study`): its document, built section by
+section from the files the study wrote in its folder (outputs/document.py renders it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lenetcli import __version__
+from lenetcli.commands.course.folders import has_results, result_folders, section_folder
+from lenetcli.commands.course.spec import CourseFile, Section
+from lenetcli.commands.course.tables import DATASET_TABLE_STATS
+from lenetcli.outputs.document import Figure, Heading, Table, Text
+from lenetcli.outputs.files import read_config, read_csv
+from lenetcli.outputs.progress import clock
+from lenetcli.outputs.tables import fmt, plain
+from lenetcli.science.data import DATASETS, official_cifar_files
+from lenetcli.studies import discussion
+from lenetcli.studies.results import trained_runs
+from lenetcli.studies.summary import best_by, best_mask
+
+TABLES = "tables"  # the report's own CSVs, in <out>/tables/
+
+
+def pm(mean, std, digits: int = 2) -> str:
+    return (
+        fmt(mean, digits)
+        if std is None or pd.isna(std)
+        else f"{fmt(mean, digits)} ± {fmt(std, digits)}"
+    )
+
+
+def dataset_title(name: str) -> str:
+    return DATASETS[name].title if name in DATASETS else name
+
+
+@dataclass
+class StudyDocument:
+    """The report's blocks, built section by section from the files in out; `tables` holds
+    the CSVs of the tables that are no section's file, by their name in <out>/tables/."""
+
+    course: CourseFile
+    out: Path
+    record: dict
+    title: str
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def relative(self, path: Path) -> str:
+        return Path(path).relative_to(self.out).as_posix()
+
+    def own_table(self, name: str, frame: pd.DataFrame, header, rows, caption, left=1) -> Table:
+        """A table of the report with its numbers in <out>/tables/<name>, named in its caption."""
+        self.tables[name] = frame
+        return Table(header, rows, left=left, caption=f"{caption} ({TABLES}/{name})")
+
+    def figure(self, path: Path, caption: str) -> list[Figure]:
+        return [Figure(path, f"{caption} ({self.relative(path)})")] if path.is_file() else []
+
+    def contents(self) -> tuple[list, dict[str, pd.DataFrame]]:
+        """The report's blocks, and the CSVs of its own tables by their name in <out>/tables/:
+        built together, since each table's CSV is recorded as its block is made."""
+        self.tables = {}
+        return self.blocks(), self.tables
+
+    def blocks(self) -> list:
+        made = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        blocks = [
+            Heading(self.title, 1),
+            Text(
+                f"Made by lenet report --study (lenetcli {__version__}) on {made}. Accuracies are "
+                "in percent; mean ± std is the mean and the sample standard deviation over the "
+                "seeds' models. Every table names the CSV file in this folder that holds its "
+                "numbers unrounded."
+            ),
+            *self.setup(),
+        ]
+        for section in self.course.sections:
+            folder = section_folder(self.out, section)
+            if not folder.is_dir():
+                continue
+            blocks.append(Heading(f"{section.number}. {section.title}"))
+            builders = {
+                "sweep": self.sweep_section, "datasets": self.datasets_section,
+                "confusion": self.confusion_section, "noise": self.noise_section,
+            }  # fmt: skip
+            blocks += builders[section.kind](section)
+        return blocks + self.discussion()
+
+    # ------------------------------------------------------------------ setup
+
+    def setup(self) -> list:
+        env = self.record.get("environment") or {}
+        sections = self.record.get("sections") or {}
+        paces = [entry.get("pace") or {} for entry in sections.values()]
+        training = sum(p.get("seconds", 0.0) for p in paces)
+        values = self.record.get("profile_values") or {}
+        profile = self.record.get("profile", "full")
+        replaced = (
+            ", ".join(f"{k.replace('_', ' ')} {plain(v)}" for k, v in values.items())
+            if values
+            else "nothing (the file as written)"
+        )
+        rows = [
+            ["Machine", str(env.get("platform", "?"))],
+            ["Device", f"{env.get('device', '?')}: {env.get('device_name', '?')}"],
+            ["Threads", str(env.get("torch_threads", "?"))],
+            ["Versions", f"lenetcli {env.get('lenetcli', '?')}, Python {env.get('python', '?')}, "
+             f"torch {env.get('torch', '?')}, torchvision {env.get('torchvision', '?')}, "
+             f"scikit-learn {env.get('scikit-learn', '?')}"],
+            ["Study file", str(self.record.get("study_file", "?"))],
+            ["Its SHA-256", str(self.record.get("study_sha256", "?"))],
+            ["Profile", f"{profile}: replaces {replaced} in every setting"],
+            ["Training time", f"{clock(training)} in all (the sections' wall time in the "
+             "sessions that trained in them)"],
+        ]  # fmt: skip
+        frame = pd.DataFrame(rows, columns=["item", "value"])
+        blocks = [
+            Heading("Setup"),
+            self.own_table(
+                "setup.csv", frame, ["Item", "Value"], rows, "Where and how it ran", left=2
+            ),
+        ]
+        data = self.data_sources()
+        if not data.empty:
+            data_rows = [
+                [dataset_title(r.dataset), r.source, str(r.train_size), str(r.test_size)]
+                for r in data.itertuples()
+            ]
+            blocks.append(
+                self.own_table(
+                    "data.csv",
+                    data,
+                    ["Dataset", "Read from", "Training images", "Test images"],
+                    data_rows,
+                    "Data sources (subsets as the profile and settings ask)",
+                    left=2,
+                )  # fmt: skip
+            )
+            blocks += [Text(caveat) for caveat in data_caveats(data)]
+        frame = section_times(sections, {str(s.number): s.title for s in self.course.sections})
+        if not frame.empty:
+            blocks.append(
+                self.own_table(
+                    "times.csv",
+                    frame,
+                    ["Section", "Training time", "Model-epochs trained", "Last session"],
+                    section_time_rows(frame),
+                    "Time per section: training, over every session that trained in it, and "
+                    "the wall time of the last session (one that reused every run only "
+                    "re-rendered)",
+                )  # fmt: skip
+            )
+        return blocks
+
+    def data_sources(self) -> pd.DataFrame:
+        """One row per dataset and folder the sections read, from their config.json."""
+        rows = []
+        for section in self.course.sections:
+            for folder in result_folders(self.out, section):
+                record = read_config(folder) or {}
+                for data in (record.get("data") or {}).get("datasets") or []:
+                    rows.append(
+                        {k: data.get(k) for k in ("dataset", "source", "train_size", "test_size")}
+                    )
+        frame = pd.DataFrame(rows, columns=["dataset", "source", "train_size", "test_size"])
+        return frame.drop_duplicates().reset_index(drop=True)
+
+    # ------------------------------------------------------------------ sweeps
+
+    def sweep_section(self, section: Section) -> list:
+        blocks = []
+        for part in section.spec.parts:
+            folder = section_folder(self.out, section, part)
+            if part.name:
+                blocks.append(Heading(f"{section.number}.{part.name}", 3))
+            if not has_results(folder):
+                blocks.append(Text(f"{self.relative(folder)} holds no results yet."))
+                continue
+            blocks += self.study_blocks(section, folder, part.name)
+        return blocks
+
+    def study_blocks(self, section: Section, folder: Path, part: str | None) -> list:
+        """A study's per-setting tables (No. 1..n, Best, Mean, Std), its best setting, the
+        comparisons between settings and its figures."""
+        summary = read_csv(folder / "summary.csv")
+        runs = trained_runs(read_csv(folder / "runs.csv"))
+        stem = section.folder + (f"-{part}" if part else "")
+        repeats = sorted(set(summary["n"]))
+        blocks = [
+            Text(
+                f"{len(summary)} setting(s), {'/'.join(map(str, repeats))} seeds each, "
+                f"{plural_epochs(summary)}; every file of the study is in {self.relative(folder)}/."
+            )
+        ]
+        for dataset, rows in summary.groupby("dataset", sort=False):
+            own = runs[runs["dataset"] == dataset]
+            blocks.append(self.seeds_table(f"{stem}-{dataset}.csv", dataset, rows, own))
+            best = rows[best_mask(rows)]
+            if len(rows) > 1 and len(best):
+                b = best.iloc[0]
+                blocks.append(
+                    Text(
+                        f"Best setting on {dataset_title(dataset)}: {b['setting']}, the highest "
+                        f"mean {best_by(rows)} ({pm(b['final_test_acc_mean'], b['final_test_acc_std'])}% "
+                        "testing accuracy)."
+                    )
+                )
+                blocks.append(
+                    self.welch_table(f"{stem}-{dataset}-tests.csv", own, "final_test_acc")
+                )
+            if (folder / "overfitting.csv").is_file():
+                blocks += self.overfitting(folder, dataset, own, stem)
+        blocks += self.figure(
+            folder / "compare.png", "Mean test accuracy per epoch of every setting"
+        )
+        for r in summary.itertuples():
+            if len(summary) <= 3 or best_mask(summary).iloc[r.Index]:
+                blocks += self.figure(
+                    folder / "curves" / f"{r.dataset}-{r.setting}.png",
+                    f"{r.setting} on {dataset_title(r.dataset)}: mean ± std over the seeds",
+                )
+        return blocks
+
+    def seeds_table(self, name: str, dataset: str, summary: pd.DataFrame, runs) -> Table:
+        """The course's layout: per setting, each seed's model (No. 1..n), then Best, Mean and
+        Std of the final training and testing accuracy."""
+        settings = list(summary["setting"])
+        columns = {}
+        for setting in settings:
+            own = runs[runs["setting"] == setting].sort_values("seed")
+            for value, label in (("final_train_acc", "training"), ("final_test_acc", "testing")):
+                v = own[value].reset_index(drop=True)
+                columns[f"{setting} {label}"] = [*v, v.max(), v.mean(), v.std()]
+        n = max(len(runs[runs["setting"] == s]) for s in settings)
+        labels = [*map(str, range(1, n + 1)), "Best", "Mean", "Std"]
+        frame = pd.DataFrame({"No.": labels[: n + 3]})
+        for key, values in columns.items():
+            frame[key] = pd.Series(pad(values, n))
+        rows = [[row[0], *(fmt(v) for v in row[1:])] for row in frame.itertuples(index=False)]
+        caption = (
+            f"{dataset_title(dataset)}: final training and testing accuracy of each seed's model "
+            "(No.), the best, the mean and the std, per setting"
+        )
+        return self.own_table(name, frame, list(frame.columns), rows, caption)
+
+    def welch_table(self, name: str, runs: pd.DataFrame, value: str, lower_is_better=False):
+        """Each setting against the best one (by mean): the difference and a two-sided Welch
+        t-test of the seeds' values at the 5% level."""
+        samples = {s: list(g[value]) for s, g in runs.groupby("setting", sort=False)}
+        means = {s: float(np.mean(v)) for s, v in samples.items()}
+        best = (min if lower_is_better else max)(means, key=means.get)
+        records = []
+        for setting, values in samples.items():
+            test = discussion.welch(samples[best], values) if setting != best else None
+            records.append({
+                "setting": setting, "n": len(values), "mean": means[setting],
+                "std": float(np.std(values, ddof=1)) if len(values) > 1 else np.nan,
+                "against": best, "difference": means[best] - means[setting],
+                "p_value": np.nan if test is None or test.p is None else test.p,
+                "significant": "" if test is None else ("yes" if test.significant else
+                                                        "no" if test.p is not None else "no test"),
+            })  # fmt: skip
+        frame = pd.DataFrame(records)
+        rows = [
+            [r.setting, str(r.n), pm(r["mean"], r["std"]),
+             "best" if r.setting == best else fmt(r.difference),
+             "–" if pd.isna(r.p_value) else discussion.p_text(r.p_value).removeprefix("p = "),
+             r.significant or "–"]
+            for _, r in frame.iterrows()
+        ]  # fmt: skip
+        measure = value.replace("final_", "final ").replace("_acc", " accuracy").replace("_", " ")
+        # "the best" here is by this table's own measure, which may differ from the setting a
+        # study picked on validation accuracy: the caption names the measure.
+        wording = "lowest" if lower_is_better else "highest"
+        caption = (
+            f"{measure}: each setting against the one with the {wording} mean {measure}, "
+            f"{best}, by a two-sided Welch t-test over the seeds at the "
+            f"{discussion.ALPHA:.0%} level (uncorrected for several comparisons)"
+        )
+        header = ["Setting", "n", "Mean ± std", "Difference (points)", "p", "Significant"]
+        return self.own_table(name, frame, header, rows, caption)
+
+    def overfitting(self, folder: Path, dataset: str, runs: pd.DataFrame, stem: str) -> list:
+        table = read_csv(folder / "overfitting.csv")
+        table = table[table["dataset"] == dataset]
+        rows = [
+            [r.setting, plain(r.weight_decay), str(r.n), fmt(r.final_train_acc_mean),
+             fmt(r.final_test_acc_mean), pm(r.gap_mean, r.gap_std)]
+            for r in table.itertuples()
+        ]  # fmt: skip
+        header = ["Setting", "Weight decay", "n", "Training acc.", "Testing acc.", "Gap (points)"]
+        caption = (
+            "Overfitting: the train-test gap, final training minus final testing accuracy "
+            f"(mean ± std over the seeds) ({self.relative(folder / 'overfitting.csv')})"
+        )
+        gaps = runs.assign(gap=runs["final_train_acc"] - runs["final_test_acc"])
+        return [
+            Table(header, rows, caption=caption),
+            self.welch_table(f"{stem}-{dataset}-gap-tests.csv", gaps, "gap", lower_is_better=True),
+        ]
+
+    # ------------------------------------------------------------------ datasets
+
+    def datasets_section(self, section: Section) -> list:
+        folder = section_folder(self.out, section)
+        if not (folder / "datasets.csv").is_file():
+            return [Text(f"{self.relative(folder)} holds no results yet.")]
+        table = read_csv(folder / "datasets.csv")
+        best = (self.record.get("sections") or {}).get(str(section.number), {}).get("best_of", {})
+        rows = [
+            [str(r.rank), dataset_title(r.dataset), r.setting, str(r.epochs), str(r.n),
+             *(fmt(getattr(r, f"final_{v}_acc_{s}")) for v in ("train", "test")
+               for s in DATASET_TABLE_STATS)]
+            for r in table.itertuples()
+        ]  # fmt: skip
+        stats = [s.capitalize() for s in DATASET_TABLE_STATS]
+        header = ["Rank", "Dataset", "Setting", "Epochs", "n",
+                  *(f"{w} {s.lower()}" for w in ("Training", "Testing") for s in stats)]  # fmt: skip
+        summary = read_csv(folder / "summary.csv")
+        runs = trained_runs(read_csv(folder / "runs.csv"))
+        blocks = [
+            Text(
+                f"The best setting of section '{section.spec.best_of}' "
+                f"({best.get('setting', '?')}) on each dataset, with the epochs the study file "
+                f"gives it there; every file is in {self.relative(folder)}/."
+            ),
+            Table(
+                header,
+                rows,
+                left=3,
+                caption="All datasets, ranked by mean final testing accuracy: mean, std, best, "
+                f"min and max over the seeds ({self.relative(folder / 'datasets.csv')})",
+            ),  # fmt: skip
+        ]
+        for dataset, rows in summary.groupby("dataset", sort=False):
+            blocks.append(
+                self.seeds_table(
+                    f"{section.folder}-{dataset}.csv",
+                    dataset,
+                    rows,
+                    runs[runs["dataset"] == dataset],
+                )  # fmt: skip
+            )
+        for r in summary.itertuples():
+            blocks += self.figure(
+                folder / "curves" / f"{r.dataset}-{r.setting}.png",
+                f"{r.setting} on {dataset_title(r.dataset)}: mean ± std over the seeds",
+            )
+        return blocks
+
+    # ------------------------------------------------------------------ confusion
+
+    def confusion_section(self, section: Section) -> list:
+        blocks = []
+        for dataset in section.spec.datasets:
+            folder = section_folder(self.out, section) / dataset
+            blocks.append(Heading(f"{section.number}.{dataset}: {dataset_title(dataset)}", 3))
+            if not (folder / "confused_pairs.csv").is_file():
+                blocks.append(Text(f"{self.relative(folder)} holds no results yet."))
+                continue
+            models = read_csv(folder / "models.csv")
+            mean = read_csv(folder / "confusion_mean.csv").set_index("true")
+            std = read_csv(folder / "confusion_std.csv").set_index("true")
+            pairs = read_csv(folder / "confused_pairs.csv")
+            blocks.append(
+                Text(
+                    f"Over {len(models)} seeds' models (seeds {', '.join(map(str, models['seed']))}) "
+                    f"of the best setting, test accuracy {pm(models['test_acc'].mean(), models['test_acc'].std())}%."
+                )
+            )
+            cells = [
+                [str(true), *(pm(100 * mean.loc[true, c], 100 * std.loc[true, c], 1)
+                              for c in mean.columns)]
+                for true in mean.index
+            ]  # fmt: skip
+            blocks.append(
+                Table(
+                    ["True \\ predicted", *map(str, mean.columns)],
+                    cells,
+                    caption="Confusion matrix, in percent of each true class: mean ± std over "
+                    f"the seeds ({self.relative(folder / 'confusion_mean.csv')}, "
+                    f"{self.relative(folder / 'confusion_std.csv')})",
+                )  # fmt: skip
+            )
+            blocks += self.figure(folder / "confusion.png", "Confusion matrix, mean over seeds")
+            pair_rows = [
+                [str(p.rank), f"{p.true_class} → {p.predicted_class}",
+                 pm(100 * p.rate_mean, 100 * p.rate_std), f"{p.seeds_confused} of {p.seeds}"]
+                for p in pairs.itertuples()
+            ]  # fmt: skip
+            blocks.append(
+                Table(
+                    [
+                        "Rank",
+                        "True → predicted",
+                        "Rate (% of the true class)",
+                        "Seeds confusing it",
+                    ],
+                    pair_rows,
+                    left=2,
+                    caption=f"The most confused pairs ({self.relative(folder / 'confused_pairs.csv')})",
+                )  # fmt: skip
+                if pair_rows
+                else Text("No seed's model confused any pair of classes.")
+            )
+            hard = read_csv(folder / "hard_samples.csv")
+            if len(hard):
+                blocks.append(
+                    Text(
+                        f"The hard samples of these pairs, ordered by how many seeds misclassify "
+                        f"each image, then by the mean probability of the wrong class, are in "
+                        f"{self.relative(folder / 'hard_samples.csv')} ({len(hard)} rows); a "
+                        "gallery per pair follows."
+                    )
+                )
+            for group in hard["group"].drop_duplicates() if len(hard) else []:
+                blocks += self.figure(folder / "hard" / f"{group}.png", f"Hard samples: {group}")
+        return blocks
+
+    # ------------------------------------------------------------------ noise
+
+    def noise_section(self, section: Section) -> list:
+        folder = section_folder(self.out, section)
+        if not has_results(folder):
+            return [Text(f"{self.relative(folder)} holds no results yet.")]
+        summary = read_csv(folder / "summary.csv")
+        rows = [
+            [r.setting, r.noise_type, plain(r.noise_rate), str(r.n),
+             pm(r.final_train_acc_mean, r.final_train_acc_std),
+             pm(r.final_train_acc_clean_mean, r.final_train_acc_clean_std),
+             pm(r.final_test_acc_mean, r.final_test_acc_std)]
+            for r in summary.itertuples()
+        ]  # fmt: skip
+        columns = ["setting", "noise_type", "noise_rate", "n", "final_train_acc_mean",
+                   "final_train_acc_std", "final_train_acc_clean_mean", "final_train_acc_clean_std",
+                   "final_test_acc_mean", "final_test_acc_std"]  # fmt: skip
+        header = ["Setting", "Noise", "Rate", "n", "Training acc. (noisy labels)",
+                  "Training acc. (true labels)", "Testing acc."]  # fmt: skip
+        blocks = [
+            Text(f"Every file of the noise study is in {self.relative(folder)}/."),
+            self.own_table(
+                f"{section.folder}-accuracy.csv",
+                summary[columns],
+                header,
+                rows,
+                "Final accuracy against the noise rate: mean ± std over the seeds",
+                left=3,
+            ),  # fmt: skip
+            *self.figure(
+                folder / "accuracy_vs_noise.png", "Final test accuracy against the noise rate"
+            ),
+        ]
+        # at 40% noise, and the file's own matrix (whatever its rate): each once
+        shown = summary[
+            np.isclose(summary["noise_rate"].astype(float), 0.4)
+            | (summary["noise_type"] == "transition")
+        ]
+        for r in shown.itertuples():
+            blocks += self.matrices(folder, r.setting)
+        if (folder / "memorisation.csv").is_file():
+            table = read_csv(folder / "memorisation.csv")
+            memo = [
+                [r.setting, str(r.epochs), pm(r.final_test_acc_mean, r.final_test_acc_std),
+                 pm(r.peak_test_acc_mean, r.peak_test_acc_std),
+                 f"{r.peak_epoch_mean:.1f} ({r.peak_epoch_min}-{r.peak_epoch_max})",
+                 fmt(r.peak_minus_final), fmt(r.final_train_acc_noisy_mean),
+                 fmt(r.final_train_acc_true_mean)]
+                for r in table.itertuples()
+            ]  # fmt: skip
+            blocks.append(
+                Table(
+                    [
+                        "Setting",
+                        "Epochs",
+                        "Final test acc.",
+                        "Peak test acc.",
+                        "Peak epoch",
+                        "Peak − final",
+                        "Training acc. (noisy)",
+                        "Training acc. (true)",
+                    ],
+                    memo,
+                    caption="Memorisation: peak test accuracy (each run's highest, chosen on the "
+                    "test set) and its epoch (mean, min-max) beside the final one "
+                    f"({self.relative(folder / 'memorisation.csv')})",
+                )  # fmt: skip
+            )
+        for r in shown.itertuples():
+            blocks += self.figure(
+                folder / "curves" / f"{r.dataset}-{r.setting}.png",
+                f"Memorisation curves of {r.setting}: training accuracy against the noisy and "
+                "the true labels, and test accuracy, per epoch",
+            )
+        return blocks
+
+    def matrices(self, folder: Path, setting: str) -> list:
+        """The transition matrix a setting draws its noisy labels from, and the empirical
+        true-versus-noisy matrix of the labels drawn."""
+        blocks = []
+        for name, what in (
+            (f"transition-{setting}.csv", "transition matrix, P(noisy label | true label)"),
+            (f"noisy-confusion-{setting}.csv", "empirical matrix of the labels drawn (true vs noisy)"),
+        ):  # fmt: skip
+            path = folder / name
+            if not path.is_file():
+                continue
+            matrix = read_csv(path)
+            # the true class is the CSV's first column ("true"), a label, not a number
+            true = matrix.pop("true") if "true" in matrix.columns else pd.Series(matrix.index)
+            rows = [
+                [str(t), *(fmt(v) for v in row)]
+                for t, row in zip(true, matrix.to_numpy(), strict=True)
+            ]
+            header = ["True \\ noisy", *(c.removeprefix("noisy_") for c in matrix.columns)]
+            blocks.append(Table(header, rows, caption=f"{setting}: {what} ({self.relative(path)})"))
+        return blocks + self.figure(
+            folder / f"noisy-confusion-{setting}.png", f"{setting}: the noisy training labels drawn"
+        )
+
+    # ------------------------------------------------------------------ discussion
+
+    def discussion(self) -> list:
+        path = self.out / "discussion.csv"
+        if not path.is_file():
+            return []
+        sentences = read_csv(path)
+        blocks = [
+            Heading("Discussion"),
+            Text(
+                "Generated from the numbers above; discussion.csv holds each sentence with the "
+                "numbers it states. Differences between settings are tested against the spread "
+                f"between seeds by a two-sided Welch t-test at the {discussion.ALPHA:.0%} level."
+            ),
+        ]
+        for topic, rows in sentences.groupby("topic", sort=False):
+            blocks.append(Heading(str(topic), 3))
+            blocks += [Text(text) for text in rows["text"]]
+        return blocks
+
+
+def section_times(sections: dict, titles: dict[str, str]) -> pd.DataFrame:
+    """times.csv: per section (course.json's entries), its training time over every session
+    that trained in it (its pace, which a call that only re-renders leaves as it was), the
+    model-epochs trained, and the wall time of the last session. titles: the study file's,
+    by number, for a section whose only session was interrupted (its entry has none)."""
+    rows = []
+    for number in sorted(sections, key=int):
+        entry, pace = sections[number], sections[number].get("pace") or {}
+        rows.append({
+            "section": f"{number}. {entry.get('title') or titles.get(number, '')}",
+            "training_seconds": pace.get("seconds", 0.0),
+            "model_epochs": pace.get("model_epochs", 0),
+            "seconds": entry.get("seconds"),
+        })  # fmt: skip
+    return pd.DataFrame(rows, columns=["section", "training_seconds", "model_epochs", "seconds"])
+
+
+def section_time_rows(times: pd.DataFrame) -> list[list[str]]:
+    """times.csv's rows as the report shows them; a section whose session was interrupted
+    (course.json keeps its pace, no seconds) shows 0:00:00 for the last session."""
+    return [
+        [r.section, clock(r.training_seconds), str(r.model_epochs),
+         clock(0.0 if pd.isna(r.seconds) else r.seconds)]
+        for r in times.itertuples()
+    ]  # fmt: skip
+
+
+def pad(values: list, n: int) -> list:
+    """A setting's column of the seeds table: n seeds' values (missing ones empty), then
+    best, mean and std."""
+    seeds, stats = values[:-3], values[-3:]
+    return [*seeds, *[np.nan] * (n - len(seeds)), *stats]
+
+
+def plural_epochs(summary: pd.DataFrame) -> str:
+    epochs = sorted(set(summary["epochs"]))
+    return f"{'/'.join(map(str, epochs))} epoch{'s' if epochs != [1] else ''}"
+
+
+def data_caveats(data: pd.DataFrame) -> list[str]:
+    """What a reader must know of where the data came from: a CIFAR-10 copy whose files are
+    not the official ones (by torchvision's MD5 sums) holds other pixels."""
+    caveats = []
+    for source in data.loc[data["dataset"] == "cifar10", "source"].drop_duplicates():
+        if Path(source).is_dir() and not official_cifar_files(Path(source)):
+            caveats.append(
+                f"CIFAR-10 caveat: the files in {source} are not the official CIFAR-10 batches "
+                "(their MD5 sums differ from torchvision's), so their pixels are not the "
+                "original ones; a copy decoded from a JPEG rendition, for one, gives a LeNet-5 "
+                "a test accuracy a little below the original pixels'. Compare its CIFAR-10 "
+                "numbers with published ones with that in mind."
+            )
+    return caveats
