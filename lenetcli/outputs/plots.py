@@ -293,7 +293,7 @@ def comparison_figure(metrics: pd.DataFrame, column: str = "test_acc", colors: d
     (two settings that both diverged to chance) stay visible as two. A ±1 std band over the
     seeds is drawn while no panel has more than MOST_BANDS lines.
     """
-    from lenetcli.science.data import DATASETS
+    from lenetcli.science.data import dataset_title  # late: it imports torch, plots need not
 
     datasets = list(dict.fromkeys(metrics["dataset"]))
     lines = list(dict.fromkeys(metrics["line"]))
@@ -308,7 +308,7 @@ def comparison_figure(metrics: pd.DataFrame, column: str = "test_acc", colors: d
         for line, rows in own.groupby("line", sort=False):
             look = {"color": colors[line], "marker": markers[line], **HOLLOW, **styles[line]}
             plot_mean(ax, rows, column, line, band=bands, **look)
-        ax.set_title(DATASETS[dataset].title if dataset in DATASETS else dataset)
+        ax.set_title(dataset_title(dataset))
         ax.set_ylabel(f"{describe(column)} (%)")
         epoch_axis(ax, own)
     fig.suptitle(f"{describe(column).capitalize()} per epoch: {spread_shown(several_seeds, bands)}")
@@ -374,7 +374,7 @@ def accuracy_figure(
     best), one row per setting; runs: its trained runs (dataset, setting, final_test_acc).
     colors: one per setting name (default: palette_colors). best_by: what chose `best`.
     """
-    from lenetcli.science.data import DATASETS
+    from lenetcli.science.data import dataset_title  # late: it imports torch, plots need not
 
     datasets = list(dict.fromkeys(summary["dataset"]))
     names = list(dict.fromkeys(summary["setting"]))
@@ -396,7 +396,7 @@ def accuracy_figure(
             plot_final_accuracy(ax, y, setting, own["final_test_acc"], look)
         ax.set_yticks(range(len(rows)), [labels[name] for name in rows["setting"]])
         ax.set_ylim(len(rows) - 0.5, -0.5)  # first setting on top
-        ax.set_title(DATASETS[dataset].title if dataset in DATASETS else dataset)
+        ax.set_title(dataset_title(dataset))
         ax.grid(axis="x", alpha=0.3)
         ax.annotate(
             "mean ± std", (1, 1), xycoords="axes fraction", xytext=(8, 3),

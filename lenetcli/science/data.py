@@ -93,6 +93,13 @@ DATASETS: dict[str, DatasetSpec] = {
 }  # fmt: skip
 assert tuple(DATASETS) == DATASET_NAMES, "config.DATASET_NAMES lists the datasets described here"
 
+
+def dataset_title(name: str) -> str:
+    """A dataset's title for text and figures ("Fashion-MNIST"); a name lenet does not know
+    (read from another program's file) as it is."""
+    return DATASETS[name].title if name in DATASETS else name
+
+
 IDX_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),

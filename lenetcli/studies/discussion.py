@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from lenetcli.science.data import DATASETS
+from lenetcli.science.data import dataset_title
 
 ALPHA = 0.05  # the significance level of every test, stated in the sentences
 # A step of a noise curve is steep when accuracy falls by at least this many times the
@@ -51,10 +51,6 @@ def points(value: float) -> str:
     return f"{value:.2f} points"
 
 
-def title(dataset: str) -> str:
-    return DATASETS[dataset].title if dataset in DATASETS else dataset
-
-
 def mean_std(mean: float, std: float) -> str:
     """'98.12% ± 0.08', or '98.12%' where one run leaves no std."""
     return pct(mean) if std is None or pd.isna(std) else f"{pct(mean)} ± {std:.2f}"
@@ -75,12 +71,12 @@ def dataset_ranking(results: pd.DataFrame) -> Sentence:
     for i, row in enumerate(rows):
         numbers[f"{row.dataset}_mean"] = float(row.final_test_acc_mean)
         numbers[f"{row.dataset}_std"] = float(row.final_test_acc_std)
-        text = f"{title(row.dataset)} {mean_std(row.final_test_acc_mean, row.final_test_acc_std)}"
+        text = f"{dataset_title(row.dataset)} {mean_std(row.final_test_acc_mean, row.final_test_acc_std)}"
         if i:
             above = rows[i - 1]
             gap = float(above.final_test_acc_mean - row.final_test_acc_mean)
             numbers[f"gap_{above.dataset}_{row.dataset}"] = gap
-            text += f" ({points(gap)} below {title(above.dataset)})"
+            text += f" ({points(gap)} below {dataset_title(above.dataset)})"
         parts.append(text)
     runs = sorted({int(n) for n in ranked["n"]})
     over = f"{runs[0]}" if len(runs) == 1 else f"{runs[0]} to {runs[-1]}"
@@ -122,7 +118,8 @@ def confused_pairs(dataset: str, pairs: pd.DataFrame) -> Sentence:
     """
     if pairs.empty:
         return Sentence(
-            "confusion", f"On {title(dataset)} no seed's model confused any pair of classes."
+            "confusion",
+            f"On {dataset_title(dataset)} no seed's model confused any pair of classes.",
         )
     numbers = {}
     listed = []
@@ -136,7 +133,7 @@ def confused_pairs(dataset: str, pairs: pd.DataFrame) -> Sentence:
         )
     seeds = int(pairs["seeds"].max())
     text = (
-        f"On {title(dataset)} the most confused pairs (mean ± std over {seeds} seeds' models) "
+        f"On {dataset_title(dataset)} the most confused pairs (mean ± std over {seeds} seeds' models) "
         f"are {', '.join(listed)}."
     )
     shared = shared_classes(pairs)

@@ -21,7 +21,7 @@ from lenetcli.commands.report.sources import (
 )
 from lenetcli.outputs.document import Code, Figure, Heading, Table, Text
 from lenetcli.outputs.tables import count_text, fmt, plain, plural
-from lenetcli.science.data import DATASETS
+from lenetcli.science.data import dataset_title
 from lenetcli.studies.summary import best_by, best_mask
 
 PAIR_GALLERIES = 3  # galleries of confused pairs shown per hardsamples folder
@@ -50,7 +50,7 @@ def data_text(record: dict) -> str:
     data = record.get("data", {})
     parts = data.get("datasets", [data])
     return "; ".join(
-        f"{DATASETS[d['dataset']].title if d.get('dataset') in DATASETS else d.get('dataset')}: "
+        f"{dataset_title(d.get('dataset'))}: "
         f"{d.get('train_size')} training{validation_text(d)} and {d.get('test_size')} test "
         f"images from {d.get('source')}"
         for d in parts
@@ -302,7 +302,7 @@ def model_text(record: dict) -> str:
     """What a confusion or hardsamples folder evaluated: the test images, and which model."""
     data = record.get("data", {})
     model, name = data.get("model", {}), data.get("dataset")
-    title = DATASETS[name].title if name in DATASETS else name
+    title = dataset_title(name)
     trained = model.get("training_config") or {}
     images = f"{trained.get('train_subset') or 'all the'} training images"
     if data.get("val_size"):

@@ -18,7 +18,7 @@ from lenetcli.outputs.document import Figure, Heading, Table, Text
 from lenetcli.outputs.files import read_config, read_csv
 from lenetcli.outputs.progress import clock
 from lenetcli.outputs.tables import fmt, plain
-from lenetcli.science.data import DATASETS, official_cifar_files
+from lenetcli.science.data import dataset_title, official_cifar_files
 from lenetcli.studies import discussion
 from lenetcli.studies.results import trained_runs
 from lenetcli.studies.summary import best_by, best_mask
@@ -32,10 +32,6 @@ def pm(mean, std, digits: int = 2) -> str:
         if std is None or pd.isna(std)
         else f"{fmt(mean, digits)} ± {fmt(std, digits)}"
     )
-
-
-def dataset_title(name: str) -> str:
-    return DATASETS[name].title if name in DATASETS else name
 
 
 @dataclass
