@@ -117,12 +117,16 @@ def write_seed_confusion(folder: Path, data, probs, paths, setting: str, spec) -
         {"seed": [seed_of(p) for p in paths], "model": [str(p) for p in paths],
          "test_acc": accuracies}
     )  # fmt: skip
-    write_csv(folder / "models.csv", models)
-    write_csv(folder / "confusion_cells.csv", cells)
-    write_csv(folder / "confusion_mean.csv", seeds.matrix_frame(cells, "rate_mean", classes))
-    write_csv(folder / "confusion_std.csv", seeds.matrix_frame(cells, "rate_std", classes))
-    write_csv(folder / "confused_pairs.csv", pairs)
-    write_csv(folder / "hard_samples.csv", hard.drop(columns="position"))
+    tables = {
+        "models.csv": models,
+        "confusion_cells.csv": cells,
+        "confusion_mean.csv": seeds.matrix_frame(cells, "rate_mean", classes),
+        "confusion_std.csv": seeds.matrix_frame(cells, "rate_std", classes),
+        "confused_pairs.csv": pairs,
+        "hard_samples.csv": hard.drop(columns="position"),
+    }
+    for name, frame in tables.items():
+        write_csv(folder / name, frame)
     n = len(probs)
     spread = f" ± {np.std(accuracies, ddof=1):.2f}" if n > 1 else ""
     title = (
@@ -131,15 +135,12 @@ def write_seed_confusion(folder: Path, data, probs, paths, setting: str, spec) -
         "confusion matrix (each row sums to 1; confusion_std.csv holds each cell's std)"
     )
     matrix = seeds.cell_matrix(cells, "rate_mean", len(classes))
+    written = [*tables, "confusion.png"]
     save_figure(confusion_figure(matrix, classes, "true", title), folder / "confusion.png")
-    written = [
-        "models.csv", "confusion_cells.csv", "confusion_mean.csv", "confusion_std.csv",
-        "confused_pairs.csv", "hard_samples.csv", "confusion.png",
-    ]  # fmt: skip
-    for group, rows in hard.groupby("group", sort=False):
-        shown = rows.head(spec.per_pair)
-        save_figure(pair_gallery(data, shown, len(rows), n), folder / "hard" / f"{group}.png")
+    for group, rows in hard.groupby("group", sort=False):  # one figure open at a time
         written.append(f"hard/{group}.png")
+        shown = rows.head(spec.per_pair)
+        save_figure(pair_gallery(data, shown, len(rows), n), folder / written[-1])
     for gallery in (folder / "hard").glob("*-as-*.png"):
         if f"hard/{gallery.name}" not in written:
             gallery.unlink()
