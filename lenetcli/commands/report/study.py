@@ -30,7 +30,13 @@ from lenetcli.errors import LenetError
 from lenetcli.outputs.document import Figure, render_html, render_markdown
 from lenetcli.outputs.files import default_folder, read_csv, write_csv, write_text
 from lenetcli.outputs.progress import stdout_console
-from lenetcli.outputs.results_json import print_results, results_document, write_results
+from lenetcli.outputs.results_json import (
+    RUN_FIELDS,
+    SETTING_KEYS,
+    print_results,
+    results_document,
+    write_results,
+)
 
 
 def parse_sections(text: str | None) -> list[int] | None:
@@ -99,12 +105,12 @@ def write_study_report(run: CourseRun, title: str | None = None) -> None:
     write_text(out / "report.md", render_markdown(blocks, names))
     write_text(out / "report.html", render_html(blocks, document.title, out))
     runs = all_runs(course, out)
-    write_results(out, results_document("report", out, runs, ("section", "dataset", "setting")))
+    write_results(out, results_document("report", out, runs, ("section", *SETTING_KEYS)))
 
 
 def all_runs(course: CourseFile, out: Path) -> pd.DataFrame:
     """Every run of the study's folders in out, each with its folder (section) relative to out."""
-    columns = ["section", "dataset", "setting", "seed", "final_test_acc", "best_test_acc", "status"]
+    columns = ["section", *SETTING_KEYS, *RUN_FIELDS]  # what results.json gives of a run
     frames = []
     for section in course.sections:
         for folder in result_folders(out, section):
