@@ -606,3 +606,14 @@ def test_stdout_on_a_full_disk_is_said_on_stderr_and_a_closed_pipe_is_not():
     reader = subprocess.Popen(version, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     reader.stdout.close()  # gone before lenet writes: `lenet --version | true`
     assert reader.wait(timeout=60) == 0 and reader.stderr.read() == b""
+
+
+def test_the_noise_help_gives_the_defaults_the_noise_command_uses():
+    # cli.py spells them out so that `lenet --help` and completion need not import torch
+    from lenetcli.science.noise import DEFAULT_RATES, NOISE_TYPES
+
+    help_text = " ".join(
+        runner.invoke(app, ["noise", "--help"], env={"COLUMNS": "200"}).output.split()
+    )
+    assert f"Default: {','.join(f'{r:g}' for r in DEFAULT_RATES)}." in help_text
+    assert f"Default: {NOISE_TYPES[0]}." in help_text
