@@ -124,7 +124,7 @@ def test_files_that_are_not_lenet_checkpoints(tmp_path):
     torch.save(torch.zeros(3), tmp_path / "tensor.pt")
     assert_refused(tmp_path / "tensor.pt", "digits", "holds a Tensor")
     torch.save({"state_dict": {}}, tmp_path / "other.pt")
-    assert_refused(tmp_path / "other.pt", "digits", "format", "lenetcli.outputs.checkpoint/1")
+    assert_refused(tmp_path / "other.pt", "digits", "format", "lenetcli.checkpoint/1")
     incomplete = checkpoint_for("digits")
     del incomplete["classes"]
     torch.save(incomplete, tmp_path / "incomplete.pt")

@@ -93,3 +93,19 @@ def test_report_refuses_a_metrics_csv_damaged_by_hand(tmp_path):
     message = " ".join(result.output.split())
     assert "metrics.csv, line 2, column test_acc: 'abc' is not a number" in message
     assert not (tmp_path / "r").exists()
+
+
+def test_a_model_of_0_1_is_studied_by_confusion_with_the_accuracy_it_was_saved_with(tmp_path):
+    import json
+
+    import torch
+
+    model = FIXTURE / "sweep" / "models" / "digits-lr0.005" / "seed-42.pt"
+    saved = torch.load(model, weights_only=True)
+    assert saved["format"] == "lenetcli.checkpoint/1"  # as 0.1.0 wrote it, and lenet writes
+    out = tmp_path / "conf"
+    args = ["confusion", "--checkpoint", str(model), "--test-subset", "100", "--out", str(out)]
+    result = CliRunner().invoke(app, args)  # 100: the test images it was evaluated on
+    assert result.exit_code == 0, result.output
+    (run,) = json.loads((out / "results.json").read_text())["runs"]
+    assert run["final_test_acc"] == saved["final_test_acc"] == 82.0

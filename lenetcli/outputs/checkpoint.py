@@ -29,7 +29,9 @@ CHECKPOINT_NAME = "model.pt"
 REQUIRED_KEYS = ("format", "architecture", "dataset", "classes", "state_dict")
 
 
-FORMAT = "lenetcli.outputs.checkpoint/1"
+FORMAT = "lenetcli.checkpoint/1"  # as lenetcli 0.1.0 wrote it: the models it wrote still load
+# written by development versions between 0.1.0 and 0.2.0 (a module's rename had reached it)
+FORMATS = (FORMAT, "lenetcli.outputs.checkpoint/1")
 
 
 def make_checkpoint(
@@ -199,7 +201,7 @@ def damaged(path: Path, exc: BaseException) -> LenetError:
 
 
 def check_keys(path: Path, checkpoint: dict) -> None:
-    if checkpoint.get("format") != FORMAT:
+    if checkpoint.get("format") not in FORMATS:
         found = str(checkpoint.get("format", "none"))[:60]
         raise LenetError(
             f"checkpoint {path} has format '{found}', expected '{FORMAT}'; give the "
