@@ -326,6 +326,25 @@ def test_read_transition_csv_reports_file_row_and_column(tmp_path):
     )
 
 
+def test_a_file_laid_out_as_lenet_writes_it_with_a_row_or_column_too_few_says_so(tmp_path):
+    # the header of the digits' files, true,0,1,...,9, was taken for a row of the matrix
+    # whenever the file did not have exactly K + 1 rows ("row 0, column 0 is 'true'")
+    matrix = pair_transition(K, 0.25).tolist()
+    header = ["true", *range(K)]
+    named = [[i, *row] for i, row in enumerate(matrix)]
+    cases = {
+        "has 9 rows, expected 10": [header, *named[:-1]],
+        "has 11 rows, expected 10": [header, *named, named[0]],
+        "row 0 has 9 columns, expected 10": [header[:-1], *[row[:-1] for row in named]],
+    }
+    path = tmp_path / "T.csv"
+    write_rows(path, [header, *named])
+    np.testing.assert_allclose(read_transition_csv(path, K, [str(i) for i in range(K)]), matrix)
+    for expected, rows in cases.items():
+        write_rows(path, rows)
+        assert expected in one_line_error(lambda: read_transition_csv(path, K)), expected
+
+
 def test_noisy_confusion_is_row_normalised(labels):
     noisy = sample_noisy_labels(labels, symmetric_transition(K, 0.2), noise_seed=0)
     confusion = noisy_confusion(labels, noisy, K)

@@ -171,7 +171,8 @@ def read_transition_csv(path: Path, k: int, classes: list[str] | None = None) ->
         )
     if cells and is_header(cells[0], len(cells), k):
         header, cells = cells[0], cells[1:]
-        if header[0].strip().lower() in ("", "true") and all(len(row) == k + 1 for row in cells):
+        named = header[0].strip().lower() in ("", "true")  # a first column naming the rows
+        if named and all(len(row) == len(header) for row in cells):
             check_row_names(path, [row[0].strip() for row in cells], classes)
             cells = [row[1:] for row in cells]
     rows = []
@@ -251,7 +252,15 @@ def is_header(row: list[str], rows: int, k: int) -> bool:
     be reported where it stands, not dropped as a header."""
     if all(is_number(cell) for cell in row):
         return rows == k + 1 and [float(cell) for cell in row] == list(range(k))
-    return rows == k + 1 or not any(looks_like_number(cell) for cell in row)
+    return rows == k + 1 or names_columns(row) or not any(looks_like_number(cell) for cell in row)
+
+
+def names_columns(row: list[str]) -> bool:
+    """The header lenet writes where the class names are numbers (the digits): `true` (or
+    empty, as pandas writes above its index), then 0, 1, 2, ...; a header whatever the
+    number of rows below it, so that a row too many or too few is reported as such."""
+    rest = [cell.strip() for cell in row[1:]]
+    return row[0].strip().lower() in ("", "true") and rest == [str(i) for i in range(len(rest))]
 
 
 def looks_like_number(text: str) -> bool:
