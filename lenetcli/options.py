@@ -365,8 +365,9 @@ RUNNING: dict[str, Option] = {
         Option(
             "sections",
             str,
-            "With --study: the sections to run, by number, e.g. 1,3; the report shows every "
-            "section DIR holds. Default: all.",
+            "With --study: the sections to run, by number, e.g. 1,4 (a section that builds "
+            "on others needs them run too, or in --out already); the report shows every "
+            "section --out holds. Default: all.",
             metavar="LIST",
         ),
         # -q, not its long name: a help line naming --quiet would read as the flag itself
