@@ -594,3 +594,23 @@ def test_the_report_shows_every_hyperparameter_of_a_run():
     from lenetcli.config import HYPERPARAMETERS
 
     assert sorted([*CONFIG_COLUMNS, *ADDED_COLUMNS]) == sorted(HYPERPARAMETERS)
+
+
+def test_folders_named_like_a_formula_or_a_date_are_text_in_results_csv(folders, tmp_path):
+    for name in ("=1+2", "2025-01"):
+        shutil.copytree(folders["train"], tmp_path / name)
+    out = tmp_path / "rep"
+    result = lenet("report", tmp_path / "=1+2", tmp_path / "2025-01", "--out", out, "--quiet")
+    assert result.exit_code == 0, result.output
+    sources = pd.read_csv(out / "results.csv")["source"].tolist()
+    assert sources == ["./=1+2", "./2025-01"]  # a spreadsheet evaluated =1+2 and read a date
+
+
+def test_text_a_spreadsheet_would_read_as_another_type_is_told_apart():
+    from lenetcli.outputs.files import reads_as_text
+
+    for text in ("train", "runs/2025-01", "lr0.001-bs32", "NAtest", "digits", "élan"):
+        assert reads_as_text(text), text
+    for text in ("=1+2", "+1", "-1", "@SUM(A1)", "1-2", "1e5", "0012", "", "Jan-2", "NA", "TRUE",
+                 "nan", "Infinity"):  # fmt: skip
+        assert not reads_as_text(text), text

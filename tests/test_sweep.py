@@ -214,6 +214,13 @@ def test_a_study_file_compares_a_subset_with_the_whole_split(tmp_path):
             "name in [[settings]] #1 'Jan-2' would read as a date in a spreadsheet; name it "
             "otherwise (e.g. 'Jan2')",
         ),
+        *[  # pandas reads these as NaN, inf or a bool, so the setting would lose its name
+            (
+                f"[[settings]]\nname = '{word}'\nlr = 0.1",
+                f"'{word}' would read as an empty value, a number or a truth value in pandas",
+            )
+            for word in ("NA", "null", "nan", "None", "TRUE", "false", "inf", "Infinity")
+        ],
         (
             "[[settings]]\nname = 'x'\nlr = 0.1\n[[settings]]\nname = 'x'\nlr = 0.2",
             "two settings are named 'x'",

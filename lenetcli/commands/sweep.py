@@ -33,6 +33,7 @@ from pathlib import Path
 from lenetcli.config import HYPERPARAMETERS, TrainConfig, comma_items, option_name
 from lenetcli.errors import LenetError, unknown_choice
 from lenetcli.options import DEFAULTS, TRAINING
+from lenetcli.outputs.files import DATE_LIKE, NOT_TEXT
 from lenetcli.outputs.results_json import print_results
 from lenetcli.science.data import DATASETS
 from lenetcli.studies import session, study
@@ -51,7 +52,6 @@ TOP_KEYS = ["datasets", "seed", "repeats", "defaults", "settings"]
 # A name becomes a file name and a CSV value: from a letter, so that no spreadsheet reads it
 # as a number or a date (1-2, 1e5, 0012), and never a month and a day (jan-2 is a date too).
 NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9._+-]{0,99}")
-DATE_LIKE = re.compile(r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*-\d{1,4}", re.I)
 
 
 def exact(value: float) -> str:
@@ -152,6 +152,11 @@ def check_name(name, where: str) -> str:
             f"{where} {name!r} cannot be a file name or a spreadsheet's text; use up to 100 "
             f"letters, digits, '.', '_', '+' or '-', starting with a letter"
             + (f" (e.g. 's{name}')" if prefixed else "")
+        )
+    if name.lower() in NOT_TEXT:
+        raise LenetError(
+            f"{where} {name!r} would read as an empty value, a number or a truth value in "
+            f"pandas or a spreadsheet; name it otherwise (e.g. '{name}1')"
         )
     if DATE_LIKE.fullmatch(name):
         raise LenetError(

@@ -459,6 +459,18 @@ def as_written(value):
     return value
 
 
+# Text that a spreadsheet or pandas reads as another type, besides what does not start with a
+# letter (a formula, =1+2; a number or a date, 1e5, 0012, 1-2): a month and a day, and words
+# for a missing value, a number or a truth value.
+DATE_LIKE = re.compile(r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*-\d{1,4}", re.I)
+NOT_TEXT = {"na", "nan", "null", "none", "inf", "infinity", "true", "false"}
+
+
+def reads_as_text(value: str) -> bool:
+    """Whether a spreadsheet and pandas read value back as the text it is."""
+    return value[:1].isalpha() and not DATE_LIKE.fullmatch(value) and value.lower() not in NOT_TEXT
+
+
 def write_csv(path: Path, rows: list[dict] | pd.DataFrame) -> Path:
     """A spreadsheet-friendly CSV: header row, no index, plain numbers (CSV_DIGITS), UTF-8."""
     frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)

@@ -16,7 +16,7 @@ import pandas as pd
 
 from lenetcli.config import ADDED_FIELDS, TrainConfig
 from lenetcli.errors import LenetError, one_line
-from lenetcli.outputs.files import read_csv, read_json
+from lenetcli.outputs.files import read_csv, read_json, reads_as_text
 from lenetcli.studies.results import checked_metrics, checked_runs, frame_results, trained_runs
 from lenetcli.studies.summary import run_statistics
 
@@ -168,14 +168,16 @@ def config_kind(folder: Path) -> str:
 
 
 def unique_labels(paths: list[Path]) -> list[str]:
-    """Folder names; where two share a name, as many parent folders as tell them apart."""
+    """Folder names; where two share a name, as many parent folders as tell them apart. A
+    label that a spreadsheet would read as a formula, number or date (a folder named =1+2,
+    2025-01) starts with ./, as a path may, so that results.csv's source is text."""
     parts = [p.resolve().parts for p in paths]
     depth = [1] * len(paths)
     while True:
         labels = ["/".join(part[-d:]) for part, d in zip(parts, depth, strict=True)]
         shared = [i for i, label in enumerate(labels) if labels.count(label) > 1]
         if not shared:
-            return labels
+            return [label if reads_as_text(label) else f"./{label}" for label in labels]
         for i in shared:
             depth[i] += 1
 
