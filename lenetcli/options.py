@@ -330,7 +330,8 @@ RUNNING: dict[str, Option] = {
         Option(
             "resume",
             bool,
-            "Continue the study in --out: runs already finished there are kept, not trained again.",
+            "Continue the study in --out (refused where --out holds none): runs already "
+            "finished there are kept, not trained again.",
             default=False,
         ),
         Option(

@@ -396,10 +396,16 @@ def test_overlapping_seeds_of_two_settings_are_refused():
         check_study(Study("sweep", plan.settings()))
 
 
-def test_resume_into_a_folder_without_runs_says_so(tmp_path, trained):
-    result = sweep(tmp_path / "typo", "--resume")
-    assert result.exit_code == 0, result.output
-    assert "--resume found no finished run in" in result.output
+def test_resume_into_a_missing_or_empty_folder_is_refused(tmp_path, trained):
+    # a mistyped --out would otherwise train the whole study there, quietly with --quiet
+    result = sweep(tmp_path / "typo", "--resume", "--quiet")
+    assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert f"{tmp_path / 'typo'} does not exist; check the path" in result.stderr
+    assert not (tmp_path / "typo").exists()
+    (tmp_path / "empty").mkdir()
+    result = sweep(tmp_path / "empty", "--resume")
+    assert result.exit_code == 2 and "is empty; check the path, or leave out" in result.stderr
+    assert trained == []
 
 
 def test_earlier_sessions_survive_a_hand_edited_record(tmp_path):
@@ -547,18 +553,24 @@ def test_resume_puts_kept_models_under_their_settings_present_names(tmp_path, tr
     assert "1 finished run(s) kept in" in result.stderr and "have no model" in result.stderr
 
 
-def test_a_setting_named_like_a_missing_value_resumes_with_its_models(tmp_path, trained):
+def test_settings_named_like_a_missing_value_resume_under_new_names(tmp_path, trained):
+    # lenet refuses such names now (pandas read them as NaN); a folder an earlier lenet wrote
+    # with them keeps its runs and models once the settings are renamed
+    from lenetcli.commands import sweep as sweep_command
+
     out = tmp_path / "out"
     names = study_file(tmp_path / "a.toml", "NA", "null")
-    assert sweep_file(out, names).exit_code == 0
+    result = sweep_file(out, names)
+    assert result.exit_code == 2 and "'NA' would read as an empty value" in result.output
+    with pytest.MonkeyPatch.context() as earlier:  # as lenet 0.2.0-dev allowed them
+        earlier.setattr(sweep_command, "NOT_TEXT", set())
+        assert sweep_file(out, names).exit_code == 0
     trained.clear()
-    result = sweep_file(out, names, "--resume")
+    renamed = study_file(tmp_path / "b.toml", "NA2", "null2")
+    result = sweep_file(out, renamed, "--resume")
     assert result.exit_code == 0 and trained == []
     assert "have no model" not in result.stderr
-    assert list(outputs.read_csv(out / "runs.csv")["setting"]) == ["NA", "null"]
-    # renamed on resume, the models move with them
-    renamed = study_file(tmp_path / "b.toml", "NA2", "null")
-    assert sweep_file(out, renamed, "--resume").exit_code == 0
+    assert list(outputs.read_csv(out / "runs.csv")["setting"]) == ["NA2", "null2"]
     assert (out / "models" / "digits-NA2" / "seed-42.pt").is_file()
     assert not (out / "models" / "digits-NA").exists()
 

@@ -274,11 +274,17 @@ def earlier_sessions(out: Path) -> list[dict]:
 
 
 def resume_folder(study: Study, out: Path, ledger: Ledger) -> int:
-    """Check that out holds this kind of study (or nothing) and restore its finished runs."""
+    """Check that out holds this kind of study and restore its finished runs. A folder that
+    does not exist, or is empty, is refused: --resume into a mistyped --out would otherwise
+    train the whole study there, quietly, as a first session."""
     if out.exists() and not out.is_dir():
         raise LenetError(f"output folder {out} is a file; choose another --out")
     if not out.is_dir() or not any(out.iterdir()):
-        return 0
+        state = "is empty" if out.is_dir() else "does not exist"
+        raise LenetError(
+            f"--resume continues the lenet {study.command} in --out, and {out} {state}; check "
+            "the path, or leave out --resume to start the study there"
+        )
     record = read_config(out)
     if record is None:
         raise LenetError(
