@@ -369,3 +369,16 @@ def test_a_study_file_longer_than_any_study_is_not_read(tmp_path):
     path.write_text("[[settings]]\nlr = 0.1\n" + "# padding\n" * 200_000, encoding="utf-8")
     sweep_refuses(tmp_path, path, "is longer than a study file can be (over 1 MiB)")
     sweep_refuses(tmp_path, Path("/dev/zero"), "/dev/zero is longer than a study file can be")
+
+
+def test_a_dry_run_checks_the_dataset_files_as_the_run_would(tmp_path):
+    nowhere, args = tmp_path / "nodata", ["sweep", "--lr", "0.001,0.01", "--dry-run"]
+    result = CliRunner().invoke(app, [*args, "--data-dir", str(nowhere), "--no-download"])
+    assert result.exit_code == 2 and "MNIST files missing in" in result.output
+    assert len(result.output.strip().splitlines()) == 1  # the error alone, before any plan
+    result = CliRunner().invoke(app, [*args, "--data-dir", str(nowhere)])
+    assert result.exit_code == 0, result.output
+    assert f"Not in {nowhere} yet, downloaded first: MNIST" in " ".join(result.output.split())
+    assert not nowhere.exists()  # nothing downloaded, nothing made
+    result = CliRunner().invoke(app, [*args, "--dataset", "digits", "--data-dir", str(nowhere)])
+    assert result.exit_code == 0 and "downloaded first" not in result.output  # scikit-learn's

@@ -272,13 +272,29 @@ def expected_files(spec: DatasetSpec, root: Path) -> list[Path]:
 
 
 def missing_files(spec: DatasetSpec, root: Path) -> list[Path]:
+    """The dataset's files that are not under root (none for the digits: scikit-learn has them)."""
+
     def present(path: Path) -> bool:
         # IDX files may be kept gzipped, as torchvision downloads them.
         return path.is_file() or (
             spec.name != "cifar10" and path.with_name(path.name + ".gz").is_file()
         )
 
+    if not spec.folder:
+        return []
     return [path for path in expected_files(spec, root) if not present(path)]
+
+
+def files_to_download(names: list[str], root: Path, download: bool) -> list[str]:
+    """For a dry run: the titles of the datasets whose files a run would download first. Where
+    downloads are off, a missing file is the error the run would stop with (ensure_files')."""
+    fetch = []
+    for spec in [get_spec(name) for name in dict.fromkeys(names)]:
+        if missing_files(spec, root):
+            if not download:
+                ensure_files(spec, root, download=False)
+            fetch.append(spec.title)
+    return fetch
 
 
 def ensure_files(

@@ -25,7 +25,7 @@ from lenetcli.outputs.files import (
 )
 from lenetcli.outputs.results_json import results_document, write_results
 from lenetcli.science import engine
-from lenetcli.science.data import Dataset, data_record
+from lenetcli.science.data import Dataset, data_record, files_to_download
 from lenetcli.studies.executor import Executor, LocalExecutor
 from lenetcli.studies.ledger import (
     Ledger,
@@ -277,7 +277,12 @@ def print_dry_run(
     resume: bool,
 ) -> None:
     """--dry-run: the plan, and nothing written. Printed even with --quiet: it is the output."""
+    root = study.options.data_folder()
+    names = [setting.config.dataset for setting in study.settings]
+    fetch = files_to_download(names, root, study.options.download)  # or the run's error
     console.print(describe_plan(study, ledger, restored, device, out, resume), highlight=False)
+    if fetch:
+        console.print(f"Not in {root} yet, downloaded first: {', '.join(fetch)}", highlight=False)
     cost = measured_cost(ledger, out) if restored else None
     for line in describe_jobs(jobs, cost):
         console.print(line, highlight=False, soft_wrap=True)

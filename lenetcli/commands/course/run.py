@@ -51,7 +51,7 @@ from lenetcli.outputs.files import (
     write_json,
 )
 from lenetcli.outputs.progress import stdout_console
-from lenetcli.science.data import ensure_files, get_spec
+from lenetcli.science.data import ensure_files, files_to_download, get_spec
 from lenetcli.science.engine import device_description, resolve_device
 from lenetcli.studies import discussion
 
@@ -106,13 +106,16 @@ def run_course(
     plan = make_plan(course, chosen, overrides, options)
     console = stdout_console(options.quiet and not dry_run)  # a dry run's plan is its output
     previous = {} if overwrite else read_json_dict(out / COURSE_RECORD) or {}
+    names, root = used_datasets(chosen, plan), options.data_folder()
+    fetch = files_to_download(names, root, options.download) if dry_run else []  # or its error
     console.print(describe_course(course, chosen, plan, profile, out, previous), highlight=False)
     if dry_run:
+        if fetch:
+            console.print(f"Not in {root} yet, downloaded first: {', '.join(fetch)}")
         console.print("Dry run: nothing was trained or written.", highlight=False)
         return CourseRun(out, previous, [], course)
-    for name in used_datasets(chosen, plan):
-        if name != "digits":
-            ensure_files(get_spec(name), options.data_folder(), options.download, options.quiet)
+    for name in names:
+        ensure_files(get_spec(name), root, options.download, options.quiet)
     create_output_dir(out)
     with in_use(out, "report", replace=overwrite):
         record = course_record(course, profile, overrides, out, options)
