@@ -255,7 +255,7 @@ class StudyDocument:
             records.append({
                 "setting": setting, "n": len(values), "mean": means[setting],
                 "std": float(np.std(values, ddof=1)) if len(values) > 1 else np.nan,
-                "against": best, "difference": means[best] - means[setting],
+                "against": best, "difference": abs(means[best] - means[setting]),  # from the best
                 "p_value": np.nan if test is None or test.p is None else test.p,
                 "significant": "" if test is None else ("yes" if test.significant else
                                                         "no" if test.p is not None else "no test"),
