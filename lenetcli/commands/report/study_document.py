@@ -109,7 +109,9 @@ class StudyDocument:
              f"scikit-learn {env.get('scikit-learn', '?')}"],
             ["Study file", str(self.record.get("study_file", "?"))],
             ["Its SHA-256", str(self.record.get("study_sha256", "?"))],
-            ["Profile", f"{profile}: replaces {replaced} in every setting"],
+            ["Profile", f"{profile}: replaces {replaced} in every setting"
+             + (" (a setting the file names keeps its name, which may say otherwise)"
+                if values else "")],
             ["Training time", f"{clock(training)} in all (the sections' wall time in the "
              "sessions that trained in them)"],
         ]  # fmt: skip
@@ -318,11 +320,17 @@ class StudyDocument:
                   *(f"{w} {s.lower()}" for w in ("Training", "Testing") for s in stats)]  # fmt: skip
         summary = read_csv(folder / "summary.csv")
         runs = trained_runs(read_csv(folder / "runs.csv"))
+        profile_epochs = (self.record.get("profile_values") or {}).get("epochs")
+        epochs = (
+            "the study file's epochs on each"
+            if profile_epochs is None
+            else f"{profile_epochs} epochs, as profile {self.record.get('profile')} sets for all"
+        )
         blocks = [
             Text(
                 f"The best setting of section '{section.spec.best_of}' "
-                f"({best.get('setting', '?')}) on each dataset, with the epochs the study file "
-                f"gives it there; every file is in {self.relative(folder)}/."
+                f"({best.get('setting', '?')}) on each dataset, with {epochs}; every file is in "
+                f"{self.relative(folder)}/."
             ),
             Table(
                 header,
