@@ -589,6 +589,22 @@ def test_confusion_is_made_again_when_what_it_was_made_from_changes(tiny):
     )  # top 3 again, as the file says
 
 
+def test_confusion_is_reused_when_the_study_is_run_from_another_folder(tiny, tmp_path, monkeypatch):
+    # inputs.json named the models as --out was typed, so another working folder (or the
+    # study moved) made every confusion again
+    path, out, _ = tiny
+    moved = tmp_path / "moved"
+    shutil.copytree(out, moved)
+    folder = moved / "3-confusion" / "digits"
+    inputs = json.loads((folder / "inputs.json").read_text())
+    assert inputs["models"][0]["file"].startswith("1-hyperparameters/models/digits-")
+    made = (folder / "confusion.png").stat().st_mtime_ns
+    monkeypatch.chdir(tmp_path)
+    run_course(path, Path("moved"), "quick", [3], OPTIONS)
+    assert (folder / "confusion.png").stat().st_mtime_ns == made
+    assert list(read_csv(folder / "models.csv")["model"]) == [m["file"] for m in inputs["models"]]
+
+
 def test_another_profile_in_the_same_folder_is_refused(tiny):
     path, out, _ = tiny
     with pytest.raises(LenetError, match="holds the course study's profile 'quick', not 'full'"):

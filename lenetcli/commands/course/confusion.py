@@ -59,8 +59,10 @@ def run_confusion_section(course, section: Section, out: Path, options) -> dict:
         loaded = [load_checkpoint(path, dataset) for path in paths]
         test_subset = (loaded[0][1].get("config") or {}).get("test_subset")
         folder = section_folder(out, section) / dataset
-        inputs = confusion_inputs(paths, test_subset, spec)
-        chosen[dataset] = {"setting": setting, "models": [str(p) for p in paths]}
+        # the models by their path in out: the same files wherever the study is run from
+        names = [path.relative_to(out).as_posix() for path in paths]
+        inputs = confusion_inputs(paths, names, test_subset, spec)
+        chosen[dataset] = {"setting": setting, "models": names}
         if up_to_date(folder, inputs):
             continue  # the same models, asked the same: the files are what they would be
         data = load_dataset(
@@ -70,7 +72,7 @@ def run_confusion_section(course, section: Section, out: Path, options) -> dict:
         probs = np.stack(
             [predict(model, data.test.images, data.spec, device).numpy() for model, _ in loaded]
         )
-        written = write_seed_confusion(folder, data, probs, paths, setting, spec)
+        written = write_seed_confusion(folder, data, probs, paths, names, setting, spec)
         # last: a folder whose writing was interrupted is written again by the next call
         write_json(folder / INPUTS, {**inputs, "files": written})
     return {"models": chosen}
@@ -79,12 +81,12 @@ def run_confusion_section(course, section: Section, out: Path, options) -> dict:
 INPUTS = "inputs.json"  # what a dataset's confusion files were made from
 
 
-def confusion_inputs(paths: list[Path], test_subset, spec: ConfusionSpec) -> dict:
-    """What decides a dataset's confusion files: the models (by content), the test images
-    and what is asked of them."""
+def confusion_inputs(paths: list[Path], names: list[str], test_subset, spec: ConfusionSpec) -> dict:
+    """What decides a dataset's confusion files: the models (by their name in the study's
+    folder and their content), the test images and what is asked of them."""
     models = [
-        {"file": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
-        for path in paths
+        {"file": name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+        for path, name in zip(paths, names, strict=True)
     ]
     return {
         "models": models,
@@ -103,7 +105,7 @@ def up_to_date(folder: Path, inputs: dict) -> bool:
     return isinstance(files, list) and all((folder / name).is_file() for name in files)
 
 
-def write_seed_confusion(folder: Path, data, probs, paths, setting: str, spec) -> list[str]:
+def write_seed_confusion(folder: Path, data, probs, paths, names, setting: str, spec) -> list[str]:
     """The confusion over the seeds' models of one dataset and the hard samples of its top
     pairs: CSVs, confusion.png and a gallery per pair in hard/ (galleries of pairs no longer
     among the top are removed). Return the files' names, relative to folder."""
@@ -114,7 +116,7 @@ def write_seed_confusion(folder: Path, data, probs, paths, setting: str, spec) -
     hard = seeds.hard_samples_over_seeds(probs, labels, indices, pairs, classes)
     accuracies = [100.0 * float(np.mean(p.argmax(1) == labels)) for p in probs]
     models = pd.DataFrame(
-        {"seed": [seed_of(p) for p in paths], "model": [str(p) for p in paths],
+        {"seed": [seed_of(p) for p in paths], "model": names,
          "test_acc": accuracies}
     )  # fmt: skip
     tables = {
