@@ -130,17 +130,22 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "repeats"):
             if (value := getattr(self, name)) < 1:
                 raise LenetError(
-                    f"{option_name(name)} must be a positive whole number, got {value}"
+                    f"{option_name(name)} must be a positive whole number, got {value}; e.g. "
+                    f"{getattr(TrainConfig, name)}, the default"
                 )
         if self.repeats > MAX_REPEATS:  # the seeds are listed: billions would fill the memory
             raise LenetError(
                 f"--repeats must be at most {MAX_REPEATS} (runs per setting), got {self.repeats}"
             )
         if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise LenetError(f"--lr must be a positive finite number, got {self.lr}")
+            raise LenetError(
+                f"--lr must be a positive finite number, got {self.lr}; e.g. {TrainConfig.lr}, "
+                "the default"
+            )
         if not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):
             raise LenetError(
-                f"--weight-decay must be a finite number, zero or positive, got {self.weight_decay}"
+                f"--weight-decay must be a finite number, zero or positive, got "
+                f"{self.weight_decay}; e.g. 0 (none), the default"
             )
         if not (0 <= self.val_split < 1):  # also refuses nan
             raise LenetError(
@@ -152,7 +157,8 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise LenetError(
-                    f"{option_name(name)} must be a positive whole number, got {value}"
+                    f"{option_name(name)} must be a positive whole number, got {value}; leave "
+                    "it out to use every image"
                 )
         return self
 
@@ -215,7 +221,10 @@ class RunOptions:
     def validate(self) -> RunOptions:
         """Raise LenetError for a group size below 1; return self so calls can chain."""
         if self.group_size is not None and self.group_size < 1:
-            raise LenetError(f"--group-size must be a positive whole number, got {self.group_size}")
+            raise LenetError(
+                f"--group-size must be a positive whole number, got {self.group_size}; leave it "
+                "out for the device's default"
+            )
         return self
 
     def ray_options(self) -> dict:

@@ -366,7 +366,8 @@ def test_real_subprocess_prints_plain_lines(tmp_path):
     )
     assert (
         bad.returncode == 2
-        and bad.stderr.strip() == "Error: --lr must be a positive finite number, got 0.0"
+        and bad.stderr.strip()
+        == "Error: --lr must be a positive finite number, got 0.0; e.g. 0.001, the default"
     )
 
 

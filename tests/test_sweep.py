@@ -264,7 +264,9 @@ def test_a_bad_value_beside_a_study_file_is_the_command_lines(tmp_path):
     path = write(tmp_path, "[[settings]]\nname = 'a'\nlr = 0.1")
     with pytest.raises(LenetError) as caught:
         file_plan(read_study_file(path), {"epochs": 0})
-    assert str(caught.value) == "--epochs must be a positive whole number, got 0"
+    assert (
+        str(caught.value) == "--epochs must be a positive whole number, got 0; e.g. 15, the default"
+    )
 
 
 def test_missing_study_file(tmp_path):

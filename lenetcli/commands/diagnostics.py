@@ -61,7 +61,7 @@ class ConfusionSettings:
     def validate(self) -> ConfusionSettings:
         if self.normalize not in analysis.NORMALIZE_MODES:
             raise unknown_choice("--normalize", self.normalize, analysis.NORMALIZE_MODES)
-        check_positive("--top", self.top)
+        check_positive("--top", self.top, ConfusionSettings.top)
         return self
 
     def to_dict(self) -> dict:
@@ -75,17 +75,19 @@ class HardSettings:
     per_class: bool = False
 
     def validate(self) -> HardSettings:
-        check_positive("--top", self.top)
-        check_positive("--per-pair", self.per_pair)
+        check_positive("--top", self.top, HardSettings.top)
+        check_positive("--per-pair", self.per_pair, HardSettings.per_pair)
         return self
 
     def to_dict(self) -> dict:
         return {"top": self.top, "per_pair": self.per_pair, "per_class": self.per_class}
 
 
-def check_positive(option: str, value: int) -> None:
+def check_positive(option: str, value: int, default: int) -> None:
     if value < 1:
-        raise LenetError(f"{option} must be a positive whole number, got {value}")
+        raise LenetError(
+            f"{option} must be a positive whole number, got {value}; e.g. {default}, the default"
+        )
 
 
 @dataclass
