@@ -521,3 +521,17 @@ def test_lenet_train_downloads_from_the_mirror_option(tiny_mirror, tmp_path):
     bad = CliRunner().invoke(app, [*args[:4], "ftp:/x", *args[5:-1], str(tmp_path / "run2")])
     assert bad.exit_code == 2 and bad.stderr.startswith("Error: --mirror 'ftp:/x' is not a base")
     assert not (tmp_path / "run2").exists()
+
+
+def test_a_data_folder_that_is_a_file_or_inside_one_is_refused_before_any_download(tmp_path):
+    from lenetcli.science.data import ensure_files, files_to_download, get_spec
+
+    afile = tmp_path / "notes.txt"
+    afile.write_text("mine")
+    for root in (afile, afile / "data"):
+        with pytest.raises(LenetError, match=f"cannot be a folder: {afile} is a file"):
+            ensure_files(get_spec("mnist"), root, download=True)  # no mirror is tried
+        with pytest.raises(LenetError, match="is a file; choose a folder with --data-dir"):
+            files_to_download(["mnist"], root, download=True)
+    assert afile.read_text() == "mine"
+    assert files_to_download(["digits"], afile, download=True) == []  # no files of its own

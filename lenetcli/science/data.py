@@ -285,12 +285,24 @@ def missing_files(spec: DatasetSpec, root: Path) -> list[Path]:
     return [path for path in expected_files(spec, root) if not present(path)]
 
 
+def check_data_folder(root: Path) -> None:
+    """The data folder is a folder, or can become one: not a file, nor inside one (the
+    download would fail on each mirror with 'Not a directory')."""
+    existing = next(p for p in [root, *root.parents] if p.exists() or p == p.parent)
+    if not existing.is_dir():
+        raise LenetError(
+            f"the data folder {root} cannot be a folder: {existing} is a file; choose a "
+            f"folder with --data-dir or ${DATA_DIR_ENV}"
+        )
+
+
 def files_to_download(names: list[str], root: Path, download: bool) -> list[str]:
     """For a dry run: the titles of the datasets whose files a run would download first. Where
     downloads are off, a missing file is the error the run would stop with (ensure_files')."""
     fetch = []
     for spec in [get_spec(name) for name in dict.fromkeys(names)]:
         if missing_files(spec, root):
+            check_data_folder(root)
             if not download:
                 ensure_files(spec, root, download=False)
             fetch.append(spec.title)
@@ -307,6 +319,7 @@ def ensure_files(
     """
     if not missing_files(spec, root):
         return
+    check_data_folder(root)
     reason = "downloads are off (--no-download)"
     if download:
         created = new_folders(download_folder(spec, root))
