@@ -121,7 +121,7 @@ def check_out(out: Path, course: CourseFile, profile: str) -> None:
     if record.get("profile") != profile:
         raise LenetError(
             f"{out} holds the course study's profile {record.get('profile')!r}, not {profile!r}: "
-            "its runs are other runs; choose another --out"
+            "its runs are other runs; choose another --out, or add --overwrite to replace them"
         )
 
 
