@@ -341,8 +341,11 @@ def read_noise(table, top: Inherited, earlier, path: Path, where: str) -> NoiseS
         k = len(get_spec(datasets[0]).classes)
         try:
             transition, transition_file = read_beside(path, name, k)
-        except LenetError as exc:
-            raise LenetError(f"config file {path}: transition{where}: {exc}") from None
+        except LenetError as exc:  # its advice names the option; here the file's key is meant
+            text = str(exc).replace(
+                "the --transition path", "the transition path (relative to the study file)"
+            )
+            raise LenetError(f"config file {path}: transition{where}: {text}") from None
     if not (rates["symmetric"] or rates["pair"] or transition is not None):
         raise LenetError(
             f"config file {path}{where.replace(' in', ',')} has no noise; give symmetric or pair rates, or a transition file"
