@@ -319,3 +319,10 @@ def test_a_damaged_checkpoint_is_refused_before_anything_is_written(tmp_path):
     assert result.exit_code == 2
     assert result.stderr.startswith(f"Error: checkpoint {path} is damaged: its config is a list")
     assert not out.exists()
+
+
+def test_a_train_folder_without_its_model_is_said_to_be_unfinished(tmp_path):
+    (tmp_path / "config.json").write_text('{"command": "train", "interrupted": "before"}')
+    with pytest.raises(LenetError, match="holds a lenet train that did not finish") as caught:
+        find_checkpoint(tmp_path)
+    assert f"--out {tmp_path} --overwrite" in str(caught.value)

@@ -20,7 +20,7 @@ import torch
 from lenetcli import __version__
 from lenetcli.config import TrainConfig
 from lenetcli.errors import LenetError, one_line
-from lenetcli.outputs.files import read_csv
+from lenetcli.outputs.files import read_config, read_csv
 from lenetcli.science.data import DATASETS, Dataset, DatasetSpec, get_spec
 from lenetcli.science.engine import MemberResult, architecture_for
 from lenetcli.science.model import ACTIVATIONS, POOLS, Architecture, LeNet5
@@ -78,6 +78,11 @@ def find_checkpoint(run_dir: Path, dataset: str | None = None) -> Path:
     nested = sorted(p.parent.name for p in run_dir.glob(f"*/{CHECKPOINT_NAME}"))
     if nested and dataset is None:
         raise several_models(run_dir, nested)
+    if (read_config(run_dir) or {}).get("command") == "train":  # stopped before its model
+        raise LenetError(
+            f"run folder {run_dir} holds a lenet train that did not finish (no {looked}); "
+            f"train it again (lenet train ... --out {run_dir} --overwrite), or give another"
+        )
     raise LenetError(
         f"no checkpoint in run folder {run_dir} (looked for {looked}); give a folder written by "
         f"`lenet train`, or a checkpoint file with --checkpoint"
