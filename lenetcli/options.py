@@ -142,10 +142,15 @@ class Option:
 
     def completions(self, incomplete: str) -> list[str]:
         """What shell completion offers for the value typed so far: the choices that start
-        with it; after a comma (a sweep's list), the choices for the item after it."""
+        with it; after a comma (a sweep's list), the choices for the item after it, but for
+        those listed already (a list names each value once)."""
         done, comma, item = incomplete.rpartition(",")
-        head = done + comma
-        return [head + choice for choice in self.choices if choice.startswith(item)]
+        head, listed = done + comma, set(done.split(","))
+        return [
+            head + choice
+            for choice in self.choices
+            if choice.startswith(item) and choice not in listed
+        ]
 
 
 def subset(which: str, example: str) -> Option:

@@ -155,6 +155,8 @@ def test_completion_offers_the_choices_after_a_comma_too():
     activation = TRAINING["activation"]
     assert activation.completions("t") == ["tanh"]
     assert activation.completions("relu,t") == ["relu,tanh"]
+    offered = activation.completions("relu,")  # each value once: relu,relu is refused
+    assert "relu,relu" not in offered and "relu,tanh" in offered
     assert activation.completions("") == list(config.ACTIVATIONS)
     assert TRAINING["lr"].completions("0.") == []
 
