@@ -26,3 +26,12 @@ def test_seeds_are_named_once_each_and_as_a_range_only_when_consecutive():
     assert describe_seeds([47, 47]) == "seed 47"  # one seed of two settings, in one group
     assert describe_seeds([42, 43, 44, 42, 43, 44]) == "seeds 42-44"
     assert describe_seeds([44, 42]) == "seeds 42, 44"
+
+
+def test_an_image_count_reads_as_the_console_writes_it():
+    import numpy as np
+
+    from lenetcli.outputs.tables import count
+
+    assert [count(10_000), count(np.int64(60_000)), count(360)] == ["10,000", "60,000", "360"]
+    assert [count(None), count(True), count("?")] == ["None", "True", "?"]  # not counts

@@ -3,6 +3,8 @@ cells of the tables the commands print."""
 
 from __future__ import annotations
 
+import numbers
+
 import pandas as pd
 
 
@@ -45,3 +47,9 @@ def describe_seeds(seeds: list[int]) -> str:
     if unique == list(range(unique[0], unique[-1] + 1)):
         return f"seeds {unique[0]}-{unique[-1]}"
     return "seeds " + ", ".join(map(str, unique))
+
+
+def count(value) -> str:
+    """A count of images in text, as the console writes it: 10,000 (anything else as it is)."""
+    whole = isinstance(value, numbers.Integral) and not isinstance(value, bool)  # numpy's too
+    return f"{int(value):,}" if whole else str(value)

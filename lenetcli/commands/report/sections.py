@@ -20,7 +20,7 @@ from lenetcli.commands.report.sources import (
     require_columns,
 )
 from lenetcli.outputs.document import Code, Figure, Heading, Table, Text
-from lenetcli.outputs.tables import count_text, fmt, plain, plural
+from lenetcli.outputs.tables import count, count_text, fmt, plain, plural
 from lenetcli.science.data import dataset_title
 from lenetcli.studies.summary import best_by, best_mask
 
@@ -51,14 +51,14 @@ def data_text(record: dict) -> str:
     parts = data.get("datasets", [data])
     return "; ".join(
         f"{dataset_title(d.get('dataset'))}: "
-        f"{d.get('train_size')} training{validation_text(d)} and {d.get('test_size')} test "
+        f"{count(d.get('train_size'))} training{validation_text(d)} and {count(d.get('test_size'))} test "
         f"images from {d.get('source')}"
         for d in parts
     )
 
 
 def validation_text(data: dict) -> str:
-    return f", {data['val_size']} validation" if data.get("val_size") else ""
+    return f", {count(data['val_size'])} validation" if data.get("val_size") else ""
 
 
 def validation_cells(results: pd.DataFrame) -> list[str]:
@@ -304,9 +304,13 @@ def model_text(record: dict) -> str:
     model, name = data.get("model", {}), data.get("dataset")
     title = dataset_title(name)
     trained = model.get("training_config") or {}
-    images = f"{trained.get('train_subset') or 'all the'} training images"
+    subset = trained.get("train_subset")
+    images = f"{count(subset) if subset else 'all the'} training images"
     if data.get("val_size"):
-        images = f"{data['train_size']} training images ({data['val_size']} more held out for validation)"
+        images = (
+            f"{count(data['train_size'])} training images ({count(data['val_size'])} more held "
+            "out for validation)"
+        )
     origin = (
         "trained by this command"
         if model.get("trained_here")
@@ -315,7 +319,7 @@ def model_text(record: dict) -> str:
     setting = model.get("setting") or {}
     of_setting = ", ".join(f"{k.replace('_', ' ')} {plain(v)}" for k, v in setting.items())
     return (
-        f"Evaluated on {data.get('test_size')} test images of {title} from {data.get('source')}. "
+        f"Evaluated on {count(data.get('test_size'))} test images of {title} from {data.get('source')}. "
         f"The model (seed {model.get('seed')}, {plural(trained.get('epochs', '?'), 'epoch')} on {images}"
         f"{f'; setting {of_setting}' if setting else ''}) was {origin}."
     )

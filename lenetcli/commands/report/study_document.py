@@ -17,7 +17,7 @@ from lenetcli.commands.course.tables import DATASET_TABLE_STATS
 from lenetcli.outputs.document import Figure, Heading, Table, Text
 from lenetcli.outputs.files import read_config, read_csv
 from lenetcli.outputs.progress import clock
-from lenetcli.outputs.tables import fmt, plain
+from lenetcli.outputs.tables import count, fmt, plain
 from lenetcli.science.data import dataset_title, official_cifar_files
 from lenetcli.studies import discussion
 from lenetcli.studies.results import trained_runs
@@ -125,7 +125,7 @@ class StudyDocument:
         data = self.data_sources()
         if not data.empty:
             data_rows = [
-                [dataset_title(r.dataset), r.source, str(r.train_size), str(r.test_size)]
+                [dataset_title(r.dataset), r.source, count(r.train_size), count(r.test_size)]
                 for r in data.itertuples()
             ]
             blocks.append(
