@@ -54,6 +54,7 @@ TIMEFORMAT='wall time %R s'
   timeout 150 "$PY" benchmarks/bench_engine.py --data-dir "$LENET_DATA_DIR" --epochs 2 \
     --json "$OUT/bench-graph.json"
   echo "== 3. the course study, sections 1-4 (profile $PROFILE)"
+  rm -rf "$WORK/course"  # a warm machine may hold an earlier call's: time a whole study
   "${LENET[@]}" report --study --sections 1,2,3,4 --profile "$PROFILE" --dry-run \
     --out "$WORK/course"
   time timeout 270 "${LENET[@]}" report --study --sections 1,2,3,4 --profile "$PROFILE" \

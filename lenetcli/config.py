@@ -157,8 +157,8 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise LenetError(
-                    f"{option_name(name)} must be a positive whole number, got {value}; leave "
-                    "it out to use every image"
+                    f"{option_name(name)} must be a positive whole number, got {value}; give "
+                    "all to use every image"
                 )
         return self
 

@@ -343,7 +343,8 @@ RUNNING: dict[str, Option] = {
             "dry_run",
             bool,
             "Print the plan (jobs, runs per job, model-epochs and, where a cost is known, an "
-            "ETA) and stop; nothing is trained or written.",
+            "ETA) and stop, the dataset files checked as the run checks them; nothing is "
+            "trained, downloaded or written.",
             default=False,
         ),
         # lenet report --study: the course study from a study file (commands/course/)

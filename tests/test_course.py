@@ -157,7 +157,7 @@ def test_the_shipped_files_come_with_the_wheel_and_are_found_installed(tmp_path)
         names = archive.namelist()
         assert {"lenetcli/studies/lenet5.toml", "lenetcli/studies/lenet5-hybrid.csv"} <= set(names)
         archive.extractall(tmp_path / "site")  # a pure-Python wheel, installed
-    # as course.py finds them (shipped_study, read_beside), without importing torch
+    # as commands/course finds them (shipped_study, read_beside), without importing torch
     check = (
         "import lenetcli; from importlib import resources; "
         "files = resources.files('lenetcli.studies'); print(lenetcli.__file__); "
@@ -603,6 +603,22 @@ def test_confusion_is_reused_when_the_study_is_run_from_another_folder(tiny, tmp
     run_course(path, Path("moved"), "quick", [3], OPTIONS)
     assert (folder / "confusion.png").stat().st_mtime_ns == made
     assert list(read_csv(folder / "models.csv")["model"]) == [m["file"] for m in inputs["models"]]
+
+
+def test_the_course_downloads_from_the_mirror_given(tmp_path, monkeypatch):
+    import lenetcli.commands.course.run as course_run
+
+    asked = []
+
+    def record(spec, root, download, quiet, mirror=None):
+        asked.append((spec.name, mirror))
+        raise LenetError("stop here")
+
+    monkeypatch.setattr(course_run, "ensure_files", record)
+    options = replace(OPTIONS, data_dir=tmp_path / "data", mirror="http://127.0.0.1:8/lab")
+    with pytest.raises(LenetError, match="stop here"):
+        run_course(None, tmp_path / "out", "quick", [1], options)
+    assert asked == [("mnist", "http://127.0.0.1:8/lab/")]  # it was never passed on
 
 
 def test_another_profile_in_the_same_folder_is_refused(tiny):

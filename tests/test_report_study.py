@@ -349,7 +349,7 @@ def test_sections_parse_as_numbers():
     assert parse_sections(None) is None
     assert parse_sections("1, 3") == [1, 3]
     for text in ("1-3", "\u00b2", "1,\u0663"):  # superscript two and an Arabic-Indic three:
-        with pytest.raises(LenetError, match="e.g. 1,3"):  # digits to isdigit(), not to int()
+        with pytest.raises(LenetError, match="e.g. 1,4"):  # digits to isdigit(), not to int()
             parse_sections(text)
 
 

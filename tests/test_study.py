@@ -408,6 +408,20 @@ def test_resume_into_a_missing_or_empty_folder_is_refused(tmp_path, trained):
     assert trained == []
 
 
+def test_resume_of_a_study_stopped_before_its_first_run_finished_trains_it_all(
+    finished, tmp_path, trained
+):
+    out = tmp_path / "out"
+    shutil.copytree(finished, out)
+    runs = pd.read_csv(out / "runs.csv")
+    runs.assign(status="pending").to_csv(out / "runs.csv", index=False)
+    pd.read_csv(out / "metrics.csv").head(0).to_csv(out / "metrics.csv", index=False)
+    result = sweep(out, "--resume")
+    assert result.exit_code == 0, result.output
+    assert "--resume found no finished run in" in " ".join(result.output.split())
+    assert trained and set(pd.read_csv(out / "runs.csv")["status"]) == {"finished"}
+
+
 def test_earlier_sessions_survive_a_hand_edited_record(tmp_path):
     from lenetcli.outputs.files import write_json
     from lenetcli.studies.ledger import earlier_sessions

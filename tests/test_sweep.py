@@ -384,3 +384,6 @@ def test_a_dry_run_checks_the_dataset_files_as_the_run_would(tmp_path):
     assert not nowhere.exists()  # nothing downloaded, nothing made
     result = CliRunner().invoke(app, [*args, "--dataset", "digits", "--data-dir", str(nowhere)])
     assert result.exit_code == 0 and "downloaded first" not in result.output  # scikit-learn's
+    odd = tmp_path / "[/x]"  # no rich markup: the path is printed as it is
+    result = CliRunner().invoke(app, [*args, "--data-dir", str(odd)])
+    assert result.exit_code == 0 and f"Not in {odd} yet" in " ".join(result.output.split())

@@ -407,7 +407,7 @@ def run_sweep(
         "lists": {f: t for f, t in texts.items() if t is not None},
     }
     if config_path is not None:
-        record["config_text"] = Path(config_path).read_text(encoding="utf-8")
+        record["config_text"] = study_file_text(Path(config_path))  # as read: no BOM
     sweep = study.Study("sweep", plan.settings(), options, record=record)
     inputs = [] if config_path is None else [config_path]
     _, out = session.execute(

@@ -463,7 +463,7 @@ def as_written(value):
 # letter (a formula, =1+2; a number or a date, 1e5, 0012, 1-2): a month and a day, and words
 # for a missing value, a number or a truth value.
 DATE_LIKE = re.compile(r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*-\d{1,4}", re.I)
-NOT_TEXT = {"na", "nan", "null", "none", "inf", "infinity", "true", "false"}
+NOT_TEXT = {"na", "n/a", "nan", "null", "none", "inf", "infinity", "true", "false"}
 
 
 def reads_as_text(value: str) -> bool:

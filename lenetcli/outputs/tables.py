@@ -50,6 +50,7 @@ def describe_seeds(seeds: list[int]) -> str:
 
 
 def count(value) -> str:
-    """A count of images in text, as the console writes it: 10,000 (anything else as it is)."""
+    """A count of images in a report's text, with thousands separated: 10,000 (anything but a
+    whole number as it is)."""
     whole = isinstance(value, numbers.Integral) and not isinstance(value, bool)  # numpy's too
     return f"{int(value):,}" if whole else str(value)

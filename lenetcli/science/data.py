@@ -288,7 +288,10 @@ def missing_files(spec: DatasetSpec, root: Path) -> list[Path]:
 def check_data_folder(root: Path) -> None:
     """The data folder is a folder, or can become one: not a file, nor inside one (the
     download would fail on each mirror with 'Not a directory')."""
-    existing = next(p for p in [root, *root.parents] if p.exists() or p == p.parent)
+    # a dangling link counts as what it is: no folder
+    existing = next(
+        p for p in [root, *root.parents] if p.exists() or p.is_symlink() or p == p.parent
+    )
     if not existing.is_dir():
         raise LenetError(
             f"the data folder {root} cannot be a folder: {existing} is a file; choose a "

@@ -261,7 +261,7 @@ def describe_plan(
         text += (
             f"; {restored} finished run(s) in {out} are kept, {ledger.total - restored} to train"
         )
-    elif resume:  # a mistyped --out would otherwise start from scratch without a word
+    elif resume:  # a folder of this study that stopped before its first run finished
         text += f"; --resume found no finished run in {out}, so every run is trained"
     return text
 
@@ -282,7 +282,11 @@ def print_dry_run(
     fetch = files_to_download(names, root, study.options.download)  # or the run's error
     console.print(describe_plan(study, ledger, restored, device, out, resume), highlight=False)
     if fetch:
-        console.print(f"Not in {root} yet, downloaded first: {', '.join(fetch)}", highlight=False)
+        console.print(
+            f"Not in {root} yet, downloaded first: {', '.join(fetch)}",
+            markup=False,
+            highlight=False,
+        )
     cost = measured_cost(ledger, out) if restored else None
     for line in describe_jobs(jobs, cost):
         console.print(line, highlight=False, soft_wrap=True)

@@ -342,9 +342,8 @@ def read_noise(table, top: Inherited, earlier, path: Path, where: str) -> NoiseS
         try:
             transition, transition_file = read_beside(path, name, k)
         except LenetError as exc:  # its advice names the option; here the file's key is meant
-            text = str(exc).replace(
-                "the --transition path", "the transition path (relative to the study file)"
-            )
+            where_from = "" if Path(name).is_absolute() else " (relative to the study file)"
+            text = str(exc).replace("the --transition path", f"the transition path{where_from}")
             raise LenetError(f"config file {path}: transition{where}: {text}") from None
     if not (rates["symmetric"] or rates["pair"] or transition is not None):
         raise LenetError(

@@ -111,11 +111,17 @@ def run_course(
     console.print(describe_course(course, chosen, plan, profile, out, previous), highlight=False)
     if dry_run:
         if fetch:
-            console.print(f"Not in {root} yet, downloaded first: {', '.join(fetch)}")
+            console.print(
+                f"Not in {root} yet, downloaded first: {', '.join(fetch)}",
+                markup=False,
+                highlight=False,
+            )
         console.print("Dry run: nothing was trained or written.", highlight=False)
         return CourseRun(out, previous, [], course)
     for name in names:
-        ensure_files(get_spec(name), root, options.download, options.quiet)
+        ensure_files(
+            get_spec(name), root, options.download, options.quiet, options.download_mirror()
+        )
     create_output_dir(out)
     with in_use(out, "report", replace=overwrite):
         record = course_record(course, profile, overrides, out, options)

@@ -47,7 +47,7 @@ def parse_sections(text: str | None) -> list[int] | None:
     for item in text.split(","):
         if not re.fullmatch(r"[0-9]+", item.strip()):  # not isdigit(): int() refuses '²'
             raise LenetError(
-                f"--sections takes section numbers separated by commas, e.g. 1,3; got {text!r}"
+                f"--sections takes section numbers separated by commas, e.g. 1,4; got {text!r}"
             )
         numbers.append(int(item))
     return numbers
