@@ -42,6 +42,14 @@ def check_seed_range(option: str, first: int, count: int) -> None:
         )
 
 
+def check_positive(option: str, value: int, default: int) -> None:
+    """A whole-number option that must be 1 or more, with its default as the fix."""
+    if value < 1:
+        raise LenetError(
+            f"{option} must be a positive whole number, got {value}; e.g. {default}, the default"
+        )
+
+
 def option_name(field: str) -> str:
     """The command-line option of a TrainConfig field: batch_size -> --batch-size."""
     return "--" + field.replace("_", "-")
@@ -128,11 +136,7 @@ class TrainConfig:
             if value not in allowed:
                 raise unknown_choice(name, value, allowed)
         for name in ("epochs", "batch_size", "repeats"):
-            if (value := getattr(self, name)) < 1:
-                raise LenetError(
-                    f"{option_name(name)} must be a positive whole number, got {value}; e.g. "
-                    f"{getattr(TrainConfig, name)}, the default"
-                )
+            check_positive(option_name(name), getattr(self, name), getattr(TrainConfig, name))
         if self.repeats > MAX_REPEATS:  # the seeds are listed: billions would fill the memory
             raise LenetError(
                 f"--repeats must be at most {MAX_REPEATS} (runs per setting), got {self.repeats}"

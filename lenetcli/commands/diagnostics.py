@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 
 from lenetcli.commands import train as runs
-from lenetcli.config import RunOptions, TrainConfig, comma_items
+from lenetcli.config import RunOptions, TrainConfig, check_positive, comma_items
 from lenetcli.errors import LenetError, unknown_choice
 from lenetcli.outputs.checkpoint import find_checkpoint, load_checkpoint, make_checkpoint
 from lenetcli.outputs.files import (
@@ -81,13 +81,6 @@ class HardSettings:
 
     def to_dict(self) -> dict:
         return {"top": self.top, "per_pair": self.per_pair, "per_class": self.per_class}
-
-
-def check_positive(option: str, value: int, default: int) -> None:
-    if value < 1:
-        raise LenetError(
-            f"{option} must be a positive whole number, got {value}; e.g. {default}, the default"
-        )
 
 
 @dataclass

@@ -304,10 +304,10 @@ def files_to_download(names: list[str], root: Path, download: bool) -> list[str]
     downloads are off, a missing file is the error the run would stop with (ensure_files')."""
     fetch = []
     for spec in [get_spec(name) for name in dict.fromkeys(names)]:
-        if missing_files(spec, root):
+        if not download:
+            ensure_files(spec, root, download=False)  # raises where a file is missing
+        elif missing_files(spec, root):
             check_data_folder(root)
-            if not download:
-                ensure_files(spec, root, download=False)
             fetch.append(spec.title)
     return fetch
 
