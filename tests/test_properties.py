@@ -18,9 +18,16 @@ from hypothesis import strategies as st
 
 from lenetcli import config
 from lenetcli.commands.diagnostics import parse_datasets
-from lenetcli.commands.sweep import FIELDS, SETTING_KEYS, file_plan, grid_plan, parse_lists
+from lenetcli.commands.sweep import FIELDS, file_plan, grid_plan, parse_lists
 from lenetcli.commands.sweep import read_study_file as read_study
-from lenetcli.config import DATASET_NAMES, MAX_SEED, TrainConfig, check_seed_range, comma_items
+from lenetcli.config import (
+    DATASET_NAMES,
+    HYPERPARAMETERS,
+    MAX_SEED,
+    TrainConfig,
+    check_seed_range,
+    comma_items,
+)
 from lenetcli.errors import LenetError
 from lenetcli.science.noise import (
     NOISE_TYPES,
@@ -296,8 +303,8 @@ def study_texts(draw) -> str:
             lines.append(f"{key} = {toml_value(draw(value_of(key)))}")
     if draw(st.booleans()):
         lines.append("[defaults]")
-        lines += [f"{k} = {toml_value(v)}" for k, v in draw(tables(SETTING_KEYS)).items()]
-    for table in draw(st.lists(tables(["name", *SETTING_KEYS]), min_size=1, max_size=4)):
+        lines += [f"{k} = {toml_value(v)}" for k, v in draw(tables(HYPERPARAMETERS)).items()]
+    for table in draw(st.lists(tables(["name", *HYPERPARAMETERS]), min_size=1, max_size=4)):
         lines.append("[[settings]]")
         lines += [f"{k} = {toml_value(v)}" for k, v in table.items()]
     return "\n".join(lines) + "\n"

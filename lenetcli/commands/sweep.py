@@ -47,7 +47,6 @@ else:  # pragma: no cover - Python 3.10
 FIELDS = TrainConfig.field_names()
 # How each field's values parse and check (types, 'all' for subsets): lenetcli/options.py.
 # Per-setting keys of the file; dataset, seed and repeats are the study's, at the top level.
-SETTING_KEYS = HYPERPARAMETERS  # a setting's keys in a study file
 TOP_KEYS = ["datasets", "seed", "repeats", "defaults", "settings"]
 # A name becomes a file name and a CSV value: from a letter, so that no spreadsheet reads it
 # as a number or a date (1-2, 1e5, 0012), and never a month and a day (jan-2 is a date too).
@@ -274,7 +273,7 @@ def read_study_file(path: Path) -> StudyFile:
     defaults = raw.get("defaults", {})
     if not isinstance(defaults, dict):
         raise LenetError(f"config file {path}: defaults must be a table, [defaults]")
-    check_keys(defaults, SETTING_KEYS, path, " in [defaults]")
+    check_keys(defaults, HYPERPARAMETERS, path, " in [defaults]")
     defaults = {k: checked_value(k, v, path, " in [defaults]") for k, v in defaults.items()}
     for name in datasets:
         if name not in DATASETS:
@@ -299,7 +298,7 @@ def checked_setting(entry, path: Path, where: str, not_a_table: str) -> dict:
     not_a_table: the error where it is no table): its own values, and its name if given."""
     if not isinstance(entry, dict):
         raise LenetError(not_a_table)
-    check_keys(entry, ["name", *SETTING_KEYS], path, where)
+    check_keys(entry, ["name", *HYPERPARAMETERS], path, where)
     own = {k: checked_value(k, v, path, where) for k, v in entry.items() if k != "name"}
     if "name" in entry:
         own["name"] = check_name(entry["name"], f"config file {path}: name{where}")
@@ -314,7 +313,7 @@ def check_keys(table: dict, allowed: list[str], path: Path, where: str) -> None:
                 hint = ' (list datasets at the top: datasets = ["mnist"])'
             elif key in ("seed", "repeats"):
                 hint = f" ({key} is set once, at the top of the file)"
-            elif key in SETTING_KEYS:
+            elif key in HYPERPARAMETERS:
                 hint = f" ({key} goes in [defaults] or in a [[settings]] entry)"
             raise LenetError(
                 f"config file {path}: unknown key '{key}'{where}{hint}; allowed: {', '.join(allowed)}"

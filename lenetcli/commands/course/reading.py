@@ -57,7 +57,6 @@ from lenetcli.commands.course.spec import (
     trained_datasets,
 )
 from lenetcli.commands.sweep import (
-    SETTING_KEYS,
     StudyFile,
     check_keys,
     check_name,
@@ -68,6 +67,7 @@ from lenetcli.commands.sweep import (
     read_toml,
     settings_list,
 )
+from lenetcli.config import HYPERPARAMETERS
 from lenetcli.errors import LenetError, unknown_choice
 from lenetcli.options import DEFAULTS
 from lenetcli.science.data import DATASETS, get_spec
@@ -85,7 +85,7 @@ SECTION_KEYS = {
 }  # fmt: skip
 
 STUDY_KEYS = ["name", "datasets", *INHERITED, "settings"]  # one of [[sections.studies]]
-PROFILE_KEYS = [*SETTING_KEYS, "seed", "repeats"]
+PROFILE_KEYS = [*HYPERPARAMETERS, "seed", "repeats"]
 
 
 def shipped_study() -> str:
@@ -130,7 +130,7 @@ def inherited(table: dict, above: Inherited, path: Path, where: str) -> Inherite
     defaults = table.get("defaults", {})
     if not isinstance(defaults, dict):
         raise LenetError(f"config file {path}: defaults{where} must be a table, [defaults]")
-    check_keys(defaults, SETTING_KEYS, path, f" in the defaults{where}")
+    check_keys(defaults, HYPERPARAMETERS, path, f" in the defaults{where}")
     own = {k: checked_value(k, v, path, f" in the defaults{where}") for k, v in defaults.items()}
     return Inherited(seed, repeats, above.defaults | own)
 
