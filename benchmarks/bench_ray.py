@@ -3,8 +3,8 @@
     python benchmarks/bench_ray.py [--cpus 2] [--lrs 0.001,0.002,0.003,0.004] [--repeats 3]
                                    [--epochs 5]
 
-The same sweep (one job per setting: its repeats train as one group) runs three ways, one
-after the other, each into its own folder:
+The same sweep (`--group-by setting`: one job per setting, its repeats trained as one group)
+runs three ways, one after the other, each into its own folder:
 
 - local, 1 thread: the jobs one after another in this process, torch.set_num_threads(1).
 - local, N threads: the same with N = --cpus threads.
@@ -31,6 +31,8 @@ import torch
 from lenetcli.commands.sweep import sweep_plan
 from lenetcli.config import RunOptions
 from lenetcli.outputs.files import read_csv
+from lenetcli.studies.ledger import Ledger
+from lenetcli.studies.plan import device_caps, plan_jobs
 from lenetcli.studies.session import execute
 from lenetcli.studies.study import Study
 
@@ -63,11 +65,15 @@ def main() -> None:
 
     texts = {"dataset": "digits", "lr": args.lrs, "repeats": str(args.repeats),
              "epochs": str(args.epochs)}  # fmt: skip
-    options = RunOptions(quiet=True, device="cpu")
+    # --group-by setting: one job per setting, so that there are jobs to spread over tasks
+    # (by shape, settings differing in lr alone would train as one group of up to 10)
+    options = RunOptions(quiet=True, device="cpu", group_by="setting")
     study = Study("sweep", sweep_plan(texts, None).settings(), options)  # lenet sweep's
-    jobs = len(args.lrs.split(","))
-    print(f"digits sweep: {jobs} settings x {args.repeats} repeats x {args.epochs} epochs "
-          f"({jobs} jobs); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")  # fmt: skip
+    caps = device_caps(torch.device("cpu"), options.group_size)
+    jobs = plan_jobs(study, Ledger(study).pending(), caps, options.group_by)  # as execute's
+    print(f"digits sweep: {len(study.settings)} settings x {args.repeats} repeats x "
+          f"{args.epochs} epochs ({len(jobs)} jobs of {', '.join(str(len(j.runs)) for j in jobs)} "
+          f"runs); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")  # fmt: skip
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         times = {}

@@ -1,4 +1,4 @@
-"""Shared fixtures. Real-dataset tests need $LENET_DATA_DIR; under CI its absence is a failure."""
+"""Shared fixtures and helpers. Real-dataset tests need $LENET_DATA_DIR; under CI its absence is a failure."""
 
 from __future__ import annotations
 
@@ -8,7 +8,17 @@ from pathlib import Path
 import pytest
 import torch
 
+from lenetcli.errors import LenetError
 from lenetcli.science.data import expected_files, get_spec, missing_files
+
+
+def one_line_error(call) -> str:
+    """The message of the LenetError that call() raises, checked to be one line."""
+    with pytest.raises(LenetError) as info:
+        call()
+    message = str(info.value)
+    assert "\n" not in message
+    return message
 
 
 def real_data_root(name: str) -> Path:

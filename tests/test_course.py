@@ -37,9 +37,9 @@ from lenetcli.config import LOSSES, RunOptions
 from lenetcli.errors import Interrupted, LenetError
 from lenetcli.outputs.checkpoint import load_checkpoint
 from lenetcli.outputs.files import read_csv
+from lenetcli.outputs.transition_file import read_transition_csv
 from lenetcli.science import engine
 from lenetcli.science.data import load_dataset
-from lenetcli.science.noise import read_transition_csv
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "docs" / "examples" / "mnist-study.toml"

@@ -2,6 +2,9 @@
 sentence states what its numbers show, and only that."""
 
 import math
+import os
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -142,6 +145,33 @@ def test_a_steep_second_of_two_drops_is_called_steep():
     sentence = discussion.noise_fall("pair", three)
     assert sentence.numbers["median_other_drops"] == pytest.approx(1.54)
     assert "from 20% to 40%" in sentence.text and "the fall steepens there" in sentence.text
+
+
+def test_a_fall_in_one_step_against_others_that_do_not_fall_names_no_factor():
+    # drops -0.5, 1.5, -1.2, 9.2: the others' median is -0.5, and no multiple of it means much
+    sentence = discussion.noise_fall("symmetric", curve([99.0, 99.5, 98.0, 99.2, 90.0]))
+    assert sentence.numbers["median_other_drops"] == pytest.approx(-0.5)
+    assert "from 60% to 80%, while the median of the other drops is -0.50 points" in sentence.text
+    assert "the fall lies in that step" in sentence.text
+    assert "times the median" not in sentence.text
+
+
+def test_classes_tied_in_confused_pairs_come_in_the_pairs_order_in_every_process():
+    # the order of tied classes must not follow Python's per-process string hashing
+    code = (
+        "import pandas as pd; from lenetcli.studies import discussion as d; "
+        "p = pd.DataFrame({'true_class': ['4', '9', '3', '5'], "
+        "'predicted_class': ['9', '4', '5', '3']}); "
+        "print(list(d.shared_classes(p)), d.both_ways(p))"
+    )
+    seen = {
+        subprocess.run(
+            [sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True, text=True, check=True,
+        ).stdout
+        for seed in range(6)
+    }  # fmt: skip
+    assert seen == {"['4', '9', '3', '5'] [('4', '9'), ('3', '5')]\n"}
 
 
 def test_two_rates_leave_nothing_to_compare_a_step_with():

@@ -5,7 +5,7 @@ knows a job's outcomes only through the executor's on_done, whichever executor r
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 import pytest
@@ -44,8 +44,42 @@ class BackwardsExecutor:
             data = self.datasets[data_key(self.study.settings[job.runs[0].setting].config)]
             on_done(
                 job,
-                train_job(self.study, job, data, self.device, self.study.options, self.reporter),
+                train_job(self.study, job, data, self.device, self.reporter),
             )
+
+
+@dataclass
+class EveryJobFails:
+    """An executor whose every job fails, as a cluster's might where no worker has the data."""
+
+    study: Study
+    datasets: dict
+    device: object
+    reporter: object
+
+    def run(self, jobs, on_done, on_failed=None):
+        for job in jobs:
+            on_failed(job, "FileNotFoundError: no MNIST here")
+
+
+def test_a_study_whose_every_job_failed_says_so_in_one_line_and_resumes(tmp_path):
+    import json
+
+    from lenetcli.errors import LenetError
+
+    out = tmp_path / "failed"
+    with pytest.raises(LenetError) as raised:
+        execute(small_study(group_size=3), out, executor=EveryJobFails)
+    message = str(raised.value)
+    assert message.startswith("every job of this study failed, e.g. with FileNotFoundError")
+    assert f"--resume --out {out}" in message and "\n" not in message
+    assert set(read_csv(out / "runs.csv")["status"]) == {"failed"}
+    assert not (out / "summary.csv").exists()
+    record = json.loads((out / "config.json").read_text())
+    assert record["interrupted"] == "before any run finished: every job failed"
+    execute(small_study(group_size=3), out, resume=True)  # the cause fixed
+    assert set(read_csv(out / "runs.csv")["status"]) == {"finished"}
+    assert "interrupted" not in json.loads((out / "config.json").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -88,9 +122,7 @@ def test_train_job_trains_exactly_the_job(monkeypatch):
         return original(config, data, device, **kwargs)
 
     monkeypatch.setattr(engine, "train", spy)
-    outcomes = train_job(
-        study, job, data, engine.resolve_device("cpu"), study.options, engine.Reporter()
-    )
+    outcomes = train_job(study, job, data, engine.resolve_device("cpu"), engine.Reporter())
     assert calls == [(0.001, [44], 1)]
     assert [o.result.seed for o in outcomes] == [44]
 
@@ -145,6 +177,34 @@ def test_a_dry_run_of_a_started_study_plans_the_rest_at_its_measured_pace(local,
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == before
 
 
+def test_the_measured_pace_shares_a_jobs_seconds_by_all_its_runs(tmp_path, capsys):
+    """A job of two settings' runs: each run's seconds are the job's, shared by all 4 of its
+    runs, not by the 2 of its own setting (a pace, and an estimate, twice too high)."""
+    import json
+    import re
+
+    out = tmp_path / "shape"
+    execute(small_study(group_size=4, group_by="shape"), out)
+    jobs = json.loads((out / "config.json").read_text())["options"]["jobs"]
+    assert [len(job) for job in jobs] == [4, 2]
+    size = {(m["setting"], m["seed"]): len(job) for job in jobs for m in job}
+    runs = read_csv(out / "runs.csv")
+    shares = [r.seconds / size[(r.setting, r.seed)] for r in runs.itertuples()]
+    expected = sum(shares) / runs["epochs"].sum()
+    capsys.readouterr()
+    execute(small_study(group_size=4, group_by="shape"), out, resume=True, dry_run=True)
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "0 run(s) to train" in printed  # nothing left: the pace shows with more repeats
+    study = small_study(group_size=4, group_by="shape")
+    more = Study(study.command, [
+        Setting(s.name, replace(s.config, repeats=4)) for s in study.settings
+    ], study.options)  # fmt: skip
+    execute(more, out, resume=True, dry_run=True)
+    printed = " ".join(capsys.readouterr().out.split())
+    pace = float(re.search(r"at (\S+) s per model-epoch", printed).group(1))
+    assert pace == pytest.approx(expected, rel=5e-3)
+
+
 def test_runs_of_several_settings_trained_as_one_group_match_those_trained_apart(local, tmp_path):
     """--group-by shape: the two learning rates' 6 runs as one group, each with its own lr."""
     out = tmp_path / "mixed"
@@ -157,6 +217,38 @@ def test_runs_of_several_settings_trained_as_one_group_match_those_trained_apart
     assert ours["lr"].tolist() == theirs["lr"].tolist()  # each member its own
     numbers = ["train_loss", "train_acc", "test_loss", "test_acc"]
     pd.testing.assert_frame_equal(ours[numbers], theirs[numbers], rtol=1e-4, atol=1e-3)
+
+
+def test_a_job_of_own_and_custom_labels_trains_each_member_on_its_own():
+    """Study.labels may give one setting the dataset's labels (None) and another its own; a
+    job holding both trains each member on its labels, as it would be trained apart."""
+    from lenetcli.studies.ledger import Ledger
+    from lenetcli.studies.plan import plan_jobs
+    from lenetcli.studies.study import Labels
+
+    def shifted_for_lr4(setting, seed, data):
+        return Labels((data.train.labels + 1) % 10) if setting.config.lr == 0.004 else Labels()
+
+    data = load_dataset("digits", train_subset=200, test_subset=100)
+    cpu = engine.resolve_device("cpu")
+
+    def trained(study, cap):
+        jobs = plan_jobs(study, Ledger(study).pending(), cap=lambda s: cap, group_by="shape")
+        return {(study.settings[r.setting].name, o.result.seed): o.result.metrics[-1]
+                for job in jobs
+                for r, o in zip(job.runs, train_job(study, job, data, cpu, engine.Reporter()),
+                                strict=True)}  # fmt: skip
+
+    plain = small_study(group_by="shape")
+    study = Study(plain.command, plain.settings, plain.options, labels=shifted_for_lr4)
+    together, apart = trained(study, 6), trained(study, 1)
+    assert together.keys() == apart.keys() and len(together) == 6
+    for key in together:
+        assert together[key]["train_loss"] == pytest.approx(apart[key]["train_loss"], rel=1e-4)
+        assert together[key]["test_acc"] == pytest.approx(apart[key]["test_acc"], abs=1.01)
+    # and the shifted labels did train: that setting no longer learns the test set's digits
+    assert max(apart[("lr0.004", s)]["test_acc"] for s in (42, 43, 44)) < 30
+    assert min(apart[("lr0.001", s)]["test_acc"] for s in (42, 43, 44)) > 50
 
 
 def two_shapes() -> Study:
@@ -189,7 +281,7 @@ class FailingExecutor:
             data = self.datasets[data_key(setting.config)]
             on_done(
                 job,
-                train_job(self.study, job, data, self.device, self.study.options, self.reporter),
+                train_job(self.study, job, data, self.device, self.reporter),
             )
 
 

@@ -12,12 +12,12 @@ import torch
 from typer.testing import CliRunner
 
 from lenetcli.cli import app
+from lenetcli.outputs.transition_file import read_transition_csv
 from lenetcli.science import engine
 from lenetcli.science.data import load_dataset
 from lenetcli.science.noise import (
     achieved_noise_rate,
     pair_transition,
-    read_transition_csv,
     sample_noisy_labels,
     symmetric_transition,
 )

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from lenetcli.config import TrainConfig
+from lenetcli.outputs.tables import describe_seeds
 from lenetcli.studies.ledger import Ledger
-from lenetcli.studies.plan import Job, Run, describe_jobs, plan_jobs, seeds_text, setting_groups
+from lenetcli.studies.plan import (
+    PER_MEMBER,
+    Job,
+    Run,
+    describe_jobs,
+    plan_jobs,
+    setting_groups,
+    shape_key,
+)
 from lenetcli.studies.study import Setting, Study
 
 BY_SETTING = "setting"  # lenetcli 0.1's groups; "shape" (the default) below
@@ -78,9 +89,10 @@ def test_the_plan_describes_itself_with_a_time_only_from_a_measured_cost():
 
 
 def test_seeds_that_are_not_consecutive_are_listed():
-    assert seeds_text([42, 43, 44]) == "seeds 42-44"
-    assert seeds_text([42, 44]) == "seeds 42, 44"
-    assert seeds_text([7]) == "seed 7"
+    assert describe_seeds([42, 43, 44]) == "seeds 42-44"
+    assert describe_seeds([42, 44]) == "seeds 42, 44"
+    assert describe_seeds([7]) == "seed 7"
+    assert describe_seeds([42, 43, 42, 43]) == "seeds 42-43"  # a job of two settings
 
 
 def test_settings_of_one_shape_train_together_in_plan_order():
@@ -103,3 +115,18 @@ def test_settings_of_other_shapes_train_apart():
     jobs = plan_jobs(study, Ledger(study).pending(), cap=lambda setting: 10)
     assert [job.settings for job in jobs] == [[0, 2], [1]]
     assert [job.seeds for job in jobs] == [[42, 43, 42, 43], [42, 43]]
+
+
+def test_runs_share_a_group_only_where_every_option_but_the_per_member_ones_agrees():
+    base = TrainConfig(dataset="digits")
+    other = {
+        "dataset": "mnist", "epochs": 3, "lr": 0.01, "batch_size": 8, "optimizer": "sgd",
+        "weight_decay": 0.001, "loss": "mse", "activation": "tanh", "pool": "avg", "seed": 1,
+        "repeats": 4, "train_subset": 100, "test_subset": 50, "val_split": 0.1,
+        "lr_schedule": "cosine",
+    }  # fmt: skip
+    assert set(other) == set(TrainConfig.field_names())  # a new option is added here too
+    for name, value in other.items():
+        changed = replace(base, **{name: value})
+        same = shape_key(changed) == shape_key(base)
+        assert same == (name in PER_MEMBER), name

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from lenetcli import config
 from lenetcli.commands.diagnostics import parse_datasets
+from lenetcli.commands.noise import parse_noise_types, parse_pairs, parse_rates
 from lenetcli.commands.sweep import FIELDS, file_plan, grid_plan, parse_lists
 from lenetcli.commands.sweep import read_study_file as read_study
 from lenetcli.config import (
@@ -29,15 +30,8 @@ from lenetcli.config import (
     comma_items,
 )
 from lenetcli.errors import LenetError
-from lenetcli.science.noise import (
-    NOISE_TYPES,
-    check_pairs,
-    parse_noise_types,
-    parse_pairs,
-    parse_rates,
-    read_transition_csv,
-    validate_transition,
-)
+from lenetcli.outputs.transition_file import read_transition_csv
+from lenetcli.science.noise import NOISE_TYPES, check_pairs, validate_transition
 
 K = 10
 # Slow shared machines: no deadline per example; the files written per example are in tmp_path,

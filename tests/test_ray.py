@@ -272,6 +272,22 @@ def test_task_gpus_on_a_study_without_a_gpu_is_refused():
 
 
 @needs_ray
+def test_task_gpus_on_the_cpu_is_refused_before_anything_is_written(tmp_path):
+    from typer.testing import CliRunner
+
+    from lenetcli.cli import app
+
+    out = tmp_path / "out"
+    args = ["sweep", "--dataset", "digits", "--epochs", "1", "--device", "cpu", "--backend",
+            "ray", "--task-gpus", "0.5", "--out", str(out)]  # fmt: skip
+    for extra in ([], ["--dry-run"]):
+        result = CliRunner().invoke(app, [*args, *extra])
+        assert result.exit_code == 2, result.output
+        assert "--task-gpus 0.5 needs a study trained on a GPU" in result.output
+        assert not out.exists()
+
+
+@needs_ray
 def test_tasks_no_node_can_run_are_refused(cluster, tmp_path):
     with pytest.raises(LenetError, match=r"no node of the Ray cluster has the 3 CPU\(s\)"):
         execute(four_settings(), tmp_path / "out", executor=executor_factory(task_cpus=3))

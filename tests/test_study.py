@@ -268,6 +268,7 @@ def test_resume_with_more_repeats_trains_only_the_new_seeds(finished, tmp_path, 
         {
             **{k: first[k] for k in ("argv", "started_utc", "environment")},
             "groups": {"lr0.001": [[42, 43]], "lr0.005": [[42, 43]]},  # as they trained then
+            "jobs": first["options"]["jobs"],  # and which of them shared a job
         }
     ]
     # and this session's groups are those it trained: seed 44 alone
@@ -589,6 +590,20 @@ def test_settings_named_like_a_missing_value_resume_under_new_names(tmp_path, tr
     assert not (out / "models" / "digits-NA").exists()
 
 
+def test_models_moved_by_a_session_stopped_before_runs_csv_are_not_called_missing(
+    tmp_path, trained
+):
+    out = tmp_path / "out"
+    assert sweep_file(out, study_file(tmp_path / "a.toml", "A", "B")).exit_code == 0
+    # a resume renaming B to C moved B's model, then stopped before rewriting runs.csv
+    (out / "models" / "digits-B").rename(out / "models" / "digits-C")
+    trained.clear()
+    result = sweep_file(out, study_file(tmp_path / "b.toml", "A", "C"), "--resume")
+    assert result.exit_code == 0 and trained == []
+    assert "have no model" not in result.stderr
+    assert (out / "models" / "digits-C" / "seed-42.pt").is_file()
+
+
 def test_resume_drops_the_tables_and_curves_of_a_renamed_setting(tmp_path, trained):
     out = tmp_path / "out"
     assert sweep_file(out, study_file(tmp_path / "a.toml", "A", "B")).exit_code == 0
@@ -615,3 +630,20 @@ def test_resume_under_another_scikit_learn_warns_that_validation_draws_may_diffe
     result = sweep(out, *args, "--resume", repeats=1, epochs=1)
     assert result.exit_code == 0, result.output
     assert "drew their validation images with scikit-learn 0.24.2" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "own",
+    [{"columns": {"seconds": 1}}, {"columns": {"final_test_acc": 1}}, {"hidden": {"lr": 0.1}},
+     {"hidden": {"run_key": "x"}}],
+)  # fmt: skip
+def test_a_setting_value_named_as_a_hyperparameter_or_result_is_refused(own):
+    # it would overwrite that value in the run's identity or in its runs.csv row
+    from lenetcli.config import TrainConfig
+    from lenetcli.errors import LenetError
+    from lenetcli.studies.study import Setting, Study, check_study
+
+    setting = Setting("s", TrainConfig(dataset="digits"), **own)
+    with pytest.raises(LenetError, match="clashes with a built-in column"):
+        check_study(Study("sweep", [setting]))
+    check_study(Study("sweep", [Setting("s", TrainConfig(dataset="digits"), columns={"k": 1})]))

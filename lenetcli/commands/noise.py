@@ -11,6 +11,7 @@ accuracy_vs_noise.png.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -18,8 +19,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from lenetcli.config import RunOptions, TrainConfig, check_seed_range
-from lenetcli.errors import LenetError
+from lenetcli.config import RunOptions, TrainConfig, check_seed_range, comma_items
+from lenetcli.errors import LenetError, unknown_choice
 from lenetcli.outputs.files import (
     NOISE_FILES,
     noise_files,
@@ -30,6 +31,7 @@ from lenetcli.outputs.files import (
 )
 from lenetcli.outputs.plots import accuracy_vs_noise_figure, confusion_figure, noise_colors
 from lenetcli.outputs.results_json import print_results
+from lenetcli.outputs.transition_file import read_transition_csv
 from lenetcli.science.analysis import confusion_frame
 from lenetcli.science.data import DATASETS, Dataset, get_spec
 from lenetcli.science.noise import (
@@ -37,13 +39,10 @@ from lenetcli.science.noise import (
     NOISE_TYPES,
     NoiseSetting,
     achieved_noise_rate,
+    check_rate,
     custom_setting,
     noise_settings,
     noisy_confusion,
-    parse_noise_types,
-    parse_pairs,
-    parse_rates,
-    read_transition_csv,
     sample_noisy_labels,
 )
 from lenetcli.studies.session import execute
@@ -55,6 +54,60 @@ VALUES = {
     "train_acc_clean": "Training accuracy (true)",
     "test_acc": "Testing accuracy",
 }
+
+
+# --------------------------------------------------------------------------- the options' text
+
+PAIR_ITEM = re.compile(r"[0-9]+:[0-9]+")  # an item of --pairs, TRUE:NOISY
+
+
+def parse_pairs(text: str) -> dict[int, int]:
+    """'0:1,1:2' -> {0: 1, 1: 2}: the --pairs option, each true class to its noisy class."""
+    pairs: dict[int, int] = {}
+    for item in comma_items("--pairs", text, "0:1,1:2"):
+        source, sep, target = item.partition(":")
+        # class numbers in ASCII digits: str.isdigit() also takes '²', which int() refuses
+        if not (sep and PAIR_ITEM.fullmatch(source.strip() + ":" + target.strip())):
+            raise LenetError(
+                f"--pairs item '{item}' is not of the form TRUE:NOISY; write e.g. --pairs 0:1,1:2"
+            )
+        source_class, target_class = int(source), int(target)
+        if source_class in pairs:
+            raise LenetError(
+                f"--pairs maps class {source_class} twice; give each true class at most one noisy class"
+            )
+        pairs[source_class] = target_class
+    return pairs
+
+
+def parse_noise_types(text: str) -> list[str]:
+    """'symmetric,pair' -> ['symmetric', 'pair']: known types, each once."""
+    types = comma_items("--noise-type", text, "symmetric,pair")
+    for noise_type in types:
+        if noise_type not in NOISE_TYPES:
+            raise unknown_choice("--noise-type", noise_type, NOISE_TYPES)
+    if len(set(types)) != len(types):
+        raise LenetError(f"--noise-type '{text}' lists a type twice; give each type once")
+    return types
+
+
+def parse_rates(text: str) -> list[float]:
+    """'0,0.2,0.4' -> [0.0, 0.2, 0.4]: fractions in [0, 1), each once, in increasing order."""
+    rates = []
+    for part in comma_items("--noise-rate", text, "0,0.2,0.4"):
+        try:
+            rate = float(part)
+        except ValueError:
+            raise LenetError(
+                f"--noise-rate '{part}' is not a number; write fractions such as --noise-rate 0,0.2,0.4"
+            ) from None
+        rates.append(check_rate(rate))
+    if len(set(rates)) != len(rates):
+        raise LenetError(f"--noise-rate '{text}' lists a rate twice; give each rate once")
+    return sorted(rates)
+
+
+# --------------------------------------------------------------------------- the study
 
 
 def run_noise_seed(setting: Setting, seed: int, noise_seed: int) -> int:

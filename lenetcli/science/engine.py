@@ -28,7 +28,7 @@ from lenetcli.config import TrainConfig
 from lenetcli.errors import LenetError
 from lenetcli.science.data import Dataset, DatasetSpec, Split
 from lenetcli.science.model import Architecture, LeNet5, LeNetGroup, count_parameters
-from lenetcli.science.optim import MemberwiseOptimizer
+from lenetcli.science.optim import SGD_MOMENTUM, MemberwiseOptimizer
 
 # Images (summed over a group's members) per evaluation forward pass. A GPU wants large
 # batches; on the CPU 2,048 is as fast as larger ones and keeps peak memory low (20,000 grey
@@ -221,6 +221,9 @@ def train(
     return results
 
 
+GROUP_MEMORY_SHARE = 0.25  # of a device's memory, the most one group is sized to fill
+
+
 def group_size_cap(
     device: torch.device, arch: Architecture, batch_size: int, requested: int | None = None
 ) -> int:
@@ -239,7 +242,7 @@ def group_size_cap(
     # most 512 images per member); weights times 8 for gradients, optimizer state and slack
     activations = 4 * 4 * 6 * arch.image_size**2 * (batch_size + 512)
     per_member = activations + 4 * 8 * count_parameters(LeNet5(arch))
-    return max(1, min(limit, total_memory(device) // 4 // per_member))
+    return max(1, min(limit, int(total_memory(device) * GROUP_MEMORY_SHARE) // per_member))
 
 
 def total_memory(device: torch.device) -> int:
@@ -361,7 +364,7 @@ def make_optimizer(
         return MemberwiseOptimizer(params, config.optimizer, lrs, decays)
     lr, decay = members[0].lr, members[0].weight_decay
     if config.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=decay)
+        return torch.optim.SGD(params, lr=lr, momentum=SGD_MOMENTUM, weight_decay=decay)
     fused = device.type in ("cpu", "cuda")  # and it can be captured in a graph
     return torch.optim.Adam(params, lr=lr, weight_decay=decay, fused=fused, capturable=capturable)
 

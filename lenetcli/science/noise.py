@@ -11,26 +11,22 @@ uniforms are the same for every matrix, so draws are coupled across rates: at sy
 rate 0.4 the labels flipped at rate 0.2 are flipped again, to the same classes, plus some more.
 Comparisons between rates then differ by the rate, not by the luck of the draw.
 
-Nothing here knows about files beyond reading a user's matrix, or about the command line.
+Nothing here reads or writes a file: a user's matrix is read by outputs/transition_file.py,
+the options' text by commands/noise.py. The checks' messages name lenet noise's options
+(--pairs, --noise-type), which every study of noise shares.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import math
-import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from lenetcli.config import comma_items
-from lenetcli.errors import LenetError, unknown_choice
+from lenetcli.errors import LenetError
 
 NOISE_TYPES = ("symmetric", "pair")
-PAIR_ITEM = re.compile(r"[0-9]+:[0-9]+")  # an item of --pairs, TRUE:NOISY
 DEFAULT_RATES = (0.0, 0.2, 0.4, 0.6, 0.8)
 CLEAN, CUSTOM = "none", "transition"  # the noise_type of the clean baseline and of --transition
 # Wide enough for a matrix typed with 3 or 4 decimals (rows summing to 0.9997); such rows are
@@ -71,25 +67,6 @@ def pair_transition(k: int, rate: float, pairs: dict[int, int] | None = None) ->
         matrix[source, source] = 1.0 - rate
         matrix[source, target] = rate
     return matrix
-
-
-def parse_pairs(text: str) -> dict[int, int]:
-    """'0:1,1:2' -> {0: 1, 1: 2}: the --pairs option, each true class to its noisy class."""
-    pairs: dict[int, int] = {}
-    for item in comma_items("--pairs", text, "0:1,1:2"):
-        source, sep, target = item.partition(":")
-        # class numbers in ASCII digits: str.isdigit() also takes '²', which int() refuses
-        if not (sep and PAIR_ITEM.fullmatch(source.strip() + ":" + target.strip())):
-            raise LenetError(
-                f"--pairs item '{item}' is not of the form TRUE:NOISY; write e.g. --pairs 0:1,1:2"
-            )
-        source_class, target_class = int(source), int(target)
-        if source_class in pairs:
-            raise LenetError(
-                f"--pairs maps class {source_class} twice; give each true class at most one noisy class"
-            )
-        pairs[source_class] = target_class
-    return pairs
 
 
 def check_pairs(pairs: dict[int, int], k: int) -> dict[int, int]:
@@ -138,151 +115,6 @@ def validate_transition(matrix, k: int) -> np.ndarray:
     sums = array.sum(axis=1, keepdims=True)
     # Rows off by float rounding alone stay as they are, so a matrix read back is the same.
     return np.where(abs(sums - 1.0) > 1e-9, array / sums, array)
-
-
-def transition_file_limit(k: int) -> int:
-    """The most bytes a file of a K x K matrix can hold: 256 per entry (a float written in full
-    takes 25 characters; the rest leaves room for spaces, quotes and a column of class names)
-    and 64 KiB for a header and blank lines. For ten classes that is under 100 KB: a longer
-    file (a wrong path, /dev/zero) is no matrix, and is not read further."""
-    return 64 * 2**10 + 256 * (k + 1) ** 2
-
-
-def read_transition_csv(path: Path, k: int, classes: list[str] | None = None) -> np.ndarray:
-    """Read and validate a K x K matrix from CSV, with or without a header row.
-
-    A first row is a header if it is not all numbers, or if it lists the class numbers 0 to
-    K-1 above K more rows (as pandas writes a bare matrix). Under a header whose first cell
-    is `true` or empty, a first column naming the rows (class names, or numbers 0 to K-1) is
-    checked and left out. So the files this tool writes read back (transition-*.csv, laid
-    out as confusion.csv: `true`, then a column per class; lenet 0.1.0 wrote them headed
-    noisy_0, noisy_1, ... without the first column), and so does pandas' to_csv() with its
-    index. classes: the dataset's class names, for that check (None: no check).
-    """
-    path = Path(path)
-    cells = csv_cells(path, k)
-    # A spreadsheet saved with semicolons may still hold commas: its decimal marks.
-    separator = next((sep for sep in ";\t" if any(sep in c for row in cells for c in row)), None)
-    if separator:
-        name = "semicolons" if separator == ";" else "tabs"
-        raise LenetError(
-            f"transition matrix {path} separates its values by {name}; save it with commas "
-            "(comma-separated values, a point as decimal mark)"
-        )
-    if cells and is_header(cells[0], len(cells), k):
-        header, cells = cells[0], cells[1:]
-        named = header[0].strip().lower() in ("", "true")  # a first column naming the rows
-        if named and all(len(row) == len(header) for row in cells):
-            check_row_names(path, [row[0].strip() for row in cells], classes)
-            cells = [row[1:] for row in cells]
-    rows = []
-    for i, row in enumerate(cells):
-        for j, cell in enumerate(row):
-            if not is_number(cell):
-                raise LenetError(
-                    f"transition matrix {path} row {i}, column {j} is '{shown(cell.strip())}', "
-                    f"not a number; {number_fix(cell.strip())}"
-                )
-        rows.append([float(cell) for cell in row])
-    try:
-        return validate_transition(rows, k)
-    except LenetError as exc:
-        raise LenetError(f"{path}: {exc}") from None
-
-
-def csv_cells(path: Path, k: int) -> list[list[str]]:
-    """The non-blank rows of a CSV file of a K x K matrix, as text cells; the file is read no
-    further than such a file can be long (transition_file_limit)."""
-    limit = transition_file_limit(k)
-    try:
-        with open(path, "rb") as f:
-            raw = f.read(limit + 1)
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise LenetError(
-            f"transition matrix {path} is not UTF-8 text (byte {exc.start + 1} is not); save it "
-            "as CSV UTF-8, or check the --transition path"
-        ) from None
-    except OSError as exc:
-        raise LenetError(
-            f"cannot read transition matrix {path}: {exc.strerror or exc}; check the "
-            "--transition path"
-        ) from None
-    if len(raw) > limit:
-        raise LenetError(
-            f"transition matrix {path} is longer than a {k} x {k} matrix can be (over "
-            f"{limit // 1024} KB); check the --transition path"
-        )
-    if "\x00" in text:
-        raise LenetError(
-            f"transition matrix {path} is not a text file (it holds NUL bytes); check the "
-            "--transition path"
-        )
-    try:
-        rows = csv.reader(io.StringIO(text, newline=""), strict=True)
-        return [row for row in rows if "".join(row).strip()]
-    except csv.Error as exc:  # a quote left open, or text after a closing quote
-        raise LenetError(
-            f"transition matrix {path} is not a CSV file ({exc}); check the --transition path"
-        ) from None
-
-
-def shown(text: str, most: int = 40) -> str:
-    """text as quoted in a message: a cell may be a whole line of something else."""
-    return text if len(text) <= most else text[: most - 3] + "..."
-
-
-def check_row_names(path: Path, names: list[str], classes: list[str] | None) -> None:
-    """The first column of a matrix file names row i by class i's name or number: a file
-    whose rows were sorted or moved would otherwise be read in the wrong order. Without the
-    class names (None), nothing is checked."""
-    if classes is None:
-        return
-    for i, (name, expected) in enumerate(zip(names, classes, strict=False)):
-        if name not in (expected, str(i)):
-            raise LenetError(
-                f"transition matrix {path} names row {i} '{shown(name)}', but row {i} is class {i} "
-                f"({expected}); keep the rows in class order"
-            )
-
-
-def is_header(row: list[str], rows: int, k: int) -> bool:
-    """Whether the first row names the columns. With K rows in all, only a row without
-    anything like a number is: a typo or a percentage in the first row of a bare matrix must
-    be reported where it stands, not dropped as a header."""
-    if all(is_number(cell) for cell in row):
-        return rows == k + 1 and [float(cell) for cell in row] == list(range(k))
-    return rows == k + 1 or names_columns(row) or not any(looks_like_number(cell) for cell in row)
-
-
-def names_columns(row: list[str]) -> bool:
-    """The header lenet writes where the class names are numbers (the digits): `true` (or
-    empty, as pandas writes above its index), then 0, 1, 2, ...; a header whatever the
-    number of rows below it, so that a row too many or too few is reported as such."""
-    rest = [cell.strip() for cell in row[1:]]
-    return row[0].strip().lower() in ("", "true") and rest == [str(i) for i in range(len(rest))]
-
-
-def looks_like_number(text: str) -> bool:
-    """A number as a person may type it: 0.8, 80% or 0,8."""
-    text = text.strip()
-    return is_number(text.rstrip("%")) or is_number(text.replace(",", "."))
-
-
-def number_fix(text: str) -> str:
-    if text.endswith("%") and is_number(text[:-1]):
-        return "write probabilities such as 0.8, not percentages"
-    if is_number(text.replace(",", ".")):
-        return "write a point as decimal mark, e.g. 0.8"
-    return "every entry must be a probability such as 0.25"
-
-
-def is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 # --------------------------------------------------------------------------- sampling
@@ -356,33 +188,6 @@ class NoiseSetting:
     def label(self) -> str:
         """The setting's name in file names: 'symmetric-0.2', 'none-0' or 'transition'."""
         return CUSTOM if self.noise_type == CUSTOM else f"{self.noise_type}-{self.rate:g}"
-
-
-def parse_noise_types(text: str) -> list[str]:
-    """'symmetric,pair' -> ['symmetric', 'pair']: known types, each once."""
-    types = comma_items("--noise-type", text, "symmetric,pair")
-    for noise_type in types:
-        if noise_type not in NOISE_TYPES:
-            raise unknown_choice("--noise-type", noise_type, NOISE_TYPES)
-    if len(set(types)) != len(types):
-        raise LenetError(f"--noise-type '{text}' lists a type twice; give each type once")
-    return types
-
-
-def parse_rates(text: str) -> list[float]:
-    """'0,0.2,0.4' -> [0.0, 0.2, 0.4]: fractions in [0, 1), each once, in increasing order."""
-    rates = []
-    for part in comma_items("--noise-rate", text, "0,0.2,0.4"):
-        try:
-            rate = float(part)
-        except ValueError:
-            raise LenetError(
-                f"--noise-rate '{part}' is not a number; write fractions such as --noise-rate 0,0.2,0.4"
-            ) from None
-        rates.append(check_rate(rate))
-    if len(set(rates)) != len(rates):
-        raise LenetError(f"--noise-rate '{text}' lists a rate twice; give each rate once")
-    return sorted(rates)
 
 
 def noise_settings(

@@ -20,7 +20,9 @@ from collections.abc import Iterable
 
 import torch
 
-KINDS = ("adam", "sgd")  # config.OPTIMIZERS
+from lenetcli.config import OPTIMIZERS
+
+SGD_MOMENTUM = 0.9  # lenet's SGD, with or without members of their own (engine.make_optimizer)
 
 
 class MemberwiseOptimizer(torch.optim.Optimizer):
@@ -34,10 +36,10 @@ class MemberwiseOptimizer(torch.optim.Optimizer):
         weight_decays: list[float],
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
-        momentum: float = 0.9,
+        momentum: float = SGD_MOMENTUM,
     ):
-        if kind not in KINDS:
-            raise ValueError(f"unknown optimizer '{kind}'; use one of {', '.join(KINDS)}")
+        if kind not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer '{kind}'; use one of {', '.join(OPTIMIZERS)}")
         params = list(params)
         device, members = params[0].device, params[0].shape[0]
         if len(lrs) != members or len(weight_decays) != members:

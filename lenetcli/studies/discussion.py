@@ -100,14 +100,17 @@ def shared_classes(pairs: pd.DataFrame) -> dict[str, int]:
     pairs, with in how many, most first (then in the pairs' order)."""
     counts = Counter()
     for row in pairs.itertuples():
-        counts.update({row.true_class, row.predicted_class})
+        # a list, not a set: a set's order changes with each process's string hashing, and so
+        # would the order of classes tied in most_common (a pair's two classes always differ)
+        counts.update([row.true_class, row.predicted_class])
     return {name: n for name, n in counts.most_common() if n > 1}
 
 
 def both_ways(pairs: pd.DataFrame) -> list[tuple[str, str]]:
     """Pairs of classes confused in both directions among the pairs given (a → b and b → a)."""
-    seen = {(r.true_class, r.predicted_class) for r in pairs.itertuples()}
-    return [(a, b) for a, b in seen if (b, a) in seen and str(a) < str(b)]
+    order = [(r.true_class, r.predicted_class) for r in pairs.itertuples()]  # the pairs' order
+    seen = set(order)
+    return [(a, b) for a, b in order if (b, a) in seen and str(a) < str(b)]
 
 
 def confused_pairs(dataset: str, pairs: pd.DataFrame) -> Sentence:
@@ -194,7 +197,12 @@ def noise_fall(noise_type: str, curve: pd.DataFrame) -> Sentence:
         f"{100 * rates[largest]:g}% to {100 * rates[largest + 1]:g}%"
     )
     rule = f"{STEEP_FACTOR:g} times the median of the other drops ({points(median)})"
-    if steep:
+    if median <= 0:  # the other steps do not fall, on the median: no factor to speak of
+        text += (
+            f"; {step}, while the median of the other drops is {points(median)} (no fall): "
+            "the fall lies in that step."
+        )
+    elif steep:
         text += f"; {step}, at least {rule}: the fall steepens there."
     else:
         text += f"; {step}, less than {rule}: no step is steep, the fall is gradual."

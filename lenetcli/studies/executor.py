@@ -17,7 +17,6 @@ from typing import Protocol
 
 import torch
 
-from lenetcli.config import RunOptions
 from lenetcli.outputs.progress import StudyReporter
 from lenetcli.science import engine
 from lenetcli.science.data import Dataset
@@ -42,7 +41,6 @@ def train_job(
     job: Job,
     data: Dataset,
     device: torch.device,
-    options: RunOptions,
     reporter: Reporter,
 ) -> list[RunOutcome]:
     """Train one job's runs as one group; one outcome per run, in the job's order.
@@ -53,11 +51,11 @@ def train_job(
     weight decay. The group is exactly the job: the plan has already applied the cap."""
     settings = [study.settings[run.setting] for run in job.runs]
     labels = [study.labels(s, run.seed, data) for s, run in zip(settings, job.runs, strict=True)]
-    own = [draw.train for draw in labels]
-    config = settings[0].config
+    own = [data.train.labels if draw.train is None else draw.train for draw in labels]
+    config = job.config(study)
     kwargs = dict(
-        train_labels=None if all(t is None for t in own) else torch.stack(own),
-        group_size=len(job.runs), use_graph=options.graph, reporter=reporter,
+        train_labels=None if all(d.train is None for d in labels) else torch.stack(own),
+        group_size=len(job.runs), use_graph=study.options.graph, reporter=reporter,
     )  # fmt: skip
     if len(job.settings) == 1:
         results = engine.train(config, data, device, seeds=job.seeds, **kwargs)
@@ -82,11 +80,10 @@ class LocalExecutor:
     def run(self, jobs: list[Job], on_done: OnDone, on_failed: OnFailed | None = None) -> None:
         # on_failed is never called: an exception here ends the command, as it always has.
         for job in jobs:
-            setting = self.study.settings[job.runs[0].setting]  # all of one dataset and subsets
             self.reporter.start_setting(job.label, len(job.runs))
-            data = self.datasets[data_key(setting.config)]
+            data = self.datasets[data_key(job.config(self.study))]
             on_done(
                 job,
-                train_job(self.study, job, data, self.device, self.study.options, self.reporter),
+                train_job(self.study, job, data, self.device, self.reporter),
             )
             self.reporter.finish_setting(len(job.runs))

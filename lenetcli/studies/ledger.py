@@ -227,28 +227,27 @@ def rename_restored_models(out: Path, ledger: Ledger) -> int:
     """Put the models of the runs kept by --resume where their settings' present names say
     (a setting may have been renamed, or named anew as the grid grew); return how many kept
     runs have no model (trained by a lenet that kept none, or deleted)."""
-    moves, missing = [], 0
+    moves, unmoved = [], []  # unmoved: where a kept run's model is, if anywhere, already
     for key, old_name in ledger.restored_names.items():
         setting, seed = ledger.setting_of(key), int(ledger.rows[key]["seed"])
         old = out / "models" / f"{setting.config.dataset}-{old_name}" / f"seed-{seed}.pt"
         new = out / "models" / setting.stem / f"seed-{seed}.pt"
-        if old == new:
-            missing += not new.is_file()
-            continue
-        checkpoint = read_model(old)
-        if checkpoint is None:
-            missing += 1
+        checkpoint = None if old == new else read_model(old)
+        if checkpoint is None:  # in place, or moved by a session stopped before runs.csv said so
+            unmoved.append(new)
             continue
         checkpoint["setting"] = setting.about
         moves.append((old, new, checkpoint))
+    written = {new for _, new, _ in moves}
+    deleted = {old for old, _, _ in moves} - written
     # All read before any is written: two settings may have swapped names.
     for _, new, checkpoint in moves:
         save_checkpoint(new, checkpoint)
-    for old in {old for old, _, _ in moves} - {new for _, new, _ in moves}:
+    for old in deleted:
         old.unlink(missing_ok=True)
         with contextlib.suppress(OSError):
             old.parent.rmdir()  # when it held no other model
-    return missing
+    return sum(new in written or new in deleted or not new.is_file() for new in unmoved)
 
 
 def read_model(path: Path) -> dict | None:
@@ -269,6 +268,9 @@ def earlier_sessions(out: Path) -> list[dict]:
         session["groups"] = {
             s["name"]: s.get("groups") for s in settings if isinstance(s, dict) and "name" in s
         }
+    jobs = (previous.get("options") or {}).get("jobs")
+    if isinstance(jobs, list):  # and which settings' runs shared a job (its seconds)
+        session["jobs"] = jobs
     earlier = previous.get("earlier_sessions")
     return [*(earlier if isinstance(earlier, list) else []), session]
 

@@ -59,19 +59,30 @@ class Job:
     def seeds_of(self, setting: int) -> list[int]:
         return [run.seed for run in self.runs if run.setting == setting]
 
+    def config(self, study: Study) -> TrainConfig:
+        """Its first run's config, which stands for the whole job in all it shares (shape_key:
+        dataset, subsets, epochs, batch size, ...); lr and weight decay are each run's own."""
+        return study.settings[self.runs[0].setting].config
+
     @property
     def model_epochs(self) -> int:
         return len(self.runs) * self.epochs
 
 
+# What a member of a group may have of its own: the optimizer takes lr and weight decay per
+# member, each member draws from its own seed; repeats only count the seeds.
+PER_MEMBER = ("seed", "repeats", "lr", "weight_decay")
+
+
 def shape_key(config: TrainConfig) -> tuple:
-    """What runs must share to train as one group: all but seed, lr and weight decay (the
-    optimizer takes those per member) and the training labels (also per member)."""
-    return (
-        config.dataset, config.train_subset, config.test_subset, config.val_split,
-        config.batch_size, config.epochs, config.activation, config.pool, config.loss,
-        config.optimizer, config.lr_schedule,
-    )  # fmt: skip
+    """What runs must share to train as one group: every training option but PER_MEMBER's
+    (the training labels, too, are per member). A new option shapes the computation unless
+    it is added to PER_MEMBER, so it can never be shared by mistake."""
+    return tuple(
+        (name, getattr(config, name))
+        for name in TrainConfig.field_names()
+        if name not in PER_MEMBER
+    )
 
 
 def plan_jobs(
@@ -156,7 +167,7 @@ def describe_jobs(jobs: list[Job], cost: float | None = None) -> list[str]:
     """The plan as lines of text: one per job, then the totals and, given a measured cost in
     seconds per model-epoch, the time it would take at that pace."""
     lines = [
-        f"  job {i}: {job.label}, {len(job.runs)} run(s) ({seeds_text(sorted(set(job.seeds)))}), "
+        f"  job {i}: {job.label}, {len(job.runs)} run(s) ({describe_seeds(job.seeds)}), "
         f"{job.epochs} epoch(s), {job.model_epochs} model-epochs"
         for i, job in enumerate(jobs, 1)
     ]
@@ -165,10 +176,3 @@ def describe_jobs(jobs: list[Job], cost: float | None = None) -> list[str]:
     if cost is not None and jobs:
         total += f"; about {clock(cost * model_epochs(jobs))} at {cost:.3g} s per model-epoch"
     return [*lines, total]
-
-
-def seeds_text(seeds: list[int]) -> str:
-    """'seeds 42-46' for consecutive seeds, else 'seeds 42, 44'."""
-    if seeds == list(range(seeds[0], seeds[0] + len(seeds))):
-        return describe_seeds(seeds)
-    return "seeds " + ", ".join(map(str, seeds))

@@ -34,19 +34,20 @@ from dataclasses import dataclass
 
 import torch
 
+from lenetcli.config import RAY_DATA
 from lenetcli.errors import LenetError, one_line
 from lenetcli.outputs.progress import StudyReporter
+from lenetcli.outputs.tables import describe_seeds
 from lenetcli.science.data import Dataset, load_data
-from lenetcli.science.engine import Reporter
+from lenetcli.science.engine import GROUP_MEMORY_SHARE, Reporter
 from lenetcli.studies.executor import OnDone, OnFailed, train_job
-from lenetcli.studies.plan import Job, seeds_text
+from lenetcli.studies.plan import Job
 from lenetcli.studies.study import RunOutcome, Study, data_key
 
 INSTALL = "pip install 'lenetcli[ray]'"
-# A group is sized to a quarter of a GPU's memory (engine.group_size_cap): four share one.
-DEFAULT_TASK_GPUS = 0.25
+# A group is sized to a share of a GPU's memory (engine.group_size_cap): that many share one.
+DEFAULT_TASK_GPUS = GROUP_MEMORY_SHARE
 DEFAULT_TASK_CPUS = 1.0
-DATA_FROM = ("driver", "workers")
 # auto (the cluster this machine belongs to), ray://host:port (Ray Client), host:port (GCS)
 ADDRESS = re.compile(r"auto|(ray://)?[A-Za-z0-9._-]+:\d{1,5}")
 ERROR_CHARACTERS = 500  # of a failed task's error in runs.csv: Ray's run to whole tracebacks
@@ -79,20 +80,20 @@ def executor_factory(
     task_cpus: float | None = None,
     task_gpus: float | None = None,
     data_from: str = "driver",
+    device: torch.device | None = None,
 ) -> Callable[[Study, dict[tuple, Dataset], torch.device, StudyReporter], RayExecutor]:
     """What `session.execute(..., executor=...)` takes to train on Ray: checks the options
-    and that Ray is installed (LenetError otherwise), before anything is written. The cluster
-    is reached only when the jobs run."""
+    and that Ray is installed (LenetError otherwise), before anything is written; given the
+    study's device, also that the options suit it. The cluster is reached only when the jobs
+    run."""
     require_ray()
     config = RayConfig(address, task_cpus, task_gpus, data_from)
     check_config(config)
+    if device is not None:
+        check_device(config, device)
 
     def make(study, datasets, device, reporter) -> RayExecutor:
-        if device.type != "cuda" and task_gpus is not None:
-            raise LenetError(
-                f"--task-gpus {task_gpus:g} needs a study trained on a GPU, but this one trains "
-                f"on {device}; run lenet where a GPU is visible, or leave --task-gpus out"
-            )
+        check_device(config, device)
         return RayExecutor(study, datasets, device, reporter, config)
 
     return make
@@ -121,13 +122,16 @@ def check_config(config: RayConfig) -> None:
         raise LenetError(
             f"--task-gpus must be a fraction of one GPU (e.g. 0.25) or a whole number, got {config.task_gpus:g}"
         )
-    if config.data_from not in DATA_FROM:
-        raise ValueError(f"data_from must be one of {DATA_FROM}, got {config.data_from!r}")
+    if config.data_from not in RAY_DATA:
+        raise ValueError(f"data_from must be one of {RAY_DATA}, got {config.data_from!r}")
 
 
-def job_config(study: Study, job: Job):
-    """The TrainConfig of a job's first run: the dataset and subsets all its runs share."""
-    return study.settings[job.runs[0].setting].config
+def check_device(config: RayConfig, device: torch.device) -> None:
+    if device.type != "cuda" and config.task_gpus is not None:
+        raise LenetError(
+            f"--task-gpus {config.task_gpus:g} needs a study trained on a GPU, but this one "
+            f"trains on {device}; run lenet where a GPU is visible, or leave --task-gpus out"
+        )
 
 
 # --------------------------------------------------------------------------- on a worker
@@ -139,10 +143,10 @@ def train_on_worker(
     """One Ray task: train one job as train_job does locally. data None: read it here."""
     torch.set_num_threads(threads)  # the worker may have run a task of another size before
     if data is None:
-        data = load_data(job_config(study, job), study.options)
+        data = load_data(job.config(study), study.options)
     # Ray shows a task only the GPUs it was given (CUDA_VISIBLE_DEVICES): cuda is its GPU.
     device = torch.device(device_type)
-    return train_job(study, job, data, device, study.options, Reporter())
+    return train_job(study, job, data, device, Reporter())
 
 
 # --------------------------------------------------------------------------- in the driver
@@ -213,8 +217,8 @@ class RayExecutor:
             data = {key: ray.put(value) for key, value in self.datasets.items()}
         tasks = {}
         for job in jobs:
-            key = data_key(job_config(self.study, job))
-            name = f"lenet {job.label} {seeds_text(job.seeds)}"  # as `ray list tasks` shows it
+            key = data_key(job.config(self.study))
+            name = f"lenet {job.label} {describe_seeds(job.seeds)}"  # as `ray list tasks` shows it
             ref = remote.options(name=name).remote(
                 study, job, data.get(key), self.device.type, self.config.threads()
             )
@@ -234,7 +238,7 @@ class RayExecutor:
                 except ray.exceptions.RayError as exc:
                     error = task_error(exc)
                     self.reporter.message(
-                        f"{job.label} ({seeds_text(job.seeds)}): failed, and again when "
+                        f"{job.label} ({describe_seeds(job.seeds)}): failed, and again when "
                         f"retried; its runs are marked failed: {error}"
                     )
                     on_failed(job, error)

@@ -50,6 +50,8 @@ from lenetcli.studies.results import (
 from lenetcli.studies.study import RunOutcome, Study, check_study, data_key, load_study_data
 from lenetcli.studies.summary import summary_table, write_report
 
+EVERY_JOB_FAILED = "before any run finished: every job failed"  # config.json's "interrupted"
+
 
 def run_study(
     study: Study,
@@ -189,7 +191,7 @@ def execute(
         restored = 0
         check_output_dir(out, overwrite, study.command, [*inputs, study.options.data_folder()])
     device = engine.resolve_device(study.options.device)
-    executor = executor or executor_for(study.options)  # checks Ray's options and install
+    executor = executor or executor_for(study.options, device)  # checks Ray's options, install
     caps = device_caps(device, study.options.group_size)
     if dry_run:
         print_dry_run(
@@ -233,6 +235,13 @@ def execute(
                 f"interrupted: {ledger.saved} of {ledger.total} runs are finished and saved in "
                 f"{out}; run the same command with --resume --out {out} to continue"
             ) from None
+        if not ledger.count():  # every job failed (on a cluster): nothing to summarise
+            write_json(out / "config.json", {**record, "interrupted": EVERY_JOB_FAILED})
+            first = next(row["error"] for row in ledger.rows.values() if row.get("error"))
+            raise LenetError(
+                f"every job of this study failed, e.g. with {first} (runs.csv has each error); "
+                f"fix the cause, then run the same command with --resume --out {out}"
+            )
         runs = ledger.runs_frame()
         # Signals wait until the summary, figures and results are written (a second or two),
         # and config.json says meanwhile that they are being written (outputs.finishing).
@@ -301,12 +310,13 @@ def print_dry_run(
 
 def measured_cost(ledger: Ledger, out: Path) -> float | None:
     """Seconds per model-epoch of the runs kept in out, at the pace they trained: a run's
-    seconds are its group's (the members step together), so a group of G shares them by G."""
+    seconds are its job's (the members step together), so a job of G runs shares them by G."""
     previous = read_config(out) or {}
+    options = previous.get("options") or {}
+    sessions = previous.get("earlier_sessions")
     sizes = {}
-    for setting in (previous.get("options") or {}).get("settings") or []:
-        for group in setting.get("groups") or []:
-            sizes |= {(setting.get("name"), seed): len(group) for seed in group}
+    for session in [*(sessions if isinstance(sessions, list) else []), options]:
+        sizes |= job_sizes(session)  # a run that trained again later, at the later pace
     seconds = model_epochs = 0.0
     for key, name in ledger.restored_names.items():
         row = ledger.rows[key]
@@ -317,9 +327,39 @@ def measured_cost(ledger: Ledger, out: Path) -> float | None:
     return seconds / model_epochs if model_epochs else None
 
 
-def executor_for(options: RunOptions) -> Callable[..., Executor]:
+def job_sizes(session) -> dict[tuple[str, int], int]:
+    """(setting, seed) -> how many runs trained in its job, in one session on record: its
+    jobs, or (recorded before jobs were, when a job held one setting) its settings' groups."""
+    if not isinstance(session, dict):
+        return {}
+    if isinstance(jobs := session.get("jobs"), list):
+        return {
+            (member.get("setting"), member.get("seed")): len(job)
+            for job in jobs
+            if isinstance(job, list)
+            for member in job
+            if isinstance(member, dict)
+        }
+    groups = session.get("groups")  # {name: groups} in earlier_sessions
+    if isinstance(groups, dict):
+        named = groups.items()
+    else:  # a record's own settings, each with its groups
+        settings = session.get("settings")
+        settings = settings if isinstance(settings, list) else []
+        named = [(s.get("name"), s.get("groups")) for s in settings if isinstance(s, dict)]
+    return {
+        (name, seed): len(group)
+        for name, setting_groups in named
+        if isinstance(setting_groups, list)
+        for group in setting_groups
+        if isinstance(group, list)
+        for seed in group
+    }
+
+
+def executor_for(options: RunOptions, device) -> Callable[..., Executor]:
     """The executor --backend names: LocalExecutor, or Ray's (checked before anything is
-    written: Ray installed, its options sound)."""
+    written: Ray installed, its options sound and suited to the device)."""
     if options.backend == "local":
         return LocalExecutor
     if options.backend != "ray":
@@ -327,7 +367,7 @@ def executor_for(options: RunOptions) -> Callable[..., Executor]:
     from lenetcli.studies.ray_executor import executor_factory  # late: Ray is an extra
 
     return executor_factory(
-        options.ray_address, options.task_cpus, options.task_gpus, options.ray_data
+        options.ray_address, options.task_cpus, options.task_gpus, options.ray_data, device
     )
 
 

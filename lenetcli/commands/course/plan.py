@@ -106,7 +106,7 @@ def check_needs(course: CourseFile, chosen: list[Section], out: Path, kept: bool
                 )
 
 
-def check_out(out: Path, course: CourseFile, profile: str) -> None:
+def check_out(out: Path, profile: str) -> None:
     """out is new, empty, or a course study's folder of the same profile."""
     if out.exists() and not out.is_dir():
         raise LenetError(f"output folder {out} is a file; choose another --out")
@@ -195,7 +195,7 @@ def check_flags(out: Path, resume: bool, overwrite: bool) -> None:
         )
 
 
-def course_runs(course: CourseFile, chosen, plan: Plan, out: Path) -> tuple[int, int]:
+def course_runs(chosen, plan: Plan, out: Path) -> tuple[int, int]:
     """(runs, of which finished already) of the chosen sections: the study's progress."""
     total = done = 0
     for section in chosen:

@@ -70,8 +70,9 @@ from lenetcli.commands.sweep import (
 from lenetcli.config import HYPERPARAMETERS
 from lenetcli.errors import LenetError, unknown_choice
 from lenetcli.options import DEFAULTS
+from lenetcli.outputs.transition_file import read_transition_csv
 from lenetcli.science.data import DATASETS, get_spec
-from lenetcli.science.noise import check_rate, read_transition_csv
+from lenetcli.science.noise import check_rate
 
 TOP_KEYS = ["title", "seed", "repeats", "defaults", "profiles", "sections"]
 COMMON_KEYS = ["name", "title", "kind"]

@@ -101,7 +101,7 @@ def run_course(
     if overwrite:
         check_output_dir(out, True, "report", [course.path, options.data_folder()])
     else:
-        check_out(out, course, profile)
+        check_out(out, profile)
     check_needs(course, chosen, out, kept=not overwrite)
     plan = make_plan(course, chosen, overrides, options)
     console = stdout_console(options.quiet and not dry_run)  # a dry run's plan is its output
@@ -131,7 +131,7 @@ def run_course(
         go_on = f"run the same study into {out} again (with --resume) to continue"
         try:
             with progress.make_course_reporter(console, options.quiet) as reporter:
-                reporter.start_course(*course_runs(course, chosen, plan, out))
+                reporter.start_course(*course_runs(chosen, plan, out))
                 for section in chosen:
                     run_one(course, section, plan, overrides, out, options, record, reporter)
         except KeyboardInterrupt:  # outside a section's training (which says what it kept)
