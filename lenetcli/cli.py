@@ -358,8 +358,8 @@ def typer_parameter(option: Option, as_list: bool = False) -> inspect.Parameter:
     lenet sweep) the text of a comma list, None when it is not given."""
     # escape: help is rich markup to typer, and would drop [ray] of pip install 'lenetcli[ray]'
     settings = {"help": escape(option.help), "metavar": option.metavar}
-    if option.choices:
-        settings["autocompletion"] = option.completions
+    if option.choices:  # a list's items, or one value
+        settings["autocompletion"] = option.completions if as_list else option.one_completion
     if as_list:
         annotation, default = str | None, None
         settings |= {
@@ -660,6 +660,11 @@ def report_command(
     if options["print_study"]:
         from lenetcli.commands.course.reading import shipped_study
 
+        if folders or options["study"]:  # it prints the shipped file, the one to copy
+            fail(
+                "--print-study prints the shipped study file and takes no other; leave out "
+                f"{folders[0] if folders else '--study'}, or give your file to --study alone"
+            )
         sys.stdout.write(shipped_study())
         return
     given = [

@@ -140,6 +140,11 @@ class Option:
         parts = [self.help, form, self.list_note, f"Default: {number_text(self.default)}."]
         return " ".join(part for part in parts if part)
 
+    def one_completion(self, incomplete: str) -> list[str]:
+        """What shell completion offers where the option takes one value (lenet train's
+        options): the choices that start with what is typed, and no list."""
+        return [choice for choice in self.choices if choice.startswith(incomplete)]
+
     def completions(self, incomplete: str) -> list[str]:
         """What shell completion offers for the value typed so far: the choices that start
         with it; after a comma (a sweep's list), the choices for the item after it, but for

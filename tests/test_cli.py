@@ -398,6 +398,9 @@ def test_show_completion_prints_the_script_of_the_shell_named(shell):
         ("lenet tr", ["train"]),
         ("lenet train --activation t", ["tanh"]),
         ("lenet sweep --activation relu,t", ["relu,tanh"]),
+        ("lenet train --optimizer adam,s", []),  # lenet train takes one value, not a list
+        ("lenet train --optimizer s", ["sgd"]),
+        ("lenet confusion --dataset mnist,f", ["mnist,fashion-mnist"]),  # a list there
         ("lenet noise --lr-sch", ["--lr-schedule"]),
     ],
 )

@@ -95,6 +95,19 @@ def test_report_refuses_a_metrics_csv_damaged_by_hand(tmp_path):
     assert not (tmp_path / "r").exists()
 
 
+def test_report_names_a_metrics_csv_cut_short_as_a_value_missing(tmp_path):
+    folder = tmp_path / "sweep"
+    shutil.copytree(FIXTURE / "sweep", folder)
+    header, first, *_ = (folder / "metrics.csv").read_text().splitlines()
+    cut = ",".join(first.split(",")[:7])  # a disk full after test_loss: the rest is missing
+    (folder / "metrics.csv").write_text(f"{header}\n{cut}\n")
+    result = CliRunner().invoke(app, ["report", str(folder), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2, result.output
+    message = " ".join(result.output.split())
+    assert "metrics.csv, line 2, column test_acc: no number (empty, or nan)" in message
+    assert not (tmp_path / "r").exists()
+
+
 def test_a_model_of_0_1_is_studied_by_confusion_with_the_accuracy_it_was_saved_with(tmp_path):
     import json
 

@@ -627,6 +627,32 @@ def test_another_profile_in_the_same_folder_is_refused(tiny):
         run_course(path, out, "full", None, OPTIONS)
 
 
+def test_another_study_file_in_the_same_folder_is_refused_before_anything_is_written(
+    tiny, tmp_path
+):
+    # its section 1 is not the folder's section 1: the runs there are another study's
+    _, out, _ = tiny
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
+    other = (
+        TINY.replace('name = "hyperparameters"', 'name = "rates"')
+        .replace('best_of = "hyperparameters"', 'best_of = "rates"')
+        .replace('models_of = ["hyperparameters"', 'models_of = ["rates"')
+    )
+    path = study_file(tmp_path, other)
+    with pytest.raises(LenetError) as raised:
+        run_course(path, out, "quick", None, OPTIONS)
+    assert str(raised.value).startswith(
+        f"{out} holds a course study whose section 1 is 'hyperparameters' (sweep), but {path} "
+        "names section 1 'rates' (sweep): its runs are another study's; choose another --out"
+    )
+    noise_only = "\n".join(['title = "noise"', "[profiles.quick]", "epochs = 2", "[[sections]]",
+                             'name = "noise"', 'kind = "noise"', 'datasets = ["digits"]',
+                             "symmetric = [0, 0.4]"])  # fmt: skip
+    with pytest.raises(LenetError, match="names section 1 'noise' \\(noise\\)"):
+        run_course(study_file(tmp_path, noise_only, "noise.toml"), out, "quick", None, OPTIONS)
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == before
+
+
 def test_a_section_that_builds_on_one_not_run_is_refused_before_anything_is_written(tmp_path):
     path = study_file(tmp_path, TINY)
     out = tmp_path / "out"

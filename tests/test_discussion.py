@@ -220,6 +220,20 @@ def test_datasets_are_ranked_with_the_gaps_between_them():
     assert sentence.numbers["gap_fashion-mnist_cifar10"] == pytest.approx(30.5)
 
 
+def test_a_dataset_ranked_twice_is_told_apart_by_its_section():
+    # best_of's own dataset trained again in the datasets section: two rows of digits
+    results = pd.DataFrame({
+        "dataset": ["digits", "digits"], "section": ["2-ds", "1-hp"],
+        "final_test_acc_mean": [89.75, 88.5], "final_test_acc_std": [3.18, 1.41], "n": [2, 2],
+    })  # fmt: skip
+    sentence = discussion.dataset_ranking(results)
+    assert "8x8) in 2-ds 89.75% ± 3.18; Digits (scikit-learn 8x8) in 1-hp 88.50%" in sentence.text
+    assert sentence.numbers == {
+        "digits_2-ds_mean": 89.75, "digits_2-ds_std": 3.18, "digits_1-hp_mean": 88.5,
+        "digits_1-hp_std": 1.41, "gap_digits_2-ds_digits_1-hp": pytest.approx(1.25),
+    }  # fmt: skip
+
+
 def pairs(*named):
     return pd.DataFrame(
         {

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import urllib.parse
 from pathlib import Path
 
+import pytest
 from matplotlib.figure import Figure as MplFigure
 
 from lenetcli.outputs.document import (
@@ -34,6 +36,23 @@ def test_markdown_is_the_blocks_one_blank_line_apart():
         "| Setting | Test acc. |\n| --- | --: |\n| lr0.1 | 98.00 |\n\n"
         "```\nlenet train\n```\n\n![Curves](figures/1-a/curves.png)\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "target"),
+    [("figures/2-lab 3/curves.png", "figures/2-lab%203/curves.png"),
+     ("figures/1-$(x y)/a.png", "figures/1-%24%28x%20y%29/a.png"),
+     ("figures/1-é ü 数据/a.png", "figures/1-%C3%A9%20%C3%BC%20%E6%95%B0%E6%8D%AE/a.png"),
+     ("figures/1-数据/a.png", "figures/1-数据/a.png")],
+)  # fmt: skip
+def test_a_figure_in_a_folder_of_any_name_is_an_image_to_a_markdown_reader(name, target):
+    from markdown_it import MarkdownIt  # rich's Markdown parser: CommonMark, as GitHub's
+
+    text = render_markdown([Figure(Path("/r/a.png"), "Curves")], {Path("/r/a.png"): name})
+    assert text == f"![Curves]({target})\n"
+    rendered = MarkdownIt().render(text)  # an image whose source is the file's path
+    src = re.search(r'<img src="([^"]*)" alt="Curves"', rendered)
+    assert src and urllib.parse.unquote(src.group(1)) == name, rendered
 
 
 def test_the_html_page_refers_to_nothing_outside_itself(tmp_path):

@@ -465,3 +465,18 @@ def test_a_json_file_that_is_unreadable_for_any_reason_is_a_value_error(tmp_path
     assert read_json(path) == [1, 2] and read_json_dict(path) is None  # not an object
     path.write_text('{"a": [1]}')
     assert read_json_dict(path) == {"a": [1]}
+
+
+def test_characters_missing_from_the_font_are_one_warning_line(tmp_path, capsys):
+    import warnings
+
+    figure = plt.figure()
+    figure.gca().set_title("é ü 数据")  # no CJK glyphs in matplotlib's own font
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # none of matplotlib's reaches the user
+        path = save_figure(figure, tmp_path / "figure.png")
+    assert path.is_file()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "show as boxes" in err, err
+    save_figure(plt.figure(), tmp_path / "plain.png")
+    assert capsys.readouterr().err == ""

@@ -215,3 +215,15 @@ def test_the_runs_bar_counts_a_job_trained_elsewhere():
     reporter.finish_setting(1)
     runs = drawn(reporter)[0]
     assert runs["count"] == "5/6"
+
+
+def test_a_diverged_member_is_counted_not_averaged_into_the_group_line():
+    console = Console(file=io.StringIO(), width=200)
+    reporter = LineReporter(console, "digits lr0.001 +1 setting")
+    reporter.start_group([42, 43, 42, 43], 2, 45)
+    lost = row(10.0) | {"train_loss": float("nan")}
+    reporter.epoch(1, [row(89.0), row(91.0), row(90.0), lost])
+    line = console.file.getvalue()
+    assert "loss 0.4133  train 86.50%  test 90.00%  1.2s  (1 of 4 diverged)" in line, line
+    all_lost = " ".join(console.file.getvalue().split())
+    assert "nan" not in all_lost

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from lenetcli.cli import app
 from lenetcli.commands import sweep as sweep_command
 from lenetcli.commands.report import writer
-from lenetcli.commands.report.sections import command_line
+from lenetcli.commands.report.sections import command_line, data_text
 from lenetcli.commands.report.sources import RESULT_COLUMNS, find_sources
 from lenetcli.outputs.document import Table, Text, render_html, render_markdown
 from lenetcli.outputs.files import WRITING
@@ -614,3 +614,10 @@ def test_text_a_spreadsheet_would_read_as_another_type_is_told_apart():
     for text in ("=1+2", "+1", "-1", "@SUM(A1)", "1-2", "1e5", "0012", "", "Jan-2", "NA", "TRUE",
                  "nan", "Infinity"):  # fmt: skip
         assert not reads_as_text(text), text
+
+
+def test_a_record_without_its_data_says_so_rather_than_none():
+    assert data_text({}) == "Data not recorded"
+    assert data_text({"data": None}) == "Data not recorded"
+    mnist = {"dataset": "mnist", "train_size": 60000, "test_size": 10000, "source": "/d"}
+    assert data_text({"data": mnist}) == "MNIST: 60,000 training and 10,000 test images from /d"

@@ -24,7 +24,11 @@ from lenetcli.cli import app
 from lenetcli.commands.course.plan import describe_course, make_plan
 from lenetcli.commands.course.reading import read_course_file
 from lenetcli.commands.report.study import parse_sections, run_study_report
-from lenetcli.commands.report.study_document import section_time_rows, section_times
+from lenetcli.commands.report.study_document import (
+    section_time_rows,
+    section_times,
+    shown_noise_settings,
+)
 from lenetcli.config import RunOptions
 from lenetcli.errors import LenetError
 from lenetcli.outputs import progress
@@ -296,6 +300,14 @@ def test_print_study_writes_the_shipped_file():
     assert result.stdout == (ROOT / "lenetcli" / "studies" / "lenet5.toml").read_text()
 
 
+@pytest.mark.parametrize("extra", [["mine.toml"], ["--study"]])
+def test_print_study_takes_no_file_of_its_own(extra):
+    result = runner.invoke(app, ["report", "--print-study", *extra])
+    assert result.exit_code == 2
+    assert "--print-study prints the shipped study file and takes no other" in result.output
+    assert "[[sections]]" not in result.output
+
+
 def one_line_error(args: list[str]) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "lenetcli", *args], capture_output=True, text=True,
@@ -416,3 +428,76 @@ def test_a_welch_table_names_the_measure_its_best_is_by(quick):
         "each setting against the one with the highest mean final test accuracy, "
         f"{means.idxmax()}, by a two-sided Welch t-test"
     ) in text
+
+
+def test_the_noise_section_shows_each_type_at_40_percent_or_its_highest_rate():
+    summary = pd.DataFrame({
+        "setting": ["none-0", "symmetric-0.1", "symmetric-0.3", "symmetric-0.5", "pair-0.2",
+                    "pair-0.4", "pair-0.6", "transition"],
+        "noise_type": ["none", "symmetric", "symmetric", "symmetric", "pair", "pair", "pair",
+                       "transition"],
+        "noise_rate": [0.0, 0.1, 0.3, 0.5, 0.2, 0.4, 0.6, 0.25],
+    })  # fmt: skip
+    shown = shown_noise_settings(summary)
+    assert list(shown["setting"]) == ["symmetric-0.5", "pair-0.4", "transition"]
+    clean = summary[summary["noise_type"] == "none"]
+    assert shown_noise_settings(clean).empty
+
+
+def test_a_confusion_section_given_to_lenet_report_names_the_study_around_it(quick, tmp_path):
+    out, _ = quick
+    folder = next((out / "3-confusion").iterdir())  # a dataset's folder, with no config.json
+    result = runner.invoke(app, ["report", str(folder), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2
+    message = " ".join(result.output.split())
+    assert f"is part of the course study in {out}, whose report is {out / 'report.md'}" in message
+    assert not (tmp_path / "r").exists()
+
+
+def test_the_best_setting_names_the_mean_it_was_chosen_by_and_any_tie():
+    from lenetcli.commands.report.study_document import best_sentence
+    from lenetcli.studies.summary import best_mask
+
+    rows = pd.DataFrame({
+        "dataset": ["digits"] * 3, "setting": ["lr0.006", "lr0.01", "lr0.012"], "n": [2] * 3,
+        "diverged": [0] * 3, "final_val_acc_mean": [88.0, 89.5, 89.5],
+        "final_test_acc_mean": [87.0, 88.5, 89.75], "final_test_acc_std": [1.0, 1.41, 3.18],
+    })  # fmt: skip
+    text = best_sentence("digits", rows, rows[best_mask(rows)])
+    assert text == (
+        "Best setting on Digits (scikit-learn 8x8): lr0.01, lr0.012 are tied at the highest mean validation "
+        "accuracy (89.50%); the first, lr0.01, is taken as the best (88.50 ± 1.41% testing "
+        "accuracy)."
+    )
+    rows.loc[2, "final_val_acc_mean"] = 89.0
+    assert best_sentence("digits", rows, rows[best_mask(rows)]) == (
+        "Best setting on Digits (scikit-learn 8x8): lr0.01, the highest mean validation accuracy (89.50% "
+        "validation accuracy; 88.50 ± 1.41% testing accuracy)."
+    )
+    plain = rows.drop(columns="final_val_acc_mean")
+    assert best_sentence("digits", plain, plain[best_mask(plain)]) == (
+        "Best setting on Digits (scikit-learn 8x8): lr0.012, the highest mean testing accuracy (89.75 ± 3.18% "
+        "testing accuracy)."
+    )
+
+
+def test_the_seeds_table_shows_validation_accuracy_where_the_runs_have_it(tmp_path):
+    from lenetcli.commands.report.study_document import StudyDocument
+
+    runs = pd.DataFrame({
+        "setting": ["a", "a", "b", "b"], "seed": [42, 43, 42, 43],
+        "final_train_acc": [90.0, 91.0, 92.0, 93.0], "final_val_acc": [88.0, 89.0, 90.0, 91.0],
+        "final_test_acc": [87.0, 88.0, 89.0, 90.0],
+    })  # fmt: skip
+    summary = pd.DataFrame({"setting": ["a", "b"]})
+    document = StudyDocument(read_course_file(), tmp_path, {}, "t")
+    table = document.seeds_table("x.csv", "digits", summary, runs)
+    frame = document.tables["x.csv"]
+    assert list(frame.columns) == ["No.", "a training", "a validation", "a testing",
+                                   "b training", "b validation", "b testing"]  # fmt: skip
+    assert list(frame["b validation"]) == [90.0, 91.0, 91.0, 90.5, pytest.approx(0.7071, 1e-4)]
+    assert "final training, validation and testing accuracy of each" in table.caption
+    without = runs.assign(final_val_acc=float("nan"))
+    plain = document.seeds_table("y.csv", "digits", summary, without)
+    assert "final training and testing accuracy of each" in plain.caption
+    assert "a validation" not in document.tables["y.csv"]

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import base64
 import html
+import re
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,6 +109,16 @@ def column_width(header: str, cells: list[str]) -> int:
     return max([0, *(len(str(cell)) for cell in cells), *(len(w) for w in str(header).split())])
 
 
+def link(path: str) -> str:
+    """A relative path as a Markdown link's target: as it is where it is plain, else
+    percent-encoded (a space, a parenthesis or a bracket in a folder name ends a plain
+    target early, and the reader sees the text instead of the image)."""
+    return path if PLAIN_LINK.fullmatch(path) else urllib.parse.quote(path, safe="/")
+
+
+PLAIN_LINK = re.compile(r"[\w./-]+")
+
+
 @dataclass(frozen=True)
 class Figure:
     path: Path  # the PNG in a source folder, or (own) its name in the report's folder
@@ -114,7 +126,7 @@ class Figure:
     own: bool = False  # drawn by the report itself: compare.png
 
     def markdown(self, names: dict[Path, str]) -> str:
-        return f"![{self.caption}]({names[self.path]})"
+        return f"![{self.caption}]({link(names[self.path])})"
 
     def html(self, out: Path) -> str:
         path = out / self.path if self.own else self.path

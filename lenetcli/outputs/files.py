@@ -21,6 +21,7 @@ import shutil
 import signal
 import sys
 import threading
+import warnings
 from datetime import datetime, timezone
 from itertools import chain, count
 from pathlib import Path
@@ -562,14 +563,30 @@ DPI = 200  # print quality: a 7-inch panel is 1400 pixels wide
 
 
 def save_figure(fig, path: Path) -> Path:
+    """fig as a PNG at path, closed. Characters its font lacks (a folder named 数据 in a
+    legend) are one warning line, not matplotlib's two lines per character."""
     import matplotlib.pyplot as plt
 
     try:
-        return write_atomic(
-            path, lambda tmp: fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight")
-        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            written = write_atomic(
+                path, lambda tmp: fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight")
+            )
     finally:
         plt.close(fig)
+    glyphs = [w for w in caught if MISSING_GLYPH in str(w.message)]
+    for w in caught:
+        if w not in glyphs:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    if glyphs:
+        warn(f"{path}: some characters of its text are not in matplotlib's font and show as boxes")
+    return written
+
+
+MISSING_GLYPH = (
+    "missing from font"  # matplotlib's UserWarning: Glyph 25454 (...) missing from font(s)
+)
 
 
 def save_checkpoint(path: Path, checkpoint: dict) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 from rich.console import Console, ConsoleOptions
@@ -40,9 +41,17 @@ def make_reporter(console: Console, quiet: bool, label: str = "") -> Reporter:
 
 
 def means(rows: list[dict]) -> dict[str, float]:
-    """An epoch's metrics averaged over a group's members."""
+    """An epoch's metrics averaged over a group's members, those whose training loss is a
+    number (one member's nan would make every mean nan; diverged() counts the others)."""
     names = [k for k in ("train_loss", "train_acc", "val_acc", "test_acc") if k in rows[0]]
-    return {k: sum(r[k] for r in rows) / len(rows) for k in names}
+    finite = [r for r in rows if math.isfinite(r["train_loss"])] or rows
+    return {k: sum(r[k] for r in finite) / len(finite) for k in names}
+
+
+def diverged(rows: list[dict]) -> str:
+    """'  (1 of 4 diverged)' where some members' training loss is no number, else ''."""
+    bad = sum(not math.isfinite(r["train_loss"]) for r in rows)
+    return f"  ({bad} of {len(rows)} diverged)" if bad and len(rows) > 1 else ""
 
 
 def epoch_summary(rows: list[dict]) -> str:
@@ -51,7 +60,7 @@ def epoch_summary(rows: list[dict]) -> str:
     val = f"val {mean['val_acc']:.2f}%  " if "val_acc" in mean else ""
     return (
         f"loss {mean['train_loss']:.4f}  train {mean['train_acc']:.2f}%  {val}"
-        f"test {mean['test_acc']:.2f}%  {rows[0]['seconds']:.1f}s"
+        f"test {mean['test_acc']:.2f}%  {rows[0]['seconds']:.1f}s{diverged(rows)}"
     )
 
 

@@ -66,17 +66,18 @@ def dataset_ranking(results: pd.DataFrame) -> Sentence:
     """
     ranked = results.sort_values("final_test_acc_mean", ascending=False, kind="stable")
     rows = list(ranked.itertuples())
+    keys, names = ranking_names(ranked)
     numbers = {}
     parts = []
     for i, row in enumerate(rows):
-        numbers[f"{row.dataset}_mean"] = float(row.final_test_acc_mean)
-        numbers[f"{row.dataset}_std"] = float(row.final_test_acc_std)
-        text = f"{dataset_title(row.dataset)} {mean_std(row.final_test_acc_mean, row.final_test_acc_std)}"
+        numbers[f"{keys[i]}_mean"] = float(row.final_test_acc_mean)
+        numbers[f"{keys[i]}_std"] = float(row.final_test_acc_std)
+        text = f"{names[i]} {mean_std(row.final_test_acc_mean, row.final_test_acc_std)}"
         if i:
             above = rows[i - 1]
             gap = float(above.final_test_acc_mean - row.final_test_acc_mean)
-            numbers[f"gap_{above.dataset}_{row.dataset}"] = gap
-            text += f" ({points(gap)} below {dataset_title(above.dataset)})"
+            numbers[f"gap_{keys[i - 1]}_{keys[i]}"] = gap
+            text += f" ({points(gap)} below {names[i - 1]})"
         parts.append(text)
     runs = sorted({int(n) for n in ranked["n"]})
     over = f"{runs[0]}" if len(runs) == 1 else f"{runs[0]} to {runs[-1]}"
@@ -86,6 +87,18 @@ def dataset_ranking(results: pd.DataFrame) -> Sentence:
         else f"Only one dataset was measured: {parts[0]} (mean final testing accuracy)."
     )
     return Sentence("datasets", text, numbers)
+
+
+def ranking_names(ranked: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """Each row's key in the numbers and its name in the text: its dataset, and where a
+    dataset has two rows (best_of's own dataset trained again), also its section."""
+    twice = ranked["dataset"].duplicated(keep=False)
+    sections = ranked["section"] if "section" in ranked else pd.Series("", index=ranked.index)
+    keys, names = [], []
+    for dataset, section, both in zip(ranked["dataset"], sections, twice, strict=True):
+        keys.append(f"{dataset}_{section}" if both else str(dataset))
+        names.append(f"{dataset_title(dataset)} in {section}" if both else dataset_title(dataset))
+    return keys, names
 
 
 # --------------------------------------------------------------------------- confused pairs

@@ -142,6 +142,8 @@ def checked_metrics(
             number = numbers[index]
             if pd.isna(value) and may_be_empty:
                 continue
+            if pd.isna(value):  # an empty cell (a line cut short), which pandas reads as nan
+                refuse(index, column, "no number (empty, or nan), where lenet writes one")
             if pd.isna(number):
                 refuse(index, column, f"'{value}' is not a number")
             lowest = WHOLE_FROM.get(column)

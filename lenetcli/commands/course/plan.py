@@ -106,8 +106,9 @@ def check_needs(course: CourseFile, chosen: list[Section], out: Path, kept: bool
                 )
 
 
-def check_out(out: Path, profile: str) -> None:
-    """out is new, empty, or a course study's folder of the same profile."""
+def check_out(out: Path, course: CourseFile, profile: str) -> None:
+    """out is new, empty, or a folder of this course study: the same profile, and each
+    section it holds is the file's section of that number (its name and kind)."""
     if out.exists() and not out.is_dir():
         raise LenetError(f"output folder {out} is a file; choose another --out")
     if not out.is_dir() or not any(out.iterdir()):
@@ -123,6 +124,22 @@ def check_out(out: Path, profile: str) -> None:
             f"{out} holds the course study's profile {record.get('profile')!r}, not {profile!r}: "
             "its runs are other runs; choose another --out, or add --overwrite to replace them"
         )
+    layout = {str(section.number): section for section in course.sections}
+    for number, entry in (record.get("sections") or {}).items():
+        if not isinstance(entry, dict) or "name" not in entry:
+            continue  # written by a lenet that did not name an interrupted section
+        section = layout.get(number)
+        if section is None or (section.name, section.kind) != (entry["name"], entry.get("kind")):
+            what = (
+                f"has no section {number}"
+                if section is None
+                else f"names section {number} '{section.name}' ({section.kind})"
+            )
+            raise LenetError(
+                f"{out} holds a course study whose section {number} is '{entry['name']}' "
+                f"({entry.get('kind')}), but {course.path} {what}: its runs are another "
+                "study's; choose another --out, or add --overwrite to replace them"
+            )
 
 
 @dataclass

@@ -101,7 +101,7 @@ def run_course(
     if overwrite:
         check_output_dir(out, True, "report", [course.path, options.data_folder()])
     else:
-        check_out(out, profile)
+        check_out(out, course, profile)
     check_needs(course, chosen, out, kept=not overwrite)
     plan = make_plan(course, chosen, overrides, options)
     console = stdout_console(options.quiet and not dry_run)  # a dry run's plan is its output
@@ -162,6 +162,7 @@ def run_one(course, section, plan, overrides, out, options, record, reporter) ->
     try:
         best = run_section(course, section, plan, overrides, out, options, reporter)
     except Interrupted:
+        entry |= {"name": section.name, "kind": section.kind, "folder": section.folder}
         entry["pace"] = pace(entry, out, section, before, started)
         record["sections"][str(section.number)] = entry
         write_json(out / COURSE_RECORD, record)

@@ -47,13 +47,18 @@ def provenance(source: Source) -> Text:
 
 
 def data_text(record: dict) -> str:
-    data = record.get("data", {})
+    """'MNIST: 60,000 training and 10,000 test images from DIR', per dataset read; 'Data not
+    recorded' for a config.json without them (hand-edited, or cut short)."""
+    data = record.get("data") or {}
     parts = data.get("datasets", [data])
+    if not any(isinstance(d, dict) and d.get("dataset") for d in parts):
+        return "Data not recorded"
     return "; ".join(
         f"{dataset_title(d.get('dataset'))}: "
         f"{count(d.get('train_size'))} training{validation_text(d)} and {count(d.get('test_size'))} test "
         f"images from {d.get('source')}"
         for d in parts
+        if isinstance(d, dict) and d.get("dataset")
     )
 
 
@@ -246,7 +251,7 @@ def confusion_blocks(source: Source) -> list:
     ]
     return [
         Text(
-            f"{model_text(source.record)} Test accuracy {fmt(100 * right / total)}% on {total} images."
+            f"{model_text(source.record)} Test accuracy {fmt(100 * right / total)}% on {count(total)} images."
         ),
         Table(pair_header, pair_rows, left=2, caption="Most confused pairs")
         if pair_rows

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lenetcli.commands.course.folders import COURSE_RECORD
 from lenetcli.config import ADDED_FIELDS, TrainConfig
 from lenetcli.errors import LenetError, one_line
 from lenetcli.outputs.files import read_csv, read_json, reads_as_text
@@ -124,6 +125,15 @@ def unfinished_reason(folder: Path, record: dict) -> str | None:
     return None
 
 
+def course_study_around(folder: Path) -> Path | None:
+    """The course study's folder (lenet report --study) that folder lies in, if any: its
+    confusion section's folders hold no config.json of a command."""
+    for parent in [folder, *folder.resolve().parents][:4]:
+        if (parent / COURSE_RECORD).is_file():
+            return parent
+    return None
+
+
 def output_folders(folder: Path) -> list[Path]:
     """The folder itself if lenet wrote it; else the output folders inside it, at any depth
     (a folder such as runs/, or the per-dataset folders of `lenet confusion --dataset a,b`)."""
@@ -132,6 +142,12 @@ def output_folders(folder: Path) -> list[Path]:
     if config_kind(folder) != "other":
         return [folder]
     inner = inner_output_folders(folder)
+    if not inner and (study := course_study_around(folder)):
+        raise LenetError(
+            f"{folder} is part of the course study in {study}, whose report is "
+            f"{study / 'report.md'} (lenet report --study [FILE] --out {study} writes it "
+            f"again); {WHAT}"
+        )
     if not inner:
         raise LenetError(f"{folder} holds no output folder of lenet (no config.json of it); {WHAT}")
     return inner

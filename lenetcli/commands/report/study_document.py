@@ -199,14 +199,7 @@ class StudyDocument:
             blocks.append(self.seeds_table(f"{stem}-{dataset}.csv", dataset, rows, own))
             best = rows[best_mask(rows)]
             if len(rows) > 1 and len(best):
-                b = best.iloc[0]
-                blocks.append(
-                    Text(
-                        f"Best setting on {dataset_title(dataset)}: {b['setting']}, the highest "
-                        f"mean {best_by(rows)} ({pm(b['final_test_acc_mean'], b['final_test_acc_std'])}% "
-                        "testing accuracy)."
-                    )
-                )
+                blocks.append(Text(best_sentence(dataset, rows, best)))
                 blocks.append(
                     self.welch_table(f"{stem}-{dataset}-tests.csv", own, "final_test_acc")
                 )
@@ -228,9 +221,14 @@ class StudyDocument:
         Std of the final training and testing accuracy."""
         settings = list(summary["setting"])
         columns = {}
+        # with validation images (every setting's, or none's: then the best is chosen on them)
+        validated = "final_val_acc" in runs and runs["final_val_acc"].notna().any()
+        measures = [("final_train_acc", "training"), ("final_test_acc", "testing")]
+        if validated:
+            measures.insert(1, ("final_val_acc", "validation"))
         for setting in settings:
             own = runs[runs["setting"] == setting].sort_values("seed")
-            for value, label in (("final_train_acc", "training"), ("final_test_acc", "testing")):
+            for value, label in measures:
                 v = own[value].reset_index(drop=True)
                 columns[f"{setting} {label}"] = [*v, v.max(), v.mean(), v.std()]
         n = max(len(runs[runs["setting"] == s]) for s in settings)
@@ -240,8 +238,9 @@ class StudyDocument:
             frame[key] = pd.Series(pad(values, n))
         rows = [[row[0], *(fmt(v) for v in row[1:])] for row in frame.itertuples(index=False)]
         caption = (
-            f"{dataset_title(dataset)}: final training and testing accuracy of each seed's model "
-            "(No.), the best, the mean and the std, per setting"
+            f"{dataset_title(dataset)}: final {'training, validation and' if validated else 'training and'} "
+            "testing accuracy of each seed's model (No.), the best, the mean and the std, per "
+            "setting"
         )
         return self.own_table(name, frame, list(frame.columns), rows, caption)
 
@@ -458,11 +457,7 @@ class StudyDocument:
                 folder / "accuracy_vs_noise.png", "Final test accuracy against the noise rate"
             ),
         ]
-        # at 40% noise, and the file's own matrix (whatever its rate): each once
-        shown = summary[
-            np.isclose(summary["noise_rate"].astype(float), 0.4)
-            | (summary["noise_type"] == "transition")
-        ]
+        shown = shown_noise_settings(summary)
         for r in shown.itertuples():
             blocks += self.matrices(folder, r.setting)
         if (folder / "memorisation.csv").is_file():
@@ -599,3 +594,41 @@ def data_caveats(data: pd.DataFrame) -> list[str]:
                 "numbers with published ones with that in mind."
             )
     return caveats
+
+
+SHOWN_RATE = 0.4  # the course's protocol asks for the matrices and curves at 40% noise
+
+
+def shown_noise_settings(summary: pd.DataFrame) -> pd.DataFrame:
+    """The noise settings whose matrices and curves the report shows: of each noise type its
+    setting at 40%, or where it has none its highest rate, and the file's own matrix (whatever
+    its rate); the clean baseline has nothing to show."""
+    rates = summary["noise_rate"].astype(float)
+    noisy = summary[(rates > 0) & (summary["noise_type"] != "transition")]
+    at_shown = noisy[np.isclose(noisy["noise_rate"].astype(float), SHOWN_RATE)]
+    highest = noisy[~noisy["noise_type"].isin(at_shown["noise_type"])]
+    highest = highest.sort_values("noise_rate", kind="stable").groupby("noise_type").tail(1)
+    chosen = set(at_shown.index) | set(highest.index)
+    return summary[summary.index.isin(chosen) | (summary["noise_type"] == "transition")]
+
+
+def best_sentence(dataset: str, rows: pd.DataFrame, best: pd.DataFrame) -> str:
+    """The best setting of a dataset and the mean it was chosen by; settings tied there are
+    named, and the first of them is the one later sections take."""
+    by = best_by(rows)
+    column = "final_val_acc_mean" if by.startswith("validation") else "final_test_acc_mean"
+    b = best.iloc[0]
+    chosen = f"{fmt(b[column])}% validation accuracy" if column == "final_val_acc_mean" else ""
+    test = f"{pm(b['final_test_acc_mean'], b['final_test_acc_std'])}% testing accuracy"
+    if len(best) > 1:
+        tied = ", ".join(best["setting"].astype(str))
+        return (
+            f"Best setting on {dataset_title(dataset)}: {tied} are tied at the highest mean "
+            f"{by} ({fmt(b[column])}%); the first, {b['setting']}, is taken as the best "
+            f"({test})."
+        )
+    measured = f"{chosen}; {test}" if chosen else test
+    return (
+        f"Best setting on {dataset_title(dataset)}: {b['setting']}, the highest mean {by} "
+        f"({measured})."
+    )
