@@ -653,6 +653,33 @@ def test_another_study_file_in_the_same_folder_is_refused_before_anything_is_wri
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == before
 
 
+def test_a_section_whose_every_job_failed_says_how_to_go_on_with_the_study(tmp_path, monkeypatch):
+    from dataclasses import dataclass
+
+    from lenetcli.studies import session
+
+    @dataclass
+    class EveryJobFails:  # as a cluster's executor might, where no worker has the data
+        study: object
+        datasets: dict
+        device: object
+        reporter: object
+
+        def run(self, jobs, on_done, on_failed=None):
+            for job in jobs:
+                on_failed(job, "FileNotFoundError: no data here")
+
+    monkeypatch.setattr(session, "executor_for", lambda options, device: EveryJobFails)
+    out = tmp_path / "out"
+    with pytest.raises(LenetError) as raised:
+        run_course(study_file(tmp_path, TINY), out, "quick", [1], OPTIONS)
+    assert str(raised.value) == (
+        "section 1 'hyperparameters': every job of this study failed, e.g. with "
+        "FileNotFoundError: no data here (runs.csv has each error); fix the cause, then run "
+        f"the same study into {out} again (with --resume)"
+    )
+
+
 def test_a_section_that_builds_on_one_not_run_is_refused_before_anything_is_written(tmp_path):
     path = study_file(tmp_path, TINY)
     out = tmp_path / "out"

@@ -205,6 +205,24 @@ def test_the_measured_pace_shares_a_jobs_seconds_by_all_its_runs(tmp_path, capsy
     assert pace == pytest.approx(expected, rel=5e-3)
 
 
+def test_job_sizes_tell_apart_a_setting_name_on_two_datasets():
+    from lenetcli.studies.session import job_sizes
+
+    session = {"jobs": [
+        [{"setting": "lr0.001", "dataset": "mnist", "seed": s} for s in (42, 43)] * 5,
+        [{"setting": "lr0.001", "dataset": "digits", "seed": 42},
+         {"setting": "lr0.001", "dataset": "digits", "seed": 43}],
+    ]}  # fmt: skip
+    sizes = job_sizes(session)
+    assert sizes[("mnist", "lr0.001", 42)] == 10 and sizes[("digits", "lr0.001", 42)] == 2
+    # recorded before jobs named their dataset, or as groups per setting: no dataset
+    old = {"jobs": [[{"setting": "a", "seed": 42}, {"setting": "b", "seed": 42}]]}
+    assert job_sizes(old) == {(None, "a", 42): 2, (None, "b", 42): 2}
+    settings = {"settings": [{"name": "a", "dataset": "digits", "groups": [[42, 43], [44]]}]}
+    assert job_sizes(settings)[("digits", "a", 44)] == 1
+    assert job_sizes({"groups": {"a": [[42, 43]]}}) == {(None, "a", 42): 2, (None, "a", 43): 2}
+
+
 def test_runs_of_several_settings_trained_as_one_group_match_those_trained_apart(local, tmp_path):
     """--group-by shape: the two learning rates' 6 runs as one group, each with its own lr."""
     out = tmp_path / "mixed"

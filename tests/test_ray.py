@@ -285,6 +285,13 @@ def test_task_gpus_on_the_cpu_is_refused_before_anything_is_written(tmp_path):
         assert result.exit_code == 2, result.output
         assert "--task-gpus 0.5 needs a study trained on a GPU" in result.output
         assert not out.exists()
+    study = ["report", "--study", "--profile", "quick", "--device", "cpu", "--backend", "ray",
+             "--task-gpus", "0.5", "--out", str(out)]  # fmt: skip
+    for extra in ([], ["--dry-run"]):  # the course study's sections are such studies
+        result = CliRunner().invoke(app, [*study, *extra])
+        assert result.exit_code == 2, result.output
+        assert "--task-gpus 0.5 needs a study trained on a GPU" in result.output
+        assert not out.exists()
 
 
 @needs_ray

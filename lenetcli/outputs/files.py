@@ -575,18 +575,18 @@ def save_figure(fig, path: Path) -> Path:
             )
     finally:
         plt.close(fig)
-    glyphs = [w for w in caught if MISSING_GLYPH in str(w.message)]
+    glyphs = [w for w in caught if MISSING_GLYPH.search(str(w.message))]
     for w in caught:
-        if w not in glyphs:
-            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+        if w not in glyphs:  # as they were, through the caller's filters
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if glyphs:
         warn(f"{path}: some characters of its text are not in matplotlib's font and show as boxes")
     return written
 
 
-MISSING_GLYPH = (
-    "missing from font"  # matplotlib's UserWarning: Glyph 25454 (...) missing from font(s)
-)
+# matplotlib's UserWarning: 'Glyph 25454 (...) missing from font(s) DejaVu Sans.' (3.9 on;
+# 'missing from current font.' before)
+MISSING_GLYPH = re.compile(r"Glyph \d+ .*missing from")
 
 
 def save_checkpoint(path: Path, checkpoint: dict) -> Path:

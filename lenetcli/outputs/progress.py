@@ -71,7 +71,7 @@ def bar_summary(rows: list[dict]) -> str:
     val = f" val {mean['val_acc']:.2f}%" if "val_acc" in mean else ""
     return (
         f"loss {mean['train_loss']:.4f} acc {mean['train_acc']:.2f}%{val} "
-        f"test {mean['test_acc']:.2f}%"
+        f"test {mean['test_acc']:.2f}%{diverged(rows)}"
     )
 
 

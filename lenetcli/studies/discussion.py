@@ -211,6 +211,7 @@ def noise_fall(noise_type: str, curve: pd.DataFrame) -> Sentence:
     )
     rule = f"{STEEP_FACTOR:g} times the median of the other drops ({points(median)})"
     if median <= 0:  # the other steps do not fall, on the median: no factor to speak of
+        del numbers["steep_factor"]  # the sentence states none
         text += (
             f"; {step}, while the median of the other drops is {points(median)} (no fall): "
             "the fall lies in that step."

@@ -34,6 +34,7 @@ from lenetcli.studies.results import (
     VALIDATION_BEST,
     checked_metrics,
     checked_runs,
+    result_columns,
     run_results,
     trained_runs,
 )
@@ -76,9 +77,8 @@ class Ledger:
 
     def result_columns(self) -> list[str]:
         """runs.csv's columns after the plan's: run columns, results (results.run_results)."""
-        finals = [f"final_{value}" for value in self.study.values]
-        early = VALIDATION_BEST if "val_acc" in self.study.values else []
-        return [*self.study.run_columns, *finals, "best_test_acc", "best_epoch", *early, "seconds"]
+        validated = "val_acc" in self.study.values
+        return [*self.study.run_columns, *result_columns(self.study.values, validated)]
 
     def expected_columns(self, setting: Setting) -> list[str]:
         """The result columns a finished run of setting has a value in, beyond the study's own
@@ -247,7 +247,7 @@ def rename_restored_models(out: Path, ledger: Ledger) -> int:
         old.unlink(missing_ok=True)
         with contextlib.suppress(OSError):
             old.parent.rmdir()  # when it held no other model
-    return sum(new in written or new in deleted or not new.is_file() for new in unmoved)
+    return sum(new in deleted or not new.is_file() for new in unmoved)
 
 
 def read_model(path: Path) -> dict | None:

@@ -149,11 +149,15 @@ def setting_groups(study: Study, jobs: list[Job]) -> list[list[list[int]]]:
 
 
 def job_records(study: Study, jobs: list[Job]) -> list[list[dict]]:
-    """config.json's 'jobs': each group's members (setting and seed), in training order."""
+    """config.json's 'jobs': each group's members (setting, dataset and seed: a setting's
+    name may stand on several datasets), in training order."""
     return [
-        [{"setting": study.settings[run.setting].name, "seed": run.seed} for run in job.runs]
-        for job in jobs
+        [member_record(study.settings[run.setting], run.seed) for run in job.runs] for job in jobs
     ]
+
+
+def member_record(setting: Setting, seed: int) -> dict:
+    return {"setting": setting.name, "dataset": setting.config.dataset, "seed": seed}
 
 
 # --------------------------------------------------------------------------- describing it

@@ -24,6 +24,14 @@ STATUSES = (*TRAINED, PENDING, FAILED)
 VALIDATION_BEST = ["best_val_acc", "best_val_epoch", "test_acc_at_best_val"]
 
 
+def result_columns(values, validated: bool = True) -> list[str]:
+    """runs.csv's result columns (run_results) for a study's values, in order; validated:
+    with the columns of the best validation epoch."""
+    early = VALIDATION_BEST if validated else []
+    return [*(f"final_{value}" for value in values), "best_test_acc", "best_epoch", *early,
+            "seconds"]  # fmt: skip
+
+
 def run_results(metrics: list[dict], values: list[str]) -> dict:
     """The results of one trained run from its metrics rows, in epoch order.
 
@@ -163,7 +171,7 @@ def is_value_column(column: str) -> bool:
 
 
 def result_columns_in(runs: pd.DataFrame) -> list[str]:
-    fixed = ["best_test_acc", "best_epoch", *VALIDATION_BEST, "seconds"]
+    fixed = result_columns([])
     return [c for c in runs.columns if c.startswith("final_") or c in fixed]
 
 

@@ -53,6 +53,15 @@ from lenetcli.studies.summary import summary_table, write_report
 EVERY_JOB_FAILED = "before any run finished: every job failed"  # config.json's "interrupted"
 
 
+class EveryJobFailed(LenetError):
+    """No run of a study trained: what failed, and how to go on once its cause is fixed
+    (a course study, which runs studies as its sections, says it its own way)."""
+
+    def __init__(self, what: str, go_on: str):
+        super().__init__(f"{what}; fix the cause, then {go_on}")
+        self.what = what
+
+
 def run_study(
     study: Study,
     ledger: Ledger,
@@ -237,10 +246,12 @@ def execute(
             ) from None
         if not ledger.count():  # every job failed (on a cluster): nothing to summarise
             write_json(out / "config.json", {**record, "interrupted": EVERY_JOB_FAILED})
-            first = next(row["error"] for row in ledger.rows.values() if row.get("error"))
-            raise LenetError(
-                f"every job of this study failed, e.g. with {first} (runs.csv has each error); "
-                f"fix the cause, then run the same command with --resume --out {out}"
+            first = next((row["error"] for row in ledger.rows.values() if row.get("error")), None)
+            raise EveryJobFailed(
+                f"every job of this study failed, e.g. with {first} (runs.csv has each error)"
+                if first
+                else "no job of this study finished (the executor reported none)",
+                f"run the same command with --resume --out {out}",
             )
         runs = ledger.runs_frame()
         # Signals wait until the summary, figures and results are written (a second or two),
@@ -320,21 +331,24 @@ def measured_cost(ledger: Ledger, out: Path) -> float | None:
     seconds = model_epochs = 0.0
     for key, name in ledger.restored_names.items():
         row = ledger.rows[key]
-        size = sizes.get((name, int(row["seed"])))
+        seed = int(row["seed"])
+        size = sizes.get((row.get("dataset"), name, seed)) or sizes.get((None, name, seed))
         if size and row.get("seconds") is not None:
             seconds += float(row["seconds"]) / size
             model_epochs += int(row["epochs"])
     return seconds / model_epochs if model_epochs else None
 
 
-def job_sizes(session) -> dict[tuple[str, int], int]:
-    """(setting, seed) -> how many runs trained in its job, in one session on record: its
-    jobs, or (recorded before jobs were, when a job held one setting) its settings' groups."""
+def job_sizes(session) -> dict[tuple[str | None, str, int], int]:
+    """(dataset, setting, seed) -> how many runs trained in its job, in one session on record:
+    its jobs, or (recorded before jobs were, when a job held one setting) its settings'
+    groups. The dataset is None where the record does not name it (jobs written before they
+    did; earlier sessions' groups)."""
     if not isinstance(session, dict):
         return {}
     if isinstance(jobs := session.get("jobs"), list):
         return {
-            (member.get("setting"), member.get("seed")): len(job)
+            (member.get("dataset"), member.get("setting"), member.get("seed")): len(job)
             for job in jobs
             if isinstance(job, list)
             for member in job
@@ -342,14 +356,18 @@ def job_sizes(session) -> dict[tuple[str, int], int]:
         }
     groups = session.get("groups")  # {name: groups} in earlier_sessions
     if isinstance(groups, dict):
-        named = groups.items()
-    else:  # a record's own settings, each with its groups
+        named = [(None, name, g) for name, g in groups.items()]
+    else:  # a record's own settings, each with its dataset and groups
         settings = session.get("settings")
         settings = settings if isinstance(settings, list) else []
-        named = [(s.get("name"), s.get("groups")) for s in settings if isinstance(s, dict)]
+        named = [
+            (s.get("dataset"), s.get("name"), s.get("groups"))
+            for s in settings
+            if isinstance(s, dict)
+        ]
     return {
-        (name, seed): len(group)
-        for name, setting_groups in named
+        (dataset, name, seed): len(group)
+        for dataset, name, setting_groups in named
         if isinstance(setting_groups, list)
         for group in setting_groups
         if isinstance(group, list)

@@ -67,7 +67,7 @@ from lenetcli.errors import LenetError, unknown_choice
 from lenetcli.outputs.plots import curves_figure, palette_colors
 from lenetcli.science.data import Dataset, load_data
 from lenetcli.science.engine import MemberResult
-from lenetcli.studies.results import VALIDATION_BEST
+from lenetcli.studies.results import result_columns
 
 DEFAULT_VALUES = {"train_acc": "Training accuracy", "test_acc": "Testing accuracy"}
 
@@ -221,11 +221,9 @@ def check_study(study: Study) -> None:
         raise LenetError(f"the lenet {study.command} has no settings; give at least one")
     if "test_acc" not in study.values:
         raise ValueError("Study.values must include test_acc: every table shows it")
-    # a setting's columns and hidden values join the run's identity and its runs.csv row:
-    # one named as a hyperparameter or a result would overwrite it there
-    results = {f"final_{value}" for value in study.values} | {
-        "best_test_acc", "best_epoch", *VALIDATION_BEST, "seconds", "error",
-    }  # fmt: skip
+    # a setting's columns join the run's identity and its runs.csv row, its hidden values
+    # the identity: one named as a hyperparameter or a result would overwrite it there
+    results = {*result_columns(study.values), "error"}
     reserved = set(TrainConfig.field_names()) | {"setting", "status", "run_key"} | results
     for setting in study.settings:
         setting.config.validate()

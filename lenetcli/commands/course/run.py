@@ -37,7 +37,7 @@ from lenetcli.commands.course.training import (
     run_sweep_section,
 )
 from lenetcli.config import RunOptions
-from lenetcli.errors import Interrupted
+from lenetcli.errors import Interrupted, LenetError
 from lenetcli.outputs import progress
 from lenetcli.outputs.files import (
     check_output_dir,
@@ -54,6 +54,7 @@ from lenetcli.outputs.progress import stdout_console
 from lenetcli.science.data import ensure_files, files_to_download, get_spec
 from lenetcli.science.engine import device_description, resolve_device
 from lenetcli.studies import discussion
+from lenetcli.studies.session import EveryJobFailed, executor_for
 
 
 @dataclass
@@ -103,6 +104,7 @@ def run_course(
     else:
         check_out(out, course, profile)
     check_needs(course, chosen, out, kept=not overwrite)
+    executor_for(options, resolve_device(options.device))  # --backend's options, now
     plan = make_plan(course, chosen, overrides, options)
     console = stdout_console(options.quiet and not dry_run)  # a dry run's plan is its output
     previous = {} if overwrite else read_json_dict(out / COURSE_RECORD) or {}
@@ -161,6 +163,11 @@ def run_one(course, section, plan, overrides, out, options, record, reporter) ->
     entry = dict(record["sections"].get(str(section.number)) or {})
     try:
         best = run_section(course, section, plan, overrides, out, options, reporter)
+    except EveryJobFailed as failed:  # on a cluster; the section's study says --out itself
+        raise LenetError(
+            f"section {section.number} '{section.name}': {failed.what}; fix the cause, then run "
+            f"the same study into {out} again (with --resume)"
+        ) from None
     except Interrupted:
         entry |= {"name": section.name, "kind": section.kind, "folder": section.folder}
         entry["pace"] = pace(entry, out, section, before, started)

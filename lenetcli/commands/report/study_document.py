@@ -19,9 +19,10 @@ from lenetcli.outputs.files import read_config, read_csv
 from lenetcli.outputs.progress import clock
 from lenetcli.outputs.tables import count, fmt, plain
 from lenetcli.science.data import dataset_title, official_cifar_files
+from lenetcli.science.noise import CUSTOM
 from lenetcli.studies import discussion
 from lenetcli.studies.results import trained_runs
-from lenetcli.studies.summary import best_by, best_mask
+from lenetcli.studies.summary import best_by, best_mask, validated_datasets
 
 TABLES = "tables"  # the report's own CSVs, in <out>/tables/
 
@@ -221,7 +222,8 @@ class StudyDocument:
         Std of the final training and testing accuracy."""
         settings = list(summary["setting"])
         columns = {}
-        # with validation images (every setting's, or none's: then the best is chosen on them)
+        # a validation column where any run holds out images (a setting without shows '–';
+        # the best is chosen on validation only where every setting has them: best_mask)
         validated = "final_val_acc" in runs and runs["final_val_acc"].notna().any()
         measures = [("final_train_acc", "training"), ("final_test_acc", "testing")]
         if validated:
@@ -604,19 +606,20 @@ def shown_noise_settings(summary: pd.DataFrame) -> pd.DataFrame:
     setting at 40%, or where it has none its highest rate, and the file's own matrix (whatever
     its rate); the clean baseline has nothing to show."""
     rates = summary["noise_rate"].astype(float)
-    noisy = summary[(rates > 0) & (summary["noise_type"] != "transition")]
+    noisy = summary[(rates > 0) & (summary["noise_type"] != CUSTOM)]
     at_shown = noisy[np.isclose(noisy["noise_rate"].astype(float), SHOWN_RATE)]
     highest = noisy[~noisy["noise_type"].isin(at_shown["noise_type"])]
     highest = highest.sort_values("noise_rate", kind="stable").groupby("noise_type").tail(1)
     chosen = set(at_shown.index) | set(highest.index)
-    return summary[summary.index.isin(chosen) | (summary["noise_type"] == "transition")]
+    return summary[summary.index.isin(chosen) | (summary["noise_type"] == CUSTOM)]
 
 
 def best_sentence(dataset: str, rows: pd.DataFrame, best: pd.DataFrame) -> str:
     """The best setting of a dataset and the mean it was chosen by; settings tied there are
     named, and the first of them is the one later sections take."""
     by = best_by(rows)
-    column = "final_val_acc_mean" if by.startswith("validation") else "final_test_acc_mean"
+    validated = validated_datasets(rows).get(dataset, False)
+    column = "final_val_acc_mean" if validated else "final_test_acc_mean"
     b = best.iloc[0]
     chosen = f"{fmt(b[column])}% validation accuracy" if column == "final_val_acc_mean" else ""
     test = f"{pm(b['final_test_acc_mean'], b['final_test_acc_std'])}% testing accuracy"
