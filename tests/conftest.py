@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,20 @@ def one_line_error(call) -> str:
     message = str(info.value)
     assert "\n" not in message
     return message
+
+
+@dataclass
+class EveryJobFails:
+    """An executor whose every job fails, as a cluster's might where no worker has the data."""
+
+    study: object
+    datasets: dict
+    device: object
+    reporter: object
+
+    def run(self, jobs, on_done, on_failed=None):
+        for job in jobs:
+            on_failed(job, "FileNotFoundError: no MNIST here")
 
 
 def real_data_root(name: str) -> Path:

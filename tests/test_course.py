@@ -654,20 +654,9 @@ def test_another_study_file_in_the_same_folder_is_refused_before_anything_is_wri
 
 
 def test_a_section_whose_every_job_failed_says_how_to_go_on_with_the_study(tmp_path, monkeypatch):
-    from dataclasses import dataclass
+    from conftest import EveryJobFails
 
     from lenetcli.studies import session
-
-    @dataclass
-    class EveryJobFails:  # as a cluster's executor might, where no worker has the data
-        study: object
-        datasets: dict
-        device: object
-        reporter: object
-
-        def run(self, jobs, on_done, on_failed=None):
-            for job in jobs:
-                on_failed(job, "FileNotFoundError: no data here")
 
     monkeypatch.setattr(session, "executor_for", lambda options, device: EveryJobFails)
     out = tmp_path / "out"
@@ -675,7 +664,7 @@ def test_a_section_whose_every_job_failed_says_how_to_go_on_with_the_study(tmp_p
         run_course(study_file(tmp_path, TINY), out, "quick", [1], OPTIONS)
     assert str(raised.value) == (
         "section 1 'hyperparameters': every job of this study failed, e.g. with "
-        "FileNotFoundError: no data here (runs.csv has each error); fix the cause, then run "
+        "FileNotFoundError: no MNIST here (runs.csv has each error); fix the cause, then run "
         f"the same study into {out} again (with --resume)"
     )
 

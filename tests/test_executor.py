@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 import pytest
+from conftest import EveryJobFails
 
 from lenetcli.config import RunOptions, TrainConfig
 from lenetcli.outputs.files import read_csv
@@ -46,20 +47,6 @@ class BackwardsExecutor:
                 job,
                 train_job(self.study, job, data, self.device, self.reporter),
             )
-
-
-@dataclass
-class EveryJobFails:
-    """An executor whose every job fails, as a cluster's might where no worker has the data."""
-
-    study: Study
-    datasets: dict
-    device: object
-    reporter: object
-
-    def run(self, jobs, on_done, on_failed=None):
-        for job in jobs:
-            on_failed(job, "FileNotFoundError: no MNIST here")
 
 
 def test_a_study_whose_every_job_failed_says_so_in_one_line_and_resumes(tmp_path):
