@@ -90,7 +90,7 @@ def main() -> None:
         finally:
             ray.shutdown()
         equal = same_runs(root / "ray", root / "local1")
-        model_epochs = jobs * args.repeats * args.epochs
+        model_epochs = sum(job.model_epochs for job in jobs)
         rows = [
             {"backend": name, "seconds": round(s, 1), "vs local 1 thread": round(s / first, 2)}
             for first in [times["local, 1 thread"]]
