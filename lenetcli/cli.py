@@ -375,6 +375,8 @@ def typer_parameter(option: Option, as_list: bool = False) -> inspect.Parameter:
         annotation = option.kind if default is not None else option.kind | None
         if option.all_is_none:
             settings |= {"parser": value_parser(option), "show_default": number_text(default)}
+        elif option.kind is Path:  # an empty path refused; shown as typer shows a path
+            settings |= {"parser": value_parser(option), "metavar": option.metavar or "<path>"}
     return inspect.Parameter(
         option.name,
         inspect.Parameter.KEYWORD_ONLY,

@@ -88,6 +88,10 @@ class Option:
         """One value from text, of this option's type; ValueError says why it is none."""
         if self.all_is_none and text.strip().lower() == "all":
             return None
+        if self.kind is Path:  # Path('') is '.', the folder lenet runs in: never meant
+            if not text.strip():
+                raise ValueError("an empty path names no file or folder; give one")
+            return Path(text)
         if self.kind is int:
             try:
                 return int(text)

@@ -621,3 +621,12 @@ def test_the_noise_help_gives_the_defaults_the_noise_command_uses():
     )
     assert f"Default: {','.join(f'{r:g}' for r in DEFAULT_RATES)}." in help_text
     assert f"Default: {NOISE_TYPES[0]}." in help_text
+
+
+@pytest.mark.parametrize("option", ["--data-dir", "--out"])
+def test_an_empty_path_is_refused_not_taken_for_the_current_folder(option, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["sweep", "--dataset", "digits", "--epochs", "1", option, ""])
+    assert result.exit_code == 2
+    assert f"'{option}': an empty path names no file or folder" in " ".join(result.output.split())
+    assert list(tmp_path.iterdir()) == []
