@@ -66,46 +66,49 @@ def test_folders_of_0_1_report_the_numbers_0_1_reported(tmp_path):
     pd.testing.assert_frame_equal(now[words], then[words])
 
 
-def test_report_refuses_a_runs_csv_damaged_by_hand_naming_line_and_column(tmp_path):
+def fixture_sweep(tmp_path: Path) -> Path:
+    """A copy of 0.1.0's sweep folder, to damage."""
     folder = tmp_path / "sweep"
     shutil.copytree(FIXTURE / "sweep", folder)
+    return folder
+
+
+def report_refusal(folder: Path, tmp_path: Path) -> str:
+    """lenet report's one-line error on folder, checked to exit 2 and write nothing."""
+    result = CliRunner().invoke(app, ["report", str(folder), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2, result.output
+    assert not (tmp_path / "r").exists()
+    return " ".join(result.output.split())
+
+
+def test_report_refuses_a_runs_csv_damaged_by_hand_naming_line_and_column(tmp_path):
+    folder = fixture_sweep(tmp_path)
     runs = read_csv(folder / "runs.csv")
     runs["final_test_acc"] = runs["final_test_acc"].astype(object)
     runs.loc[2, "final_test_acc"] = "5e+307"  # a mean of 5e+307 before
     runs.to_csv(folder / "runs.csv", index=False)
-    result = CliRunner().invoke(app, ["report", str(folder), "--out", str(tmp_path / "r")])
-    assert result.exit_code == 2
-    message = " ".join(result.output.split())
+    message = report_refusal(folder, tmp_path)
     assert (
         "runs.csv, line 4, column final_test_acc: 5e+307 is not an accuracy in percent" in message
     )
-    assert not (tmp_path / "r").exists()
 
 
 def test_report_refuses_a_metrics_csv_damaged_by_hand(tmp_path):
-    folder = tmp_path / "sweep"
-    shutil.copytree(FIXTURE / "sweep", folder)
+    folder = fixture_sweep(tmp_path)
     read_csv(folder / "metrics.csv").assign(test_acc="abc").to_csv(
         folder / "metrics.csv", index=False
     )
-    result = CliRunner().invoke(app, ["report", str(folder), "--out", str(tmp_path / "r")])
-    assert result.exit_code == 2, result.output
-    message = " ".join(result.output.split())
+    message = report_refusal(folder, tmp_path)
     assert "metrics.csv, line 2, column test_acc: 'abc' is not a number" in message
-    assert not (tmp_path / "r").exists()
 
 
 def test_report_names_a_metrics_csv_cut_short_as_a_value_missing(tmp_path):
-    folder = tmp_path / "sweep"
-    shutil.copytree(FIXTURE / "sweep", folder)
+    folder = fixture_sweep(tmp_path)
     header, first, *_ = (folder / "metrics.csv").read_text().splitlines()
     cut = ",".join(first.split(",")[:7])  # a disk full after test_loss: the rest is missing
     (folder / "metrics.csv").write_text(f"{header}\n{cut}\n")
-    result = CliRunner().invoke(app, ["report", str(folder), "--out", str(tmp_path / "r")])
-    assert result.exit_code == 2, result.output
-    message = " ".join(result.output.split())
+    message = report_refusal(folder, tmp_path)
     assert "metrics.csv, line 2, column test_acc: no number (empty, or nan)" in message
-    assert not (tmp_path / "r").exists()
 
 
 def test_a_model_of_0_1_is_studied_by_confusion_with_the_accuracy_it_was_saved_with(tmp_path):

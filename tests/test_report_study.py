@@ -501,3 +501,13 @@ def test_the_seeds_table_shows_validation_accuracy_where_the_runs_have_it(tmp_pa
     plain = document.seeds_table("y.csv", "digits", summary, without)
     assert "final training and testing accuracy of each" in plain.caption
     assert "a validation" not in document.tables["y.csv"]
+
+
+def test_a_dry_run_of_the_study_names_the_datasets_it_would_download_first(tmp_path):
+    nowhere, out = tmp_path / "no-data", tmp_path / "out"
+    result = runner.invoke(app, ["report", "--study", "--profile", "quick", "--dry-run",
+                                 "--data-dir", str(nowhere), "--out", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert f"Not in {nowhere} yet, downloaded first: MNIST, Fashion-MNIST, CIFAR-10" in text
+    assert not nowhere.exists() and not out.exists()

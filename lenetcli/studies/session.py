@@ -301,12 +301,7 @@ def print_dry_run(
     names = [setting.config.dataset for setting in study.settings]
     fetch = files_to_download(names, root, study.options.download)  # or the run's error
     console.print(describe_plan(study, ledger, restored, device, out, resume), highlight=False)
-    if fetch:
-        console.print(
-            f"Not in {root} yet, downloaded first: {', '.join(fetch)}",
-            markup=False,
-            highlight=False,
-        )
+    print_downloads(console, root, fetch)
     cost = measured_cost(ledger, out) if restored else None
     for line in describe_jobs(jobs, cost):
         console.print(line, highlight=False, soft_wrap=True)
@@ -317,6 +312,16 @@ def print_dry_run(
             soft_wrap=True,
         )
     console.print("Dry run: nothing was trained or written.", highlight=False)
+
+
+def print_downloads(console, root: Path, fetch: list[str]) -> None:
+    """A dry run's line naming the datasets (files_to_download) a run would fetch first."""
+    if fetch:  # paths as they are: markup would take [brackets] in them for its own
+        console.print(
+            f"Not in {root} yet, downloaded first: {', '.join(fetch)}",
+            markup=False,
+            highlight=False,
+        )
 
 
 def measured_cost(ledger: Ledger, out: Path) -> float | None:

@@ -54,7 +54,7 @@ from lenetcli.outputs.progress import stdout_console
 from lenetcli.science.data import ensure_files, files_to_download, get_spec
 from lenetcli.science.engine import device_description, resolve_device
 from lenetcli.studies import discussion
-from lenetcli.studies.session import EveryJobFailed, executor_for
+from lenetcli.studies.session import EveryJobFailed, executor_for, print_downloads
 
 
 @dataclass
@@ -112,12 +112,7 @@ def run_course(
     fetch = files_to_download(names, root, options.download) if dry_run else []  # or its error
     console.print(describe_course(course, chosen, plan, profile, out, previous), highlight=False)
     if dry_run:
-        if fetch:
-            console.print(
-                f"Not in {root} yet, downloaded first: {', '.join(fetch)}",
-                markup=False,
-                highlight=False,
-            )
+        print_downloads(console, root, fetch)
         console.print("Dry run: nothing was trained or written.", highlight=False)
         return CourseRun(out, previous, [], course)
     for name in names:

@@ -607,7 +607,7 @@ def shown_noise_settings(summary: pd.DataFrame) -> pd.DataFrame:
     its rate); the clean baseline has nothing to show."""
     rates = summary["noise_rate"].astype(float)
     noisy = summary[(rates > 0) & (summary["noise_type"] != CUSTOM)]
-    at_shown = noisy[np.isclose(noisy["noise_rate"].astype(float), SHOWN_RATE)]
+    at_shown = noisy[np.isclose(rates[noisy.index], SHOWN_RATE)]
     highest = noisy[~noisy["noise_type"].isin(at_shown["noise_type"])]
     highest = highest.sort_values("noise_rate", kind="stable").groupby("noise_type").tail(1)
     chosen = set(at_shown.index) | set(highest.index)
@@ -621,7 +621,7 @@ def best_sentence(dataset: str, rows: pd.DataFrame, best: pd.DataFrame) -> str:
     validated = validated_datasets(rows).get(dataset, False)
     column = "final_val_acc_mean" if validated else "final_test_acc_mean"
     b = best.iloc[0]
-    chosen = f"{fmt(b[column])}% validation accuracy" if column == "final_val_acc_mean" else ""
+    chosen = f"{fmt(b[column])}% validation accuracy" if validated else ""
     test = f"{pm(b['final_test_acc_mean'], b['final_test_acc_std'])}% testing accuracy"
     if len(best) > 1:
         tied = ", ".join(best["setting"].astype(str))
