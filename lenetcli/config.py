@@ -50,6 +50,12 @@ def check_positive(option: str, value: int, default: int) -> None:
         )
 
 
+def exact(value: float) -> str:
+    """A float as written in a setting's name: exact (repr), so that two values never share a
+    name, but 1000 rather than 1000.0."""
+    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+
+
 def option_name(field: str) -> str:
     """The command-line option of a TrainConfig field: batch_size -> --batch-size."""
     return "--" + field.replace("_", "-")

@@ -208,6 +208,12 @@ def test_job_sizes_tell_apart_a_setting_name_on_two_datasets():
     settings = {"settings": [{"name": "a", "dataset": "digits", "groups": [[42, 43], [44]]}]}
     assert job_sizes(settings)[("digits", "a", 44)] == 1
     assert job_sizes({"groups": {"a": [[42, 43]]}}) == {(None, "a", 42): 2, (None, "a", 43): 2}
+    # earlier_sessions' groups since they name the dataset: one setting name on two datasets
+    both = {"groups": [
+        {"setting": "a", "dataset": "mnist", "groups": [[42, 43, 44]]},
+        {"setting": "a", "dataset": "digits", "groups": [[42], [43]]},
+    ]}  # fmt: skip
+    assert job_sizes(both)[("mnist", "a", 43)] == 3 and job_sizes(both)[("digits", "a", 43)] == 1
 
 
 def test_runs_of_several_settings_trained_as_one_group_match_those_trained_apart(local, tmp_path):

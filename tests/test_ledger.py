@@ -135,6 +135,20 @@ def test_a_damaged_metrics_csv_is_refused_naming_line_and_column_and_left_as_it_
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
 
 
+@pytest.mark.parametrize("column", ["test_acc", "seconds"])
+def test_a_metrics_csv_without_a_column_lenet_writes_is_refused_and_left_as_it_was(
+    numeric, tmp_path, column
+):
+    out = tmp_path / "cut"
+    shutil.copytree(numeric, out)
+    read_csv(out / "metrics.csv").drop(columns=[column]).to_csv(out / "metrics.csv", index=False)
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    result = sweep(out, "--resume")
+    assert result.exit_code == 2, result.output
+    assert f"metrics.csv: no column '{column}'" in " ".join(result.output.split())
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+
+
 def test_a_diverged_run_s_nan_loss_passes_the_metrics_check():
     metrics = pd.DataFrame(
         {"seed": [1, 1], "epoch": [1, 2], "train_loss": [0.5, float("nan")],

@@ -14,6 +14,7 @@ from lenetcli.commands.noise import parse_pairs
 from lenetcli.errors import LenetError
 from lenetcli.science.noise import (
     achieved_noise_rate,
+    noise_settings,
     noisy_confusion,
     pair_transition,
     sample_noisy_labels,
@@ -275,3 +276,10 @@ def test_the_noisy_label_matrix_is_drawn_like_a_confusion_matrix(tmp_path, monke
     assert "2 draws of 1,437 labels" in ax.get_title()
     assert colorbar.get_ylabel() == "share of the true class"
     assert any(t.get_text().startswith("0.") for t in ax.texts)  # 0.80, not .80
+
+
+def test_a_setting_s_name_gives_its_rate_as_written_so_no_two_rates_share_one():
+    names = [s.label for s in noise_settings(10, ["symmetric", "pair"], [0.0, 0.2, 0.1000001])]
+    assert names == [
+        "none-0", "symmetric-0.2", "symmetric-0.1000001", "pair-0.2", "pair-0.1000001",
+    ]  # fmt: skip

@@ -210,6 +210,23 @@ def test_resume_trains_nothing_when_done_and_refuses_another_noise_seed(study):
     assert "cannot resume" in result.stderr
 
 
+def test_resume_trains_again_a_run_whose_true_label_accuracy_was_cut_from_metrics_csv(
+    study, tmp_path
+):
+    out = tmp_path / "cut"
+    shutil.copytree(study[0], out)
+    metrics = pd.read_csv(out / "metrics.csv")
+    cut = metrics["setting"] == "pair-0.4"
+    metrics.loc[cut & (metrics["seed"] == 43), "train_acc_clean"] = np.nan
+    metrics.to_csv(out / "metrics.csv", index=False)
+    spy = TrainSpy(engine.train)
+    result = invoke([*STUDY, "--out", str(out), "--resume"], spy)
+    assert result.exit_code == 0, result.output
+    assert [call["seeds"] for call in spy.calls] == [[43]]  # that run alone, trained again
+    again = pd.read_csv(out / "metrics.csv")
+    assert again["train_acc_clean"].notna().all()
+
+
 def test_resume_under_another_first_seed_never_keeps_another_draw_of_labels(tmp_path):
     # Seed 43 draws its labels with noise seed 0 as the first seed, with noise seed 1 after
     # seed 42: a run kept from the first study would carry the wrong draw into the second.

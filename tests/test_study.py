@@ -267,7 +267,10 @@ def test_resume_with_more_repeats_trains_only_the_new_seeds(finished, tmp_path, 
     assert record["earlier_sessions"] == [
         {
             **{k: first[k] for k in ("argv", "started_utc", "environment")},
-            "groups": {"lr0.001": [[42, 43]], "lr0.005": [[42, 43]]},  # as they trained then
+            "groups": [  # as they trained then
+                {"setting": "lr0.001", "dataset": "digits", "groups": [[42, 43]]},
+                {"setting": "lr0.005", "dataset": "digits", "groups": [[42, 43]]},
+            ],
             "jobs": first["options"]["jobs"],  # and which of them shared a job
         }
     ]
@@ -430,6 +433,22 @@ def test_earlier_sessions_survive_a_hand_edited_record(tmp_path):
     write_json(tmp_path / "config.json", {"argv": ["lenet"], "earlier_sessions": 5})
     assert earlier_sessions(tmp_path) == [
         {"argv": ["lenet"], "started_utc": None, "environment": None}
+    ]
+
+
+def test_earlier_sessions_keep_the_groups_of_one_setting_name_on_two_datasets(tmp_path):
+    from lenetcli.outputs.files import write_json
+    from lenetcli.studies.ledger import earlier_sessions
+
+    settings = [
+        {"name": "lr0.001", "dataset": "digits", "groups": [[42, 43]]},
+        {"name": "lr0.001", "dataset": "mnist", "groups": [[42], [43]]},
+    ]
+    write_json(tmp_path / "config.json", {"options": {"settings": settings}})
+    (session,) = earlier_sessions(tmp_path)
+    assert session["groups"] == [
+        {"setting": "lr0.001", "dataset": "digits", "groups": [[42, 43]]},
+        {"setting": "lr0.001", "dataset": "mnist", "groups": [[42], [43]]},
     ]
 
 

@@ -30,7 +30,7 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from lenetcli.config import HYPERPARAMETERS, TrainConfig, comma_items, option_name
+from lenetcli.config import HYPERPARAMETERS, TrainConfig, comma_items, exact, option_name
 from lenetcli.errors import LenetError, unknown_choice
 from lenetcli.options import DEFAULTS, TRAINING
 from lenetcli.outputs.files import DATE_LIKE, NOT_TEXT
@@ -51,12 +51,6 @@ TOP_KEYS = ["datasets", "seed", "repeats", "defaults", "settings"]
 # A name becomes a file name and a CSV value: from a letter, so that no spreadsheet reads it
 # as a number or a date (1-2, 1e5, 0012), and never a month and a day (jan-2 is a date too).
 NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9._+-]{0,99}")
-
-
-def exact(value: float) -> str:
-    """A float as written in an id: exact (repr), so that two values never share an id, but
-    1000 rather than 1000.0."""
-    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
 
 
 # How a value that varies appears in a setting id, in this order: lr0.001-bs32-ep15-sgd.

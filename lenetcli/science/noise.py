@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from lenetcli.config import exact
 from lenetcli.errors import LenetError
 
 NOISE_TYPES = ("symmetric", "pair")
@@ -186,8 +187,9 @@ class NoiseSetting:
 
     @property
     def label(self) -> str:
-        """The setting's name in file names: 'symmetric-0.2', 'none-0' or 'transition'."""
-        return CUSTOM if self.noise_type == CUSTOM else f"{self.noise_type}-{self.rate:g}"
+        """The setting's name in file names: 'symmetric-0.2', 'none-0' or 'transition'; the
+        rate as given (0.1000001 is not 0.1's setting)."""
+        return CUSTOM if self.noise_type == CUSTOM else f"{self.noise_type}-{exact(self.rate)}"
 
 
 def noise_settings(

@@ -88,6 +88,14 @@ class Ledger:
         own = self.result_columns()[len(self.study.run_columns) :]  # run columns may be empty
         return [c for c in own if validated or c not in ("final_val_acc", *VALIDATION_BEST)]
 
+    def whole_metrics(self, setting: Setting, rows: pd.DataFrame) -> bool:
+        """Whether a run's metric rows hold every value the study summarises (train_acc_clean
+        in a noise study; val_acc where the setting has validation images) in every epoch:
+        checked_metrics lets those columns be empty, since some runs lack them."""
+        validated = bool(setting.config.val_split)
+        own = [v for v in self.study.values if validated or not v.startswith("val_")]
+        return all(v in rows.columns and rows[v].notna().all() for v in own)
+
     def plan_row(self, setting: Setting, seed: int, key: str) -> dict:
         config = setting.config.to_dict()
         row = {"setting": setting.name, "dataset": setting.config.dataset}
@@ -159,7 +167,7 @@ class Ledger:
         previous = checked_runs(previous, runs_path, FIX_IT)
         if not metrics_path.is_file():
             return 0
-        metrics = read_study_csv(metrics_path, ["run_key", "epoch"])
+        metrics = read_study_csv(metrics_path, ["run_key", *METRIC_COLUMNS])
         metrics = checked_metrics(metrics, metrics_path, FIX_IT, empty_ok=True)
         # keys lenet 0.1 wrote that a spreadsheet would take for numbers: the run's key now
         previous["run_key"] = previous["run_key"].replace(self.legacy)
@@ -180,7 +188,11 @@ class Ledger:
             setting = self.setting_of(key)
             rows = metrics[metrics["run_key"] == key].sort_values("epoch")
             results = [old.get(c) for c in self.expected_columns(setting)]
-            if len(rows) != setting.config.epochs or any(pd.isna(v) for v in results):
+            if (
+                len(rows) != setting.config.epochs
+                or any(pd.isna(v) for v in results)
+                or not self.whole_metrics(setting, rows)
+            ):
                 continue  # damaged or partly written: train it again
             row = self.rows[key]
             for column in [*self.result_columns(), "status"]:
@@ -264,10 +276,12 @@ def earlier_sessions(out: Path) -> list[dict]:
         return []
     session = {k: previous.get(k) for k in ("argv", "started_utc", "environment")}
     settings = (previous.get("options") or {}).get("settings")
-    if isinstance(settings, list):  # which seeds trained together then
-        session["groups"] = {
-            s["name"]: s.get("groups") for s in settings if isinstance(s, dict) and "name" in s
-        }
+    if isinstance(settings, list):  # which seeds trained together then, on which dataset
+        session["groups"] = [
+            {"setting": s["name"], "dataset": s.get("dataset"), "groups": s.get("groups")}
+            for s in settings
+            if isinstance(s, dict) and "name" in s
+        ]
     jobs = (previous.get("options") or {}).get("jobs")
     if isinstance(jobs, list):  # and which settings' runs shared a job (its seconds)
         session["jobs"] = jobs

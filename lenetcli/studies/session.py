@@ -348,7 +348,7 @@ def job_sizes(session) -> dict[tuple[str | None, str, int], int]:
     """(dataset, setting, seed) -> how many runs trained in its job, in one session on record:
     its jobs, or (recorded before jobs were, when a job held one setting) its settings'
     groups. The dataset is None where the record does not name it (jobs written before they
-    did; earlier sessions' groups)."""
+    did; groups that earlier versions recorded by setting name alone)."""
     if not isinstance(session, dict):
         return {}
     if isinstance(jobs := session.get("jobs"), list):
@@ -359,9 +359,15 @@ def job_sizes(session) -> dict[tuple[str | None, str, int], int]:
             for member in job
             if isinstance(member, dict)
         }
-    groups = session.get("groups")  # {name: groups} in earlier_sessions
-    if isinstance(groups, dict):
+    groups = session.get("groups")  # in earlier_sessions
+    if isinstance(groups, dict):  # {name: groups}, as earlier versions recorded them
         named = [(None, name, g) for name, g in groups.items()]
+    elif isinstance(groups, list):  # [{setting, dataset, groups}]
+        named = [
+            (g.get("dataset"), g.get("setting"), g.get("groups"))
+            for g in groups
+            if isinstance(g, dict)
+        ]
     else:  # a record's own settings, each with its dataset and groups
         settings = session.get("settings")
         settings = settings if isinstance(settings, list) else []
