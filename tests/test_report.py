@@ -293,9 +293,11 @@ def test_an_interrupted_study_is_shown_as_provisional(folders, tmp_path):
     runs.to_csv(study / "runs.csv", index=False)
     (study / "summary.md").unlink()  # as an interrupted sweep leaves it: not written yet
     out = tmp_path / "rep"
-    result = lenet("report", study, "--out", out)
+    result = lenet("report", study, "--out", out, "--quiet")
     assert result.exit_code == 0, result.output
-    assert "is an interrupted sweep: 2 pending run(s) left out" in result.output
+    # on stderr, even with --quiet: a script must know its numbers are provisional
+    warning = "Warning: " + f"{study} is an interrupted sweep: 2 pending run(s) left out"
+    assert warning in " ".join(result.stderr.split())
     text = (out / "report.md").read_text(encoding="utf-8")
     assert "Interrupted: 2 of 4 runs finished. The 2 pending ones are left out" in text
     assert f"--resume --out {study}" in text
@@ -329,6 +331,32 @@ def interrupted_copy(train_folder, destination):
     return destination
 
 
+def test_a_damaged_folder_in_a_folder_of_runs_is_left_out_and_listed(folders, tmp_path):
+    runs = tmp_path / "runs"
+    shutil.copytree(folders["train"], runs / "done")
+    shutil.copytree(folders["train"], runs / "edited")
+    (runs / "edited" / "metrics.csv").write_text("seed,epoch,train_loss\n42,1,x\n")
+    shutil.copytree(folders["confusion"], runs / "pairs")
+    (runs / "pairs" / "confused_pairs.csv").write_text("rank\n1\n")
+    out = tmp_path / "rep"
+    result = lenet("report", runs, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(out / "results.csv")["source"].tolist() == ["done"]
+    warnings = " ".join(result.stderr.split())
+    assert f"Warning: Left out {runs / 'edited'}: cannot be read as lenet wrote it:" in warnings
+    assert f"Warning: Left out {runs / 'pairs'}: cannot be read as lenet wrote it:" in warnings
+    recorded = json.loads((out / "config.json").read_text())["data"]["unfinished"]
+    assert sorted(Path(f).name for f in recorded) == ["edited", "pairs"]
+    assert "has no column train_acc" in recorded[str(runs / "edited")]
+    # named itself, the same folder is refused, naming its fix
+    result = lenet("report", runs / "edited", "--out", tmp_path / "rep2")
+    assert_refused(result, "has no column train_acc", "leave the folder out")
+    shutil.rmtree(runs / "done")
+    assert_refused(
+        lenet("report", runs, "--out", tmp_path / "rep3"), "no output folder to report on"
+    )
+
+
 def test_unfinished_folders_in_a_folder_of_runs_are_left_out_and_listed(folders, tmp_path):
     runs = tmp_path / "runs"
     shutil.copytree(folders["train"], runs / "done")
@@ -341,8 +369,8 @@ def test_unfinished_folders_in_a_folder_of_runs_are_left_out_and_listed(folders,
     assert "Left out" in result.output and "stopped" in result.output
     assert pd.read_csv(out / "results.csv")["source"].tolist() == ["done"]
     text = (out / "report.md").read_text(encoding="utf-8")
-    assert "2 unfinished folder(s) left out" in text
-    assert "## Left out: unfinished folders" in text
+    assert "2 folder(s) left out, unfinished or unreadable" in text
+    assert "## Left out: unfinished or unreadable folders" in text
     assert "lenet train was interrupted after epoch 1 of 2" in text
     assert "runs.csv missing" in text
     recorded = json.loads((out / "config.json").read_text())["data"]["unfinished"]
@@ -432,6 +460,12 @@ def test_bad_folders_are_refused_before_anything_is_written(folders, tmp_path):
     assert_refused(lenet("report", broken, "--out", out), "cannot read", "config.json")
     (broken / "config.json").write_text("[" * 100_000 + "]" * 100_000)  # too deep for json
     assert_refused(lenet("report", broken, "--out", out), "thousands of levels deep")
+    for other in ("[1, 2]", '{"command": "evil"}'):  # JSON, but not a record lenet writes
+        (broken / "config.json").write_text(other)
+        assert_refused(
+            lenet("report", broken, "--out", out),
+            f"{broken / 'config.json'} is not a record of a lenet command",
+        )
 
     unfinished = tmp_path / "unfinished"
     shutil.copytree(folders["train"], unfinished)

@@ -148,6 +148,11 @@ def output_folders(folder: Path) -> list[Path]:
             f"{study / 'report.md'} (lenet report --study [FILE] --out {study} writes it "
             f"again); {WHAT}"
         )
+    if not inner and (folder / "config.json").is_file():
+        raise LenetError(
+            f"{folder / 'config.json'} is not a record of a lenet command (no \"command\" of "
+            f"{', '.join(LENET_COMMANDS)}), and {folder} holds no output folder of lenet; {WHAT}"
+        )
     if not inner:
         raise LenetError(f"{folder} holds no output folder of lenet (no config.json of it); {WHAT}")
     return inner

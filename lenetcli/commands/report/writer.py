@@ -10,7 +10,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
-from rich.markup import escape
 
 from lenetcli import __version__
 from lenetcli.commands.report.sections import mean_std, source_blocks, summary_blocks
@@ -25,7 +24,7 @@ from lenetcli.commands.report.sources import (
     read_training,
     results_frame,
 )
-from lenetcli.errors import LenetError
+from lenetcli.errors import LenetError, warn
 from lenetcli.outputs.document import Figure, Heading, Table, Text, render_html, render_markdown
 from lenetcli.outputs.files import (
     check_output_dir,
@@ -56,7 +55,7 @@ class Report:
 
     def warnings(self) -> list[str]:
         """What the reader must know: folders left out, and studies shown in part."""
-        lines = [f"Left out {folder}: unfinished, {why}" for folder, why in self.unfinished.items()]
+        lines = [f"Left out {folder}: {why}" for folder, why in self.unfinished.items()]
         for source in self.sources:
             if pending := pending_runs(self.trainings.get(source.label)):
                 lines.append(
@@ -80,7 +79,7 @@ def gather(folders: list[Path], title: str, out: Path) -> Report:
             raise LenetError(
                 f"--out {out} lies in {source.folder}, a folder reported on; choose another --out"
             )
-    trainings = {s.label: read_training(s) for s in sources if s.command in TRAINING_COMMANDS}
+    sources, trainings = readable_sources(sources, folders, unfinished)
     frames = [results_frame(s, trainings[s.label]) for s in sources if s.label in trainings]
     results = (
         pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=RESULT_COLUMNS)
@@ -95,7 +94,9 @@ def gather(folders: list[Path], title: str, out: Path) -> Report:
     made = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     made_from = f"{len(sources)} folder(s)"
     if unfinished:
-        made_from += f"; {len(unfinished)} unfinished folder(s) left out (listed at the end)"
+        made_from += (
+            f"; {len(unfinished)} folder(s) left out, unfinished or unreadable (listed at the end)"
+        )
     blocks = [
         Heading(title, 1),
         Text(f"Made by lenet report (lenetcli {__version__}) on {made} from {made_from}."),
@@ -106,11 +107,45 @@ def gather(folders: list[Path], title: str, out: Path) -> Report:
         blocks += source_blocks(i, source, trainings.get(source.label), results)
     if unfinished:
         blocks += [
-            Heading("Left out: unfinished folders"),
-            Text("Their command was interrupted or failed before it wrote its results."),
+            Heading("Left out: unfinished or unreadable folders"),
+            Text(
+                "Their command was interrupted or failed before it wrote its results, or their "
+                "files are not as lenet writes them."
+            ),
             Table(["Folder", "Why"], [[str(f), why] for f, why in unfinished.items()], left=2),
         ]
     return Report(title, sources, results, metrics, blocks, trainings, unfinished)
+
+
+def readable_sources(
+    sources: list[Source], folders: list[Path], left_out: dict[Path, str]
+) -> tuple[list[Source], dict[str, Training]]:
+    """The sources whose tables read as lenet wrote them, and what the training ones trained
+    (by label). A damaged folder found inside a folder such as runs/ joins left_out, with its
+    problem, as an unfinished one does (the user could not leave it out); one named itself is
+    an error."""
+    named = {Path(folder).resolve() for folder in folders}
+    readable, trainings = [], {}
+    for source in sources:
+        try:
+            if source.command in TRAINING_COMMANDS:
+                trainings[source.label] = read_training(source)
+            else:
+                source_blocks(0, source, None, None)  # reads its tables, as the report will
+        except LenetError as exc:
+            if source.folder.resolve() in named:
+                raise
+            problem = str(exc).rsplit("; ", 1)[0]  # without the fix, "leave the folder out"
+            left_out[source.folder] = f"cannot be read as lenet wrote it: {problem}"
+            continue
+        readable.append(source)
+    if not readable:
+        first, reason = next(iter(left_out.items()))
+        raise LenetError(
+            f"no output folder to report on: {len(left_out)} did not finish or cannot be read "
+            f"({first}: {reason}); {FINISH_IT}"
+        )
+    return readable, trainings
 
 
 def curve_label(row) -> str:
@@ -220,6 +255,8 @@ def run_report(
     out = create_output_dir(out, fresh_name, exclusive=not out.exists())
     with in_use(out, "report", replace=overwrite):
         write_report(gathered, out, run_config(gathered, folders, out))
+    for warning in gathered.warnings():  # on stderr, even with --quiet: a script must know
+        warn(warning)
     if not quiet:
         say_what_was_reported(gathered, out)
     if print_json:
@@ -228,8 +265,6 @@ def run_report(
 
 def say_what_was_reported(gathered: Report, out: Path) -> None:
     console = stdout_console()
-    for warning in gathered.warnings():
-        console.print(f"[yellow]{escape(warning)}[/]", highlight=False, soft_wrap=True)
     if len(gathered.results):
         rows = [
             [r.source, r.dataset, r.setting or "–", count_text(r.n, r.diverged),
