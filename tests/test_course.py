@@ -114,6 +114,18 @@ def test_the_quick_profile_shrinks_every_section():
     assert profile_values(study, "full") == {}
 
 
+def test_a_profile_value_that_makes_two_settings_alike_is_named(tmp_path):
+    text = read_course_file().path.read_text(encoding="utf-8")
+    path = study_file(tmp_path, text.replace("[profiles.quick]\n", "[profiles.quick]\nlr = 0.01\n"))
+    course = read_course_file(path)
+    with pytest.raises(LenetError) as error:
+        make_plan(course, list(course.sections), profile_values(course, "quick"), OPTIONS)
+    assert str(error.value).startswith(
+        f"config file {path}, section 1 'hyperparameters': [[settings]] #1 and #2 differ only "
+        "in lr, which the profile's lr sets for every setting"
+    )
+
+
 def test_the_cpu_copy_of_the_course_differs_from_the_shipped_one_only_in_section_5(tmp_path):
     # docs/examples/lenet5-cpu.toml: what docs/performance.md's CPU timings ran
     def plan_lines(path):

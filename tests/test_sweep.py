@@ -157,6 +157,18 @@ activation = "tanh"
     assert isinstance(first.lr, float)
 
 
+def test_an_override_that_makes_two_settings_alike_is_named_not_the_file(tmp_path):
+    path = write(tmp_path, "[[settings]]\nlr = 0.001\n[[settings]]\nlr = 0.005\n")
+    with pytest.raises(LenetError) as error:
+        file_plan(read_study_file(path), {"lr": 0.01})
+    assert str(error.value) == (
+        f"config file {path}: [[settings]] #1 and #2 differ only in lr, which --lr sets for "
+        "every setting, so they would train the same configuration; leave out --lr, or drop "
+        "one of them from the file"
+    )
+    assert len(file_plan(read_study_file(path), {"epochs": 2}).configs) == 2  # others are fine
+
+
 def test_a_study_file_compares_a_subset_with_the_whole_split(tmp_path):
     text = "[defaults]\ntrain_subset = 300\n[[settings]]\nname = 'small'\n"
     path = write(tmp_path, text + "[[settings]]\nname = 'full'\ntrain_subset = 'all'\n")

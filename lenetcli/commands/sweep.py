@@ -27,6 +27,7 @@ from __future__ import annotations
 import itertools
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -319,25 +320,36 @@ def checked_value(field: str, value, path: Path, where: str):
     return TRAINING[field].checked(value, f"config file {path}: {field}{where}")
 
 
-def file_plan(study_file: StudyFile, overrides: dict) -> SweepPlan:
-    """The file's settings: defaults, then the setting's own values, then the overrides."""
+def file_plan(
+    study_file: StudyFile, overrides: dict, override_name: Callable[[str], str] = option_name
+) -> SweepPlan:
+    """The file's settings: defaults, then the setting's own values, then the overrides.
+    override_name: how an error names an override (--lr; a profile's key)."""
     replace(DEFAULTS, **overrides).validate()  # a bad override is the command line's fault
     datasets = [overrides["dataset"]] if "dataset" in overrides else study_file.datasets
     top = {"seed": study_file.seed, "repeats": study_file.repeats}
     top |= {k: v for k, v in overrides.items() if k in ("seed", "repeats")}
     changes = {k: v for k, v in overrides.items() if k not in ("dataset", "seed", "repeats")}
-    configs = [
-        replace(DEFAULTS, **(top | study_file.defaults | own_values(entry) | changes))
-        for entry in study_file.settings
-    ]
+    written = [top | study_file.defaults | own_values(entry) for entry in study_file.settings]
+    configs = [replace(DEFAULTS, **(values | changes)) for values in written]
     made = setting_ids(configs)
     names = [entry.get("name", made[i]) for i, entry in enumerate(study_file.settings)]
     for i, (name, config) in enumerate(zip(names, configs, strict=True)):
         if config in configs[:i]:  # names would not tell them apart: nor would the runs
             first = configs.index(config)
+            pair = f"[[settings]] #{first + 1} and #{i + 1}"
+            ours = replace(DEFAULTS, **written[first]), replace(DEFAULTS, **written[i])
+            if ours[0] == ours[1]:
+                raise LenetError(
+                    f"config file {study_file.path}: {pair} are the same configuration; make "
+                    "them differ or drop one"
+                )
+            erased = [k for k in changes if getattr(ours[0], k) != getattr(ours[1], k)]
+            given = " and ".join(override_name(k) for k in erased)
             raise LenetError(
-                f"config file {study_file.path}: [[settings]] #{first + 1} and #{i + 1} are the "
-                "same configuration; make them differ or drop one"
+                f"config file {study_file.path}: {pair} differ only in {', '.join(erased)}, "
+                f"which {given} sets for every setting, so they would train the same "
+                f"configuration; leave out {given}, or drop one of them from the file"
             )
         if name in names[:i]:
             raise LenetError(

@@ -57,15 +57,20 @@ def in_section(
 
 def part_plan(course: CourseFile, section: Section, part: Part, overrides: dict) -> SweepPlan:
     try:
-        return file_plan(part.study, overrides)
+        return file_plan(part.study, overrides, profile_key)
     except LenetError as exc:
         raise in_section(exc, course, section, part) from None
+
+
+def profile_key(key: str) -> str:
+    """How an error names a value of the profile (which replaces every setting's)."""
+    return f"the profile's {key}"
 
 
 def noise_config(course: CourseFile, section: Section, overrides: dict) -> TrainConfig:
     spec = section.spec
     try:
-        config = file_plan(spec.study, overrides).settings()[0].config
+        config = file_plan(spec.study, overrides, profile_key).settings()[0].config
         check_seed_range("noise_seed", spec.noise_seed, config.repeats)
     except LenetError as exc:
         raise in_section(exc, course, section) from None
