@@ -126,6 +126,40 @@ def test_a_profile_value_that_makes_two_settings_alike_is_named(tmp_path):
     )
 
 
+@pytest.mark.parametrize(
+    "old, new, expected",
+    [
+        (
+            "train_subset = 300", "train_subset = 3",
+            "section 1 'hyperparameters': the profile's train_subset 3 is out of range for the "
+            "train split of mnist",
+        ),
+        (
+            "test_subset = 200", "test_subset = 99999",
+            "section 1 'hyperparameters': the profile's test_subset 99999 is out of range",
+        ),
+        (
+            'lr = 0.001, batch_size = 32, epochs = 15 }',
+            'lr = 0.001, batch_size = 32, epochs = 15, train_subset = 55000 }',
+            "section 2 'datasets': train_subset 55000 is out of range for the train split of "
+            "cifar10",
+        ),
+    ],
+)  # fmt: skip
+def test_a_subset_larger_or_smaller_than_a_dataset_allows_is_refused_before_anything(
+    tmp_path, capsys, old, new, expected
+):
+    text = read_course_file().path.read_text(encoding="utf-8")
+    assert old in text
+    path = study_file(tmp_path, text.replace(old, new, 1))
+    profile = "quick" if "profile" in expected else "full"
+    for dry_run in (True, False):
+        with pytest.raises(LenetError) as error:
+            run_course(path, tmp_path / "out", profile, None, OPTIONS, dry_run=dry_run)
+        assert f"config file {path}, {expected}" in str(error.value)
+        assert not (tmp_path / "out").exists()
+
+
 def test_the_cpu_copy_of_the_course_differs_from_the_shipped_one_only_in_section_5(tmp_path):
     # docs/examples/lenet5-cpu.toml: what docs/performance.md's CPU timings ran
     def plan_lines(path):
@@ -599,6 +633,40 @@ def test_confusion_is_made_again_when_what_it_was_made_from_changes(tiny):
     assert (
         json.loads((folder / "inputs.json").read_text()) == inputs
     )  # top 3 again, as the file says
+
+
+def test_a_confusion_folder_written_in_part_is_no_result_and_is_made_again(
+    tiny, tmp_path, monkeypatch
+):
+    path, out, _ = tiny
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    folder = copy / "3-confusion" / "digits"
+    # a call stopped while it replaced the files: the record, removed first, is not there
+    import lenetcli.commands.course.confusion as confusion
+
+    def stopped(folder, *args):
+        (folder / "confused_pairs.csv").write_text("rank,true\n")  # the first file, then Ctrl-C
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(confusion, "write_seed_confusion", stopped)
+    (folder / "inputs.json").write_text("{}")  # made from other inputs: written again
+    with pytest.raises(Interrupted):
+        run_course(path, copy, "quick", [3], OPTIONS)
+    assert not (folder / "inputs.json").exists()
+    monkeypatch.undo()
+    from lenetcli.commands.report.study import run_study_report
+
+    run_study_report(path, copy, "quick", "1", OPTIONS)  # renders the report, from the files
+    report = (copy / "report.md").read_text(encoding="utf-8")
+    assert "3-confusion/digits holds no results yet." in report
+    discussion = read_csv(copy / "discussion.csv")
+    assert not (
+        discussion["topic"].str.contains("confus") & discussion["text"].str.contains("Digits")
+    ).any()
+    run_study_report(path, copy, "quick", "3", OPTIONS)  # and the next call makes it whole
+    assert (folder / "inputs.json").is_file()
+    assert "3-confusion/digits holds no results yet." not in (copy / "report.md").read_text()
 
 
 def test_confusion_is_reused_when_the_study_is_run_from_another_folder(tiny, tmp_path, monkeypatch):

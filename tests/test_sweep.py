@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import one_line_error
 from typer.testing import CliRunner
 
 from lenetcli.cli import app
@@ -237,6 +238,13 @@ def test_a_study_file_compares_a_subset_with_the_whole_split(tmp_path):
             "[[settings]]\nname = 'x'\nlr = 0.1\n[[settings]]\nname = 'x'\nlr = 0.2",
             "two settings are named 'x'",
         ),
+        *[
+            (
+                f"[[settings]]\nname = '{name}'\nlr = 0.1",
+                f"'{name}' cannot be a file name on Windows",
+            )
+            for name in ("con", "NUL", "com1", "lpt9.x")
+        ],
         (
             "[[settings]]\nlr = 0.1\n[[settings]]\nbatch_size = 8\n[[settings]]\nlr = 0.1",
             "[[settings]] #1 and #3 are the same configuration; make them differ or drop one",
@@ -270,6 +278,44 @@ def test_bad_study_files_name_the_file_and_key(tmp_path, text, expected):
     assert str(path) in message
     assert expected in message
     assert "\n" not in message
+
+
+def test_setting_names_that_differ_only_in_case_are_refused_before_anything_runs(tmp_path):
+    path = write(
+        tmp_path, "[[settings]]\nname = 'lr0.1'\nlr = 0.1\n[[settings]]\nname = 'LR0.1'\nlr = 0.2"
+    )
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, ["sweep", "--config", str(path), "--dataset", "digits", "--out", str(out)]
+    )
+    assert result.exit_code == 2
+    assert " ".join(result.output.split()) == (
+        "Error: settings 'lr0.1' and 'LR0.1' on digits differ only in case: their files would "
+        "be one on disks that ignore case (macOS, Windows); give each setting its own name"
+    )
+    assert not out.exists()
+
+
+def test_a_subset_the_dataset_cannot_give_is_refused_naming_the_file_or_the_option(tmp_path):
+    path = write(tmp_path, "datasets = ['digits']\n[[settings]]\nname = 'a'\ntest_subset = 5")
+    message = one_line_error(lambda: file_plan(read_study_file(path), {}))
+    assert message == (
+        f"config file {path}, setting 'a': test_subset 5 is out of range for the test split of "
+        "digits: the split has 360 samples and 10 classes; choose a size from 10 to 360"
+    )
+    message = one_line_error(lambda: file_plan(read_study_file(path), {"test_subset": 400}))
+    assert message.startswith("--test-subset 400 is out of range for the test split of digits")
+    out = tmp_path / "out"
+    for args in (["--dry-run"], []):  # a grid too, before it writes anything
+        result = CliRunner().invoke(
+            app, ["sweep", "--dataset", "mnist", "--lr", "0.1,0.2", "--train-subset", "9",
+                  "--out", str(out), *args],
+        )  # fmt: skip
+        assert result.exit_code == 2
+        assert (
+            "Error: --train-subset 9 is out of range for the train split of mnist" in result.output
+        )
+        assert not out.exists()
 
 
 def test_a_bad_value_beside_a_study_file_is_the_command_lines(tmp_path):

@@ -36,7 +36,7 @@ from lenetcli.errors import LenetError, unknown_choice
 from lenetcli.options import DEFAULTS, TRAINING
 from lenetcli.outputs.files import DATE_LIKE, NOT_TEXT
 from lenetcli.outputs.results_json import print_results
-from lenetcli.science.data import DATASETS
+from lenetcli.science.data import DATASETS, check_subset
 from lenetcli.studies import session, study
 from lenetcli.studies.study import Setting
 
@@ -157,7 +157,19 @@ def check_name(name, where: str) -> str:
             f"{where} {name!r} would read as a date in a spreadsheet; name it otherwise "
             f"(e.g. '{name.replace('-', '')}')"
         )
+    if name.split(".")[0].lower() in WINDOWS_DEVICES:
+        raise LenetError(
+            f"{where} {name!r} cannot be a file name on Windows, which keeps it for a device; "
+            f"name it otherwise (e.g. '{name}1')"
+        )
     return name
+
+
+# Names Windows keeps for devices, with or without an extension (con, con.txt): a folder of
+# results copied there could not hold a file of that name.
+WINDOWS_DEVICES = {"con", "prn", "aux", "nul"} | {
+    f"{port}{n}" for port in ("com", "lpt") for n in range(1, 10)
+}
 
 
 # --------------------------------------------------------------------------- the two forms
@@ -357,11 +369,24 @@ def file_plan(
             )
         try:
             config.validate()
+            check_subsets(config, datasets, [f for f in SUBSETS if f not in changes], option_name)
         except LenetError as exc:
             raise LenetError(
                 f"config file {study_file.path}, setting '{name}': {file_words(exc)}"
             ) from None
+        check_subsets(config, datasets, [f for f in SUBSETS if f in changes], override_name)
     return SweepPlan(list(datasets), names, configs)
+
+
+SUBSETS = {"train_subset": "train", "test_subset": "test"}  # a config's field: its split
+
+
+def check_subsets(config: TrainConfig, datasets, fields, name: Callable[[str], str]) -> None:
+    """The subsets (of fields) that config takes of each dataset, against their sizes, before
+    any file is read; name(field) names the value (--train-subset; the profile's)."""
+    for dataset in datasets:
+        for field in fields:
+            check_subset(dataset, SUBSETS[field], getattr(config, field), name(field))
 
 
 def own_values(entry: dict) -> dict:

@@ -182,11 +182,29 @@ def stratified_subset(split: Split, n: int | None, option: str) -> Split:
         return split
     n_classes = int(split.labels.max()) + 1
     if n < n_classes or n > len(split):
-        raise LenetError(
-            f"{option} {n} is out of range: the split has {len(split)} samples and "
-            f"{n_classes} classes; choose a size from {n_classes} to {len(split)}"
-        )
+        raise LenetError(subset_out_of_range(option, n, len(split), n_classes))
     return take(split, stratified_order(split.labels)[:n])
+
+
+def check_subset(dataset: str, split: str, n: int | None, option: str) -> None:
+    """Refuse a subset of n images of a dataset's "train" or "test" split that
+    stratified_subset would refuse once the images are loaded, from the sizes known before any
+    file is read: so that a study (a dry run too) refuses it before it writes anything."""
+    spec = get_spec(dataset)
+    size = spec.train_size if split == "train" else spec.test_size
+    if n is not None and not len(spec.classes) <= n <= size:
+        raise LenetError(
+            subset_out_of_range(
+                option, n, size, len(spec.classes), f" for the {split} split of {spec.name}"
+            )
+        )
+
+
+def subset_out_of_range(option: str, n: int, size: int, classes: int, which: str = "") -> str:
+    return (
+        f"{option} {n} is out of range{which}: the split has {size} samples and {classes} "
+        f"classes; choose a size from {classes} to {size}"
+    )
 
 
 def validation_split(split: Split, fraction: float) -> tuple[Split, Split | None]:

@@ -62,10 +62,10 @@ from pathlib import Path
 
 import torch
 
-from lenetcli.config import ADDED_FIELDS, GROUP_BY, RunOptions, TrainConfig
+from lenetcli.config import ADDED_FIELDS, GROUP_BY, RunOptions, TrainConfig, option_name
 from lenetcli.errors import LenetError, unknown_choice
 from lenetcli.outputs.plots import curves_figure, palette_colors
-from lenetcli.science.data import Dataset, load_data
+from lenetcli.science.data import Dataset, check_subset, load_data
 from lenetcli.science.engine import MemberResult
 from lenetcli.studies.results import result_columns
 
@@ -227,15 +227,28 @@ def check_study(study: Study) -> None:
     reserved = set(TrainConfig.field_names()) | {"setting", "status", "run_key"} | results
     for setting in study.settings:
         setting.config.validate()
+        for split in ("train", "test"):  # before any file is read, as the sizes are known
+            field = f"{split}_subset"
+            check_subset(
+                setting.config.dataset, split, getattr(setting.config, field), option_name(field)
+            )
         clash = reserved & (set(setting.columns) | set(setting.hidden) | set(study.run_columns))
         if clash:
             raise LenetError(f"setting column '{sorted(clash)[0]}' clashes with a built-in column")
     names: dict[tuple[str, str], Setting] = {}
     for setting in study.settings:
-        ident = (setting.config.dataset, setting.name)
-        if ident in names:
+        # by case-folded name: on macOS's and Windows' disks, which ignore case, the files of
+        # settings 'a' and 'A' would be one file
+        ident = (setting.config.dataset, setting.name.casefold())
+        if ident in names and names[ident].name == setting.name:
             raise LenetError(
                 f"two settings are named '{setting.name}' on {setting.config.dataset}; give each setting its own name"
+            )
+        if ident in names:
+            raise LenetError(
+                f"settings '{names[ident].name}' and '{setting.name}' on "
+                f"{setting.config.dataset} differ only in case: their files would be one on "
+                "disks that ignore case (macOS, Windows); give each setting its own name"
             )
         names[ident] = setting
     seen: dict[str, tuple[Setting, int]] = {}

@@ -13,13 +13,18 @@ import numpy as np
 import pandas as pd
 import torch
 
-from lenetcli.commands.course.folders import section_folder, study_folders
+from lenetcli.commands.course.folders import (
+    CONFUSION_INPUTS,
+    confusion_inputs_record,
+    section_folder,
+    study_folders,
+)
 from lenetcli.commands.course.spec import ConfusionSpec, CourseFile, Section
 from lenetcli.commands.course.tables import best_row
 from lenetcli.commands.diagnostics import RIGHT_COLOR, WRONG_COLOR
 from lenetcli.errors import LenetError
 from lenetcli.outputs.checkpoint import load_checkpoint, seed_models, seed_of
-from lenetcli.outputs.files import read_csv, read_json_dict, save_figure, write_csv, write_json
+from lenetcli.outputs.files import read_csv, save_figure, write_csv, write_json
 from lenetcli.outputs.plots import confusion_figure, gallery_figure
 from lenetcli.science import seeds
 from lenetcli.science.data import load_dataset
@@ -72,13 +77,12 @@ def run_confusion_section(course, section: Section, out: Path, options) -> dict:
         probs = np.stack(
             [predict(model, data.test.images, data.spec, device).numpy() for model, _ in loaded]
         )
+        # first: no record claims the files while they are being replaced
+        (folder / CONFUSION_INPUTS).unlink(missing_ok=True)
         written = write_seed_confusion(folder, data, probs, paths, names, setting, spec)
         # last: a folder whose writing was interrupted is written again by the next call
-        write_json(folder / INPUTS, {**inputs, "files": written})
+        write_json(folder / CONFUSION_INPUTS, {**inputs, "files": written})
     return {"models": chosen}
-
-
-INPUTS = "inputs.json"  # what a dataset's confusion files were made from
 
 
 def confusion_inputs(paths: list[Path], names: list[str], test_subset, spec: ConfusionSpec) -> dict:
@@ -98,11 +102,8 @@ def confusion_inputs(paths: list[Path], names: list[str], test_subset, spec: Con
 
 def up_to_date(folder: Path, inputs: dict) -> bool:
     """Whether folder holds every file made from these very inputs."""
-    record = read_json_dict(folder / INPUTS)
-    if record is None or {k: record.get(k) for k in inputs} != inputs:
-        return False
-    files = record.get("files")
-    return isinstance(files, list) and all((folder / name).is_file() for name in files)
+    record = confusion_inputs_record(folder)
+    return record is not None and {k: record.get(k) for k in inputs} == inputs
 
 
 def write_seed_confusion(folder: Path, data, probs, paths, names, setting: str, spec) -> list[str]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from lenetcli.commands.course.spec import Part, Section
-from lenetcli.outputs.files import read_csv
+from lenetcli.outputs.files import read_csv, read_json_dict
 from lenetcli.studies.results import trained_runs
 
 COURSE_RECORD = "course.json"
@@ -28,6 +28,20 @@ def study_folders(out: Path, section: Section) -> list[Path]:
 
 def has_results(folder: Path) -> bool:
     return (folder / "summary.csv").is_file()
+
+
+CONFUSION_INPUTS = "inputs.json"  # what a dataset's confusion files were made from
+
+
+def confusion_inputs_record(folder: Path) -> dict | None:
+    """The inputs.json of a confusion section's dataset folder whose files are all there, or
+    None: it is removed before the files are written and written after them, so a folder
+    whose writing was stopped midway has none."""
+    record = read_json_dict(folder / CONFUSION_INPUTS)
+    files = None if record is None else record.get("files")
+    if not isinstance(files, list) or not all((folder / str(name)).is_file() for name in files):
+        return None
+    return record
 
 
 def result_folders(out: Path, section: Section) -> list[Path]:

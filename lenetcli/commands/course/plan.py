@@ -16,7 +16,7 @@ from lenetcli.commands.course.folders import (
     study_folders,
 )
 from lenetcli.commands.course.spec import CourseFile, Part, Section
-from lenetcli.commands.sweep import SweepPlan, file_plan, file_words
+from lenetcli.commands.sweep import SUBSETS, SweepPlan, check_subsets, file_plan, file_words
 from lenetcli.config import RunOptions, TrainConfig, check_seed_range
 from lenetcli.errors import LenetError, unknown_choice
 from lenetcli.outputs import progress
@@ -60,6 +60,11 @@ def part_plan(course: CourseFile, section: Section, part: Part, overrides: dict)
         return file_plan(part.study, overrides, profile_key)
     except LenetError as exc:
         raise in_section(exc, course, section, part) from None
+
+
+def file_key(key: str) -> str:
+    """How an error names a study file's own key: as it is written."""
+    return key
 
 
 def profile_key(key: str) -> str:
@@ -201,7 +206,14 @@ def make_plan(
         if section.kind == "datasets":
             source = course.section(section.spec.best_of)
             part = source.spec.parts[0]
-            plan.sweeps.setdefault((source.name, None), part_plan(course, source, part, overrides))
+            sweep = plan.sweeps.setdefault(
+                (source.name, None), part_plan(course, source, part, overrides)
+            )
+            try:  # whichever setting is best, its subsets must fit these datasets too
+                for config in sweep.configs:
+                    check_subsets(config, section.spec.datasets, SUBSETS, file_key)
+            except LenetError as exc:
+                raise in_section(exc, course, section) from None
     return plan
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from lenetcli.commands.course.folders import has_results, section_folder
+from lenetcli.commands.course.folders import confusion_inputs_record, has_results, section_folder
 from lenetcli.commands.course.spec import CourseFile
 from lenetcli.outputs.files import read_csv
 from lenetcli.science.noise import CLEAN
@@ -25,9 +25,9 @@ def course_discussion(course: CourseFile, out: Path) -> list[discussion.Sentence
             sentences.append(discussion.dataset_ranking(read_csv(folder / "datasets.csv")))
         elif section.kind == "confusion":
             for dataset in section.spec.datasets:
-                path = folder / dataset / "confused_pairs.csv"
-                if path.is_file():
-                    sentences.append(discussion.confused_pairs(dataset, read_csv(path)))
+                if confusion_inputs_record(folder / dataset) is not None:  # written whole
+                    pairs = read_csv(folder / dataset / "confused_pairs.csv")
+                    sentences.append(discussion.confused_pairs(dataset, pairs))
         elif section.kind == "noise" and has_results(folder):
             sentences += noise_sentences(read_csv(folder / "summary.csv"), folder)
         elif section.kind == "sweep":

@@ -150,7 +150,7 @@ def output_folders(folder: Path) -> list[Path]:
         )
     if not inner and (folder / "config.json").is_file():
         raise LenetError(
-            f"{folder / 'config.json'} is not a record of a lenet command (no \"command\" of "
+            f'{folder / "config.json"} is not a record of a lenet command (no "command" of '
             f"{', '.join(LENET_COMMANDS)}), and {folder} holds no output folder of lenet; {WHAT}"
         )
     if not inner:

@@ -11,7 +11,12 @@ import numpy as np
 import pandas as pd
 
 from lenetcli import __version__
-from lenetcli.commands.course.folders import has_results, result_folders, section_folder
+from lenetcli.commands.course.folders import (
+    confusion_inputs_record,
+    has_results,
+    result_folders,
+    section_folder,
+)
 from lenetcli.commands.course.spec import CourseFile, Section
 from lenetcli.commands.course.tables import DATASET_TABLE_STATS
 from lenetcli.outputs.document import Figure, Heading, Table, Text
@@ -364,7 +369,7 @@ class StudyDocument:
         for dataset in section.spec.datasets:
             folder = section_folder(self.out, section) / dataset
             blocks.append(Heading(f"{section.number}.{dataset}: {dataset_title(dataset)}", 3))
-            if not (folder / "confused_pairs.csv").is_file():
+            if confusion_inputs_record(folder) is None:  # none yet, or written in part
                 blocks.append(Text(f"{self.relative(folder)} holds no results yet."))
                 continue
             models = read_csv(folder / "models.csv")
