@@ -669,6 +669,25 @@ def test_a_confusion_folder_written_in_part_is_no_result_and_is_made_again(
     assert "3-confusion/digits holds no results yet." not in (copy / "report.md").read_text()
 
 
+def test_a_file_whose_section_lost_a_setting_is_refused_before_any_record_is_written(
+    tiny, tmp_path
+):
+    path, out, _ = tiny
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    edited = study_file(tmp_path, TINY.replace("{ lr = 0.0005 }, { lr = 0.005 }", "{ lr = 0.005 }"))
+    before = {p: p.read_bytes() for p in copy.rglob("*") if p.is_file()}
+    for dry_run in (True, False):
+        with pytest.raises(LenetError) as error:
+            run_course(edited, copy, "quick", [1], OPTIONS, dry_run=dry_run)
+        message = str(error.value)
+        assert message.startswith(
+            f"config file {edited}, section 1 'hyperparameters': cannot resume"
+        )
+        assert "holds 2 finished run(s) that this lenet sweep does not include" in message
+    assert {p: p.read_bytes() for p in copy.rglob("*") if p.is_file()} == before
+
+
 def test_confusion_is_reused_when_the_study_is_run_from_another_folder(tiny, tmp_path, monkeypatch):
     # inputs.json named the models as --out was typed, so another working folder (or the
     # study moved) made every confusion again

@@ -32,6 +32,7 @@ from lenetcli.commands.course.reading import read_course_file
 from lenetcli.commands.course.sentences import course_discussion
 from lenetcli.commands.course.spec import FULL, CourseFile, Section
 from lenetcli.commands.course.training import (
+    check_kept_runs,
     run_datasets_section,
     run_noise_section,
     run_sweep_section,
@@ -106,6 +107,8 @@ def run_course(
     check_needs(course, chosen, out, kept=not overwrite)
     executor_for(options, resolve_device(options.device))  # --backend's options, now
     plan = make_plan(course, chosen, overrides, options)
+    if not overwrite:
+        check_kept_runs(course, chosen, plan, out, options)
     console = stdout_console(options.quiet and not dry_run)  # a dry run's plan is its output
     previous = {} if overwrite else read_json_dict(out / COURSE_RECORD) or {}
     names, root = used_datasets(chosen, plan), options.data_folder()

@@ -11,13 +11,15 @@ from pathlib import Path
 import pandas as pd
 
 from lenetcli.commands.course.folders import nonempty, section_folder
-from lenetcli.commands.course.plan import Plan, noise_list
+from lenetcli.commands.course.plan import Plan, in_section, noise_list
 from lenetcli.commands.course.spec import CourseFile, Part, Section
 from lenetcli.commands.course.tables import best_row, datasets_table, gap_table, memorisation_table
-from lenetcli.commands.noise import noise_record, run_noise_study
+from lenetcli.commands.noise import noise_record, noise_study, run_noise_study
 from lenetcli.commands.sweep import setting_ids
+from lenetcli.errors import LenetError
 from lenetcli.outputs.files import read_csv, write_csv
 from lenetcli.science.data import get_spec
+from lenetcli.studies.ledger import Ledger, resume_folder
 from lenetcli.studies.session import execute
 from lenetcli.studies.study import Setting, Study
 from lenetcli.studies.summary import best_by
@@ -39,15 +41,47 @@ def run_study(study: Study, folder: Path, reporter=None) -> pd.DataFrame:
     return summary
 
 
+def check_kept_runs(course, chosen: list[Section], plan: Plan, out: Path, options) -> None:
+    """Refuse, before anything is written, what a sweep or noise section's study would refuse
+    once it resumes in its folder: runs of settings that this file's section does not have
+    (another version of the file ran there), tables it cannot read back."""
+    for section in chosen:
+        for folder, study in section_studies(course, section, plan, out, options):
+            if nonempty(folder):
+                try:
+                    resume_folder(study, folder, Ledger(study))  # reads, writes nothing
+                except LenetError as exc:
+                    raise in_section(exc, course, section) from None
+
+
+def section_studies(course, section: Section, plan: Plan, out: Path, options):
+    """(folder, study) of each study of a sweep or noise section whose plan is known before
+    it runs (a datasets section's waits for its best setting)."""
+    if section.kind == "sweep":
+        for part in section.spec.parts:
+            sweep = plan.sweeps[(section.name, part.name)]
+            record = sweep_record(course, section, part)
+            yield (
+                section_folder(out, section, part),
+                Study("sweep", sweep.settings(), options, record=record),
+            )
+    elif section.kind == "noise":
+        spec, config = section.spec, plan.noise[section.name]
+        settings = noise_list(section, len(get_spec(config.dataset).classes))
+        yield (
+            section_folder(out, section),
+            noise_study(config, settings, spec.noise_seed, options, {}),
+        )
+
+
 def run_sweep_section(course, section: Section, plan: Plan, out: Path, options, reporter) -> dict:
     """Each study of the section; return the best setting per study and dataset, and by
     which accuracy it was chosen."""
     chosen = {}
-    for part in section.spec.parts:
+    for part, (folder, study) in zip(
+        section.spec.parts, section_studies(course, section, plan, out, options), strict=True
+    ):
         sweep = plan.sweeps[(section.name, part.name)]
-        record = sweep_record(course, section, part)
-        study = Study("sweep", sweep.settings(), options, record=record)
-        folder = section_folder(out, section, part)
         summary = run_study(study, folder, reporter)
         for dataset in summary["dataset"].unique():
             key = dataset if part.name is None else f"{part.name}/{dataset}"
