@@ -11,6 +11,8 @@ from pathlib import Path
 
 from lenetcli.errors import LenetError, unknown_choice
 
+SEVERAL = "run once for each, or compare them with lenet sweep"  # a list of a training option
+
 # Names only: model.py maps them to functions. Importing it here would load torch for
 # everything that reads a configuration, `lenet --help` included.
 DATASET_NAMES = ("mnist", "fashion-mnist", "cifar10", "digits")  # data.DATASETS describes each
@@ -140,7 +142,7 @@ class TrainConfig:
         for name, allowed in choices.items():
             value = getattr(self, name)
             if value not in allowed:
-                raise unknown_choice(name, value, allowed)
+                raise unknown_choice(name, value, allowed, SEVERAL)
         for name in ("epochs", "batch_size", "repeats"):
             check_positive(option_name(name), getattr(self, name), getattr(TrainConfig, name))
         if self.repeats > MAX_REPEATS:  # the seeds are listed: billions would fill the memory

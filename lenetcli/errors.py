@@ -33,8 +33,15 @@ def hidden(char: str) -> bool:
     return unicodedata.category(char) in ("Cc", "Cf", "Cs", "Zl", "Zp")
 
 
-def unknown_choice(what: str, value: str, allowed) -> LenetError:
-    """'unknown dataset 'MNIST'; did you mean 'mnist'? choose one of: mnist, ...'"""
+def unknown_choice(what: str, value: str, allowed, several: str = "") -> LenetError:
+    """'unknown dataset 'MNIST'; did you mean 'mnist'? choose one of: mnist, ...'; a list of
+    allowed values where one is taken says so, and `several` where else to give them."""
+    items = [item.strip() for item in str(value).split(",")]
+    if len(items) > 1 and all(item in allowed for item in items):  # a list, where one is taken
+        return LenetError(
+            f"one {what} is taken here, not the list '{value}'; choose one of them"
+            + (f" ({several})" if several else "")
+        )
     close = difflib.get_close_matches(str(value).lower(), list(allowed), n=1, cutoff=0.6)
     guess = f"did you mean '{close[0]}'? " if close else ""
     return LenetError(f"unknown {what} '{value}'; {guess}choose one of: {', '.join(allowed)}")

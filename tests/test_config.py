@@ -69,6 +69,16 @@ def test_a_near_miss_gets_a_suggestion(field, value, guess):
     assert f"unknown {field} '{value}'; did you mean '{guess}'? choose one of:" in str(caught.value)
 
 
+@pytest.mark.parametrize(("field", "value"), [("dataset", "digits,mnist"), ("pool", "max, avg")])
+def test_a_list_where_one_value_is_taken_says_so(field, value):
+    with pytest.raises(LenetError) as caught:
+        replace(TrainConfig(), **{field: value}).validate()
+    assert str(caught.value) == (
+        f"one {field} is taken here, not the list '{value}'; choose one of them (run once for "
+        "each, or compare them with lenet sweep)"
+    )
+
+
 def test_a_far_miss_gets_only_the_choices():
     with pytest.raises(LenetError) as caught:
         TrainConfig(dataset="imagenet").validate()

@@ -33,6 +33,7 @@ from lenetcli.config import (
     DATA_DIR_ENV,
     DATASET_NAMES,
     MIRROR_ENV,
+    SEVERAL,
     RunOptions,
     TrainConfig,
     default_data_dir,
@@ -136,7 +137,7 @@ class Dataset:
 
 def get_spec(name: str) -> DatasetSpec:
     if name not in DATASETS:
-        raise unknown_choice("dataset", name, DATASETS)
+        raise unknown_choice("dataset", name, DATASETS, SEVERAL)
     return DATASETS[name]
 
 
