@@ -841,3 +841,17 @@ def test_ctrl_c_outside_training_says_resume_not_overwrite(tiny, tmp_path, monke
     monkeypatch.undo()
     run_course(path, out, "quick", [3], OPTIONS)
     assert "interrupted" not in json.loads((out / "config.json").read_text())
+
+
+def test_datasets_whose_means_show_alike_share_a_rank_in_the_given_order():
+    from lenetcli.commands.course.tables import DATASET_TABLE_STATS, datasets_table
+
+    def row(dataset, mean):
+        stats = {f"final_{v}_acc_{s}": mean for v in ("train", "test") for s in DATASET_TABLE_STATS}
+        return {"dataset": dataset, "setting": "s", "epochs": 2, "n": 5, "diverged": 0, **stats}
+
+    best = pd.Series(row("digits", 98.87199999999999))
+    others = pd.DataFrame([row("mnist", 98.87200000000001), row("fashion-mnist", 90.0)])
+    table = datasets_table(best, others, "1-hp", "2-ds")
+    assert list(table["dataset"]) == ["digits", "mnist", "fashion-mnist"]
+    assert list(table["rank"]) == [1, 1, 3]

@@ -3,14 +3,47 @@ cells of the tables the commands print."""
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import pandas as pd
 
+# Significant digits a number keeps before it is rounded for showing, as many as every CSV
+# holds (files.CSV_DIGITS): a mean computed in memory (summary.md) and the same mean read
+# back from summary.csv (lenet report) then show alike even where it lies on a half (over
+# two seeds 98.005, computed as 98.00499999999999 from one pair of runs and as
+# 98.00500000000001 from another, would show as 98.00 and as 98.01).
+SHOWN_SIGNIFICANT = 10
+
 
 def fmt(value, digits: int = 2) -> str:
-    """A number for a table: fixed decimals, '–' when missing (a std over one run)."""
-    return "–" if value is None or pd.isna(value) else f"{value:.{digits}f}"
+    """A number for a table: fixed decimals, '–' when missing (a std over one run). A value
+    that rounds to zero shows as 0.00, never -0.00: a gap of -0.001 and one of 0.001 show
+    alike (shown), and are tied."""
+    if value is None or pd.isna(value):
+        return "–"
+    rounded = float(f"{float(f'{value:.{SHOWN_SIGNIFICANT}g}'):.{digits}f}")
+    return f"{rounded + 0.0:.{digits}f}"  # -0.0 + 0.0 is 0.0
+
+
+def shown(value, digits: int = 2) -> float:
+    """A number as fmt shows it, as a float (nan when missing). Which setting is best, which
+    are tied and by how much two differ are decided on these: two means that show alike are
+    tied, and a difference stated beside two means is theirs (98.94 and 98.73: 0.21, where
+    the unrounded 98.944 - 98.728 shows as 0.22)."""
+    return math.nan if value is None or pd.isna(value) else float(fmt(value, digits))
+
+
+def shown_difference(a, b, digits: int = 2) -> float:
+    """a minus b as they are shown (shown), rounded again so that 99.16 - 98.94 is 0.22, not
+    0.21999999999999886."""
+    return round(shown(a, digits) - shown(b, digits), digits)
+
+
+def mean_epoch(value) -> str:
+    """A mean of epoch numbers, to one decimal where it has one: '3.4', and '3' for a mean of
+    2 and 4 (an epoch number is whole; '3.0' reads as a fraction of one)."""
+    return f"{shown(value, 1):.1f}".removesuffix(".0")
 
 
 def plain(value) -> str:

@@ -18,7 +18,7 @@ from lenetcli.config import HYPERPARAMETERS
 from lenetcli.outputs.document import Block, Heading, Table, Text, render_markdown
 from lenetcli.outputs.files import save_figure, write_csv, write_text
 from lenetcli.outputs.plots import accuracy_figure, comparison_figure
-from lenetcli.outputs.tables import count_text, describe_seeds, fmt, plain, plural
+from lenetcli.outputs.tables import count_text, describe_seeds, fmt, plain, plural, shown
 from lenetcli.science.data import DATASETS
 from lenetcli.studies.results import DIVERGED, trained_runs
 
@@ -61,12 +61,18 @@ def run_statistics(groups, finals: list[str]) -> pd.DataFrame:
 def best_mask(summary: pd.DataFrame) -> pd.Series:
     """True for the setting(s) with the highest mean final accuracy on their dataset, among
     those with a run that did not diverge: validation accuracy where every setting of that
-    dataset has one (--val-split), else test accuracy."""
+    dataset has one (--val-split), else test accuracy.
+
+    Means are compared as the tables show them (tables.shown, 2 decimals): two settings
+    that show the same mean are both best, a tie, even where float rounding left one
+    2.8e-14 above the other. Where one setting is needed (the course's later sections, a
+    study's best model), the first of them in the study file's order is taken (best_row).
+    """
     score = summary["final_test_acc_mean"]
     validated = summary["dataset"].map(validated_datasets(summary))
     if validated.any():
         score = summary["final_val_acc_mean"].where(validated, score)
-    candidates = score.where(summary["diverged"] < summary["n"])
+    candidates = score.where(summary["diverged"] < summary["n"]).map(shown)
     return candidates == candidates.groupby(summary["dataset"]).transform("max")
 
 

@@ -5,16 +5,18 @@ the best setting, the train-test gap (overfitting.csv), the cross-dataset table
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from lenetcli.errors import LenetError
+from lenetcli.outputs.tables import shown
 from lenetcli.studies.results import trained_runs
 
 
 def best_row(summary: pd.DataFrame, dataset: str | None = None) -> pd.Series:
-    """The best setting's row of a summary (the first one on a tie), on dataset if given,
-    else on the summary's first dataset."""
+    """The best setting's row of a summary, on dataset if given, else on the summary's first
+    dataset. On a tie (best_mask: means that show alike) the first of them in summary.csv's
+    order, which is the study file's: the same setting on every call, and the one that
+    report's best_sentence names as taken."""
     dataset = summary["dataset"].iloc[0] if dataset is None else dataset
     rows = summary[(summary["dataset"] == dataset) & (summary["best"] == 1)]
     if rows.empty:
@@ -63,8 +65,13 @@ def datasets_table(best: pd.Series, summary: pd.DataFrame, source: str, here: st
     for value in ("train_acc", "test_acc"):
         columns += [f"final_{value}_{stat}" for stat in DATASET_TABLE_STATS]
     table = rows[columns].infer_objects()
-    table = table.sort_values("final_test_acc_mean", ascending=False, kind="stable")
-    table.insert(0, "rank", np.arange(1, len(table) + 1))
+    # by the means as the table shows them, stable: datasets that show the same mean are
+    # tied, keep their order (best_of's first) and share a rank (1, 1, 3), as the
+    # discussion's ranking says (discussion.dataset_ranking)
+    mean = table["final_test_acc_mean"].map(shown)
+    table = table.assign(rank=mean.rank(method="min", ascending=False).astype(int))
+    order = mean.sort_values(ascending=False, kind="stable").index
+    table = table.loc[order, ["rank", *columns]]
     return table.reset_index(drop=True)
 
 
