@@ -188,12 +188,14 @@ def test_early_stopping_names_where_it_helps_most():
             "final": [99.0, 95.0, 70.0],
             "peak": [99.1, 97.5, 88.0],
             "peak_epoch": [12.0, 3.4, 2.0],
+            "peak_epoch_min": [12, 2, 2],
+            "peak_epoch_max": [12, 5, 2],
             "epochs": [15, 15, 15],
         }
     )
     sentence = discussion.early_stopping(table)
     assert sentence.numbers["largest_gain"] == pytest.approx(18.0)
-    assert "most at symmetric-0.8: 88.00% at epoch 2.0 on average (of 15)" in sentence.text
+    assert "most at symmetric-0.8: 88.00% at epoch 2 (of 15)" in sentence.text
     assert "against 70.00% after the last epoch, 18.00 points more" in sentence.text
     assert "the least at none-0, 0.10 points" in sentence.text
     assert "chosen on the test set itself" in sentence.text
@@ -284,7 +286,8 @@ def test_a_noise_curve_that_never_falls_is_not_called_gradual():
 def test_early_stopping_that_gains_nothing_says_so():
     table = pd.DataFrame(
         {"setting": ["a", "b"], "final": [90.0, 80.0], "peak": [90.0, 80.0],
-         "peak_epoch": [5.0, 5.0], "epochs": [5, 5]}
+         "peak_epoch": [5.0, 5.0], "peak_epoch_min": [5, 5], "peak_epoch_max": [5, 5],
+         "epochs": [5, 5]}
     )  # fmt: skip
     sentence = discussion.early_stopping(table)
     assert sentence.text.startswith("Stopping at the epoch of peak test accuracy would not have")
@@ -294,7 +297,8 @@ def test_early_stopping_that_gains_nothing_says_so():
 def test_early_stopping_names_settings_tied_for_the_largest_gain():
     table = pd.DataFrame(
         {"setting": ["a", "b", "c"], "final": [90.0, 80.0, 85.0], "peak": [91.0, 81.0, 85.5],
-         "peak_epoch": [3.0, 4.0, 5.0], "epochs": [5, 5, 5]}
+         "peak_epoch": [3.0, 4.0, 5.0], "peak_epoch_min": [3, 4, 5],
+         "peak_epoch_max": [3, 4, 5], "epochs": [5, 5, 5]}
     )  # fmt: skip
     text = discussion.early_stopping(table).text
     assert "helped most at a:" in text and "(as much at b)" in text and "the least at c" in text
@@ -304,8 +308,126 @@ def test_options_tied_at_the_top_are_named_as_a_tie():
     best, versus = discussion.compare_options(
         "activation", {"relu": [98.0, 99.0], "elu": [98.0, 99.0]}
     )
-    assert (
-        "relu had the highest mean final testing accuracy: 98.50% ± 0.71 (as had elu: a tie)"
-        in (best.text)
+    assert best.text == (
+        "activation: of 2 settings, relu and elu are tied at the highest mean final testing "
+        "accuracy (98.50%); the first, relu (98.50% ± 0.71 over 2 seeds), is compared with "
+        "the others."
     )
     assert "a difference of 0.00 points, not significant" in versus.text
+
+
+# --------------------------------------------------------------------------- as shown
+
+
+def test_means_equal_but_for_float_rounding_are_a_tie():
+    # both 49,436 correct of 5 x 10,000 images: 98.872, one computed 2.8e-14 above the other
+    relu, tanh = [99.06, 98.61, 98.99, 98.9, 98.8], [99.06, 98.6, 99.0, 98.9, 98.8]
+    assert np.mean(relu) != np.mean(tanh)
+    best, versus = discussion.compare_options("activations", {"relu": relu, "tanh": tanh})
+    assert "relu and tanh are tied at the highest mean final testing accuracy (98.87%)" in (
+        best.text
+    )
+    assert "the first, relu (98.87% ± 0.18 over 5 seeds)" in best.text
+    assert "a difference of 0.00 points" in versus.text
+    # a tie keeps the order given, whichever side the float rounding favours
+    first = discussion.compare_options("activations", {"tanh": tanh, "relu": relu})[0]
+    assert "tanh and relu are tied" in first.text
+    assert discussion.best_first({"tanh": np.mean(tanh), "relu": np.mean(relu)}) == [
+        "tanh",
+        "relu",
+    ]
+
+
+def test_a_stated_difference_is_that_of_the_means_stated_and_p_keeps_its_side_of_alpha():
+    relu, tanh = [98.9, 98.99, 98.83, 99.05, 98.95], [98.87, 98.83, 98.59, 98.49, 98.86]
+    best, versus = discussion.compare_options("activations", {"relu": relu, "tanh": tanh})
+    assert "98.94% ± 0.08" in best.text and "(98.73%)" in versus.text
+    # 98.944 - 98.728 = 0.216 would show as 0.22 beside means that differ by 0.21
+    assert "a difference of 0.21 points" in versus.text
+    assert versus.numbers["difference"] == pytest.approx(0.216)  # the numbers stay unrounded
+    # p = 0.04975: 0.050 at 3 decimals beside 'significant' reads as not below 0.05
+    assert versus.numbers["p_value"] == pytest.approx(0.04975, abs=1e-5)
+    assert "significant at the 5% level (two-sided Welch t-test, p = 0.0498)" in versus.text
+
+
+def test_p_is_shown_on_its_own_side_of_the_level():
+    assert discussion.p_digits(0.012345) == "0.012" and discussion.p_digits(0.5) == "0.500"
+    assert discussion.p_digits(0.04975) == "0.0498"
+    assert discussion.p_digits(0.0499999) == "0.0499999"
+    assert discussion.p_digits(0.0504) == "0.050"  # not below 0.05, as 'not significant' says
+    assert discussion.p_text(0.0004) == "p < 0.001"
+
+
+def test_early_stopping_names_every_setting_tied_for_the_least_gain():
+    # the course's report: peak_minus_final shown 0.00 for six settings, one named the least
+    settings = ["none-0", "symmetric-0.2", "symmetric-0.4", "pair-0.2", "pair-0.4", "transition"]
+    table = pd.DataFrame({
+        "setting": [*settings, "symmetric-0.8"],
+        "final": [99.0, 98.5, 98.0, 98.6, 97.0, 98.2, 70.0],
+        "peak": [99.0, 98.502, 98.0, 98.6, 97.001, 98.2, 88.0],
+        "peak_epoch": [15.0] * 6 + [2.0], "peak_epoch_min": [15] * 6 + [2],
+        "peak_epoch_max": [15] * 6 + [2], "epochs": [15] * 7,
+    })  # fmt: skip
+    text = discussion.early_stopping(table).text
+    assert (
+        "; the least at none-0, symmetric-0.2, symmetric-0.4, pair-0.2, pair-0.4 and "
+        "transition (0.00 points each)."
+    ) in text
+
+
+def test_early_stopping_states_the_gain_of_the_means_it_states_in_whole_epochs():
+    table = pd.DataFrame({
+        "setting": ["none-0", "pair-0.4"], "final": [99.0, 98.944], "peak": [99.1, 99.156],
+        "peak_epoch": [1.0, 3.4], "peak_epoch_min": [1, 2], "peak_epoch_max": [1, 5],
+        "epochs": [15, 15],
+    })  # fmt: skip
+    sentence = discussion.early_stopping(table)
+    # 99.156 - 98.944 = 0.212 would show as 0.21 beside 99.16% and 98.94%
+    assert "most at pair-0.4: 99.16% at epochs 2 to 5 (mean 3.4) (of 15) against 98.94%" in (
+        sentence.text
+    )
+    assert "0.22 points more; the least at none-0, 0.10 points" in sentence.text
+    assert sentence.numbers["largest_gain"] == pytest.approx(0.212)
+    once = discussion.early_stopping(table.iloc[[0]]).text
+    assert "99.10% at epoch 1 (of 15)" in once and "1.0" not in once
+    even = table.assign(peak_epoch=[1.0, 3.0], peak_epoch_min=[1, 2], peak_epoch_max=[1, 4])
+    assert "at epochs 2 to 4 (mean 3) (of 15)" in discussion.early_stopping(even).text
+
+
+def test_datasets_whose_means_show_alike_are_tied_and_gaps_are_of_the_means_shown():
+    results = pd.DataFrame({
+        "dataset": ["fashion-mnist", "mnist", "cifar10"],
+        "final_test_acc_mean": [98.87199999999999, 98.87200000000001, 98.728],
+        "final_test_acc_std": [0.1, 0.1, 0.1], "n": [5, 5, 5],
+    })  # fmt: skip
+    text = discussion.dataset_ranking(results).text
+    assert "Fashion-MNIST 98.87% ± 0.10; MNIST 98.87% ± 0.10 (tied with Fashion-MNIST); " in text
+    assert "CIFAR-10 98.73% ± 0.10 (0.14 points below MNIST)" in text
+    results.loc[2, "final_test_acc_mean"] = 98.656  # 0.216 below: 0.22, but 98.87 - 98.66
+    assert "(0.21 points below MNIST)" in discussion.dataset_ranking(results).text
+
+
+def test_a_noise_curve_names_steps_tied_for_the_largest_drop_in_the_means_shown():
+    # drops 0.5, 2.004 and 1.996: both show as 2.00 between the means shown, a tie
+    sentence = discussion.noise_fall(
+        "pair", pd.DataFrame({"rate": [0.0, 0.2, 0.4, 0.6], "mean": [99.0, 98.5, 96.496, 94.5]})
+    )
+    assert (
+        "the largest drop between consecutive rates is 2.00 points, from 20% to 40% "
+        "(as large from 40% to 60%)"
+    ) in sentence.text
+    assert "no step is steep" in sentence.text
+    flat = discussion.noise_fall(
+        "pair",
+        curve([99.0, 99.0, 95.0, 91.0, 91.0]),  # drops 0, 4, 4, 0
+    )
+    assert "(as large from 40% to 60%), while the median of the other drops is 0.00" in flat.text
+    assert flat.text.endswith("the fall lies in those steps.")
+
+
+def test_sides_of_equal_values_do_not_vary_whatever_their_float_std():
+    stuck, lower = [97.53] * 3, [96.53] * 3
+    assert np.std(stuck) > 0  # 1.4e-14: the mean of three 97.53s is not 97.53 in floats
+    test = discussion.welch(stuck, lower)
+    assert test.p is None and test.why_not == "neither side varies between seeds"
+    assert discussion.welch(stuck, [96.5, 96.6, 96.4]).p is not None

@@ -511,3 +511,43 @@ def test_a_dry_run_of_the_study_names_the_datasets_it_would_download_first(tmp_p
     text = " ".join(result.output.split())
     assert f"Not in {nowhere} yet, downloaded first: MNIST, Fashion-MNIST, CIFAR-10" in text
     assert not nowhere.exists() and not out.exists()
+
+
+def test_a_welch_table_states_differences_of_its_shown_means_ties_and_p_beside_alpha(tmp_path):
+    from lenetcli.commands.report.study_document import StudyDocument
+
+    document = StudyDocument(course=None, out=tmp_path, record={}, title="t")
+    relu, tanh = [98.9, 98.99, 98.83, 99.05, 98.95], [98.87, 98.83, 98.59, 98.49, 98.86]
+    # sigmoid comes first in the study's order; elu's equal mean (98.872) is a hair above it
+    elu, sigmoid = [99.06, 98.61, 98.99, 98.9, 98.8], [99.06, 98.6, 99.0, 98.9, 98.8]
+    runs = pd.DataFrame({
+        "setting": ["relu"] * 5 + ["tanh"] * 5,
+        "final_test_acc": relu + tanh,
+    })  # fmt: skip
+    table = document.welch_table("t.csv", runs, "final_test_acc")
+    row = dict(zip(table.header, table.rows[1], strict=True))
+    assert row["Mean ± std"].startswith("98.73") and table.rows[0][2].startswith("98.94")
+    assert row["Difference (points)"] == "0.21"  # not 98.944 - 98.728's 0.22
+    assert (row["p"], row["Significant"]) == ("0.0498", "yes")  # p = 0.04975, not 0.050
+    assert document.tables["t.csv"]["difference"][1] == pytest.approx(0.216)  # unrounded
+    tied = pd.DataFrame({"setting": ["sigmoid"] * 5 + ["elu"] * 5, "final_test_acc": sigmoid + elu})
+    assert np.mean(elu) > np.mean(sigmoid)
+    table = document.welch_table("u.csv", tied, "final_test_acc")
+    assert [r[0] for r in table.rows] == ["sigmoid", "elu"] and table.rows[0][3] == "best"
+    assert "final test accuracy, sigmoid, tied with elu (the first is taken), by" in table.caption
+
+
+def test_the_memorisation_table_states_the_peak_minus_final_of_its_means_in_whole_epochs():
+    from lenetcli.commands.report.study_document import memorisation_rows
+
+    table = pd.DataFrame({
+        "setting": ["none-0", "pair-0.4"], "epochs": [15, 15],
+        "final_test_acc_mean": [99.0, 98.944], "final_test_acc_std": [0.1, 0.1],
+        "peak_test_acc_mean": [99.0, 99.156], "peak_test_acc_std": [0.1, 0.1],
+        "peak_epoch_mean": [15.0, 3.4], "peak_epoch_min": [15, 2], "peak_epoch_max": [15, 5],
+        "peak_minus_final": [0.0, 0.212], "final_train_acc_noisy_mean": [99.5, 70.0],
+        "final_train_acc_true_mean": [99.5, 95.0],
+    })  # fmt: skip
+    rows = memorisation_rows(table)
+    assert rows[0][4:6] == ["15 (15-15)", "0.00"]
+    assert rows[1][2:6] == ["98.94 ± 0.10", "99.16 ± 0.10", "3.4 (2-5)", "0.22"]

@@ -9,6 +9,11 @@ equal_var=False: the seeds of two settings need not vary alike) at the 5% level,
 sentence says so whether or not the difference is significant.
 
 Accuracies and rates are in percent; a difference between two of them is in points.
+Numbers are compared as the text and the tables show them (tables.shown, 2 decimals): two
+means that show alike are tied, whichever float rounding left a hair above the other, and a
+difference stated beside two means is the difference of the means as stated. A sentence's
+`numbers` stay unrounded. Where settings tie, the first in the order given (the study
+file's) is the one named first and compared with the others; the sentence says they tie.
 Pure functions on numbers and DataFrames; nothing here reads or writes files.
 """
 
@@ -22,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from lenetcli.outputs.tables import fmt, mean_epoch, shown, shown_difference
 from lenetcli.science.data import dataset_title
 
 ALPHA = 0.05  # the significance level of every test, stated in the sentences
@@ -43,17 +49,22 @@ class Sentence:
 
 
 def pct(value: float) -> str:
-    """A percentage as the tables show it: two decimals."""
-    return f"{value:.2f}%"
+    """A percentage as the tables show it (tables.fmt): two decimals."""
+    return f"{fmt(value)}%"
 
 
 def points(value: float) -> str:
-    return f"{value:.2f} points"
+    return f"{fmt(value)} points"
 
 
 def mean_std(mean: float, std: float) -> str:
     """'98.12% ± 0.08', or '98.12%' where one run leaves no std."""
-    return pct(mean) if std is None or pd.isna(std) else f"{pct(mean)} ± {std:.2f}"
+    return pct(mean) if std is None or pd.isna(std) else f"{pct(mean)} ± {fmt(std)}"
+
+
+def names_text(names: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 # --------------------------------------------------------------------------- datasets
@@ -64,7 +75,10 @@ def dataset_ranking(results: pd.DataFrame) -> Sentence:
 
     results: one row per dataset with dataset, final_test_acc_mean, final_test_acc_std and n.
     """
-    ranked = results.sort_values("final_test_acc_mean", ascending=False, kind="stable")
+    # by the means as shown, stable: datasets that show the same mean keep the table's order
+    ranked = results.sort_values(
+        "final_test_acc_mean", ascending=False, kind="stable", key=lambda m: m.map(shown)
+    )
     rows = list(ranked.itertuples())
     keys, names = ranking_names(ranked)
     numbers = {}
@@ -77,7 +91,12 @@ def dataset_ranking(results: pd.DataFrame) -> Sentence:
             above = rows[i - 1]
             gap = float(above.final_test_acc_mean - row.final_test_acc_mean)
             numbers[f"gap_{keys[i - 1]}_{keys[i]}"] = gap
-            text += f" ({points(gap)} below {names[i - 1]})"
+            stated = shown_difference(above.final_test_acc_mean, row.final_test_acc_mean)
+            text += (
+                f" ({points(stated)} below {names[i - 1]})"
+                if stated > 0
+                else f" (tied with {names[i - 1]})"
+            )
         parts.append(text)
     runs = sorted({int(n) for n in ranked["n"]})
     over = f"{runs[0]}" if len(runs) == 1 else f"{runs[0]} to {runs[-1]}"
@@ -179,7 +198,9 @@ def noise_fall(noise_type: str, curve: pd.DataFrame) -> Sentence:
 
     curve: rate (a fraction) and mean (final test accuracy, percent), one row per rate.
     A drop is steep when it is at least STEEP_FACTOR times the median of the other drops
-    between consecutive rates; the sentence states that definition.
+    between consecutive rates; the sentence states that definition. Drops are those between
+    the means as shown, so that the text's drops are the table's means' (the numbers keep
+    them unrounded); steps whose drops show alike are tied for the largest, and named.
     """
     curve = curve.sort_values("rate")
     rates = curve["rate"].to_numpy(dtype=float)
@@ -193,11 +214,15 @@ def noise_fall(noise_type: str, curve: pd.DataFrame) -> Sentence:
         return Sentence("noise", text + "; with fewer than three rates no step can be "
                         "compared with the others.", numbers)  # fmt: skip
     drops = means[:-1] - means[1:]  # positive: accuracy fell from one rate to the next
-    if not (drops > 0).any():
+    # the drops as the means are shown (the numbers keep the unrounded ones)
+    stated = np.array([shown_difference(means[i], means[i + 1]) for i in range(len(drops))])
+    if not (stated > 0).any():
         return Sentence("noise", text + "; it does not fall from any rate to the next.", numbers)
-    largest = int(np.argmax(drops))
+    largest = int(np.argmax(stated))  # the first of steps tied for the largest
+    tied = [i for i in range(len(stated)) if i != largest and stated[i] == stated[largest]]
     median = float(np.median(np.delete(drops, largest)))  # of the other drops
-    steep = drops[largest] >= STEEP_FACTOR * median
+    median_stated = shown(np.median(np.delete(stated, largest)))
+    steep = stated[largest] >= STEEP_FACTOR * median_stated
     numbers |= {
         "largest_drop": float(drops[largest]),
         "largest_drop_from": float(rates[largest]),
@@ -205,67 +230,99 @@ def noise_fall(noise_type: str, curve: pd.DataFrame) -> Sentence:
         "median_other_drops": median,
         "steep_factor": STEEP_FACTOR,
     }
+
+    def between(i: int) -> str:
+        return f"from {100 * rates[i]:g}% to {100 * rates[i + 1]:g}%"
+
     step = (
-        f"the largest drop between consecutive rates is {points(drops[largest])}, from "
-        f"{100 * rates[largest]:g}% to {100 * rates[largest + 1]:g}%"
+        f"the largest drop between consecutive rates is {points(stated[largest])}, "
+        f"{between(largest)}"
     )
-    rule = f"{STEEP_FACTOR:g} times the median of the other drops ({points(median)})"
-    if median <= 0:  # the other steps do not fall, on the median: no factor to speak of
+    if tied:
+        step += f" (as large {names_text([between(i) for i in tied])})"
+    lies = "in those steps" if tied else "in that step"
+    steepens = "at those steps" if tied else "there"
+    rule = f"{STEEP_FACTOR:g} times the median of the other drops ({points(median_stated)})"
+    if median_stated <= 0:  # the other steps do not fall, on the median: no factor to speak of
         del numbers["steep_factor"]  # the sentence states none
         text += (
-            f"; {step}, while the median of the other drops is {points(median)} (no fall): "
-            "the fall lies in that step."
+            f"; {step}, while the median of the other drops is {points(median_stated)} "
+            f"(no fall): the fall lies {lies}."
         )
     elif steep:
-        text += f"; {step}, at least {rule}: the fall steepens there."
+        text += f"; {step}, at least {rule}: the fall steepens {steepens}."
     else:
         text += f"; {step}, less than {rule}: no step is steep, the fall is gradual."
     return Sentence("noise", text, numbers)
 
 
+def epochs_text(row: pd.Series) -> str:
+    """The epoch of a setting's peak in whole epochs: 'epoch 3' where every seed peaked
+    there, else 'epochs 2 to 5 (mean 3.4)'. row: peak_epoch (the mean over seeds),
+    peak_epoch_min and peak_epoch_max."""
+    low, high = int(row["peak_epoch_min"]), int(row["peak_epoch_max"])
+    if low == high:
+        return f"epoch {low}"
+    return f"epochs {low} to {high} (mean {mean_epoch(row['peak_epoch'])})"
+
+
 def early_stopping(table: pd.DataFrame) -> Sentence:
     """How stopping at the epoch of peak test accuracy would have fared against the final
-    epoch, where it matters most (the largest gain).
+    epoch, where it matters most (the largest gain) and least.
 
-    table: one row per noise setting: setting, final (mean final test accuracy), peak (mean
-    over seeds of each run's highest test accuracy), peak_epoch (its mean epoch) and epochs.
-    The peak is picked on the test set itself, so it is an upper bound of what early
-    stopping on held-out data would give; the sentence says so.
+    table: one row per noise setting, in the study's order: setting, final (mean final test
+    accuracy), peak (mean over seeds of each run's highest test accuracy), peak_epoch (its
+    mean epoch), peak_epoch_min, peak_epoch_max and epochs. The peak is picked on the test
+    set itself, so it is an upper bound of what early stopping on held-out data would give;
+    the sentence says so. Gains are between the means as shown; settings whose gains show
+    alike are tied, for the most and for the least, and all named.
     """
     gains = (table["peak"] - table["final"]).to_numpy(dtype=float)
+    stated = np.array(
+        [shown_difference(p, f) for p, f in zip(table["peak"], table["final"], strict=True)]
+    )
     caveat = (
         ". The peak is chosen on the test set itself, so this is an upper bound on what early "
         "stopping on held-out images would give."
     )
-    if not (gains > 0).any():
+    if not (stated > 0).any():
         return Sentence(
             "noise",
             "Stopping at the epoch of peak test accuracy would not have helped: in every "
             f"setting the last epoch's mean test accuracy is the peak's{caveat}",
             {"largest_gain": float(gains.max())},
         )
-    best = int(np.argmax(gains))
+    best = int(np.argmax(stated))  # the first of those tied, in the table's order
     row = table.iloc[best]
-    least = int(np.argmin(gains))
-    tied = [str(s) for s, g in zip(table["setting"], gains, strict=True) if g == gains[best]]
+    least = int(np.argmin(stated))
+    settings = [str(s) for s in table["setting"]]
+    most_tied = [s for s, g in zip(settings, stated, strict=True) if g == stated[best]]
+    least_tied = [s for s, g in zip(settings, stated, strict=True) if g == stated[least]]
     numbers = {
         "largest_gain": float(gains[best]),
         "peak": float(row["peak"]),
         "final": float(row["final"]),
         "peak_epoch": float(row["peak_epoch"]),
+        "peak_epoch_min": float(row["peak_epoch_min"]),
+        "peak_epoch_max": float(row["peak_epoch_max"]),
         "epochs": float(row["epochs"]),
         "smallest_gain": float(gains[least]),
     }
     text = (
         f"Stopping at the epoch of peak test accuracy would have helped most at "
-        f"{row['setting']}: {pct(row['peak'])} at epoch {row['peak_epoch']:.1f} on average "
+        f"{row['setting']}: {pct(row['peak'])} at {epochs_text(row)} "
         f"(of {int(row['epochs'])}) against {pct(row['final'])} after the last epoch, "
-        f"{points(gains[best])} more"
+        f"{points(stated[best])} more"
     )
-    if len(tied) > 1:
-        text += f" (as much at {', '.join(tied[1:])})"
-    if gains[least] < gains[best]:
-        text += f"; the least at {table.iloc[least]['setting']}, {points(gains[least])}"
+    if len(most_tied) > 1:
+        text += f" (as much at {', '.join(most_tied[1:])})"
+    if stated[least] < stated[best]:
+        each = (
+            f" ({points(stated[least])} each)"
+            if len(least_tied) > 1
+            else f", {points(stated[least])}"
+        )
+        text += f"; the least at {names_text(least_tied)}{each}"
     return Sentence("noise", text + caveat, numbers)
 
 
@@ -293,7 +350,7 @@ def welch(a: list[float], b: list[float]) -> Welch:
     difference = float(a.mean() - b.mean())
     if min(len(a), len(b)) < 2:
         return Welch(difference, None, "fewer than 2 runs on a side")
-    if a.std() == 0 and b.std() == 0:
+    if not varies(a) and not varies(b):
         return Welch(difference, None, "neither side varies between seeds")
     with warnings.catch_warnings():
         # A side whose seeds all ended at one accuracy (models stuck at chance) has no
@@ -303,8 +360,28 @@ def welch(a: list[float], b: list[float]) -> Welch:
         return Welch(difference, float(ttest_ind(a, b, equal_var=False).pvalue))
 
 
+def varies(values: np.ndarray) -> bool:
+    """Whether the seeds' values differ at all: compared as they are, not by their std,
+    which for three runs at 97.53 is 1.4e-14 (float rounding of the mean), small enough to
+    make any difference from another such side 'significant' at p = 2e-55."""
+    return bool(values.max() != values.min())
+
+
 def p_text(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+    """'p = 0.012', or 'p < 0.001'; p_digits says with how many decimals."""
+    return "p < 0.001" if p < 0.001 else f"p = {p_digits(p)}"
+
+
+def p_digits(p: float) -> str:
+    """p with 3 decimals, or as many more as keep it on its own side of ALPHA: p = 0.04975
+    is 0.050 at 3 decimals, which beside 'significant' reads as not below 0.05; it is
+    shown as 0.0498. (A p just above ALPHA, 0.0504, is 0.050 at 3 decimals: not below
+    0.05, as its 'not significant' says.)"""
+    for digits in range(3, 17):
+        text = f"{p:.{digits}f}"
+        if (float(text) < ALPHA) == (p < ALPHA):
+            return text
+    return repr(p)
 
 
 def significance_text(test: Welch) -> str:
@@ -332,17 +409,16 @@ def compare_options(
     """
 
     def value(v: float) -> str:
-        return pct(v) if unit == "%" else f"{v:.2f}{unit}"
+        return pct(v) if unit == "%" else f"{fmt(v)}{unit}"
 
     means = {name: float(np.mean(v)) for name, v in samples.items()}
-    order = sorted(means, key=lambda n: -means[n] if higher_is_better else means[n])
+    order = best_first(means, higher_is_better)
     best = order[0]
-    tied = [name for name in order[1:] if means[name] == means[best]]
+    tied = [name for name in order[1:] if shown(means[name]) == shown(means[best])]
     spread = np.std(samples[best], ddof=1) if len(samples[best]) > 1 else None
-    shown = value(means[best]) + ("" if spread is None else f" ± {spread:.2f}")
+    stated = value(means[best]) + ("" if spread is None else f" ± {fmt(spread)}")
+    stated += f" over {len(samples[best])} seeds"
     wording = "highest" if higher_is_better else "lowest"
-    if tied:  # equal means: no option is best alone
-        shown += f" (as had {', '.join(tied)}: a tie)"
     # Each test alone errs 5% of the time; over several, a 'significant' one comes easier.
     several = (
         f" Each other setting is compared with it on its own, uncorrected for the "
@@ -350,11 +426,18 @@ def compare_options(
         if len(samples) > 2
         else ""
     )
+    opening = f"{what}: of {len(samples)} settings, "
+    if tied:  # means that show alike: no option is best alone, and the text says which is taken
+        opening += (
+            f"{names_text([best, *tied])} are tied at the {wording} mean {measure} "
+            f"({value(means[best])}); the first, {best} ({stated}), is compared with the others."
+        )
+    else:
+        opening += f"{best} had the {wording} mean {measure}: {stated}."
     sentences = [
         Sentence(
             what,
-            f"{what}: of {len(samples)} settings, {best} had the {wording} mean {measure}: "
-            f"{shown} over {len(samples[best])} seeds.{several}",
+            opening + several,
             {f"{best}_mean": means[best], **({} if spread is None else {f"{best}_std": spread})},
         )
     ]
@@ -370,11 +453,20 @@ def compare_options(
             Sentence(
                 what,
                 f"{best} against {name} ({value(means[name])}): a difference of "
-                f"{abs(test.difference):.2f} points, {significance_text(test)}.",
+                f"{points(abs(shown_difference(means[best], means[name])))}, "
+                f"{significance_text(test)}.",
                 numbers,
             )
         )
     return sentences
+
+
+def best_first(means: dict[str, float], higher_is_better: bool = True) -> list[str]:
+    """The names of means from the best to the worst by their means as shown (tables.shown),
+    a stable sort: names whose means show alike, a tie, keep the order given (the study
+    file's), so that the first of them is taken as the best."""
+    sign = -1 if higher_is_better else 1
+    return sorted(means, key=lambda name: sign * shown(means[name]))
 
 
 def sentences_frame(sentences: list[Sentence]) -> pd.DataFrame:

@@ -57,6 +57,8 @@ def noise_sentences(summary: pd.DataFrame, folder: Path) -> list[discussion.Sent
                         "final": table["final_test_acc_mean"],
                         "peak": table["peak_test_acc_mean"],
                         "peak_epoch": table["peak_epoch_mean"],
+                        "peak_epoch_min": table["peak_epoch_min"],
+                        "peak_epoch_max": table["peak_epoch_max"],
                         "epochs": table["epochs"],
                     }
                 )  # fmt: skip
