@@ -83,3 +83,22 @@ def small_disk(tmp_path):
         pytest.skip("a small tmpfs cannot be mounted here (needs root)")
     yield disk
     subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def drawn_titles(figure) -> list[str]:
+    """A figure's title and its panels' titles."""
+    titles = [figure.get_suptitle(), *(ax.get_title() for ax in figure.axes)]
+    return [t for t in titles if t]
+
+
+def record_titles(patch: pytest.MonkeyPatch, drawn: list[str]) -> None:
+    """Have every figure saved from now on add its titles to drawn."""
+    from matplotlib.figure import Figure as MplFigure
+
+    savefig = MplFigure.savefig
+
+    def recording(figure, *args, **kwargs):
+        drawn.extend(drawn_titles(figure))
+        return savefig(figure, *args, **kwargs)
+
+    patch.setattr(MplFigure, "savefig", recording)

@@ -535,3 +535,35 @@ def test_a_data_folder_that_is_a_file_or_inside_one_is_refused_before_any_downlo
             files_to_download(["mnist"], root, download=True)
     assert afile.read_text() == "mine"
     assert files_to_download(["digits"], afile, download=True) == []  # no files of its own
+
+
+def test_only_cifar10_from_files_that_are_not_the_official_ones_is_a_copy(tmp_path, monkeypatch):
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    (folder / "test_batch").write_bytes(b"not the official file")
+    assert data.unofficial_copy("cifar10", folder) and data.unofficial_copy("cifar10", str(folder))
+    assert not data.unofficial_copy("mnist", folder)
+    assert not data.unofficial_copy("cifar10", tmp_path / "gone")  # nothing can tell
+    assert not data.unofficial_copy("cifar10", None) and not data.unofficial_copy("cifar10", "")
+    one = {"dataset": "cifar10", "source": str(folder)}
+    assert data.recorded_copies(one) == {"cifar10"}  # a train's config.json
+    several = {"datasets": [{"dataset": "mnist", "source": str(folder)}, one]}  # a study's
+    assert data.recorded_copies(several) == {"cifar10"}
+    assert data.recorded_copies(None) == set() == data.recorded_copies({"datasets": "x"})
+    monkeypatch.setattr(data, "official_cifar_files", lambda folder: True)
+    assert not data.unofficial_copy("cifar10", folder) and data.recorded_copies(one) == set()
+
+
+def test_the_offline_cifar_copy_is_an_unofficial_one():
+    root = real_data_root("cifar10")  # decoded from a JPEG rendition: other files, other MD5s
+    assert data.unofficial_copy("cifar10", root / "cifar-10-batches-py")
+
+
+def test_the_note_on_a_copy_is_worded_in_one_place():
+    assert data.shown_title("cifar10", True) == f"CIFAR-10 {data.COPY_SUFFIX}"
+    assert data.shown_title("cifar10", False) == "CIFAR-10"
+    note = f"Note: {data.COPY_NOTE}."
+    assert data.copy_note() == note
+    assert data.with_note("Confusion matrix (a.png)", True) == f"Confusion matrix (a.png). {note}"
+    assert data.with_note("One sentence.", True) == f"One sentence. {note}"
+    assert data.with_note("One sentence.", False) == "One sentence."

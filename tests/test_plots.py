@@ -346,3 +346,14 @@ def test_a_diverged_run_shows_the_user_no_numpy_warning(tmp_path):
     assert done.stdout == ""
     (line,) = done.stderr.splitlines()  # the one warning lenet gives, and nothing of numpy's
     assert line.startswith("Warning: the model of seed 42, 43 diverged")
+
+
+def test_a_panel_takes_the_title_its_caller_gives_its_dataset():
+    # CIFAR-10 read from an unofficial copy says so in its panel (data.shown_title)
+    a = metrics().assign(dataset="mnist", line="a")
+    b = metrics().assign(dataset="digits", line="b")
+    titles = {"digits": "Digits (copy)"}
+    figure = comparison_figure(pd.concat([a, b]), titles=titles)
+    assert [ax.get_title() for ax in figure.axes] == ["MNIST", "Digits (copy)"]
+    figure = accuracy_figure(*final_accuracies(), titles=titles)
+    assert [ax.get_title() for ax in figure.axes[:2]] == ["Digits (copy)", "MNIST"]

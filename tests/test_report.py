@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import real_data_root, record_titles
 from typer.testing import CliRunner
 
 from lenetcli.cli import app
@@ -17,6 +18,8 @@ from lenetcli.commands.report.sections import command_line, data_text
 from lenetcli.commands.report.sources import RESULT_COLUMNS, find_sources
 from lenetcli.outputs.document import Table, Text, render_html, render_markdown
 from lenetcli.outputs.files import WRITING
+from lenetcli.science import data
+from lenetcli.science.data import COPY_NOTE, COPY_SUFFIX, copy_note
 
 runner = CliRunner()
 SMALL = ["--dataset", "digits", "--train-subset", "300", "--test-subset", "100", "--quiet"]
@@ -655,3 +658,78 @@ def test_a_record_without_its_data_says_so_rather_than_none():
     assert data_text({"data": None}) == "Data not recorded"
     mnist = {"dataset": "mnist", "train_size": 60000, "test_size": 10000, "source": "/d"}
     assert data_text({"data": mnist}) == "MNIST: 60,000 training and 10,000 test images from /d"
+
+
+# --------------------------------------------------------------------------- CIFAR-10's copy
+
+
+@pytest.fixture(scope="module")
+def cifar_copy(tmp_path_factory):
+    """Folders of every command that report reads, on CIFAR-10 from the offline copy (a JPEG
+    rendition, whose files are not the official ones), the report of them, and the titles of
+    every figure drawn meanwhile."""
+    root = real_data_root("cifar10")
+    runs = tmp_path_factory.mktemp("cifar")
+    small = ["--dataset", "cifar10", "--data-dir", root, "--no-download", "--quiet",
+             "--train-subset", "200", "--test-subset", "100", "--epochs", "1"]  # fmt: skip
+    made = {
+        "train": ["train", *small],
+        "sweep": ["sweep", *small, "--lr", "0.001,0.01"],
+        "noise": ["noise", *small, "--noise-rate", "0,0.4"],
+        "confusion": ["confusion", "--from", runs / "train", "--test-subset", "100"],
+        "hardsamples": ["hardsamples", "--from", runs / "train", "--test-subset", "100"],
+    }
+    drawn = []
+    with pytest.MonkeyPatch.context() as patch:
+        record_titles(patch, drawn)
+        for name, args in made.items():
+            extra = [] if name in ("train", "sweep", "noise") else ["--data-dir", root, "--quiet"]
+            result = lenet(*args, *extra, "--out", runs / name)
+            assert result.exit_code == 0, result.output
+        result = lenet("report", *(runs / name for name in made), "--out", runs / "report", "-q")
+        assert result.exit_code == 0, result.output
+    return runs, drawn
+
+
+def test_every_figure_lenet_draws_of_the_cifar_copy_says_so_in_its_title(cifar_copy):
+    _, drawn = cifar_copy
+    cifar = [title for title in drawn if "CIFAR-10" in title]
+    assert cifar and all(f"CIFAR-10 {COPY_SUFFIX}" in title for title in cifar), cifar
+    for title in (
+        f"LeNet-5 on CIFAR-10 {COPY_SUFFIX}",  # train's curves
+        f"LeNet-5 on CIFAR-10 {COPY_SUFFIX}, lr0.001",  # a sweep's curves
+        f"LeNet-5 on CIFAR-10 {COPY_SUFFIX}: final test accuracy under label noise",
+        f"CIFAR-10 {COPY_SUFFIX}",  # a panel of compare.png and accuracy.png
+    ):
+        assert any(t.startswith(title) for t in cifar), title
+    for words in ("confusion matrix", "classified as", "labels, "):
+        assert any(words in t for t in cifar), words  # confusion, galleries, noisy labels
+
+
+def test_the_report_notes_the_cifar_copy_beside_every_table_and_figure(cifar_copy):
+    runs, _ = cifar_copy
+    markdown = (runs / "report" / "report.md").read_text()
+    figures = re.findall(r"!\[([^\]]*)\]", markdown)
+    captions = re.findall(r"^\*(.+)\*$", markdown, flags=re.MULTILINE)
+    assert len(figures) >= 10 and len(captions) >= 3
+    for text in [*figures, *captions]:
+        assert text.endswith(copy_note()), text
+    # the tables without a caption: the summary's, and each folder's after its data sentence
+    paragraphs = markdown.split("\n\n")
+    for i, paragraph in enumerate(paragraphs):
+        if paragraph.startswith("| ") and not paragraphs[i - 1].startswith("*"):
+            near = paragraphs[i - 1] + paragraphs[i + 1]
+            assert copy_note() in near, paragraphs[i - 1]
+
+
+def test_cifar_from_the_official_files_gets_no_note(cifar_copy, monkeypatch):
+    runs, _ = cifar_copy
+    monkeypatch.setattr(data, "official_cifar_files", lambda folder: True)
+    drawn = []
+    record_titles(monkeypatch, drawn)
+    folders = [runs / name for name in ("train", "sweep", "noise", "confusion", "hardsamples")]
+    result = lenet("report", *folders, "--out", runs / "official", "-q")
+    assert result.exit_code == 0, result.output
+    markdown = (runs / "official" / "report.md").read_text()
+    assert "CIFAR-10" in markdown and COPY_NOTE not in markdown
+    assert "CIFAR-10" in drawn and not any(COPY_SUFFIX in title for title in drawn)

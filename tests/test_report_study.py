@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import real_data_root
+from conftest import real_data_root, record_titles
 from typer.testing import CliRunner
 
 from lenetcli.cli import app
@@ -25,6 +25,7 @@ from lenetcli.commands.course.plan import describe_course, make_plan
 from lenetcli.commands.course.reading import read_course_file
 from lenetcli.commands.report.study import parse_sections, run_study_report
 from lenetcli.commands.report.study_document import (
+    StudyDocument,
     section_time_rows,
     section_times,
     shown_noise_settings,
@@ -32,8 +33,10 @@ from lenetcli.commands.report.study_document import (
 from lenetcli.config import RunOptions
 from lenetcli.errors import LenetError
 from lenetcli.outputs import progress
+from lenetcli.outputs.document import Figure, render_markdown
 from lenetcli.outputs.files import previous_output, read_csv, study_report_files
-from lenetcli.science import engine
+from lenetcli.science import data, engine
+from lenetcli.science.data import COPY_NOTE, COPY_SUFFIX, copy_note
 
 ROOT = Path(__file__).resolve().parent.parent
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -45,16 +48,23 @@ def is_png(path: Path) -> bool:
     return path.is_file() and path.read_bytes()[:8] == PNG
 
 
+DRAWN: list[str] = []  # the titles of every figure the quick fixture drew
+
+
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
-    """The shipped study, quick profile, through the command line; with its wall time."""
+    """The shipped study, quick profile, through the command line; with its wall time. The
+    titles of its figures go to DRAWN."""
     for name in ("mnist", "fashion-mnist", "cifar10"):
         real_data_root(name)
     out = tmp_path_factory.mktemp("study") / "out"
     started = time.perf_counter()
-    result = runner.invoke(
-        app, ["report", "--study", "--profile", "quick", "--out", str(out), "--device", "cpu", "-q"]
-    )
+    with pytest.MonkeyPatch.context() as patch:
+        record_titles(patch, DRAWN)
+        result = runner.invoke(
+            app,
+            ["report", "--study", "--profile", "quick", "--out", str(out), "--device", "cpu", "-q"],
+        )
     assert result.exit_code == 0, result.output
     return out, time.perf_counter() - started
 
@@ -162,6 +172,44 @@ def test_the_setup_names_the_study_file_its_hash_and_the_cifar_caveat(quick):
     discussion = read_csv(out / "discussion.csv")
     for text in discussion["text"]:
         assert text in markdown
+
+
+def test_the_cifar_copy_is_noted_beside_every_cifar_table_figure_and_the_discussion(quick):
+    out, _ = quick
+    markdown = (out / "report.md").read_text()
+    figures = re.findall(r"!\[([^\]]*)\]\(([^)]+)\)", markdown)
+    # the copy is noted where CIFAR-10 shows: its curves, section 3.cifar10's matrix and
+    # galleries, and every figure of all datasets (compare.png of section 2 has a panel each)
+    for caption, path in figures:
+        cifar = "cifar10" in path or path.startswith("2-datasets/") and "curves" not in path
+        assert caption.endswith(copy_note()) == cifar, (caption, path)
+    assert sum("3-confusion/cifar10/hard/" in path for _, path in figures) >= 1
+    for caption in captions(markdown):
+        cifar = any("cifar10" in name or name.endswith("2-datasets/datasets.csv")
+                    for name in named_csvs(caption))  # fmt: skip
+        assert caption.endswith(copy_note()) == cifar, caption
+    section = markdown.split("### 3.cifar10")[1].split("\n## ")[0]
+    accuracy = next(line for line in section.splitlines() if "test accuracy" in line)
+    assert accuracy.endswith(copy_note())
+    # the discussion: one sentence before its first topic, the sentences themselves as made
+    discussion = markdown.split("\n## Discussion\n")[1]
+    assert discussion.split("\n### ")[0].count(COPY_NOTE) == 1
+    assert discussion.count(COPY_NOTE) == 1
+    # figures lenet drew of CIFAR-10 from the copy say so in their title
+    cifar = [title for title in DRAWN if "CIFAR-10" in title]
+    assert cifar and all(f"CIFAR-10 {COPY_SUFFIX}" in title for title in cifar)
+    assert any(t.startswith(f"LeNet-5 on CIFAR-10 {COPY_SUFFIX}, ") for t in cifar)
+    assert any("confusion matrix" in t for t in cifar) and any("classified as" in t for t in cifar)
+
+
+def test_the_course_report_of_official_cifar_files_has_no_note(quick, monkeypatch):
+    out, _ = quick
+    monkeypatch.setattr(data, "official_cifar_files", lambda folder: True)
+    record = json.loads((out / "config.json").read_text())
+    blocks, _ = StudyDocument(read_course_file(), out, record, "t").contents()
+    markdown = render_markdown(blocks, {b.path: "f.png" for b in blocks if isinstance(b, Figure)})
+    assert "CIFAR-10" in markdown and "CIFAR-10 caveat" not in markdown
+    assert COPY_NOTE not in markdown
 
 
 def test_the_quick_profile_is_quick(quick):

@@ -35,7 +35,14 @@ from lenetcli.outputs.plots import confusion_figure, gallery_figure
 from lenetcli.outputs.progress import make_reporter, results_table, stdout_console
 from lenetcli.outputs.results_json import print_results, results_document, write_results
 from lenetcli.science import analysis
-from lenetcli.science.data import Dataset, data_record, get_spec, load_dataset, validation_size
+from lenetcli.science.data import (
+    Dataset,
+    data_record,
+    data_title,
+    get_spec,
+    load_dataset,
+    validation_size,
+)
 from lenetcli.science.engine import (
     MemberResult,
     Reporter,
@@ -304,8 +311,10 @@ def model_run(ev: Evaluation) -> dict:
 
 
 def figure_title(ev: Evaluation) -> str:
-    spec = ev.job.data.spec
-    return f"LeNet-5 on {spec.title}: accuracy {ev.accuracy:.2f}% on {len(ev.labels):,} test images"
+    return (
+        f"LeNet-5 on {data_title(ev.job.data)}: accuracy {ev.accuracy:.2f}% on "
+        f"{len(ev.labels):,} test images"
+    )
 
 
 def write_confusion(ev: Evaluation, settings: ConfusionSettings) -> pd.DataFrame:
@@ -364,7 +373,7 @@ def gallery_for(ev: Evaluation, group: analysis.SampleGroup):
     ]
     colors = [RIGHT_COLOR if r.true == r.predicted else WRONG_COLOR for r in rows.itertuples()]
     title = (
-        f"{ev.job.data.spec.title}: {group.title} "
+        f"{data_title(ev.job.data)}: {group.title} "
         f"({len(group.positions)} of {group.total}, {group.order})"
     )
     images = ev.job.data.test.images[torch.from_numpy(group.positions)].numpy()

@@ -33,7 +33,7 @@ from lenetcli.outputs.plots import accuracy_vs_noise_figure, confusion_figure, n
 from lenetcli.outputs.results_json import print_results
 from lenetcli.outputs.transition_file import read_transition_csv
 from lenetcli.science.analysis import confusion_frame
-from lenetcli.science.data import DATASETS, Dataset, get_spec
+from lenetcli.science.data import Dataset, data_title, get_spec
 from lenetcli.science.noise import (
     DEFAULT_RATES,
     NOISE_TYPES,
@@ -47,6 +47,7 @@ from lenetcli.science.noise import (
 )
 from lenetcli.studies.session import execute
 from lenetcli.studies.study import Labels, Setting, Study
+from lenetcli.studies.summary import figure_titles
 
 RUN_COLUMNS = ("noise_seed", "achieved_noise_rate")
 VALUES = {
@@ -150,7 +151,7 @@ def write_noise_files(
     draws = "1 draw" if len(noisy) == 1 else f"{len(noisy)} draws"
     title = (
         f"Training labels under {describe(noise)}\n"
-        f"{data.spec.title}: {draws} of {noisy.shape[1]:,} labels, {100 * changed:.1f}% changed"
+        f"{data_title(data)}: {draws} of {noisy.shape[1]:,} labels, {100 * changed:.1f}% changed"
     )
     # Rows sum to 1, as in lenet confusion's default: the same figure, other axis names.
     names = ("noisy label", "true label")
@@ -209,7 +210,8 @@ class AccuracyVsNoise:
     dropped: frozenset[Path] = frozenset()
 
     def __call__(self, study: Study, summary: pd.DataFrame, out: Path) -> None:
-        title = f"LeNet-5 on {DATASETS[self.dataset].title}: final test accuracy under label noise"
+        shown = figure_titles(study, out).get(self.dataset, self.dataset)
+        title = f"LeNet-5 on {shown}: final test accuracy under label noise"
         save_figure(accuracy_vs_noise_figure(summary, title), out / "accuracy_vs_noise.png")
         for path in self.dropped:
             if path.is_file() and not path.is_symlink():

@@ -32,7 +32,7 @@ from lenetcli.outputs.files import (
 from lenetcli.outputs.plots import curves_figure
 from lenetcli.outputs.progress import make_reporter, results_table, stdout_console
 from lenetcli.outputs.results_json import print_results, results_document, write_results
-from lenetcli.science.data import Dataset, data_record, load_data
+from lenetcli.science.data import Dataset, data_record, data_title, load_data
 from lenetcli.science.engine import (
     MemberResult,
     Reporter,
@@ -129,7 +129,7 @@ def save_models(results: list[MemberResult], config: TrainConfig, data: Dataset,
 
 
 def save_curves(metrics: pd.DataFrame, config: TrainConfig, data: Dataset, out: Path) -> None:
-    figure = curves_figure(metrics, f"LeNet-5 on {data.spec.title}", config.loss)
+    figure = curves_figure(metrics, f"LeNet-5 on {data_title(data)}", config.loss)
     save_figure(figure, out / "curves.png")
 
 

@@ -282,16 +282,23 @@ def tight_layout_below_title(fig, title) -> None:
 
 
 @quiet_numpy
-def comparison_figure(metrics: pd.DataFrame, column: str = "test_acc", colors: dict | None = None):
+def comparison_figure(
+    metrics: pd.DataFrame,
+    column: str = "test_acc",
+    colors: dict | None = None,
+    titles: dict | None = None,
+):
     """Mean `column` per epoch of every configuration (`line`), a panel per dataset.
 
     metrics: one row per model and epoch, with `dataset`, `line`, `seed`, `epoch` and column,
     and optionally `source`: each source then gets its own line style, so that the same
     configuration trained by two folders (identical curves, when seeds agree) shows as two.
     Datasets and lines come in order of first appearance. colors: one per line (default:
-    palette_colors). Each line also has its own hollow marker, so that lines that coincide
-    (two settings that both diverged to chance) stay visible as two. A ±1 std band over the
-    seeds is drawn while no panel has more than MOST_BANDS lines.
+    palette_colors). titles: a panel's title by dataset, where not its dataset_title (CIFAR-10
+    from an unofficial copy says so: data.shown_title). Each line also has its own hollow
+    marker, so that lines that coincide (two settings that both diverged to chance) stay
+    visible as two. A ±1 std band over the seeds is drawn while no panel has more than
+    MOST_BANDS lines.
     """
     from lenetcli.science.data import dataset_title  # late: it imports torch, plots need not
 
@@ -308,7 +315,7 @@ def comparison_figure(metrics: pd.DataFrame, column: str = "test_acc", colors: d
         for line, rows in own.groupby("line", sort=False):
             look = {"color": colors[line], "marker": markers[line], **HOLLOW, **styles[line]}
             plot_mean(ax, rows, column, line, band=bands, **look)
-        ax.set_title(dataset_title(dataset))
+        ax.set_title((titles or {}).get(dataset) or dataset_title(dataset))
         ax.set_ylabel(f"{describe(column)} (%)")
         epoch_axis(ax, own)
     fig.suptitle(f"{describe(column).capitalize()} per epoch: {spread_shown(several_seeds, bands)}")
@@ -365,6 +372,7 @@ def accuracy_figure(
     runs: pd.DataFrame,
     colors: dict | None = None,
     best_by: str = "testing accuracy",
+    titles: dict | None = None,
 ):
     """Final test accuracy per setting, a panel per dataset on one shared accuracy axis: the
     mean with a ±1 std bar in the setting's colour and marker (as in comparison_figure), every
@@ -373,6 +381,7 @@ def accuracy_figure(
     summary: a study's summary (dataset, setting, final_test_acc_mean, final_test_acc_std,
     best), one row per setting; runs: its trained runs (dataset, setting, final_test_acc).
     colors: one per setting name (default: palette_colors). best_by: what chose `best`.
+    titles: a panel's title by dataset, as in comparison_figure.
     """
     from lenetcli.science.data import dataset_title  # late: it imports torch, plots need not
 
@@ -396,7 +405,7 @@ def accuracy_figure(
             plot_final_accuracy(ax, y, setting, own["final_test_acc"], look)
         ax.set_yticks(range(len(rows)), [labels[name] for name in rows["setting"]])
         ax.set_ylim(len(rows) - 0.5, -0.5)  # first setting on top
-        ax.set_title(dataset_title(dataset))
+        ax.set_title((titles or {}).get(dataset) or dataset_title(dataset))
         ax.grid(axis="x", alpha=0.3)
         ax.annotate(
             "mean ± std", (1, 1), xycoords="axes fraction", xytext=(8, 3),

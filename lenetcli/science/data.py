@@ -15,6 +15,7 @@ reused as it is:
 from __future__ import annotations
 
 import contextlib
+import functools
 import gzip
 import io
 import math
@@ -367,10 +368,71 @@ def official_cifar_files(folder: Path) -> bool:
     """Whether the CIFAR-10 batches in folder are the official files, by torchvision's MD5
     sums of them. A copy that is not (one decoded from a JPEG rendition, say) holds other
     pixels than the original's, and gives a little other accuracies."""
+    return official_cifar_folder(str(Path(folder).resolve()))
+
+
+@functools.lru_cache(maxsize=16)
+def official_cifar_folder(folder: str) -> bool:
+    """official_cifar_files, once per folder and process: a report asks of every table and
+    figure, and the sums read 180 MB."""
     from torchvision.datasets.utils import check_integrity
 
     listed = [*tvd.CIFAR10.test_list, *tvd.CIFAR10.train_list]
     return all(check_integrity(str(Path(folder) / name), md5) for name, md5 in listed)
+
+
+# What a reader must know beside every number and figure of CIFAR-10 read from files that are
+# not the official ones (unofficial_copy decides which): worded here only.
+COPY_SUFFIX = "(unofficial copy)"  # after the dataset's title in a figure's title
+COPY_NOTE = (
+    "CIFAR-10 from an unofficial copy (not the official files; e.g. JPEG-decoded): accuracy "
+    "runs a little below the original's"
+)
+
+
+def unofficial_copy(dataset: str | None, source: str | Path | None) -> bool:
+    """Whether a dataset read from source (a Dataset's, or config.json's `data.source`) is
+    CIFAR-10 from files that are not the official ones, by official_cifar_files: the one test
+    of where the note (COPY_NOTE, COPY_SUFFIX) goes. A folder that is no longer there is
+    not taken for a copy: nothing can tell."""
+    if dataset != "cifar10" or not isinstance(source, (str, Path)) or not str(source):
+        return False
+    folder = Path(source)
+    return folder.is_dir() and not official_cifar_files(folder)
+
+
+def recorded_copies(data: dict | None) -> set[str]:
+    """The datasets of a config.json's `data` (one dataset's record, or several under
+    `datasets`) that unofficial_copy marks."""
+    data = data if isinstance(data, dict) else {}
+    parts = data.get("datasets", [data])
+    return {
+        d["dataset"]
+        for d in (parts if isinstance(parts, list) else [])
+        if isinstance(d, dict) and unofficial_copy(d.get("dataset"), d.get("source"))
+    }
+
+
+def shown_title(dataset: str, copy: bool) -> str:
+    """A dataset's title for a figure: dataset_title, with COPY_SUFFIX where copy (the data
+    is an unofficial_copy)."""
+    return f"{dataset_title(dataset)} {COPY_SUFFIX}" if copy else dataset_title(dataset)
+
+
+def data_title(data: Dataset) -> str:
+    """shown_title of the dataset read: for the figures of a command that read it."""
+    return shown_title(data.spec.name, unofficial_copy(data.spec.name, data.source))
+
+
+def copy_note() -> str:
+    """COPY_NOTE as a sentence of its own."""
+    return f"Note: {COPY_NOTE}."
+
+
+def with_note(text: str, copy: bool) -> str:
+    """A caption or sentence with copy_note after it, where copy: the text shows CIFAR-10 from
+    an unofficial copy."""
+    return f"{text.rstrip('.')}. {copy_note()}" if copy else text
 
 
 def download_folder(spec: DatasetSpec, root: Path) -> Path:

@@ -16,10 +16,10 @@ import pandas as pd
 
 from lenetcli.config import HYPERPARAMETERS
 from lenetcli.outputs.document import Block, Heading, Table, Text, render_markdown
-from lenetcli.outputs.files import save_figure, write_csv, write_text
+from lenetcli.outputs.files import read_config, save_figure, write_csv, write_text
 from lenetcli.outputs.plots import accuracy_figure, comparison_figure
 from lenetcli.outputs.tables import count_text, describe_seeds, fmt, plain, plural, shown
-from lenetcli.science.data import DATASETS
+from lenetcli.science.data import DATASETS, recorded_copies, shown_title
 from lenetcli.studies.results import DIVERGED, trained_runs
 
 if TYPE_CHECKING:
@@ -207,13 +207,23 @@ def setting_mask(frame: pd.DataFrame, setting: Setting) -> pd.Series:
     return (frame["dataset"] == setting.config.dataset) & (frame["setting"] == setting.name)
 
 
-def compare_figure(study: Study, metrics: pd.DataFrame, value: str = "test_acc"):
+def compare_figure(
+    study: Study, metrics: pd.DataFrame, value: str = "test_acc", titles: dict | None = None
+):
     """Mean `value` per epoch of every setting, a panel per dataset (plots.comparison_figure),
-    the settings in the study's order and colours."""
+    the settings in the study's order and colours; titles: the panels', by dataset."""
     ordered = pd.concat([metrics[setting_mask(metrics, s)] for s in study.settings])
     return comparison_figure(
-        ordered.assign(line=ordered["setting"]), value, study.palette(study.settings)
+        ordered.assign(line=ordered["setting"]), value, study.palette(study.settings), titles
     )
+
+
+def figure_titles(study: Study, out: Path) -> dict[str, str]:
+    """Each dataset's title in the study's figures: CIFAR-10 read from an unofficial copy, as
+    the study's config.json records its data, says so (data.shown_title)."""
+    copies = recorded_copies((read_config(out) or {}).get("data"))
+    names = dict.fromkeys(s.config.dataset for s in study.settings)
+    return {name: shown_title(name, name in copies) for name in names}
 
 
 def write_report(study: Study, out: Path, runs: pd.DataFrame, metrics: pd.DataFrame):
@@ -221,21 +231,22 @@ def write_report(study: Study, out: Path, runs: pd.DataFrame, metrics: pd.DataFr
     summary = summary_frame(study, runs)
     write_csv(out / "summary.csv", summary)
     trained = trained_runs(runs)
+    titles = figure_titles(study, out)
     for setting in study.settings:
         own = trained[setting_mask(trained, setting)]
         if own.empty:
             continue
         write_csv(out / "tables" / f"{setting.stem}.csv", setting_table(study, own))
-        title = f"LeNet-5 on {DATASETS[setting.config.dataset].title}, {setting.name}"
+        title = f"LeNet-5 on {titles[setting.config.dataset]}, {setting.name}"
         curves = study.curves(metrics[setting_mask(metrics, setting)], title, setting.config.loss)
         save_figure(curves, out / "curves" / f"{setting.stem}.png")
     stems = {setting.stem for setting in study.settings}
     remove_other_settings_files(out / "tables", ".csv", stems)
     remove_other_settings_files(out / "curves", ".png", stems)
     write_text(out / "summary.md", summary_markdown(study, runs, summary))
-    save_figure(compare_figure(study, metrics), out / "compare.png")
+    save_figure(compare_figure(study, metrics, titles=titles), out / "compare.png")
     colors = study.palette(study.settings)
-    figure = accuracy_figure(summary, trained, colors, best_by(summary))
+    figure = accuracy_figure(summary, trained, colors, best_by(summary), titles)
     save_figure(figure, out / "accuracy.png")
     return summary
 

@@ -27,7 +27,7 @@ from lenetcli.outputs.checkpoint import load_checkpoint, seed_models, seed_of
 from lenetcli.outputs.files import read_csv, save_figure, write_csv, write_json
 from lenetcli.outputs.plots import confusion_figure, gallery_figure
 from lenetcli.science import seeds
-from lenetcli.science.data import load_dataset
+from lenetcli.science.data import data_title, load_dataset
 from lenetcli.science.engine import predict, resolve_device
 
 
@@ -133,7 +133,7 @@ def write_seed_confusion(folder: Path, data, probs, paths, names, setting: str, 
     n = len(probs)
     spread = f" ± {np.std(accuracies, ddof=1):.2f}" if n > 1 else ""
     title = (
-        f"LeNet-5 on {data.spec.title}, {setting}: mean over {n} seeds' models, test accuracy "
+        f"LeNet-5 on {data_title(data)}, {setting}: mean over {n} seeds' models, test accuracy "
         f"{np.mean(accuracies):.2f}%{spread} on {len(labels):,} images\n"
         "confusion matrix (each row sums to 1; confusion_std.csv holds each cell's std)"
     )
@@ -163,7 +163,7 @@ def pair_gallery(data, rows: pd.DataFrame, total: int, n_seeds: int):
     ]
     first = rows.iloc[0]
     title = (
-        f"{data.spec.title}: {first['true_class']} classified as {first['predicted_class']} "
+        f"{data_title(data)}: {first['true_class']} classified as {first['predicted_class']} "
         f"by at least one of {n_seeds} seeds' models ({len(rows)} of {total}, most seeds "
         "wrong first, then the highest mean probability of the wrong class)"
     )

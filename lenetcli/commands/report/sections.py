@@ -21,7 +21,7 @@ from lenetcli.commands.report.sources import (
 )
 from lenetcli.outputs.document import Code, Figure, Heading, Table, Text
 from lenetcli.outputs.tables import count, count_text, fmt, plain, plural
-from lenetcli.science.data import dataset_title
+from lenetcli.science.data import copy_note, dataset_title, recorded_copies, with_note
 from lenetcli.studies.summary import best_by, best_mask
 
 PAIR_GALLERIES = 3  # galleries of confused pairs shown per hardsamples folder
@@ -94,7 +94,10 @@ def option_text(value) -> str:
     return "all" if value is None or pd.isna(value) else plain(value)
 
 
-def summary_blocks(results: pd.DataFrame, compare: bool) -> list:
+def summary_blocks(results: pd.DataFrame, compare: bool, copies: set | None = None) -> list:
+    """The summary table and compare.png. copies: the (source label, dataset) pairs read from
+    an unofficial copy of CIFAR-10 (data.unofficial_copy): the table and figure say so."""
+    copy = any((r.source, r.dataset) in (copies or set()) for r in results.itertuples())
     header = ["Source", "Dataset", "Setting", "n", "Training acc.", "Test acc.", "Best model"]
     header.append("s/epoch")
     rows = [
@@ -127,9 +130,10 @@ def summary_blocks(results: pd.DataFrame, compare: bool) -> list:
             "in results.csv."
         ),
         Table(header, rows, left=3),
+        *([Text(copy_note())] if copy else []),
     ]
     if compare:
-        caption = "Mean test accuracy per epoch of every configuration"
+        caption = with_note("Mean test accuracy per epoch of every configuration", copy)
         blocks.append(Figure(Path("compare.png"), caption, own=True))
     return blocks
 
@@ -160,10 +164,11 @@ def train_blocks(source: Source, training: Training) -> list:
         header, rows = with_column(header, rows, "Final validation acc.", cells, 2)
     seeds = sorted(runs["seed"])
     seeds_text = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {', '.join(map(str, seeds))}"
+    copy = bool(copies_of(source))
     return [
-        Text(f"{data_text(source.record)}. Options: {described}; {seeds_text}."),
+        Text(with_note(f"{data_text(source.record)}. Options: {described}; {seeds_text}.", copy)),
         Table(header, rows),
-        *figures(source, [("curves.png", "Loss and accuracy per epoch")]),
+        *figures(source, [("curves.png", with_note("Loss and accuracy per epoch", copy))]),
     ]
 
 
@@ -199,25 +204,31 @@ def study_blocks(source: Source, training: Training, results: pd.DataFrame) -> l
         header, rows = with_column(header, rows, "Training acc. (true labels)", clean, 4)
     cells = validation_cells(results)
     header, rows = with_column(header, rows, "Validation acc.", cells, len(header) - 3)
+    copies = copies_of(source) & set(results["dataset"])
+    every = bool(copies)  # the figures of every dataset show those read from a copy too
     wanted = [
-        ("accuracy_vs_noise.png", "Final test accuracy against the noise rate"),
-        ("accuracy.png", "Final test accuracy of every setting"),
-        ("compare.png", "Mean test accuracy per epoch of every setting"),
+        ("accuracy_vs_noise.png", with_note("Final test accuracy against the noise rate", every)),
+        ("accuracy.png", with_note("Final test accuracy of every setting", every)),
+        ("compare.png", with_note("Mean test accuracy per epoch of every setting", every)),
     ]
     if source.command == "noise":
         # The clean runs are always best; the noisiest setting of each type shows the effect.
         noisiest = results[results["noise_rate"] > 0].sort_values("noise_rate")
         for r in noisiest.groupby(["dataset", "noise_type"]).tail(1).itertuples():
+            copy = r.dataset in copies
             wanted += [
-                (f"curves/{r.dataset}-{r.setting}.png", f"Noisiest setting: {r.setting}"),
-                (f"noisy-confusion-{r.setting}.png", f"Noisy training labels of {r.setting}"),
-            ]
+                (f"curves/{r.dataset}-{r.setting}.png",
+                 with_note(f"Noisiest setting: {r.setting}", copy)),
+                (f"noisy-confusion-{r.setting}.png",
+                 with_note(f"Noisy training labels of {r.setting}", copy)),
+            ]  # fmt: skip
     for r, b in zip(results.itertuples(), best, strict=True):
         if b and source.command != "noise":
-            wanted.append((f"curves/{r.dataset}-{r.setting}.png", f"Best setting: {r.setting}"))
+            caption = with_note(f"Best setting: {r.setting}", r.dataset in copies)
+            wanted.append((f"curves/{r.dataset}-{r.setting}.png", caption))
     best_text = f" The setting marked best has the highest mean {best_by(results)} of its dataset."
     return [
-        Text(f"{data_text(source.record)}. {described}{best_text}"),
+        Text(with_note(f"{data_text(source.record)}. {described}{best_text}", every)),
         Table(header, rows, left=2),
         *figures(source, wanted),
     ]
@@ -249,19 +260,24 @@ def confusion_blocks(source: Source) -> list:
         [str(c.name), fmt(c.precision, 3), fmt(c.recall, 3), fmt(c.f1, 3), str(c.support)]
         for c in per_class.itertuples()
     ]
+    copy = bool(copies_of(source))
     return [
         Text(
-            f"{model_text(source.record)} Test accuracy {fmt(100 * right / total)}% on {count(total)} images."
+            with_note(
+                f"{model_text(source.record)} Test accuracy {fmt(100 * right / total)}% on "
+                f"{count(total)} images.",
+                copy,
+            )
         ),
-        Table(pair_header, pair_rows, left=2, caption="Most confused pairs")
+        Table(pair_header, pair_rows, left=2, caption=with_note("Most confused pairs", copy))
         if pair_rows
         else Text(NO_ERRORS),
         Table(
             ["Class", "Precision", "Recall", "F1", "Images"],
             class_rows,
-            caption="Per class (precision, recall and F1 as fractions)",
+            caption=with_note("Per class (precision, recall and F1 as fractions)", copy),
         ),  # fmt: skip
-        *figures(source, [("confusion.png", "Confusion matrix")]),
+        *figures(source, [("confusion.png", with_note("Confusion matrix", copy))]),
     ]
 
 
@@ -281,8 +297,9 @@ def hardsamples_blocks(source: Source) -> list:
         for name, g in groups
     ]  # fmt: skip
     pairs = [name for name in groups.groups if "-as-" in name][:PAIR_GALLERIES]
+    copy = bool(copies_of(source))
     if not rows:
-        return [Text(model_text(source.record)), Text(NO_ERRORS)]
+        return [Text(with_note(model_text(source.record), copy)), Text(NO_ERRORS)]
     shown = (
         f"The galleries of the {len(pairs)} most confused pair(s) are shown below; every "
         f"gallery is in {source.folder}/hard/."
@@ -290,16 +307,22 @@ def hardsamples_blocks(source: Source) -> list:
         else f"{NO_ERRORS[:-1]}; the galleries are in {source.folder}/hard/."
     )
     return [
-        Text(model_text(source.record)),
+        Text(with_note(model_text(source.record), copy)),
         Table(
             ["Gallery", "Hardest image", "Images in the gallery"],
             rows,
             left=2,
-            caption="Galleries, hardest image first: its test-set index, true → predicted "
-            "class, and p, the probability the model gave its prediction",
+            caption=with_note(
+                "Galleries, hardest image first: its test-set index, true → predicted "
+                "class, and p, the probability the model gave its prediction",
+                copy,
+            ),
         ),  # fmt: skip
         Text(shown),
-        *figures(source, [(f"hard/{name}.png", f"Hard samples: {name}") for name in pairs]),
+        *figures(
+            source,
+            [(f"hard/{name}.png", with_note(f"Hard samples: {name}", copy)) for name in pairs],
+        ),
     ]
 
 
@@ -334,6 +357,12 @@ def figures(source: Source, wanted: list[tuple[str, str]]) -> list[Figure]:
     """The figures of a folder that exist there, in the order asked for."""
     found = [(source.folder / name, caption) for name, caption in wanted]
     return [Figure(path, caption) for path, caption in found if path.is_file()]
+
+
+def copies_of(source: Source) -> set[str]:
+    """The datasets a folder read from an unofficial copy of CIFAR-10, as its config.json
+    records its data (data.recorded_copies)."""
+    return recorded_copies(source.record.get("data"))
 
 
 def source_blocks(index: int, source: Source, training: Training | None, results) -> list:

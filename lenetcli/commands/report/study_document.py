@@ -3,6 +3,7 @@ section from the files the study wrote in its folder (outputs/document.py render
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,7 +24,7 @@ from lenetcli.outputs.document import Figure, Heading, Table, Text
 from lenetcli.outputs.files import read_config, read_csv
 from lenetcli.outputs.progress import clock
 from lenetcli.outputs.tables import count, fmt, mean_epoch, plain, shown, shown_difference
-from lenetcli.science.data import dataset_title, official_cifar_files
+from lenetcli.science.data import COPY_NOTE, dataset_title, unofficial_copy, with_note
 from lenetcli.science.noise import CUSTOM
 from lenetcli.studies import discussion
 from lenetcli.studies.results import trained_runs
@@ -54,13 +55,30 @@ class StudyDocument:
     def relative(self, path: Path) -> str:
         return Path(path).relative_to(self.out).as_posix()
 
-    def own_table(self, name: str, frame: pd.DataFrame, header, rows, caption, left=1) -> Table:
-        """A table of the report with its numbers in <out>/tables/<name>, named in its caption."""
+    def own_table(
+        self, name: str, frame: pd.DataFrame, header, rows, caption, left=1, datasets=()
+    ) -> Table:
+        """A table of the report with its numbers in <out>/tables/<name>, named in its caption;
+        datasets: those it shows (noted)."""
         self.tables[name] = frame
-        return Table(header, rows, left=left, caption=f"{caption} ({TABLES}/{name})")
+        caption = self.noted(f"{caption} ({TABLES}/{name})", datasets)
+        return Table(header, rows, left=left, caption=caption)
 
-    def figure(self, path: Path, caption: str) -> list[Figure]:
-        return [Figure(path, f"{caption} ({self.relative(path)})")] if path.is_file() else []
+    def figure(self, path: Path, caption: str, datasets=()) -> list[Figure]:
+        """A figure of the study's folder, if there; datasets: those it shows (noted)."""
+        caption = self.noted(f"{caption} ({self.relative(path)})", datasets)
+        return [Figure(path, caption)] if path.is_file() else []
+
+    @functools.cached_property
+    def copies(self) -> set[str]:
+        """The datasets the sections read from an unofficial copy of CIFAR-10 (by
+        data.unofficial_copy of the sources their config.json records)."""
+        data = self.data_sources()
+        return {r.dataset for r in data.itertuples() if unofficial_copy(r.dataset, r.source)}
+
+    def noted(self, text: str, datasets) -> str:
+        """text with data.COPY_NOTE after it where it shows a dataset read from a copy."""
+        return with_note(text, bool(self.copies & set(datasets)))
 
     def contents(self) -> tuple[list, dict[str, pd.DataFrame]]:
         """The report's blocks, and the CSVs of its own tables by their name in <out>/tables/:
@@ -212,13 +230,16 @@ class StudyDocument:
             if (folder / "overfitting.csv").is_file():
                 blocks += self.overfitting(folder, dataset, own, stem)
         blocks += self.figure(
-            folder / "compare.png", "Mean test accuracy per epoch of every setting"
+            folder / "compare.png",
+            "Mean test accuracy per epoch of every setting",
+            summary["dataset"],
         )
         for r in summary.itertuples():
             if len(summary) <= 3 or best_mask(summary).iloc[r.Index]:
                 blocks += self.figure(
                     folder / "curves" / f"{r.dataset}-{r.setting}.png",
                     f"{r.setting} on {dataset_title(r.dataset)}: mean ± std over the seeds",
+                    [r.dataset],
                 )
         return blocks
 
@@ -249,7 +270,7 @@ class StudyDocument:
             "testing accuracy of each seed's model (No.), the best, the mean and the std, per "
             "setting"
         )
-        return self.own_table(name, frame, list(frame.columns), rows, caption)
+        return self.own_table(name, frame, list(frame.columns), rows, caption, datasets=[dataset])
 
     def welch_table(self, name: str, runs: pd.DataFrame, value: str, lower_is_better=False):
         """Each setting against the best one (by mean as shown; on a tie the first in the
@@ -291,7 +312,8 @@ class StudyDocument:
             f"{discussion.ALPHA:.0%} level (uncorrected for several comparisons)"
         )
         header = ["Setting", "n", "Mean ± std", "Difference (points)", "p", "Significant"]
-        return self.own_table(name, frame, header, rows, caption)
+        shown = runs["dataset"] if "dataset" in runs else ()
+        return self.own_table(name, frame, header, rows, caption, datasets=shown)
 
     def overfitting(self, folder: Path, dataset: str, runs: pd.DataFrame, stem: str) -> list:
         table = read_csv(folder / "overfitting.csv")
@@ -302,9 +324,10 @@ class StudyDocument:
             for r in table.itertuples()
         ]  # fmt: skip
         header = ["Setting", "Weight decay", "n", "Training acc.", "Testing acc.", "Gap (points)"]
-        caption = (
+        caption = self.noted(
             "Overfitting: the train-test gap, final training minus final testing accuracy "
-            f"(mean ± std over the seeds) ({self.relative(folder / 'overfitting.csv')})"
+            f"(mean ± std over the seeds) ({self.relative(folder / 'overfitting.csv')})",
+            [dataset],
         )
         gaps = runs.assign(gap=runs["final_train_acc"] - runs["final_test_acc"])
         return [
@@ -347,8 +370,11 @@ class StudyDocument:
                 header,
                 rows,
                 left=3,
-                caption="All datasets, ranked by mean final testing accuracy: mean, std, best, "
-                f"min and max over the seeds ({self.relative(folder / 'datasets.csv')})",
+                caption=self.noted(
+                    "All datasets, ranked by mean final testing accuracy: mean, std, best, "
+                    f"min and max over the seeds ({self.relative(folder / 'datasets.csv')})",
+                    table["dataset"],
+                ),
             ),  # fmt: skip
         ]
         for dataset, rows in summary.groupby("dataset", sort=False):
@@ -364,6 +390,7 @@ class StudyDocument:
             blocks += self.figure(
                 folder / "curves" / f"{r.dataset}-{r.setting}.png",
                 f"{r.setting} on {dataset_title(r.dataset)}: mean ± std over the seeds",
+                [r.dataset],
             )
         return blocks
 
@@ -381,10 +408,16 @@ class StudyDocument:
             mean = read_csv(folder / "confusion_mean.csv").set_index("true")
             std = read_csv(folder / "confusion_std.csv").set_index("true")
             pairs = read_csv(folder / "confused_pairs.csv")
+            shown = [dataset]
+            seeds = ", ".join(map(str, models["seed"]))
+            accuracy = pm(models["test_acc"].mean(), models["test_acc"].std())
             blocks.append(
                 Text(
-                    f"Over {len(models)} seeds' models (seeds {', '.join(map(str, models['seed']))}) "
-                    f"of the best setting, test accuracy {pm(models['test_acc'].mean(), models['test_acc'].std())}%."
+                    self.noted(
+                        f"Over {len(models)} seeds' models (seeds {seeds}) of the best setting, "
+                        f"test accuracy {accuracy}%.",
+                        shown,
+                    )
                 )
             )
             cells = [
@@ -396,12 +429,17 @@ class StudyDocument:
                 Table(
                     ["True \\ predicted", *map(str, mean.columns)],
                     cells,
-                    caption="Confusion matrix, in percent of each true class: mean ± std over "
-                    f"the seeds ({self.relative(folder / 'confusion_mean.csv')}, "
-                    f"{self.relative(folder / 'confusion_std.csv')})",
+                    caption=self.noted(
+                        "Confusion matrix, in percent of each true class: mean ± std over "
+                        f"the seeds ({self.relative(folder / 'confusion_mean.csv')}, "
+                        f"{self.relative(folder / 'confusion_std.csv')})",
+                        shown,
+                    ),
                 )  # fmt: skip
             )
-            blocks += self.figure(folder / "confusion.png", "Confusion matrix, mean over seeds")
+            blocks += self.figure(
+                folder / "confusion.png", "Confusion matrix, mean over seeds", shown
+            )
             pair_rows = [
                 [str(p.rank), f"{p.true_class} → {p.predicted_class}",
                  pm(100 * p.rate_mean, 100 * p.rate_std), f"{p.seeds_confused} of {p.seeds}"]
@@ -417,10 +455,13 @@ class StudyDocument:
                     ],
                     pair_rows,
                     left=2,
-                    caption=f"The most confused pairs ({self.relative(folder / 'confused_pairs.csv')})",
+                    caption=self.noted(
+                        f"The most confused pairs ({self.relative(folder / 'confused_pairs.csv')})",
+                        shown,
+                    ),
                 )  # fmt: skip
                 if pair_rows
-                else Text("No seed's model confused any pair of classes.")
+                else Text(self.noted("No seed's model confused any pair of classes.", shown))
             )
             hard = read_csv(folder / "hard_samples.csv")
             if len(hard):
@@ -433,7 +474,9 @@ class StudyDocument:
                     )
                 )
             for group in hard["group"].drop_duplicates() if len(hard) else []:
-                blocks += self.figure(folder / "hard" / f"{group}.png", f"Hard samples: {group}")
+                blocks += self.figure(
+                    folder / "hard" / f"{group}.png", f"Hard samples: {group}", shown
+                )
         return blocks
 
     # ------------------------------------------------------------------ noise
@@ -464,14 +507,17 @@ class StudyDocument:
                 rows,
                 "Final accuracy against the noise rate: mean ± std over the seeds",
                 left=3,
+                datasets=summary["dataset"],
             ),  # fmt: skip
             *self.figure(
-                folder / "accuracy_vs_noise.png", "Final test accuracy against the noise rate"
+                folder / "accuracy_vs_noise.png",
+                "Final test accuracy against the noise rate",
+                summary["dataset"],
             ),
         ]
         shown = shown_noise_settings(summary)
         for r in shown.itertuples():
-            blocks += self.matrices(folder, r.setting)
+            blocks += self.matrices(folder, r.setting, [r.dataset])
         if (folder / "memorisation.csv").is_file():
             memo = memorisation_rows(read_csv(folder / "memorisation.csv"))
             blocks.append(
@@ -487,9 +533,12 @@ class StudyDocument:
                         "Training acc. (true)",
                     ],
                     memo,
-                    caption="Memorisation: peak test accuracy (each run's highest, chosen on the "
-                    "test set) and its epoch (mean, min-max) beside the final one "
-                    f"({self.relative(folder / 'memorisation.csv')})",
+                    caption=self.noted(
+                        "Memorisation: peak test accuracy (each run's highest, chosen on the "
+                        "test set) and its epoch (mean, min-max) beside the final one "
+                        f"({self.relative(folder / 'memorisation.csv')})",
+                        summary["dataset"],
+                    ),
                 )  # fmt: skip
             )
         for r in shown.itertuples():
@@ -497,12 +546,13 @@ class StudyDocument:
                 folder / "curves" / f"{r.dataset}-{r.setting}.png",
                 f"Memorisation curves of {r.setting}: training accuracy against the noisy and "
                 "the true labels, and test accuracy, per epoch",
+                [r.dataset],
             )
         return blocks
 
-    def matrices(self, folder: Path, setting: str) -> list:
+    def matrices(self, folder: Path, setting: str, datasets) -> list:
         """The transition matrix a setting draws its noisy labels from, and the empirical
-        true-versus-noisy matrix of the labels drawn."""
+        true-versus-noisy matrix of the labels drawn; datasets: the setting's (noted)."""
         blocks = []
         for name, what in (
             (f"transition-{setting}.csv", "transition matrix, P(noisy label | true label)"),
@@ -519,9 +569,12 @@ class StudyDocument:
                 for t, row in zip(true, matrix.to_numpy(), strict=True)
             ]
             header = ["True \\ noisy", *(c.removeprefix("noisy_") for c in matrix.columns)]
-            blocks.append(Table(header, rows, caption=f"{setting}: {what} ({self.relative(path)})"))
+            caption = self.noted(f"{setting}: {what} ({self.relative(path)})", datasets)
+            blocks.append(Table(header, rows, caption=caption))
         return blocks + self.figure(
-            folder / f"noisy-confusion-{setting}.png", f"{setting}: the noisy training labels drawn"
+            folder / f"noisy-confusion-{setting}.png",
+            f"{setting}: the noisy training labels drawn",
+            datasets,
         )
 
     # ------------------------------------------------------------------ discussion
@@ -539,6 +592,11 @@ class StudyDocument:
                 f"between seeds by a two-sided Welch t-test at the {discussion.ALPHA:.0%} level."
             ),
         ]
+        cifar = dataset_title("cifar10")
+        if "cifar10" in self.copies and sentences["text"].astype(str).str.contains(cifar).any():
+            blocks.append(
+                Text(f"Note: {COPY_NOTE}; the {cifar} numbers discussed below are this copy's.")
+            )
         for topic, rows in sentences.groupby("topic", sort=False):
             blocks.append(Heading(str(topic), 3))
             blocks += [Text(text) for text in rows["text"]]
@@ -589,7 +647,7 @@ def data_caveats(data: pd.DataFrame) -> list[str]:
     not the official ones (by torchvision's MD5 sums) holds other pixels."""
     caveats = []
     for source in data.loc[data["dataset"] == "cifar10", "source"].drop_duplicates():
-        if Path(source).is_dir() and not official_cifar_files(Path(source)):
+        if unofficial_copy("cifar10", source):
             caveats.append(
                 f"CIFAR-10 caveat: the files in {source} are not the official CIFAR-10 batches "
                 "(their MD5 sums differ from torchvision's), so their pixels are not the "

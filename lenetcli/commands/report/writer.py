@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from lenetcli import __version__
-from lenetcli.commands.report.sections import mean_std, source_blocks, summary_blocks
+from lenetcli.commands.report.sections import copies_of, mean_std, source_blocks, summary_blocks
 from lenetcli.commands.report.sources import (
     FINISH_IT,
     RESULT_COLUMNS,
@@ -41,6 +41,7 @@ from lenetcli.outputs.plots import comparison_figure
 from lenetcli.outputs.progress import results_table, stdout_console
 from lenetcli.outputs.results_json import print_results, results_document, write_results
 from lenetcli.outputs.tables import count_text
+from lenetcli.science.data import shown_title
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ class Report:
     blocks: list
     trainings: dict[str, Training]  # by source label
     unfinished: dict[Path, str]  # folders left out, and why
+    # (source label, dataset) of the data read from an unofficial copy (data.unofficial_copy)
+    copies: frozenset[tuple[str, str]] = frozenset()
 
     def warnings(self) -> list[str]:
         """What the reader must know: folders left out, and studies shown in part."""
@@ -101,8 +104,9 @@ def gather(folders: list[Path], title: str, out: Path) -> Report:
         Heading(title, 1),
         Text(f"Made by lenet report (lenetcli {__version__}) on {made} from {made_from}."),
     ]
+    copies = frozenset((s.label, dataset) for s in sources for dataset in copies_of(s))
     if len(results):
-        blocks += summary_blocks(results, compare=len(metrics) > 0)
+        blocks += summary_blocks(results, compare=len(metrics) > 0, copies=copies)
     for i, source in enumerate(sources, 1):
         blocks += source_blocks(i, source, trainings.get(source.label), results)
     if unfinished:
@@ -114,7 +118,7 @@ def gather(folders: list[Path], title: str, out: Path) -> Report:
             ),
             Table(["Folder", "Why"], [[str(f), why] for f, why in unfinished.items()], left=2),
         ]
-    return Report(title, sources, results, metrics, blocks, trainings, unfinished)
+    return Report(title, sources, results, metrics, blocks, trainings, unfinished, copies)
 
 
 def readable_sources(
@@ -165,7 +169,9 @@ def write_report_files(report: Report, out: Path) -> None:
     # Always written, a header alone when no folder trained: scripts read it unconditionally.
     write_csv(out / "results.csv", report.results)
     if len(report.metrics):
-        save_figure(comparison_figure(report.metrics), out / "compare.png")
+        shown = set(report.metrics["source"])
+        titles = {d: shown_title(d, True) for label, d in report.copies if label in shown}
+        save_figure(comparison_figure(report.metrics, titles=titles), out / "compare.png")
     names = figure_names(report)
     own = {block.path for block in report.blocks if isinstance(block, Figure) and block.own}
     for source_path, name in names.items():
