@@ -386,7 +386,7 @@ def official_cifar_folder(folder: str) -> bool:
 COPY_SUFFIX = "(unofficial copy)"  # after the dataset's title in a figure's title
 COPY_NOTE = (
     "CIFAR-10 from an unofficial copy (not the official files; e.g. JPEG-decoded): accuracy "
-    "runs a little below the original's"
+    "may run a little below what the original files give"
 )
 
 

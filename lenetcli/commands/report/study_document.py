@@ -312,8 +312,8 @@ class StudyDocument:
             f"{discussion.ALPHA:.0%} level (uncorrected for several comparisons)"
         )
         header = ["Setting", "n", "Mean ± std", "Difference (points)", "p", "Significant"]
-        shown = runs["dataset"] if "dataset" in runs else ()
-        return self.own_table(name, frame, header, rows, caption, datasets=shown)
+        on = runs["dataset"] if "dataset" in runs else ()
+        return self.own_table(name, frame, header, rows, caption, datasets=on)
 
     def overfitting(self, folder: Path, dataset: str, runs: pd.DataFrame, stem: str) -> list:
         table = read_csv(folder / "overfitting.csv")
@@ -408,7 +408,7 @@ class StudyDocument:
             mean = read_csv(folder / "confusion_mean.csv").set_index("true")
             std = read_csv(folder / "confusion_std.csv").set_index("true")
             pairs = read_csv(folder / "confused_pairs.csv")
-            shown = [dataset]
+            on = [dataset]
             seeds = ", ".join(map(str, models["seed"]))
             accuracy = pm(models["test_acc"].mean(), models["test_acc"].std())
             blocks.append(
@@ -416,7 +416,7 @@ class StudyDocument:
                     self.noted(
                         f"Over {len(models)} seeds' models (seeds {seeds}) of the best setting, "
                         f"test accuracy {accuracy}%.",
-                        shown,
+                        on,
                     )
                 )
             )
@@ -433,13 +433,11 @@ class StudyDocument:
                         "Confusion matrix, in percent of each true class: mean ± std over "
                         f"the seeds ({self.relative(folder / 'confusion_mean.csv')}, "
                         f"{self.relative(folder / 'confusion_std.csv')})",
-                        shown,
+                        on,
                     ),
                 )  # fmt: skip
             )
-            blocks += self.figure(
-                folder / "confusion.png", "Confusion matrix, mean over seeds", shown
-            )
+            blocks += self.figure(folder / "confusion.png", "Confusion matrix, mean over seeds", on)
             pair_rows = [
                 [str(p.rank), f"{p.true_class} → {p.predicted_class}",
                  pm(100 * p.rate_mean, 100 * p.rate_std), f"{p.seeds_confused} of {p.seeds}"]
@@ -457,11 +455,11 @@ class StudyDocument:
                     left=2,
                     caption=self.noted(
                         f"The most confused pairs ({self.relative(folder / 'confused_pairs.csv')})",
-                        shown,
+                        on,
                     ),
                 )  # fmt: skip
                 if pair_rows
-                else Text(self.noted("No seed's model confused any pair of classes.", shown))
+                else Text(self.noted("No seed's model confused any pair of classes.", on))
             )
             hard = read_csv(folder / "hard_samples.csv")
             if len(hard):
@@ -475,7 +473,7 @@ class StudyDocument:
                 )
             for group in hard["group"].drop_duplicates() if len(hard) else []:
                 blocks += self.figure(
-                    folder / "hard" / f"{group}.png", f"Hard samples: {group}", shown
+                    folder / "hard" / f"{group}.png", f"Hard samples: {group}", on
                 )
         return blocks
 
