@@ -274,7 +274,7 @@ DAMAGED = {
     ),
     "weights not tensors": (
         lambda c: c["state_dict"].update({"fc3.bias": [0.0] * 10}),
-        "its weights of fc3.bias is a list, expected a tensor",
+        "its weights of fc3.bias is a list, expected a tensor of real numbers",
     ),
     "seed a tensor": (lambda c: c.update(seed=torch.tensor(3)), "its seed is a Tensor"),
     "seed a bool": (lambda c: c.update(seed=True), "its seed is True, expected a whole number"),
@@ -295,6 +295,23 @@ DAMAGED = {
         "its config field extra is a Tensor, expected a plain value",
     ),
     "setting not a dict": (lambda c: c.update(setting="lr0.1"), "its setting is 'lr0.1'"),
+    # config.json records these: JSON has no NaN or infinity
+    "accuracy nan": (
+        lambda c: c.update(final_test_acc=float("nan")),
+        "its final_test_acc is nan, expected a number",
+    ),
+    "lr infinite": (
+        lambda c: c["config"].update(lr=float("inf")),
+        "its config field lr is inf, expected a number",
+    ),
+    "complex weights": (  # would load with the imaginary part dropped: other weights
+        lambda c: c["state_dict"].update({"fc3.bias": torch.zeros(10, dtype=torch.complex64)}),
+        "its weights of fc3.bias is a Tensor, expected a tensor of real numbers",
+    ),
+    "more training images than the dataset has": (
+        lambda c: c["config"].update(train_subset=10**12),
+        "its config field train_subset 1000000000000 is out of range for the train split of digits",
+    ),
 }
 
 

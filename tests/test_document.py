@@ -90,3 +90,16 @@ def test_only_a_table_too_wide_for_a_printed_page_is_dense():
     )
     assert summary.is_dense() and '<table class="dense">' in summary.html(Path("."))
     assert not Table(["", ""], []).is_dense()  # an empty table is no table to print small
+
+
+def test_text_that_would_open_an_html_tag_shows_as_text_in_markdown_too():
+    name = "<img src=x onerror=alert(1)>"
+    blocks = [
+        Heading(f"1. {name}: lenet train"),
+        Text(f"Folder runs/{name}, p < 0.05"),
+        Table(["source", "n"], [[f"./{name}", "2"]], caption=f"from {name}"),
+    ]
+    markdown = render_markdown(blocks, {})
+    assert "<img" not in markdown
+    assert markdown.count("&lt;img src=x onerror=alert(1)>") == 4
+    assert "p < 0.05" in markdown  # a "<" that opens no tag stays as written

@@ -8,6 +8,7 @@ LenetError that names the file and what to do.
 
 from __future__ import annotations
 
+import math
 import pickle
 import re
 import typing
@@ -21,7 +22,7 @@ from lenetcli import __version__
 from lenetcli.config import TrainConfig
 from lenetcli.errors import LenetError, one_line
 from lenetcli.outputs.files import read_config, read_csv
-from lenetcli.science.data import DATASETS, Dataset, DatasetSpec, get_spec
+from lenetcli.science.data import DATASETS, Dataset, DatasetSpec, check_subset, get_spec
 from lenetcli.science.engine import MemberResult, architecture_for
 from lenetcli.science.model import ACTIVATIONS, POOLS, Architecture, LeNet5
 
@@ -150,6 +151,15 @@ def load_checkpoint(path: Path, dataset: str | None = None) -> tuple[LeNet5, dic
             f"checkpoint {path} is a model of {checkpoint['dataset']}, not {spec.name}; give a "
             f"{spec.name} checkpoint or change --dataset"
         )
+    try:  # the training images it says it had: config.json records how many
+        check_subset(
+            spec.name, "train", checkpoint.get("config", {}).get("train_subset"), "train_subset"
+        )
+    except LenetError as exc:
+        raise LenetError(
+            f"checkpoint {path} is damaged: its config field {exc}; give the model.pt written "
+            "by `lenet train`, or retrain"
+        ) from None
     arch = architecture_of(path, checkpoint)
     check_fits(path, arch, list(checkpoint["classes"]), spec)
     model = LeNet5(arch)
@@ -238,13 +248,20 @@ CONFIG_KINDS = typing.get_type_hints(TrainConfig)  # int, float, str, or int | N
 PLAIN = (str, int, float, bool, type(None))  # the values of config and setting: JSON's
 KIND_NAMES = {str: "text", int: "a whole number", float: "a number", list: "a list",
               dict: "a table of names and values", int | None: "a whole number or None",
-              torch.Tensor: "a tensor", PLAIN: "a plain value"}  # fmt: skip
+              torch.Tensor: "a tensor of real numbers", PLAIN: "a plain value"}  # fmt: skip
 
 
 def of_kind(value, kind) -> bool:
-    """isinstance, except that a bool is no number and that an int is a fine float."""
+    """isinstance, except that a bool is no number, that an int is a fine float, that a
+    number is finite (config.json, which records them, is JSON: it has no NaN or infinity)
+    and that weights are real numbers (a complex tensor would load, its imaginary part
+    dropped, into other weights than those saved)."""
     if isinstance(value, bool):
         return kind is PLAIN
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    if isinstance(value, torch.Tensor):
+        return kind is torch.Tensor and value.dtype.is_floating_point
     return isinstance(value, int | float if kind is float else kind)
 
 

@@ -16,7 +16,7 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
-from lenetcli.outputs.tables import markdown_table
+from lenetcli.outputs.tables import markdown_table, markdown_text
 
 # A table wider than this, in characters, is "dense" and prints smaller (7.5 pt instead of
 # 9.2 pt) to fit a Letter or A4 page. At 9.2 pt a character of the page's font is about 5 pt
@@ -34,7 +34,7 @@ class Heading:
     level: int = 2
 
     def markdown(self, names: dict[Path, str]) -> str:
-        return f"{'#' * self.level} {self.text}"
+        return f"{'#' * self.level} {markdown_text(self.text)}"
 
     def html(self, out: Path) -> str:
         return f"<h{self.level}>{html.escape(self.text)}</h{self.level}>"
@@ -45,7 +45,7 @@ class Text:
     text: str
 
     def markdown(self, names: dict[Path, str]) -> str:
-        return self.text
+        return markdown_text(self.text)
 
     def html(self, out: Path) -> str:
         return f"<p>{html.escape(self.text)}</p>"
@@ -71,7 +71,7 @@ class Table:
 
     def markdown(self, names: dict[Path, str]) -> str:
         table = markdown_table(self.header, self.rows, self.left)
-        return f"*{self.caption}*\n\n{table}" if self.caption else table
+        return f"*{markdown_text(self.caption)}*\n\n{table}" if self.caption else table
 
     def html(self, out: Path) -> str:
         short = self.short_columns()
@@ -126,7 +126,7 @@ class Figure:
     own: bool = False  # drawn by the report itself: compare.png
 
     def markdown(self, names: dict[Path, str]) -> str:
-        return f"![{self.caption}]({link(names[self.path])})"
+        return f"![{markdown_text(self.caption)}]({link(names[self.path])})"
 
     def html(self, out: Path) -> str:
         path = out / self.path if self.own else self.path

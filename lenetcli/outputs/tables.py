@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 
 import pandas as pd
 
@@ -58,7 +59,18 @@ def markdown_table(header: list[str], rows: list[list], left: int = 1) -> str:
 
 
 def markdown_row(cells: list) -> str:
-    return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+    return "| " + " | ".join(markdown_text(c).replace("|", "\\|") for c in cells) + " |"
+
+
+# A "<" that opens an HTML tag (or comment, or declaration) in Markdown.
+TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+
+
+def markdown_text(text) -> str:
+    """Plain text for Markdown: a "<" that would open an HTML tag (a folder named
+    <img src=x onerror=...>) as &lt;, so that a Markdown viewer shows the text, as report.html
+    does, and runs nothing; a "<" before anything else ("p < 0.05") stays as it is."""
+    return TAG_START.sub("&lt;", str(text))
 
 
 def count_text(n, diverged) -> str:
