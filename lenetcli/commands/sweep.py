@@ -36,7 +36,7 @@ from lenetcli.errors import LenetError, unknown_choice
 from lenetcli.options import DEFAULTS, TRAINING
 from lenetcli.outputs.files import DATE_LIKE, NOT_TEXT
 from lenetcli.outputs.results_json import print_results
-from lenetcli.science.data import DATASETS, check_subset
+from lenetcli.science.data import DATASETS, SUBSETS, check_subsets
 from lenetcli.studies import session, study
 from lenetcli.studies.study import Setting
 
@@ -376,17 +376,6 @@ def file_plan(
             ) from None
         check_subsets(config, datasets, [f for f in SUBSETS if f in changes], override_name)
     return SweepPlan(list(datasets), names, configs)
-
-
-SUBSETS = {"train_subset": "train", "test_subset": "test"}  # a config's field: its split
-
-
-def check_subsets(config: TrainConfig, datasets, fields, name: Callable[[str], str]) -> None:
-    """The subsets (of fields) that config takes of each dataset, against their sizes, before
-    any file is read; name(field) names the value (--train-subset; the profile's)."""
-    for dataset in datasets:
-        for field in fields:
-            check_subset(dataset, SUBSETS[field], getattr(config, field), name(field))
 
 
 def own_values(entry: dict) -> dict:

@@ -22,6 +22,7 @@ import math
 import pickle
 import sys
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -200,6 +201,17 @@ def check_subset(dataset: str, split: str, n: int | None, option: str) -> None:
                 option, n, size, len(spec.classes), f" for the {split} split of {spec.name}"
             )
         )
+
+
+SUBSETS = {"train_subset": "train", "test_subset": "test"}  # a config's field: its split
+
+
+def check_subsets(config: TrainConfig, datasets, fields, name: Callable[[str], str]) -> None:
+    """check_subset of the subsets (of fields) that config takes of each dataset; name(field)
+    names the value (--train-subset; a study file's key; the profile's)."""
+    for dataset in datasets:
+        for field in fields:
+            check_subset(dataset, SUBSETS[field], getattr(config, field), name(field))
 
 
 def subset_out_of_range(option: str, n: int, size: int, classes: int, which: str = "") -> str:

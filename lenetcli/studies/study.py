@@ -65,7 +65,7 @@ import torch
 from lenetcli.config import ADDED_FIELDS, GROUP_BY, RunOptions, TrainConfig, option_name
 from lenetcli.errors import LenetError, unknown_choice
 from lenetcli.outputs.plots import curves_figure, palette_colors
-from lenetcli.science.data import Dataset, check_subset, load_data
+from lenetcli.science.data import SUBSETS, Dataset, check_subsets, load_data
 from lenetcli.science.engine import MemberResult
 from lenetcli.studies.results import result_columns
 
@@ -227,11 +227,8 @@ def check_study(study: Study) -> None:
     reserved = set(TrainConfig.field_names()) | {"setting", "status", "run_key"} | results
     for setting in study.settings:
         setting.config.validate()
-        for split in ("train", "test"):  # before any file is read, as the sizes are known
-            field = f"{split}_subset"
-            check_subset(
-                setting.config.dataset, split, getattr(setting.config, field), option_name(field)
-            )
+        # before any file is read, as the sizes are known
+        check_subsets(setting.config, [setting.config.dataset], SUBSETS, option_name)
         clash = reserved & (set(setting.columns) | set(setting.hidden) | set(study.run_columns))
         if clash:
             raise LenetError(f"setting column '{sorted(clash)[0]}' clashes with a built-in column")

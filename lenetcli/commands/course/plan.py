@@ -16,12 +16,12 @@ from lenetcli.commands.course.folders import (
     study_folders,
 )
 from lenetcli.commands.course.spec import CourseFile, Part, Section
-from lenetcli.commands.sweep import SUBSETS, SweepPlan, check_subsets, file_plan, file_words
+from lenetcli.commands.sweep import SweepPlan, file_plan, file_words
 from lenetcli.config import RunOptions, TrainConfig, check_seed_range
 from lenetcli.errors import LenetError, unknown_choice
 from lenetcli.outputs import progress
 from lenetcli.outputs.files import read_json_dict
-from lenetcli.science.data import get_spec
+from lenetcli.science.data import SUBSETS, check_subsets, get_spec
 from lenetcli.science.noise import custom_setting, noise_settings
 from lenetcli.studies.study import Study, check_study
 
